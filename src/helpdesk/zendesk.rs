@@ -1,0 +1,1 @@
+//! Zendesk REST client. (in progress)

@@ -1,0 +1,17 @@
+//! onbehalf: signed helpdesk webhooks in, workflow notes and a permission trail out.
+//!
+//! Reading order: `ingest` (HTTP receiver, signature schemes) accepts webhooks and hands them to a
+//! `queue` (embedded SQLite or RabbitMQ). The `worker` takes events off the queue, asks the pure
+//! `workflow` core what to do, persists the decision in the `store` and posts the resulting
+//! internal notes through a `helpdesk` adapter. `app` wires the roles together; `main.rs` is the CLI.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod helpdesk;
+pub mod ingest;
+pub mod queue;
+pub mod store;
+pub mod telemetry;
+pub mod worker;
+pub mod workflow;

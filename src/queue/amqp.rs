@@ -1,0 +1,1 @@
+//! RabbitMQ transport. STUB: the AMQP helper replaces this file.

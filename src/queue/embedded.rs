@@ -1,0 +1,1 @@
+//! Embedded durable queue. STUB: the embedded-queue helper replaces this file.

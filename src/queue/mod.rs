@@ -1,0 +1,139 @@
+//! The durable queue between the receiver and the workers.
+//!
+//! One trait, two transports: `embedded` (a SQLite file under the data folder, the default) and
+//! `amqp` (RabbitMQ through lapin, for several processes). Delivery is at-least-once; the worker
+//! makes effects exactly-once on its side.
+
+pub mod amqp;
+pub mod embedded;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::Serialize;
+use std::time::Duration;
+
+/// One accepted webhook, as it travels through the queue. Transports store the fields as
+/// columns or message headers and the body untouched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The helpdesk's event id (dedupe key).
+    pub event_id: String,
+    /// Routing and ordering key.
+    pub ticket_id: String,
+    /// Which helpdesk adapter parses `body` (e.g. `zendesk`).
+    pub source: String,
+    /// Unix milliseconds when the receiver accepted it (for the event-age metric).
+    pub received_at_ms: i64,
+    /// The raw webhook body, exactly as signed.
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Durably stored (committed / confirmed by the broker).
+    Accepted,
+    /// The queue already holds (or held) this event id.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue cannot take or give events right now (broker down, disk error); retry later.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    /// The queue refused this message (nack, unroutable).
+    #[error("queue refused the message: {0}")]
+    Refused(String),
+    #[error("queue shut down")]
+    Closed,
+}
+
+/// When and how often a failed event is retried before it is dead-lettered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all (the first delivery counts); after that the event is dead-lettered.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// Exponential backoff: base, 2×base, 4×base … capped at `max_delay`.
+    /// `attempt` is the attempt that just failed (1 = first delivery).
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Counts for `/metrics` and `/readyz`, where the transport can tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub ready: Option<u64>,
+    pub dead: Option<u64>,
+}
+
+/// A dead-lettered event and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadLetter {
+    pub event_id: String,
+    pub ticket_id: String,
+    pub attempts: u32,
+    pub reason: String,
+}
+
+/// One event handed to a worker; settle it with exactly one of the acker's methods.
+pub struct Delivery {
+    pub envelope: Envelope,
+    /// 1 on first delivery.
+    pub attempt: u32,
+    pub acker: Box<dyn Acker>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("event_id", &self.envelope.event_id)
+            .field("attempt", &self.attempt)
+            .finish()
+    }
+}
+
+#[async_trait]
+pub trait Acker: Send {
+    /// The event's effects are committed: remove it for good.
+    async fn ack(self: Box<Self>) -> Result<(), QueueError>;
+    /// A transient failure: deliver again after the policy's backoff, or dead-letter it with
+    /// `reason` once the attempts are used up.
+    async fn retry(self: Box<Self>, reason: &str) -> Result<(), QueueError>;
+    /// A permanent failure (malformed event): dead-letter it now with `reason`.
+    async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), QueueError>;
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Stores the event durably; returns only once it survives a crash.
+    async fn publish(&self, envelope: Envelope) -> Result<PublishOutcome, QueueError>;
+    /// Waits for the next event. Events of one ticket are not handed out concurrently where the
+    /// transport can guarantee it. Returns `Err(Closed)` after `close`.
+    async fn receive(&self) -> Result<Delivery, QueueError>;
+    /// Whether the queue answers (for `/readyz`).
+    async fn check(&self) -> Result<(), QueueError>;
+    async fn stats(&self) -> QueueStats;
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Moves dead-lettered events back to the queue (all, or the one with `event_id`);
+    /// returns how many.
+    async fn requeue_dead(&self, event_id: Option<&str>) -> Result<u64, QueueError>;
+    /// Stops handing out events; in-flight ones may still be settled.
+    async fn close(&self);
+}

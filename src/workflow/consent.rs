@@ -1,0 +1,33 @@
+//! Permission questions and replies. STUB: the consent helper replaces this file.
+use super::{Comment, ConsentVerdict};
+
+/// An agent's request for explicit permission, with the asked action kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionQuestion {
+    /// The action asked about, verbatim (e.g. "re-run one or more pipelines in project `xyz`").
+    pub action: String,
+    /// The whole question sentence, verbatim.
+    pub question: String,
+}
+
+/// Finds a permission question in an agent's comment body.
+pub fn recognise_question(_body: &str) -> Option<PermissionQuestion> {
+    None
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgment {
+    pub verdict: ConsentVerdict,
+    /// The requester's new text, verbatim (empty when ignored).
+    pub quote: String,
+    pub reasons: Vec<String>,
+}
+
+/// Judges `reply` to the permission question `request` on a ticket whose requester is
+/// `requester_id`. Anyone else's comment, or an internal note, is `Ignored`.
+pub fn judge_reply(_request: &str, requester_id: &str, reply: &Comment) -> Judgment {
+    if reply.author_id != requester_id || !reply.public {
+        return Judgment { verdict: ConsentVerdict::Ignored, quote: String::new(), reasons: vec![] };
+    }
+    Judgment { verdict: ConsentVerdict::Unclear, quote: reply.body.clone(), reasons: vec![] }
+}

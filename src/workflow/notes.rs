@@ -1,0 +1,1 @@
+//! Note rendering. STUB: the state-machine helper replaces this file.
