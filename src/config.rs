@@ -199,7 +199,10 @@ impl Config {
         }
         if let Some(url) = &self.zendesk_url {
             if reqwest::Url::parse(url).is_err() || !url.starts_with("http") {
-                return bad("zendesk_url", "an http(s) URL such as https://acme.zendesk.com");
+                return bad(
+                    "zendesk_url",
+                    "an http(s) URL such as https://acme.zendesk.com",
+                );
             }
             if self.zendesk_email.is_none() || self.zendesk_api_token.is_none() {
                 return Err(ConfigError::Invalid(
@@ -207,8 +210,15 @@ impl Config {
                 ));
             }
         }
-        if self.zendesk_signing_secrets.iter().any(|s| s.expose().is_empty()) {
-            return bad("zendesk_signing_secrets", "non-empty comma-separated secrets");
+        if self
+            .zendesk_signing_secrets
+            .iter()
+            .any(|s| s.expose().is_empty())
+        {
+            return bad(
+                "zendesk_signing_secrets",
+                "non-empty comma-separated secrets",
+            );
         }
         if self.retry_base_ms == 0 || self.retry_max_ms < self.retry_base_ms {
             return bad("retry_base_ms", "a positive delay not above retry_max_ms");
@@ -267,10 +277,17 @@ pub fn env_name(key: &str) -> String {
 
 fn describe(err: &figment::Error) -> String {
     let key = err.path.join(".");
-    let name = if key.is_empty() { String::new() } else { format!("{} ({key}): ", env_name(&key)) };
+    let name = if key.is_empty() {
+        String::new()
+    } else {
+        format!("{} ({key}): ", env_name(&key))
+    };
     match &err.kind {
         figment::error::Kind::UnknownField(field, _) => {
-            format!("unknown key `{field}` ({}): not a configuration key; see `onbehalf check-config --help`", env_name(field))
+            format!(
+                "unknown key `{field}` ({}): not a configuration key; see `onbehalf check-config --help`",
+                env_name(field)
+            )
         }
         kind => format!("{name}{kind}"),
     }

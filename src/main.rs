@@ -39,7 +39,11 @@ fn main() -> anyhow::Result<ExitCode> {
                 std::io::stderr().lock(),
             )
             .context("classify")?;
-            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Consent => {
             let bad = onbehalf::cli::consent::run(
@@ -48,7 +52,11 @@ fn main() -> anyhow::Result<ExitCode> {
                 std::io::stderr().lock(),
             )
             .context("consent")?;
-            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

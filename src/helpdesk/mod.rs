@@ -46,8 +46,11 @@ pub trait Helpdesk: Send + Sync + 'static {
     /// Looks for a note carrying `reference` among the ticket's recent comments (crash
     /// reconciliation: a note posted just before a crash must not be posted again).
     /// Returns the comment id when found.
-    async fn find_note(&self, ticket_id: &str, reference: &str)
-    -> Result<Option<String>, HelpdeskError>;
+    async fn find_note(
+        &self,
+        ticket_id: &str,
+        reference: &str,
+    ) -> Result<Option<String>, HelpdeskError>;
 
     /// Adds an internal (never public) note. Returns the helpdesk's id for it when known.
     async fn add_internal_note(

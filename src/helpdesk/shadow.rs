@@ -11,11 +11,19 @@ impl Helpdesk for ShadowHelpdesk {
         NoteMode::Shadow
     }
 
-    async fn find_note(&self, _ticket: &str, _reference: &str) -> Result<Option<String>, HelpdeskError> {
+    async fn find_note(
+        &self,
+        _ticket: &str,
+        _reference: &str,
+    ) -> Result<Option<String>, HelpdeskError> {
         Ok(None)
     }
 
-    async fn add_internal_note(&self, _ticket: &str, _html: &str) -> Result<Option<String>, HelpdeskError> {
+    async fn add_internal_note(
+        &self,
+        _ticket: &str,
+        _html: &str,
+    ) -> Result<Option<String>, HelpdeskError> {
         Ok(None)
     }
 }

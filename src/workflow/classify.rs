@@ -23,7 +23,9 @@ pub struct Classifier {
 impl Classifier {
     /// The rules shipped in `rules/classification.toml`.
     pub fn builtin() -> Classifier {
-        Classifier { override_prefix: "onbehalf_category_".into() }
+        Classifier {
+            override_prefix: "onbehalf_category_".into(),
+        }
     }
 
     /// Rules from an operator's file (same format as the shipped one).
@@ -37,12 +39,36 @@ impl Classifier {
         self
     }
 
-    pub fn classify(&self, _subject: &str, _description: &str, tags: &[String]) -> Classification {
+    pub fn classify(&self, subject: &str, description: &str, tags: &[String]) -> Classification {
         for tag in tags {
-            if let Some(c) = tag.strip_prefix(&self.override_prefix).and_then(Category::parse) {
-                return Classification { category: c, reasons: vec![format!("tag {tag}")] };
+            if let Some(c) = tag
+                .strip_prefix(&self.override_prefix)
+                .and_then(Category::parse)
+            {
+                return Classification {
+                    category: c,
+                    reasons: vec![format!("tag {tag}")],
+                };
             }
         }
-        Classification { category: Category::Other, reasons: vec![] }
+        // Minimal stand-in keyword rules.
+        let text = format!("{subject} {description}").to_lowercase();
+        for (word, category) in [
+            ("2fa", Category::AccountAccess),
+            ("locked out", Category::AccountAccess),
+            ("pipeline", Category::ProjectGroupChange),
+            ("project", Category::ProjectGroupChange),
+        ] {
+            if text.contains(word) {
+                return Classification {
+                    category,
+                    reasons: vec![format!("\"{word}\"")],
+                };
+            }
+        }
+        Classification {
+            category: Category::Other,
+            reasons: vec![],
+        }
     }
 }

@@ -11,7 +11,21 @@ pub struct PermissionQuestion {
 }
 
 /// Finds a permission question in an agent's comment body.
-pub fn recognise_question(_body: &str) -> Option<PermissionQuestion> {
+pub fn recognise_question(body: &str) -> Option<PermissionQuestion> {
+    // Minimal stand-in: the two handbook phrases only.
+    for lead in [
+        "Could you please provide permission for staff to ",
+        "Could you please confirm that you would like us to ",
+    ] {
+        if let Some(start) = body.find(lead) {
+            let rest = &body[start + lead.len()..];
+            let end = rest.find('?')?;
+            return Some(PermissionQuestion {
+                action: rest[..end].trim().to_string(),
+                question: body[start..start + lead.len() + end + 1].to_string(),
+            });
+        }
+    }
     None
 }
 
@@ -27,7 +41,25 @@ pub struct Judgment {
 /// `requester_id`. Anyone else's comment, or an internal note, is `Ignored`.
 pub fn judge_reply(_request: &str, requester_id: &str, reply: &Comment) -> Judgment {
     if reply.author_id != requester_id || !reply.public {
-        return Judgment { verdict: ConsentVerdict::Ignored, quote: String::new(), reasons: vec![] };
+        return Judgment {
+            verdict: ConsentVerdict::Ignored,
+            quote: String::new(),
+            reasons: vec![],
+        };
     }
-    Judgment { verdict: ConsentVerdict::Unclear, quote: reply.body.clone(), reasons: vec![] }
+    // Minimal stand-in: first line only, plain yes/no.
+    let quote = super::text::new_text(&reply.body);
+    let lower = quote.to_lowercase();
+    let verdict = if lower.starts_with("no") {
+        ConsentVerdict::Declined
+    } else if lower.starts_with("yes") && !lower.contains("but") && !lower.contains('?') {
+        ConsentVerdict::Granted
+    } else {
+        ConsentVerdict::Unclear
+    };
+    Judgment {
+        verdict,
+        quote,
+        reasons: vec![],
+    }
 }

@@ -100,11 +100,21 @@ pub struct TicketSnapshot {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     TicketCreated,
-    CommentAdded { comment: Comment },
-    TagsChanged { added: Vec<String>, removed: Vec<String> },
-    StatusChanged { previous: String, current: String },
+    CommentAdded {
+        comment: Comment,
+    },
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    StatusChanged {
+        previous: String,
+        current: String,
+    },
     /// A well-formed event type the workflow does not act on.
-    Other { event_type: String },
+    Other {
+        event_type: String,
+    },
 }
 
 /// One helpdesk event, normalised. Built by the ingest layer from the webhook payload.

@@ -15,5 +15,9 @@ pub fn decide(
     _settings: &WorkflowSettings,
     _now: OffsetDateTime,
 ) -> Decision {
-    Decision { state: prev.cloned().unwrap_or_default(), notes: vec![], confirmations: vec![] }
+    Decision {
+        state: prev.cloned().unwrap_or_default(),
+        notes: vec![],
+        confirmations: vec![],
+    }
 }
