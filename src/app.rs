@@ -1,1 +1,273 @@
-//! (in progress)
+//! Wiring: builds the queue, store, helpdesk and workflow settings from the configuration, binds
+//! the listener, and runs the role (`serve`, `receive`, `work`) until shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Secret};
+use crate::helpdesk::Helpdesk;
+use crate::helpdesk::shadow::ShadowHelpdesk;
+use crate::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
+use crate::ingest::signature::ZendeskSignature;
+use crate::ingest::{self, HttpState};
+use crate::queue::Queue;
+use crate::queue::amqp::AmqpQueue;
+use crate::queue::embedded::EmbeddedQueue;
+use crate::store::{Store, StoreOptions};
+use crate::worker::{self, Worker};
+use crate::workflow::WorkflowSettings;
+use crate::workflow::classify::Classifier;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Receiver and workers in one process.
+    Serve,
+    /// Receiver only (needs a shared queue).
+    Receive,
+    /// Workers only (needs a shared queue); serves probes and metrics.
+    Work,
+}
+
+impl Role {
+    fn receives(self) -> bool {
+        self != Role::Work
+    }
+    fn works(self) -> bool {
+        self != Role::Receive
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Config(String),
+    #[error("queue: {0}")]
+    Queue(#[from] crate::queue::QueueError),
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("helpdesk: {0}")]
+    Helpdesk(#[from] crate::helpdesk::HelpdeskError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the queue the configuration names.
+pub async fn open_queue(config: &Config) -> Result<Arc<dyn Queue>, AppError> {
+    Ok(if config.is_embedded_queue() {
+        Arc::new(
+            EmbeddedQueue::open(
+                &config.data_dir,
+                config.retry_policy(),
+                Duration::from_secs(60),
+            )
+            .await?,
+        )
+    } else {
+        Arc::new(
+            AmqpQueue::connect(
+                &config.queue_url,
+                &config.queue_prefix,
+                config.retry_policy(),
+                config.prefetch,
+            )
+            .await?,
+        )
+    })
+}
+
+pub async fn open_store(config: &Config) -> Result<Store, AppError> {
+    Ok(Store::open(&StoreOptions {
+        url: config.database_url.clone(),
+        max_connections: config.database_max_connections,
+        acquire_timeout: Duration::from_secs(config.database_acquire_timeout_secs),
+    })
+    .await?)
+}
+
+pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> {
+    let classifier = match &config.rules_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                AppError::Config(format!("ONBEHALF_RULES_FILE {}: {e}", path.display()))
+            })?;
+            Classifier::from_toml(&text).map_err(|e| {
+                AppError::Config(format!("ONBEHALF_RULES_FILE {}: {e}", path.display()))
+            })?
+        }
+        None => Classifier::builtin(),
+    };
+    Ok(WorkflowSettings {
+        classifier: classifier.with_override_prefix(&config.tag_category_prefix),
+        tags: config.tag_names(),
+        helpdesk_url: config
+            .zendesk_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string()),
+    })
+}
+
+fn helpdesk(config: &Config) -> Result<Arc<dyn Helpdesk>, AppError> {
+    match (
+        &config.zendesk_url,
+        &config.zendesk_email,
+        &config.zendesk_api_token,
+    ) {
+        (Some(url), Some(email), Some(token)) => {
+            Ok(Arc::new(ZendeskClient::new(&ZendeskOptions {
+                base_url: url.clone(),
+                email: email.clone(),
+                api_token: token.clone(),
+                timeout: Duration::from_secs(config.helpdesk_timeout_secs),
+                requests_per_minute: config.zendesk_requests_per_minute,
+            })?))
+        }
+        _ => Ok(Arc::new(ShadowHelpdesk)),
+    }
+}
+
+/// With no signing secret configured the receiver does not accept unsigned webhooks: it
+/// generates a secret once, keeps it in the data folder (mode 0600) and says where.
+fn signing_secrets(config: &Config) -> Result<Vec<Secret>, AppError> {
+    if !config.zendesk_signing_secrets.is_empty() {
+        return Ok(config.zendesk_signing_secrets.clone());
+    }
+    let path = generated_secret_path(&config.data_dir);
+    let io = |what: &str, source| AppError::Io {
+        what: format!("{what} {}", path.display()),
+        source,
+    };
+    if !path.exists() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| io("cannot create folder for", e))?;
+        let bytes: [u8; 32] = rand::random();
+        let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+        write_private(&path, &secret).map_err(|e| io("cannot write", e))?;
+    }
+    let secret = std::fs::read_to_string(&path).map_err(|e| io("cannot read", e))?;
+    tracing::warn!(
+        path = %path.display(),
+        "ONBEHALF_ZENDESK_SIGNING_SECRETS is not set: webhooks must be signed with the generated secret in this file; set the variable to your Zendesk webhook's signing secret"
+    );
+    Ok(vec![Secret::new(secret.trim())])
+}
+
+pub fn generated_secret_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("zendesk-signing-secret")
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+/// A built application: listener bound, queue and store open, not yet running.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    worker: Option<(Worker, usize)>,
+    queue: Arc<dyn Queue>,
+    store: Store,
+    drain_timeout: Duration,
+}
+
+impl Application {
+    pub async fn build(config: Config, role: Role) -> Result<Application, AppError> {
+        if role != Role::Serve && config.is_embedded_queue() {
+            return Err(AppError::Config(
+                "`receive` and `work` run as separate processes and need a shared queue: set ONBEHALF_QUEUE_URL=amqp://… (or use `serve`)".into(),
+            ));
+        }
+        let metrics = crate::telemetry::metrics_handle();
+        let store = open_store(&config).await?;
+        let queue = open_queue(&config).await?;
+        let secrets = if role.receives() {
+            signing_secrets(&config)?
+        } else {
+            vec![]
+        };
+        let state = HttpState {
+            queue: queue.clone(),
+            store: store.clone(),
+            zendesk: Arc::new(ZendeskSignature::new(
+                secrets,
+                Duration::from_secs(config.signature_tolerance_secs),
+            )),
+            admin_token: config.admin_token.clone(),
+            metrics,
+        };
+        let worker = if role.works() {
+            let settings = Arc::new(workflow_settings(&config)?);
+            Some((
+                Worker::new(store.clone(), helpdesk(&config)?, settings),
+                config.workers,
+            ))
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| AppError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        Ok(Application {
+            listener,
+            router: ingest::router(state, role.receives()),
+            worker,
+            queue,
+            store,
+            drain_timeout: Duration::from_secs(config.shutdown_timeout_secs),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Serves until `shutdown` is cancelled: then stops accepting, lets in-flight requests and
+    /// events finish (bounded by the drain timeout), and closes the queue and the database.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), AppError> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, "listening");
+        let http_shutdown = shutdown.clone();
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await });
+        let workers = self.worker.map(|(worker, concurrency)| {
+            let queue = self.queue.clone();
+            let shutdown = shutdown.clone();
+            let drain = self.drain_timeout;
+            tokio::spawn(
+                async move { worker::run(worker, queue, concurrency, shutdown, drain).await },
+            )
+        });
+        let served = server.await;
+        shutdown.cancel();
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
+        self.queue.close().await;
+        self.store.close().await;
+        served.map_err(|source| AppError::Io {
+            what: "HTTP server".into(),
+            source,
+        })
+    }
+}

@@ -85,6 +85,8 @@ pub struct Config {
     pub database_acquire_timeout_secs: u64,
     /// Timeout of one helpdesk API request.
     pub helpdesk_timeout_secs: u64,
+    /// Helpdesk API requests per minute, per process (stay under the plan's limit).
+    pub zendesk_requests_per_minute: u32,
     /// Replaces the shipped classification rules.
     pub rules_file: Option<PathBuf>,
     pub tag_ownership_verified: String,
@@ -119,6 +121,7 @@ impl Default for Config {
             database_max_connections: 10,
             database_acquire_timeout_secs: 5,
             helpdesk_timeout_secs: 10,
+            zendesk_requests_per_minute: 200,
             rules_file: None,
             tag_ownership_verified: tags.ownership_verified,
             tag_role_verified: tags.role_verified,

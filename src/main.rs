@@ -1,19 +1,27 @@
 //! The `onbehalf` command line: parses arguments, loads configuration and hands over to the
 //! library. Nothing here decides anything.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
 
-use onbehalf::workflow::classify::Classifier;
+use onbehalf::app::{self, Application, Role};
+use onbehalf::config::Config;
 
+/// Keeps a support team's "actions on a customer's account" workflow on track: reads signed
+/// helpdesk webhooks, posts internal notes with the next step, and records every permission a
+/// customer gave or refused in a tamper-evident trail.
+///
+/// Configuration comes from ONBEHALF_* environment variables (see `onbehalf check-config`)
+/// over an optional TOML file.
 #[derive(Parser)]
-#[command(name = "onbehalf", version, about, long_about = None)]
+#[command(name = "onbehalf", version, about, long_about)]
 struct Cli {
     /// TOML configuration file (keys as the ONBEHALF_* variables, lower case, no prefix).
-    #[arg(long, global = true, env = "ONBEHALF_CONFIG")]
+    #[arg(long, global = true, env = "ONBEHALF_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -21,17 +29,62 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Classify tickets: JSON Lines on stdin, one verdict line per ticket on stdout.
+    /// Receiver and workers in one process (one machine; embedded queue by default).
+    Serve,
+    /// HTTP receiver only: verifies webhooks and queues them (needs ONBEHALF_QUEUE_URL=amqp://…).
+    Receive,
+    /// Workers only: consume events, post notes, record confirmations (needs a shared queue).
+    Work,
+    /// Classify tickets: JSON Lines on stdin ({"id","subject","description","tags"}), one
+    /// verdict line per ticket on stdout.
     Classify,
-    /// Judge replies to permission questions: JSON Lines on stdin, one verdict per line out.
+    /// Judge replies to permission questions: JSON Lines on stdin ({"id","requester_id",
+    /// "request","reply":{"author_id","public","body"}}), one verdict line per case on stdout.
     Consent,
+    /// The confirmation trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration (secrets masked) and exit non-zero if it is invalid.
+    CheckConfig,
+    /// Inspect and re-queue dead-lettered events.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain: exit 0 when intact, 1 with the first broken record otherwise.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum DeadLetterCommand {
+    /// List dead-lettered events with their reason.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Move dead-lettered events back to the queue (all, or one with --event-id).
+    Requeue {
+        #[arg(long)]
+        event_id: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Classify => {
-            let classifier = Classifier::builtin();
+            let classifier = match Config::load(cli.config.as_deref()) {
+                Ok(config) => app::workflow_settings(&config)?.classifier,
+                Err(_) => onbehalf::workflow::classify::Classifier::builtin(),
+            };
             let bad = onbehalf::cli::classify::run(
                 &classifier,
                 BufReader::new(std::io::stdin().lock()),
@@ -39,11 +92,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 std::io::stderr().lock(),
             )
             .context("classify")?;
-            Ok(if bad == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(exit_for(bad))
         }
         Command::Consent => {
             let bad = onbehalf::cli::consent::run(
@@ -52,11 +101,113 @@ fn main() -> anyhow::Result<ExitCode> {
                 std::io::stderr().lock(),
             )
             .context("consent")?;
-            Ok(if bad == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(exit_for(bad))
+        }
+        command => {
+            let config = Config::load(cli.config.as_deref())?;
+            onbehalf::telemetry::init_logging(config.log_format);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(run(command, config))
         }
     }
+}
+
+fn exit_for(malformed_lines: u64) -> ExitCode {
+    if malformed_lines == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    let role = match command {
+        Command::Serve => Role::Serve,
+        Command::Receive => Role::Receive,
+        Command::Work => Role::Work,
+        Command::CheckConfig => {
+            print!("{}", config.masked_toml());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Migrate => {
+            let store = app::open_store(&config).await?;
+            store.close().await;
+            println!("database is at the current schema");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let store = app::open_store(&config).await?;
+            let report = store.verify_trail().await?;
+            store.close().await;
+            return Ok(match report.first_break {
+                None => {
+                    println!("trail intact: {} record(s)", report.checked);
+                    ExitCode::SUCCESS
+                }
+                Some(broken) => {
+                    println!(
+                        "trail BROKEN at seq {}: {} ({} record(s) before it are intact)",
+                        broken.seq, broken.problem, report.checked
+                    );
+                    ExitCode::FAILURE
+                }
+            });
+        }
+        Command::DeadLetters { command } => {
+            let queue = app::open_queue(&config).await?;
+            let mut out = std::io::stdout().lock();
+            match command {
+                DeadLetterCommand::List { limit } => {
+                    for dead in queue.dead_letters(limit).await? {
+                        writeln!(out, "{}", serde_json::to_string(&dead)?)?;
+                    }
+                }
+                DeadLetterCommand::Requeue { event_id } => {
+                    let moved = queue.requeue_dead(event_id.as_deref()).await?;
+                    writeln!(out, "requeued {moved} event(s)")?;
+                }
+            }
+            queue.close().await;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Classify | Command::Consent => bail!("handled before the runtime starts"),
+    };
+    let started = std::time::Instant::now();
+    let application = Application::build(config, role).await?;
+    tracing::info!(ready_ms = started.elapsed().as_millis() as u64, "ready");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    application.run_until_stopped(shutdown).await?;
+    tracing::info!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: no new work, draining in-flight events");
+    shutdown.cancel();
 }

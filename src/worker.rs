@@ -1,1 +1,303 @@
-//! (in progress)
+//! Workers: take events off the queue, apply them through the workflow core, post the notes.
+//!
+//! Exactly-once notes on top of at-least-once delivery: the decision and its note intents are
+//! committed together, keyed by (ticket, step); posting happens afterwards under a claim; a
+//! note whose earlier claim may have posted it is first looked up on the ticket by its
+//! reference. Only then is the event acked. Any crash in between replays the event, which is
+//! a duplicate for the store and only finishes the posting.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
+use crate::ingest::zendesk;
+use crate::queue::{Delivery, Envelope, Queue, QueueError};
+use crate::store::{Applied, NoteStatus, Store, StoreError};
+use crate::workflow::{self, WorkflowSettings};
+
+/// How long a worker may hold a note it is posting before another may take over.
+const NOTE_CLAIM: Duration = Duration::from_secs(60);
+
+/// What handling one event came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Effects committed now.
+    Processed,
+    /// Effects were committed before (a redelivery or a duplicate webhook).
+    Duplicate,
+    /// Not an event the workflow acts on.
+    Ignored,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Try again later (database or helpdesk temporarily unavailable).
+    #[error("{0}")]
+    Transient(String),
+    /// Will never succeed as it is: dead-letter it with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<StoreError> for HandleError {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            HandleError::Transient(e.to_string())
+        } else {
+            HandleError::Permanent(e.to_string())
+        }
+    }
+}
+
+impl From<HelpdeskError> for HandleError {
+    fn from(e: HelpdeskError) -> Self {
+        if e.is_transient() {
+            HandleError::Transient(e.to_string())
+        } else {
+            HandleError::Permanent(e.to_string())
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    helpdesk: Arc<dyn Helpdesk>,
+    settings: Arc<WorkflowSettings>,
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        helpdesk: Arc<dyn Helpdesk>,
+        settings: Arc<WorkflowSettings>,
+    ) -> Worker {
+        Worker {
+            store,
+            helpdesk,
+            settings,
+        }
+    }
+
+    /// Handles one event to the end: decision committed, notes posted. Callable from tests.
+    pub async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+        if envelope.source != "zendesk" {
+            return Err(HandleError::Permanent(format!(
+                "unknown source {:?}",
+                envelope.source
+            )));
+        }
+        let event = zendesk::parse_event(&envelope.body)
+            .map_err(|e| HandleError::Permanent(format!("malformed event: {e}")))?;
+        if matches!(event.kind, workflow::EventKind::Other { .. }) {
+            return Ok(Outcome::Ignored);
+        }
+        let mode = self.helpdesk.mode();
+        let status = match mode {
+            NoteMode::Posted => NoteStatus::Pending,
+            NoteMode::Shadow => NoteStatus::Shadow,
+        };
+        let now = OffsetDateTime::now_utc();
+        let applied = self
+            .store
+            .apply_event(&envelope.source, &event, status, |prev| {
+                workflow::decide(prev, &event, &self.settings, now)
+            })
+            .await?;
+        let outcome = match applied {
+            Applied::Duplicate => Outcome::Duplicate,
+            Applied::Committed {
+                notes,
+                confirmations,
+            } => {
+                for verdict in confirmations {
+                    metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str()).increment(1);
+                }
+                if mode == NoteMode::Shadow {
+                    for step in &notes {
+                        count_note(step, "shadow");
+                    }
+                }
+                Outcome::Processed
+            }
+        };
+        if mode == NoteMode::Posted {
+            self.post_pending_notes(&envelope.source, &event.ticket.id)
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn post_pending_notes(&self, source: &str, ticket_id: &str) -> Result<(), HandleError> {
+        let claimed = self
+            .store
+            .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
+            .await?;
+        for note in claimed.notes {
+            if let Err(e) = self.post_note(ticket_id, &note).await {
+                // Hand the claim back so the retry need not wait for it to expire.
+                let _ = self.store.release_note(&note.reference).await;
+                return Err(e);
+            }
+        }
+        if claimed.held_elsewhere > 0 {
+            // Another worker is posting this ticket's notes right now; if it dies, our retry
+            // finishes the job once its claim expires.
+            return Err(HandleError::Transient(format!(
+                "{} note(s) of this ticket are being posted by another worker",
+                claimed.held_elsewhere
+            )));
+        }
+        Ok(())
+    }
+
+    async fn post_note(
+        &self,
+        ticket_id: &str,
+        note: &crate::store::NoteRecord,
+    ) -> Result<(), HandleError> {
+        if note.attempts > 1 {
+            if let Some(remote) = self.helpdesk.find_note(ticket_id, &note.reference).await? {
+                tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
+                self.store
+                    .settle_note(&note.reference, NoteStatus::Posted, Some(&remote))
+                    .await?;
+                return Ok(());
+            }
+        }
+        let body = with_reference(&note.body, &note.reference);
+        let remote = self.helpdesk.add_internal_note(ticket_id, &body).await?;
+        count_note(&note.step, "posted");
+        self.store
+            .settle_note(&note.reference, NoteStatus::Posted, remote.as_deref())
+            .await?;
+        tracing::info!(step = %note.step, "note posted");
+        Ok(())
+    }
+}
+
+fn count_note(step: &str, mode: &'static str) {
+    let kind = step.split('-').next().unwrap_or(step).to_string();
+    metrics::counter!("onbehalf_notes_total", "kind" => kind, "mode" => mode).increment(1);
+}
+
+/// The marker that ties a posted note to its record (searched for after a crash).
+pub fn with_reference(html_body: &str, reference: &str) -> String {
+    format!("{html_body}\n<p><small>{reference}</small></p>")
+}
+
+/// Runs `concurrency` handlers until `shutdown`, then drains what they hold.
+///
+/// Deliveries are spread over lanes by ticket id, so one process never handles two events of
+/// the same ticket at once and keeps their queue order.
+pub async fn run(
+    worker: Worker,
+    queue: Arc<dyn Queue>,
+    concurrency: usize,
+    shutdown: CancellationToken,
+    drain_timeout: Duration,
+) {
+    let mut lanes = Vec::with_capacity(concurrency);
+    let mut handles = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency.max(1) {
+        let (tx, mut rx) = mpsc::channel::<Delivery>(8);
+        let worker = worker.clone();
+        handles.push(tokio::spawn(async move {
+            while let Some(delivery) = rx.recv().await {
+                settle(&worker, delivery).await;
+            }
+        }));
+        lanes.push(tx);
+    }
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            d = queue.receive() => d,
+        };
+        match delivery {
+            Ok(delivery) => {
+                backoff = Duration::from_millis(100);
+                let lane = lane_of(&delivery.envelope.ticket_id, lanes.len());
+                if lanes[lane].send(delivery).await.is_err() {
+                    break;
+                }
+            }
+            Err(QueueError::Closed) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take events from the queue; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    drop(lanes);
+    let drained = futures::future::join_all(handles);
+    if tokio::time::timeout(drain_timeout, drained).await.is_err() {
+        tracing::warn!("in-flight events did not finish in time; they will be redelivered");
+    }
+}
+
+fn lane_of(ticket_id: &str, lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ticket_id.hash(&mut h);
+    (h.finish() % lanes.max(1) as u64) as usize
+}
+
+async fn settle(worker: &Worker, delivery: Delivery) {
+    let Delivery {
+        envelope,
+        attempt,
+        acker,
+    } = delivery;
+    let span = tracing::info_span!("event", ticket_id = %envelope.ticket_id, event_id = %envelope.event_id, attempt);
+    async move {
+        let started = Instant::now();
+        let result = worker.handle(&envelope).await;
+        let label = match &result {
+            Ok(Outcome::Processed) => "processed",
+            Ok(Outcome::Duplicate) => "duplicate",
+            Ok(Outcome::Ignored) => "ignored",
+            Err(HandleError::Transient(_)) => "retried",
+            Err(HandleError::Permanent(_)) => "dead_lettered",
+        };
+        metrics::counter!("onbehalf_events_processed_total", "result" => label).increment(1);
+        let settled = match result {
+            Ok(_) => {
+                let age = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+                    - i128::from(envelope.received_at_ms);
+                metrics::histogram!("onbehalf_event_age_seconds")
+                    .record(age.max(0) as f64 / 1000.0);
+                tracing::debug!(
+                    result = label,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "event handled"
+                );
+                acker.ack().await
+            }
+            Err(HandleError::Transient(reason)) => {
+                tracing::warn!(%reason, "event failed; will retry");
+                acker.retry(&reason).await
+            }
+            Err(HandleError::Permanent(reason)) => {
+                tracing::error!(%reason, "event dead-lettered");
+                acker.dead_letter(&reason).await
+            }
+        };
+        if let Err(e) = settled {
+            // Not settled: the queue redelivers it, and the store makes the replay harmless.
+            tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,1 +1,244 @@
-//! Zendesk REST client. (in progress)
+//! Zendesk REST client: internal notes through `PUT /api/v2/tickets/{id}.json`.
+//!
+//! Throttling is expected (plan limits of a few hundred requests a minute): requests pass a
+//! rate limiter shared by the process's workers, a `429` is waited out in place when its
+//! `Retry-After` is short, and handed back to the queue's retry path when it is long.
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Helpdesk, HelpdeskError, NoteMode};
+use crate::config::Secret;
+
+/// Waits longer than this are not spent holding a worker: the event goes back to the queue.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(30);
+const ATTEMPTS: u32 = 3;
+
+pub struct ZendeskClient {
+    http: reqwest::Client,
+    base: Url,
+    authorization: String,
+    limiter: Arc<DefaultDirectRateLimiter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZendeskOptions {
+    pub base_url: String,
+    pub email: String,
+    pub api_token: Secret,
+    pub timeout: Duration,
+    pub requests_per_minute: u32,
+}
+
+impl ZendeskClient {
+    pub fn new(options: &ZendeskOptions) -> Result<ZendeskClient, HelpdeskError> {
+        let base = Url::parse(&options.base_url)
+            .map_err(|e| HelpdeskError::Permanent(format!("Zendesk URL: {e}")))?;
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("onbehalf/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HelpdeskError::Permanent(format!("HTTP client: {e}")))?;
+        let credentials = format!("{}/token:{}", options.email, options.api_token.expose());
+        let per_minute =
+            NonZeroU32::new(options.requests_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        Ok(ZendeskClient {
+            http,
+            base,
+            authorization: format!("Basic {}", BASE64.encode(credentials)),
+            limiter: Arc::new(RateLimiter::direct(Quota::per_minute(per_minute))),
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<Url, HelpdeskError> {
+        self.base
+            .join(path)
+            .map_err(|e| HelpdeskError::Permanent(format!("bad URL {path}: {e}")))
+    }
+
+    /// Sends with rate limiting and in-place retries of short throttles and 5xx.
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, HelpdeskError> {
+        let mut last = HelpdeskError::Transient("no attempt made".into());
+        for attempt in 1..=ATTEMPTS {
+            self.limiter.until_ready().await;
+            let response = build()
+                .header(reqwest::header::AUTHORIZATION, &self.authorization)
+                .send()
+                .await;
+            let status_label;
+            let error = match response {
+                Ok(r) if r.status().is_success() => {
+                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => r.status().as_u16().to_string()).increment(1);
+                    return Ok(r);
+                }
+                Ok(r) => {
+                    status_label = r.status().as_u16().to_string();
+                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => status_label)
+                        .increment(1);
+                    classify_failure(r).await
+                }
+                Err(e) => {
+                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => "error")
+                        .increment(1);
+                    HelpdeskError::Transient(format!("request failed: {}", without_url(&e)))
+                }
+            };
+            let wait = match &error {
+                HelpdeskError::RateLimited { retry_after } if *retry_after <= MAX_INLINE_WAIT => {
+                    *retry_after
+                }
+                HelpdeskError::Transient(_) => Duration::from_millis(250 * 2u64.pow(attempt)),
+                _ => return Err(error),
+            };
+            last = error;
+            if attempt < ATTEMPTS {
+                tracing::debug!(?wait, attempt, "helpdesk asked us to wait");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(last)
+    }
+}
+
+/// reqwest's error text includes the URL; keep messages short and free of query strings.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut e = e.to_string();
+    if let Some(i) = e.find(" for url") {
+        e.truncate(i);
+    }
+    e
+}
+
+async fn classify_failure(response: reqwest::Response) -> HelpdeskError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => HelpdeskError::RateLimited {
+            retry_after: retry_after.unwrap_or(Duration::from_secs(10)),
+        },
+        StatusCode::CONFLICT => {
+            HelpdeskError::Transient("409 conflict: ticket changed meanwhile".into())
+        }
+        s if s.is_server_error() => HelpdeskError::Transient(format!("Zendesk answered {s}")),
+        s => {
+            // Zendesk's error bodies name the problem ("RecordInvalid", closed ticket…).
+            let detail: String = response
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            HelpdeskError::Permanent(format!("Zendesk answered {s}: {detail}"))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CommentsPage {
+    #[serde(default)]
+    comments: Vec<RemoteComment>,
+}
+
+#[derive(Deserialize)]
+struct RemoteComment {
+    id: serde_json::Value,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    html_body: Option<String>,
+    #[serde(default)]
+    plain_body: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UpdateResponse {
+    #[serde(default)]
+    audit: Option<Audit>,
+}
+
+#[derive(Deserialize)]
+struct Audit {
+    #[serde(default)]
+    events: Vec<AuditEvent>,
+}
+
+#[derive(Deserialize)]
+struct AuditEvent {
+    id: serde_json::Value,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+fn id_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[async_trait]
+impl Helpdesk for ZendeskClient {
+    fn mode(&self) -> NoteMode {
+        NoteMode::Posted
+    }
+
+    async fn find_note(
+        &self,
+        ticket_id: &str,
+        reference: &str,
+    ) -> Result<Option<String>, HelpdeskError> {
+        let url = self.url(&format!(
+            "/api/v2/tickets/{ticket_id}/comments.json?sort_order=desc&per_page=100"
+        ))?;
+        let response = self.send(|| self.http.get(url.clone())).await?;
+        let page: CommentsPage = response.json().await.map_err(|e| {
+            HelpdeskError::Transient(format!("unreadable comments page: {}", without_url(&e)))
+        })?;
+        Ok(page
+            .comments
+            .into_iter()
+            .find(|c| {
+                [&c.html_body, &c.body, &c.plain_body]
+                    .into_iter()
+                    .flatten()
+                    .any(|text| text.contains(reference))
+            })
+            .map(|c| id_text(&c.id)))
+    }
+
+    async fn add_internal_note(
+        &self,
+        ticket_id: &str,
+        html_body: &str,
+    ) -> Result<Option<String>, HelpdeskError> {
+        let url = self.url(&format!("/api/v2/tickets/{ticket_id}.json"))?;
+        let payload = serde_json::json!({
+            "ticket": {"comment": {"html_body": html_body, "public": false}}
+        });
+        let response = self
+            .send(|| self.http.put(url.clone()).json(&payload))
+            .await?;
+        let parsed: Option<UpdateResponse> = response.json().await.ok();
+        Ok(parsed
+            .and_then(|r| r.audit)
+            .and_then(|a| a.events.into_iter().find(|e| e.kind == "Comment"))
+            .map(|e| id_text(&e.id)))
+    }
+}

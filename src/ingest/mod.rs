@@ -1,1 +1,191 @@
-//! (in progress)
+//! The HTTP side: webhook receivers (one per helpdesk signature scheme), probes, metrics and
+//! the admin API. Handlers are thin: verify, parse, hand to the queue, map the outcome.
+
+pub mod api;
+pub mod error;
+pub mod signature;
+pub mod zendesk;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Secret;
+use crate::queue::{Envelope, PublishOutcome, Queue};
+use crate::store::Store;
+use error::ApiError;
+use signature::{SignatureError, SignatureScheme};
+
+/// Zendesk caps payloads at 256 KB; 1 MiB leaves room without inviting abuse.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub queue: Arc<dyn Queue>,
+    pub store: Store,
+    pub zendesk: Arc<dyn SignatureScheme>,
+    pub admin_token: Option<Secret>,
+    pub metrics: PrometheusHandle,
+}
+
+/// All routes. `receive_webhooks` is false for the `work` role (probes and metrics only).
+pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(api::routes());
+    if receive_webhooks {
+        router = router.route(
+            "/webhooks/zendesk",
+            post(zendesk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        );
+    }
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+fn outcome(outcome: &'static str) {
+    metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
+}
+
+async fn zendesk_webhook(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            outcome("too_large");
+            ApiError::TooLarge(MAX_BODY_BYTES)
+        } else {
+            outcome("malformed");
+            ApiError::BadRequest(rejection.body_text(), "unreadable_body")
+        }
+    })?;
+    state
+        .zendesk
+        .verify(&headers, &body, OffsetDateTime::now_utc())
+        .map_err(|e| {
+            let (label, code) = match &e {
+                SignatureError::OutsideWindow(_) => ("stale", "stale_timestamp"),
+                SignatureError::MissingHeader(_) => ("bad_signature", "missing_signature"),
+                SignatureError::BadTimestamp => ("bad_signature", "bad_timestamp"),
+                SignatureError::Mismatch => ("bad_signature", "bad_signature"),
+            };
+            outcome(label);
+            ApiError::Unauthorized(e.to_string(), code)
+        })?;
+    let event = zendesk::parse_header(&body).map_err(|e| {
+        outcome("malformed");
+        let code = match e {
+            zendesk::PayloadError::NotJson(_) => "not_json",
+            zendesk::PayloadError::NotZendeskEvent(_) => "not_zendesk_event",
+            zendesk::PayloadError::Malformed { .. } => "malformed_event",
+        };
+        ApiError::BadRequest(e.to_string(), code)
+    })?;
+    if !zendesk::is_handled(&event.event_type) {
+        outcome("ignored");
+        tracing::debug!(event_id = %event.event_id, event_type = %event.event_type, "event type not handled");
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({"status": "ignored", "event_id": event.event_id})),
+        ));
+    }
+    let envelope = Envelope {
+        event_id: event.event_id.clone(),
+        ticket_id: event.ticket_id.clone(),
+        source: "zendesk".into(),
+        received_at_ms: (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+        body,
+    };
+    let started = Instant::now();
+    let published = state.queue.publish(envelope).await;
+    metrics::histogram!("onbehalf_queue_publish_seconds").record(started.elapsed().as_secs_f64());
+    match published {
+        Ok(PublishOutcome::Accepted) => {
+            outcome("accepted");
+            tracing::info!(ticket_id = %event.ticket_id, event_id = %event.event_id, "event queued");
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"status": "queued", "event_id": event.event_id})),
+            ))
+        }
+        Ok(PublishOutcome::Duplicate) => {
+            outcome("duplicate");
+            Ok((
+                StatusCode::OK,
+                Json(serde_json::json!({"status": "duplicate", "event_id": event.event_id})),
+            ))
+        }
+        Err(e) => {
+            outcome("unavailable");
+            tracing::warn!(ticket_id = %event.ticket_id, event_id = %event.event_id, error = %e, "queue refused event");
+            Err(ApiError::Unavailable(
+                format!("the event was not queued: {e}; retry shortly"),
+                "queue_unavailable",
+            ))
+        }
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+    let probe = Duration::from_secs(2);
+    let queue = match tokio::time::timeout(probe, state.queue.check()).await {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "queue did not answer within 2s".to_string(),
+    };
+    let database = match tokio::time::timeout(probe, state.store.check()).await {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "database did not answer within 2s".to_string(),
+    };
+    let ready = queue == "ok" && database == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut body = serde_json::json!({"queue": queue, "database": database});
+    if !ready {
+        body["error"] = "not_ready".into();
+        body["message"] = format!("queue: {queue}; database: {database}").into();
+    }
+    (status, Json(body))
+}
+
+async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    let stats = state.queue.stats().await;
+    if let Some(ready) = stats.ready {
+        metrics::gauge!("onbehalf_queue_depth").set(ready as f64);
+    }
+    if let Some(dead) = stats.dead {
+        metrics::gauge!("onbehalf_dead_letters").set(dead as f64);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+}

@@ -1,1 +1,191 @@
-//! Persistence. (in progress)
+//! Persistence: processed events, per-ticket workflow state, notes and the confirmation trail.
+//!
+//! One implementation for SQLite (the embedded default) and PostgreSQL (several instances),
+//! through sqlx's `Any` driver: the SQL is written once, in the subset both understand. Where
+//! they differ (row locks, transaction start), `Backend` picks the statement. Concurrency is made
+//! correct by the database: unique keys dedupe events, notes and replies; ticket rows are locked
+//! (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE`) while an event is applied; the trail's
+//! head is appended under a lock so two workers never fork the chain.
+
+mod confirmations;
+pub use confirmations::TrailReport;
+mod notes;
+mod tickets;
+pub mod trail;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use std::time::Duration;
+
+pub use notes::{NoteRecord, NoteStatus};
+pub use tickets::{Applied, TicketView};
+pub use trail::{ChainBreak, ConfirmationRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database does not answer or failed this time; the caller retries later.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error(
+        "the database schema (migration {found}) is newer than this binary knows; run a newer onbehalf or restore the matching backup"
+    )]
+    SchemaTooNew { found: i64 },
+    #[error("database migration failed: {0}")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+    /// Stored data this binary cannot read.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("invalid database URL: {0}")]
+    Url(String),
+}
+
+impl StoreError {
+    /// Worth retrying: the event stays queued until its effects commit.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Unavailable(e)
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects and applies pending migrations.
+    pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
+        let store = Store::connect(options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (for `onbehalf migrate` and read-only tools).
+    pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(&options.url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout);
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; FULL makes a commit durable
+                    // before we ack the event that caused it.
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect(&url).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(found) => {
+                StoreError::SchemaTooNew { found }
+            }
+            sqlx::migrate::MigrateError::Execute(e) => StoreError::Unavailable(e),
+            other => StoreError::Migration(other),
+        })
+    }
+
+    /// For `/readyz`.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Returns the backend and a URL the driver accepts; a SQLite file and its folder are created.
+fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Err(StoreError::Url(format!(
+            "{url}: expected sqlite://… or postgres://…"
+        )));
+    };
+    let path = rest.trim_start_matches("//");
+    let file = path.split('?').next().unwrap_or_default();
+    if file.is_empty() || file == ":memory:" {
+        return Err(StoreError::Url(
+            "an in-memory SQLite database would lose everything on restart; give a file".into(),
+        ));
+    }
+    if let Some(dir) = std::path::Path::new(file)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let url = if path.contains("mode=") {
+        format!("sqlite://{path}")
+    } else if path.contains('?') {
+        format!("sqlite://{path}&mode=rwc")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    };
+    Ok((Backend::Sqlite, url))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Unique violations, serialisation failures, deadlocks and SQLite busy errors: the
+/// transaction lost a race and is retried as a whole.
+fn is_conflict(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            matches!(
+                code.as_ref(),
+                "23505" | "40001" | "40P01" | "5" | "6" | "517" | "2067" | "1555"
+            ) || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}

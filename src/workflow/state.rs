@@ -8,6 +8,15 @@ pub struct TicketState {
     pub category: Option<super::Category>,
 }
 
+impl TicketState {
+    pub fn category(&self) -> Option<super::Category> {
+        self.category
+    }
+    pub fn stage_name(&self) -> &'static str {
+        "new"
+    }
+}
+
 /// Applies one event to the ticket's state. `prev` is `None` for a ticket never seen before.
 pub fn decide(
     prev: Option<&TicketState>,

@@ -1,0 +1,179 @@
+//! Note intents and their delivery status.
+//!
+//! A note is recorded (`pending`) in the same transaction as the decision that wants it, then
+//! posted, then marked `posted`. A worker claims a pending note for a while before posting, so
+//! two workers never post it concurrently; a claim left by a crashed worker expires, and the
+//! next one first looks for the note's reference on the ticket before posting again.
+
+use serde::Serialize;
+use sqlx::Row;
+use std::time::Duration;
+
+use super::{Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteStatus {
+    /// Recorded, not yet confirmed posted.
+    Pending,
+    Posted,
+    /// Shadow mode: kept here only.
+    Shadow,
+}
+
+impl NoteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteStatus::Pending => "pending",
+            NoteStatus::Posted => "posted",
+            NoteStatus::Shadow => "shadow",
+        }
+    }
+
+    fn parse(s: &str) -> Result<NoteStatus, StoreError> {
+        match s {
+            "pending" => Ok(NoteStatus::Pending),
+            "posted" => Ok(NoteStatus::Posted),
+            "shadow" => Ok(NoteStatus::Shadow),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown note status {other:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteRecord {
+    pub step: String,
+    /// Printed in the note; ties it to this record (crash reconciliation looks for it).
+    pub reference: String,
+    pub body: String,
+    pub status: NoteStatus,
+    /// The helpdesk's comment id, when known.
+    pub remote_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// How many times a worker claimed it to post; above 1, an earlier post may have landed.
+    pub attempts: i64,
+}
+
+/// Pending notes of a ticket this worker may now post, and how many another worker holds.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    pub notes: Vec<NoteRecord>,
+    pub held_elsewhere: usize,
+}
+
+pub fn note_reference(source: &str, ticket_id: &str, step: &str) -> String {
+    format!("onbehalf:{source}:{ticket_id}:{step}")
+}
+
+impl Store {
+    pub async fn notes_of(
+        &self,
+        source: &str,
+        ticket_id: &str,
+    ) -> Result<Vec<NoteRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
+             WHERE source = $1 AND ticket_id = $2 ORDER BY created_at, step",
+        )
+        .bind(source)
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(note_from_row).collect()
+    }
+
+    /// Claims the ticket's pending notes for `hold` (oldest first).
+    pub async fn claim_pending_notes(
+        &self,
+        source: &str,
+        ticket_id: &str,
+        hold: Duration,
+    ) -> Result<Claimed, StoreError> {
+        let pending: Vec<NoteRecord> = self
+            .notes_of(source, ticket_id)
+            .await?
+            .into_iter()
+            .filter(|n| n.status == NoteStatus::Pending)
+            .collect();
+        let mut claimed = Claimed::default();
+        for note in pending {
+            let now = now_ms();
+            let won = sqlx::query(
+                "UPDATE notes SET claimed_until = $1, attempts = attempts + 1
+                 WHERE reference = $2 AND status = 'pending'
+                 AND (claimed_until IS NULL OR claimed_until < $3)",
+            )
+            .bind(now + hold.as_millis() as i64)
+            .bind(&note.reference)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if won == 1 {
+                claimed.notes.push(NoteRecord {
+                    attempts: note.attempts + 1,
+                    ..note
+                });
+            } else {
+                claimed.held_elsewhere += 1;
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Marks a claimed note as delivered.
+    pub async fn settle_note(
+        &self,
+        reference: &str,
+        status: NoteStatus,
+        remote_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE notes SET status = $1, remote_id = $2, settled_at = $3, claimed_until = NULL
+             WHERE reference = $4",
+        )
+        .bind(status.as_str())
+        .bind(remote_id)
+        .bind(now_ms())
+        .bind(reference)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a claim back after a failed post, so the retry need not wait for it to expire.
+    pub async fn release_note(&self, reference: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE notes SET claimed_until = NULL WHERE reference = $1 AND status = 'pending'",
+        )
+        .bind(reference)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Count of notes per status (for tests and metrics).
+    pub async fn note_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM notes GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
+    }
+}
+
+fn note_from_row(row: &sqlx::any::AnyRow) -> Result<NoteRecord, StoreError> {
+    Ok(NoteRecord {
+        step: row.try_get("step")?,
+        reference: row.try_get("reference")?,
+        body: row.try_get("body")?,
+        status: NoteStatus::parse(&row.try_get::<String, _>("status")?)?,
+        remote_id: row.try_get("remote_id")?,
+        created_at: row.try_get("created_at")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
