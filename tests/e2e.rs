@@ -1,0 +1,264 @@
+//! End to end through HTTP: signed events in, internal notes out, exactly once.
+
+mod common;
+
+use common::{events, fake_zendesk::Canned, spawn_app, spawn_app_with};
+use events::CommentSpec;
+use serde_json::Value;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn a_signed_event_gives_exactly_one_internal_note() {
+    let app = spawn_app().await;
+    let r = app
+        .post_event(&events::created("5158", &[]).to_string())
+        .await;
+    assert_eq!(r.status(), 202);
+    let notes = app.wait_for_notes(1, WAIT).await;
+    assert_eq!(notes.len(), 1, "one triage note");
+    assert_eq!(notes[0].ticket_id, "5158");
+    assert!(!notes[0].public, "notes are internal, never public");
+    assert!(
+        notes[0].html_body.contains("onbehalf:zendesk:5158:"),
+        "carries its reference"
+    );
+
+    let ticket = app.ticket("5158").await;
+    assert_eq!(ticket["category"], "account_access");
+    assert_eq!(ticket["notes"][0]["status"], "posted");
+    // Nothing else trickles in later.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.zendesk.notes().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_event_twice_gives_one_note() {
+    let app = spawn_app().await;
+    let body = events::created("5159", &[]).to_string();
+    assert_eq!(app.post_event(&body).await.status(), 202);
+    app.wait_for_notes(1, WAIT).await;
+    // A redelivery after processing: the queue may or may not still remember the id.
+    let again = app.post_event(&body).await.status();
+    assert!(again == 200 || again == 202, "{again}");
+    // The same ticket created again under a new event id is the same step: still one note.
+    let mut replay = events::created("5159", &[]);
+    replay["id"] = events::event_id().into();
+    assert_eq!(app.post_event(&replay.to_string()).await.status(), 202);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.zendesk.notes_for("5159").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_throttled_helpdesk_is_waited_out_and_the_note_posted_once() {
+    let app = spawn_app().await;
+    app.zendesk.fail_next([Canned {
+        status: 429,
+        retry_after: Some(1),
+    }]);
+    app.post_event(&events::created("5160", &[]).to_string())
+        .await;
+    let notes = app.wait_for_notes(1, WAIT).await;
+    assert_eq!(notes.len(), 1);
+    let requests = app.zendesk.requests();
+    assert_eq!(
+        requests.iter().map(|r| r.2).collect::<Vec<_>>(),
+        vec![429, 200]
+    );
+    let waited = requests[1].1 - requests[0].1;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "honoured Retry-After: waited {waited:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.zendesk.notes().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn helpdesk_outages_are_retried_through_the_queue() {
+    let app = spawn_app().await;
+    // More 5xx than the client retries in place: the event goes back to the queue and is
+    // retried with backoff until the helpdesk recovers.
+    app.zendesk.fail_next((0..4).map(|_| Canned {
+        status: 503,
+        retry_after: None,
+    }));
+    app.post_event(&events::created("5161", &[]).to_string())
+        .await;
+    let notes = app.wait_for_notes(1, WAIT).await;
+    assert_eq!(notes.len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.zendesk.notes().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_note_already_on_the_ticket_is_not_posted_again() {
+    // Worker posted, then died before recording it: on retry, the reference is found.
+    let app = spawn_app_with(|c| c.retry_base_ms = 1500).await;
+    app.zendesk.fail_next(
+        [Canned {
+            status: 500,
+            retry_after: None,
+        }; 3],
+    );
+    app.post_event(&events::created("5162", &[]).to_string())
+        .await;
+    // Let the first attempt fail and release its claim, then put the note on the ticket as
+    // if an earlier attempt had landed it.
+    assert!(
+        common::eventually(WAIT, || async { app.zendesk.requests().len() >= 3 }).await,
+        "first attempt made"
+    );
+    app.zendesk.insert_note(
+        "5162",
+        "<p>triage</p>\n<p><small>onbehalf:zendesk:5162:triage</small></p>",
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        app.zendesk.notes_for("5162").len(),
+        1,
+        "reconciled, not reposted"
+    );
+    let ticket = app.ticket("5162").await;
+    assert_eq!(ticket["notes"][0]["status"], "posted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shadow_mode_keeps_notes_local() {
+    let app = spawn_app_with(|c| {
+        c.zendesk_url = None;
+        c.zendesk_email = None;
+        c.zendesk_api_token = None;
+    })
+    .await;
+    app.post_event(&events::created("5163", &[]).to_string())
+        .await;
+    assert!(
+        common::eventually(WAIT, || async {
+            let r = app.api("/api/tickets/zendesk/5163").await;
+            r.status() == 200 && r.json::<Value>().await.unwrap()["notes"][0]["status"] == "shadow"
+        })
+        .await
+    );
+    assert!(
+        app.zendesk.requests().is_empty(),
+        "nothing posted in shadow mode"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_whole_permission_flow_over_http() {
+    let app = spawn_app().await;
+    let t = "6001";
+    let post = |v: Value| {
+        let body = v.to_string();
+        let app = &app;
+        async move { assert_eq!(app.post_event(&body).await.status(), 202) }
+    };
+    post(events::created(t, &[])).await;
+    app.wait_for_notes(1, WAIT).await;
+
+    // Agent asks before ownership is verified: a warning.
+    post(events::comment(CommentSpec {
+        ticket: t,
+        comment_id: "101",
+        author: events::AGENT,
+        is_staff: true,
+        public: true,
+        body: events::PERMISSION_QUESTION,
+        t: 60,
+        tags: &[],
+    }))
+    .await;
+    let notes = app.wait_for_notes(2, WAIT).await;
+    assert!(
+        notes[1].html_body.to_lowercase().contains("ownership"),
+        "warning about ownership: {}",
+        notes[1].html_body
+    );
+
+    // Ownership verified by tag, then the agent asks again.
+    let verified = ["account_ownership_verified"];
+    post(events::tags_changed(t, 120, &verified, &verified)).await;
+    post(events::comment(CommentSpec {
+        ticket: t,
+        comment_id: "102",
+        author: events::AGENT,
+        is_staff: true,
+        public: true,
+        body: events::PERMISSION_QUESTION,
+        t: 180,
+        tags: &verified,
+    }))
+    .await;
+    // A CC'd colleague says yes: ignored.
+    post(events::comment(CommentSpec {
+        ticket: t,
+        comment_id: "103",
+        author: "2002",
+        is_staff: false,
+        public: true,
+        body: "Yes",
+        t: 200,
+        tags: &verified,
+    }))
+    .await;
+    // The requester answers above the quoted question.
+    let reply = "Yes, please go ahead.\n\nOn Wed, Jan 8, 2025 at 10:03 AM Sam <support@example.com> wrote:\n> Could you please confirm that you would like us to disable two-factor authentication on your account `rbanks`?";
+    post(events::comment(CommentSpec {
+        ticket: t,
+        comment_id: "104",
+        author: events::REQUESTER,
+        is_staff: false,
+        public: true,
+        body: reply,
+        t: 240,
+        tags: &verified,
+    }))
+    .await;
+
+    assert!(
+        common::eventually(WAIT, || async { app.confirmations().await.len() == 1 }).await,
+        "one record"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let records = app.confirmations().await;
+    assert_eq!(records.len(), 1, "the colleague's yes is not a record");
+    let record = &records[0];
+    assert_eq!(record["verdict"], "granted");
+    assert_eq!(
+        record["quote"], "Yes, please go ahead.",
+        "only the new text is quoted"
+    );
+    assert_eq!(record["reply_comment_id"], "104");
+    assert_eq!(record["request_comment_id"], "102");
+    assert_eq!(record["requester_id"], events::REQUESTER);
+    assert!(
+        record["action"]
+            .as_str()
+            .unwrap()
+            .contains("disable two-factor authentication")
+    );
+
+    let notes = app.zendesk.notes_for(t);
+    let last = &notes.last().unwrap().html_body;
+    assert!(
+        last.contains("Yes, please go ahead."),
+        "granted note quotes the reply: {last}"
+    );
+    assert!(notes.iter().all(|n| !n.public));
+
+    let ticket = app.ticket(t).await;
+    assert_eq!(ticket["confirmations"].as_array().unwrap().len(), 1);
+    let store = onbehalf::app::open_store(&app.config).await.unwrap();
+    let report = store.verify_trail().await.unwrap();
+    assert_eq!((report.checked, report.first_break), (1, None));
+    app.stop().await;
+}
