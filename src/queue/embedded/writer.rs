@@ -1,0 +1,549 @@
+//! The single writer task: every change to the queue file goes through it.
+//!
+//! It takes all commands waiting in its channel (up to a cap) and applies them in ONE
+//! transaction, so one fsync covers a whole group of publishes, claims and settlements (group
+//! commit). Only then does it answer each caller. One writer also means SQLite never sees two
+//! write transactions competing for its lock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Connection, Row};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::db::{millis, now_ms};
+use crate::queue::{Envelope, PublishOutcome, QueueError, RetryPolicy};
+
+/// State shared by the queue handle, its ackers and the writer.
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    /// Woken after every change that can make a message claimable (and on close).
+    pub(super) changed: Notify,
+    pub(super) closed: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WriterConfig {
+    pub(super) policy: RetryPolicy,
+    pub(super) lease: Duration,
+    pub(super) batch_cap: usize,
+    pub(super) done_retention: Duration,
+    pub(super) prune_every: Duration,
+}
+
+pub(super) enum Request {
+    Publish(Envelope),
+    Claim,
+    Ack {
+        event_id: String,
+    },
+    Retry {
+        event_id: String,
+        attempt: u32,
+        reason: String,
+    },
+    DeadLetter {
+        event_id: String,
+        attempt: u32,
+        reason: String,
+    },
+    RequeueDead {
+        event_id: Option<String>,
+    },
+}
+
+pub(super) enum Reply {
+    Publish(oneshot::Sender<Result<PublishOutcome, QueueError>>),
+    Claim(oneshot::Sender<Result<Claim, QueueError>>),
+    Settle(oneshot::Sender<Result<(), QueueError>>),
+    Count(oneshot::Sender<Result<u64, QueueError>>),
+}
+
+pub(super) struct Command {
+    pub(super) request: Request,
+    pub(super) reply: Reply,
+}
+
+/// What a claim found.
+pub(super) enum Claim {
+    Claimed {
+        envelope: Envelope,
+        attempt: u32,
+    },
+    /// Nothing claimable now; `next_at_ms` is the earliest moment something may become so
+    /// without any further command (a backoff or a lease running out).
+    Empty {
+        next_at_ms: Option<i64>,
+    },
+    Closed,
+}
+
+enum Answer {
+    Publish(PublishOutcome),
+    Claim(Claim),
+    Settled,
+    Count(u64),
+    /// The caller went away before we got to its claim.
+    Skipped,
+}
+
+impl Answer {
+    /// Whether a waiting receiver could now find something it could not before. A successful
+    /// claim counts too: idle receivers must learn its lease deadline.
+    fn may_wake(&self) -> bool {
+        match self {
+            Answer::Publish(outcome) => *outcome == PublishOutcome::Accepted,
+            Answer::Claim(Claim::Claimed { .. }) | Answer::Settled => true,
+            Answer::Count(n) => *n > 0,
+            Answer::Claim(_) | Answer::Skipped => false,
+        }
+    }
+}
+
+fn mismatch() -> QueueError {
+    QueueError::Unavailable("embedded queue: internal reply mismatch".into())
+}
+
+impl Reply {
+    fn is_closed(&self) -> bool {
+        match self {
+            Reply::Publish(tx) => tx.is_closed(),
+            Reply::Claim(tx) => tx.is_closed(),
+            Reply::Settle(tx) => tx.is_closed(),
+            Reply::Count(tx) => tx.is_closed(),
+        }
+    }
+
+    /// Answers the caller. Returns a claimed message nobody received any more (the `receive`
+    /// future was dropped): its lease must be given back.
+    fn send(self, answer: Result<Answer, QueueError>) -> Option<(String, u32)> {
+        // A dropped receiver of a publish/settle reply is fine: the change is committed.
+        match (self, answer) {
+            (Reply::Publish(tx), Ok(Answer::Publish(o))) => drop(tx.send(Ok(o))),
+            (Reply::Claim(tx), Ok(Answer::Claim(c))) => {
+                if let Err(Ok(Claim::Claimed { envelope, attempt })) = tx.send(Ok(c)) {
+                    return Some((envelope.event_id, attempt));
+                }
+            }
+            (Reply::Claim(_), Ok(Answer::Skipped)) => {}
+            (Reply::Settle(tx), Ok(Answer::Settled)) => drop(tx.send(Ok(()))),
+            (Reply::Count(tx), Ok(Answer::Count(n))) => drop(tx.send(Ok(n))),
+            (reply, Ok(_)) => reply.fail(mismatch()),
+            (reply, Err(e)) => reply.fail(e),
+        }
+        None
+    }
+
+    fn fail(self, err: QueueError) {
+        match self {
+            Reply::Publish(tx) => drop(tx.send(Err(err))),
+            Reply::Claim(tx) => drop(tx.send(Err(err))),
+            Reply::Settle(tx) => drop(tx.send(Err(err))),
+            Reply::Count(tx) => drop(tx.send(Err(err))),
+        }
+    }
+}
+
+pub(super) struct Writer {
+    conn: SqliteConnection,
+    rx: mpsc::Receiver<Command>,
+    shared: Arc<Shared>,
+    config: WriterConfig,
+    /// Claims whose caller vanished after the commit; released in the next transaction.
+    releases: Vec<(String, u32)>,
+    last_prune: Instant,
+}
+
+impl Writer {
+    pub(super) fn new(
+        conn: SqliteConnection,
+        rx: mpsc::Receiver<Command>,
+        shared: Arc<Shared>,
+        config: WriterConfig,
+    ) -> Self {
+        Writer {
+            conn,
+            rx,
+            shared,
+            config,
+            releases: Vec::new(),
+            // Prune soon after start, not only after a full interval of uptime.
+            last_prune: Instant::now()
+                .checked_sub(config.prune_every)
+                .unwrap_or_else(Instant::now),
+        }
+    }
+
+    /// Runs until every handle (queue and ackers) is gone, finishing what is queued.
+    pub(super) async fn run(mut self) {
+        let cap = self.config.batch_cap.max(1);
+        loop {
+            let mut batch = Vec::with_capacity(cap.min(64));
+            if self.releases.is_empty() {
+                match tokio::time::timeout(self.config.prune_every, self.rx.recv()).await {
+                    Ok(Some(cmd)) => batch.push(cmd),
+                    Ok(None) => break,
+                    Err(_idle) => {}
+                }
+            }
+            while batch.len() < cap {
+                match self.rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() || !self.releases.is_empty() {
+                self.run_batch(batch).await;
+            }
+            if self.last_prune.elapsed() >= self.config.prune_every {
+                self.prune().await;
+            }
+        }
+        let _ = self.conn.close().await;
+    }
+
+    async fn run_batch(&mut self, batch: Vec<Command>) {
+        let releases = std::mem::take(&mut self.releases);
+        let (requests, replies): (Vec<Request>, Vec<Reply>) =
+            batch.into_iter().map(|c| (c.request, c.reply)).unzip();
+        let skip: Vec<bool> = replies.iter().map(Reply::is_closed).collect();
+        match self.apply(&requests, &skip, &releases).await {
+            Ok(answers) => {
+                let mut wake = !releases.is_empty();
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    wake |= answer.may_wake();
+                    if let Some(release) = reply.send(Ok(answer)) {
+                        self.releases.push(release);
+                    }
+                }
+                if wake {
+                    self.shared.changed.notify_waiters();
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, commands = replies.len(), "embedded queue: write failed");
+                // Leases not given back here simply expire.
+                let msg = format!("embedded queue: {e}");
+                for reply in replies {
+                    reply.fail(QueueError::Unavailable(msg.clone()));
+                }
+            }
+        }
+    }
+
+    async fn apply(
+        &mut self,
+        requests: &[Request],
+        skip: &[bool],
+        releases: &[(String, u32)],
+    ) -> Result<Vec<Answer>, sqlx::Error> {
+        let now = now_ms();
+        let config = self.config;
+        let closed = self.shared.closed.load(Ordering::SeqCst);
+        let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        for (event_id, attempt) in releases {
+            sql::release(&mut tx, event_id, *attempt).await?;
+        }
+        let mut leases_expired = false;
+        let mut answers = Vec::with_capacity(requests.len());
+        for (request, &skip) in requests.iter().zip(skip) {
+            let answer = match request {
+                Request::Publish(envelope) => {
+                    Answer::Publish(sql::insert(&mut tx, envelope, now).await?)
+                }
+                Request::Claim if skip => Answer::Skipped,
+                Request::Claim if closed => Answer::Claim(Claim::Closed),
+                Request::Claim => {
+                    if !leases_expired {
+                        sql::expire_leases(&mut tx, now).await?;
+                        leases_expired = true;
+                    }
+                    let lease_until = now.saturating_add(millis(config.lease));
+                    Answer::Claim(sql::claim(&mut tx, now, lease_until).await?)
+                }
+                Request::Ack { event_id } => {
+                    sql::ack(&mut tx, event_id, now).await?;
+                    Answer::Settled
+                }
+                Request::Retry {
+                    event_id,
+                    attempt,
+                    reason,
+                } => {
+                    if *attempt >= config.policy.max_attempts {
+                        sql::dead_letter(&mut tx, event_id, *attempt, reason, now).await?;
+                    } else {
+                        let at = now.saturating_add(millis(config.policy.delay_after(*attempt)));
+                        sql::retry_at(&mut tx, event_id, *attempt, reason, at).await?;
+                    }
+                    Answer::Settled
+                }
+                Request::DeadLetter {
+                    event_id,
+                    attempt,
+                    reason,
+                } => {
+                    sql::dead_letter(&mut tx, event_id, *attempt, reason, now).await?;
+                    Answer::Settled
+                }
+                Request::RequeueDead { event_id } => {
+                    Answer::Count(sql::requeue_dead(&mut tx, event_id.as_deref(), now).await?)
+                }
+            };
+            answers.push(answer);
+        }
+        tx.commit().await?;
+        Ok(answers)
+    }
+
+    /// Drops `done` rows older than the retention, in bounded chunks so that publishes never
+    /// wait behind one huge delete.
+    async fn prune(&mut self) {
+        self.last_prune = Instant::now();
+        let before = now_ms().saturating_sub(millis(self.config.done_retention));
+        let mut total = 0;
+        loop {
+            match sql::prune_done(&mut self.conn, before).await {
+                Ok(n) => {
+                    total += n;
+                    if n < sql::PRUNE_CHUNK {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "embedded queue: pruning settled events failed");
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        if total > 0 {
+            tracing::debug!(
+                pruned = total,
+                "embedded queue: pruned settled events past retention"
+            );
+        }
+    }
+}
+
+/// The SQL, one function per change. Every function runs inside the writer's transaction.
+mod sql {
+    use super::*;
+
+    pub(super) const PRUNE_CHUNK: u64 = 5000;
+
+    pub(super) async fn insert(
+        conn: &mut SqliteConnection,
+        e: &Envelope,
+        now: i64,
+    ) -> Result<PublishOutcome, sqlx::Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO messages
+                 (event_id, ticket_id, source, received_at_ms, body, state, attempts, available_at_ms)
+             VALUES (?, ?, ?, ?, ?, 'ready', 0, ?)
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(e.event_id.as_str())
+        .bind(e.ticket_id.as_str())
+        .bind(e.source.as_str())
+        .bind(e.received_at_ms)
+        .bind(e.body.as_ref())
+        .bind(now)
+        .execute(conn)
+        .await?
+        .rows_affected();
+        Ok(if inserted == 1 {
+            PublishOutcome::Accepted
+        } else {
+            PublishOutcome::Duplicate
+        })
+    }
+
+    /// A hung worker's message becomes ready again; its attempt stays counted.
+    pub(super) async fn expire_leases(
+        conn: &mut SqliteConnection,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE messages SET state = 'ready', lease_until_ms = NULL
+             WHERE state = 'leased' AND lease_until_ms <= ?",
+        )
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    /// Claims the oldest ready message that is the oldest pending one of its ticket and whose
+    /// ticket has nothing leased: one ticket's events go out one at a time, in order.
+    pub(super) async fn claim(
+        conn: &mut SqliteConnection,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Claim, sqlx::Error> {
+        let row = sqlx::query(
+            "UPDATE messages SET state = 'leased', attempts = attempts + 1, lease_until_ms = ?
+             WHERE seq = (
+                 SELECT m.seq FROM messages m
+                 WHERE m.state = 'ready' AND m.available_at_ms <= ?
+                   AND NOT EXISTS (SELECT 1 FROM messages o
+                                   WHERE o.ticket_id = m.ticket_id AND o.state = 'leased')
+                   AND NOT EXISTS (SELECT 1 FROM messages o
+                                   WHERE o.ticket_id = m.ticket_id AND o.state = 'ready'
+                                     AND o.seq < m.seq)
+                 ORDER BY m.seq LIMIT 1)
+             RETURNING event_id, ticket_id, source, received_at_ms, body, attempts",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = row {
+            let body: Option<Vec<u8>> = row.try_get("body")?;
+            return Ok(Claim::Claimed {
+                envelope: Envelope {
+                    event_id: row.try_get("event_id")?,
+                    ticket_id: row.try_get("ticket_id")?,
+                    source: row.try_get("source")?,
+                    received_at_ms: row.try_get("received_at_ms")?,
+                    body: body.unwrap_or_default().into(),
+                },
+                attempt: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            });
+        }
+        // Ready rows due now but blocked by a leased sibling are left out on purpose: they
+        // become claimable through a settlement (which wakes receivers) or a lease expiry.
+        let next_at_ms: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(t) FROM (
+                 SELECT MIN(available_at_ms) AS t FROM messages
+                 WHERE state = 'ready' AND available_at_ms > ?
+                 UNION ALL
+                 SELECT MIN(lease_until_ms) FROM messages WHERE state = 'leased')",
+        )
+        .bind(now)
+        .fetch_one(conn)
+        .await?;
+        Ok(Claim::Empty { next_at_ms })
+    }
+
+    /// Gives back a lease nobody received, as if the claim had not happened.
+    pub(super) async fn release(
+        conn: &mut SqliteConnection,
+        event_id: &str,
+        attempt: u32,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE messages SET state = 'ready', attempts = attempts - 1, lease_until_ms = NULL
+             WHERE event_id = ? AND state = 'leased' AND attempts = ?",
+        )
+        .bind(event_id)
+        .bind(attempt)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    /// Keeps a compact row for dedupe. A late ack from a worker whose lease expired still
+    /// counts: the worker says the effects are committed.
+    pub(super) async fn ack(
+        conn: &mut SqliteConnection,
+        event_id: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE messages
+             SET state = 'done', body = NULL, last_error = NULL, lease_until_ms = NULL, settled_at_ms = ?
+             WHERE event_id = ? AND state IN ('ready', 'leased')",
+        )
+        .bind(now)
+        .bind(event_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    /// Only the holder of this attempt may reschedule it (`attempts` acts as a lease token).
+    pub(super) async fn retry_at(
+        conn: &mut SqliteConnection,
+        event_id: &str,
+        attempt: u32,
+        reason: &str,
+        at: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE messages
+             SET state = 'ready', available_at_ms = ?, last_error = ?, lease_until_ms = NULL
+             WHERE event_id = ? AND state IN ('ready', 'leased') AND attempts = ?",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(event_id)
+        .bind(attempt)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    pub(super) async fn dead_letter(
+        conn: &mut SqliteConnection,
+        event_id: &str,
+        attempt: u32,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE messages
+             SET state = 'dead', last_error = ?, lease_until_ms = NULL, settled_at_ms = ?
+             WHERE event_id = ? AND state IN ('ready', 'leased') AND attempts = ?",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(event_id)
+        .bind(attempt)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    pub(super) async fn requeue_dead(
+        conn: &mut SqliteConnection,
+        event_id: Option<&str>,
+        now: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let query = match event_id {
+            Some(id) => sqlx::query(
+                "UPDATE messages
+                 SET state = 'ready', attempts = 0, available_at_ms = ?, last_error = NULL,
+                     settled_at_ms = NULL
+                 WHERE state = 'dead' AND event_id = ?",
+            )
+            .bind(now)
+            .bind(id),
+            None => sqlx::query(
+                "UPDATE messages
+                 SET state = 'ready', attempts = 0, available_at_ms = ?, last_error = NULL,
+                     settled_at_ms = NULL
+                 WHERE state = 'dead'",
+            )
+            .bind(now),
+        };
+        Ok(query.execute(conn).await?.rows_affected())
+    }
+
+    pub(super) async fn prune_done(
+        conn: &mut SqliteConnection,
+        before: i64,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(
+            "DELETE FROM messages WHERE seq IN (
+                 SELECT seq FROM messages WHERE state = 'done' AND settled_at_ms < ? LIMIT ?)",
+        )
+        .bind(before)
+        .bind(PRUNE_CHUNK as i64)
+        .execute(conn)
+        .await?
+        .rows_affected())
+    }
+}
