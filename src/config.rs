@@ -292,7 +292,17 @@ fn describe(err: &figment::Error) -> String {
                 env_name(field)
             )
         }
-        kind => format!("{name}{kind}"),
+        kind => format!("{name}{kind}{}", hint(&key)),
+    }
+}
+
+/// The expected form of keys whose type alone does not say it.
+fn hint(key: &str) -> &'static str {
+    match key {
+        "listen" => " (expected host:port, e.g. 0.0.0.0:8080)",
+        "log_format" => " (expected `text` or `json`)",
+        "zendesk_signing_secrets" => " (expected comma-separated secrets)",
+        _ => "",
     }
 }
 

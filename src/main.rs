@@ -77,8 +77,18 @@ enum DeadLetterCommand {
     },
 }
 
-fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run_cli(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            // One readable line (with its causes) rather than a debug dump.
+            eprintln!("onbehalf: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify => {
             let classifier = match Config::load(cli.config.as_deref()) {
