@@ -1,11 +1,395 @@
-//! Per-ticket state machine. STUB: the state-machine helper replaces this file.
-use super::{Decision, TicketEvent, WorkflowSettings};
+//! Per-ticket state machine: one event in, a [`Decision`] out (new state, notes, records).
+//!
+//! The state keeps *facts* (category, what the agents' tags say, the pending permission
+//! question, the settled one) and the stage is derived from them, so that a fact learned out
+//! of order (Zendesk delivers at least once and in no guaranteed order) puts the ticket in the
+//! right stage without replaying history. Ordering always uses the event's `occurred_at`
+//! (ties broken by comment id), never arrival order.
+//!
+//! Choices the workflow documents leave open:
+//! - Escalation (tag `settings.tags.escalated`): one note, then no verification prompts while
+//!   the tag is present; permission questions and replies are still followed and recorded
+//!   (the trail must be complete), and every note's next step says to follow the escalation.
+//! - `other` tickets get no notes, but permission replies are still recorded: a classifier
+//!   miss must not lose a customer's permission. An agent's override *to* `other` is
+//!   acknowledged once.
+//! - Done (solved/closed) is final for notes. An event that happened before the ticket was
+//!   solved but arrives late still updates the permission bookkeeping (and may record a
+//!   confirmation) without a note; anything that happened after is ignored.
+//! - An account-access permission given in reply to a question asked before ownership was
+//!   verified is recorded (it is what the customer said) but the note says it does not count.
+
+mod comments;
+mod tags;
+#[cfg(test)]
+mod tests;
+
+use super::notes::{self, NextStep, NoteTemplate, NoteView, Progress};
+use super::{Category, ConsentVerdict, Decision, NoteDraft, TicketEvent, WorkflowSettings};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
+/// Everything onbehalf remembers about one ticket (stored as JSON; every field has a default
+/// so that states stored by older versions still load).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TicketState {
-    pub category: Option<super::Category>,
+    pub category: Option<Category>,
+    /// Why the category was chosen (classifier evidence).
+    pub reasons: Vec<String>,
+    /// The category forced by an agent's override tag, if any.
+    pub category_override: Option<Category>,
+    /// How many times an agent changed the category (keeps note steps unique).
+    pub recategorisations: u32,
+    pub ownership_verified: bool,
+    pub role_verified: bool,
+    pub escalated: bool,
+    pub escalation_noted: bool,
+    /// `occurred_at` of the newest event whose tags were applied: older snapshots are stale.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub tags_seen_at: Option<OffsetDateTime>,
+    /// When the ticket was (first known to be) solved or closed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub done_at: Option<OffsetDateTime>,
+    /// The permission question waiting for the requester's answer.
+    pub pending: Option<PendingQuestion>,
+    /// The last question that got a granted/declined answer.
+    pub settled: Option<SettledQuestion>,
+    /// The newest question seen (pending or settled): an older one arriving late is stale.
+    pub last_question: Option<Moment>,
+    /// Requester replies that no question was pending for (yet): the question they answer may
+    /// arrive after them. Bounded to [`EARLY_REPLIES_KEPT`], newest kept.
+    pub early_replies: Vec<EarlyReply>,
+    /// Every comment already handled, so a redelivered event changes nothing.
+    pub handled_comments: BTreeSet<String>,
+}
+
+/// How many unanswered requester replies are kept for a question that may arrive late.
+pub const EARLY_REPLIES_KEPT: usize = 5;
+
+/// A point in the ticket's history: time, then comment id to break ties.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moment {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub comment_id: String,
+}
+
+impl Moment {
+    /// Strictly later. Zendesk times have second resolution, so equal times fall back to the
+    /// comment ids, which Zendesk allocates in increasing order.
+    pub fn is_after(&self, other: &Moment) -> bool {
+        match self.at.cmp(&other.at) {
+            std::cmp::Ordering::Equal => {
+                match (
+                    self.comment_id.parse::<u64>(),
+                    other.comment_id.parse::<u64>(),
+                ) {
+                    (Ok(a), Ok(b)) => a > b,
+                    _ => self.comment_id > other.comment_id,
+                }
+            }
+            order => order.is_gt(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingQuestion {
+    /// The asked action, verbatim.
+    pub action: String,
+    /// The whole question sentence, verbatim (what replies are judged against).
+    pub question: String,
+    pub asked: Moment,
+    /// For account access: ownership was verified when the question was asked.
+    pub verified_when_asked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledQuestion {
+    pub action: String,
+    pub question: String,
+    pub verdict: ConsentVerdict,
+    pub quote: String,
+    pub request_comment_id: String,
+    pub reply_comment_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    pub verified_when_asked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlyReply {
+    pub comment: super::Comment,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl EarlyReply {
+    fn moment(&self) -> Moment {
+        Moment {
+            at: self.at,
+            comment_id: self.comment.id.clone(),
+        }
+    }
+}
+
+/// Where the ticket is in the workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// No event seen yet.
+    New,
+    /// Category `other`: onbehalf stays silent.
+    Silent,
+    VerifyOwnership,
+    VerifyRole,
+    AskPermission,
+    AwaitingPermission,
+    PermissionGranted,
+    PermissionDeclined,
+    Escalated,
+    Done,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::New => "new",
+            Stage::Silent => "silent",
+            Stage::VerifyOwnership => "verify_ownership",
+            Stage::VerifyRole => "verify_role",
+            Stage::AskPermission => "ask_permission",
+            Stage::AwaitingPermission => "awaiting_permission",
+            Stage::PermissionGranted => "permission_granted",
+            Stage::PermissionDeclined => "permission_declined",
+            Stage::Escalated => "escalated",
+            Stage::Done => "done",
+        }
+    }
+}
+
+impl TicketState {
+    pub fn category(&self) -> Option<Category> {
+        self.category
+    }
+
+    /// The stage as a snake_case string (for the API).
+    pub fn stage_name(&self) -> &'static str {
+        self.stage().as_str()
+    }
+
+    pub fn stage(&self) -> Stage {
+        if self.done_at.is_some() {
+            return Stage::Done;
+        }
+        let category = match self.category {
+            None => return Stage::New,
+            Some(Category::Other) => return Stage::Silent,
+            Some(c) => c,
+        };
+        if self.escalated {
+            return Stage::Escalated;
+        }
+        match self.next_step(category) {
+            NextStep::VerifyOwnership => Stage::VerifyOwnership,
+            NextStep::VerifyRole => Stage::VerifyRole,
+            NextStep::AskPermission | NextStep::Reask => Stage::AskPermission,
+            NextStep::AwaitReply => Stage::AwaitingPermission,
+            NextStep::ProceedProject | NextStep::ProceedAccount => Stage::PermissionGranted,
+            NextStep::DoNotProceed => Stage::PermissionDeclined,
+            NextStep::FollowEscalation => Stage::Escalated,
+            NextStep::Nothing => Stage::Silent,
+        }
+    }
+
+    fn verified(&self, category: Category) -> bool {
+        match category {
+            Category::AccountAccess => self.ownership_verified,
+            Category::ProjectGroupChange => self.role_verified,
+            Category::Other => false,
+        }
+    }
+
+    /// A settled grant that staff may act on (for account access only when the question was
+    /// asked after ownership was verified).
+    fn usable_grant(&self, category: Category) -> Option<&SettledQuestion> {
+        self.settled.as_ref().filter(|s| {
+            s.verdict == ConsentVerdict::Granted
+                && (category != Category::AccountAccess || s.verified_when_asked)
+        })
+    }
+
+    /// The one next step, derived from the facts (without escalation, see `next_step`).
+    fn workflow_step(&self, category: Category) -> NextStep {
+        let verified = self.verified(category);
+        match category {
+            Category::Other => NextStep::Nothing,
+            Category::AccountAccess => {
+                if !verified {
+                    NextStep::VerifyOwnership
+                } else if let Some(p) = &self.pending {
+                    if p.verified_when_asked {
+                        NextStep::AwaitReply
+                    } else {
+                        NextStep::Reask
+                    }
+                } else {
+                    self.after_settled(category)
+                }
+            }
+            Category::ProjectGroupChange => {
+                // Role verification before the question is only a soft rule here: the note
+                // reminds the agent, the flow goes on.
+                if self.pending.is_some() {
+                    NextStep::AwaitReply
+                } else if self.settled.is_some() {
+                    self.after_settled(category)
+                } else if !verified {
+                    NextStep::VerifyRole
+                } else {
+                    NextStep::AskPermission
+                }
+            }
+        }
+    }
+
+    fn after_settled(&self, category: Category) -> NextStep {
+        match &self.settled {
+            Some(s) if s.verdict == ConsentVerdict::Declined => NextStep::DoNotProceed,
+            Some(_) if self.usable_grant(category).is_some() => match category {
+                Category::AccountAccess => NextStep::ProceedAccount,
+                _ => NextStep::ProceedProject,
+            },
+            Some(_) => NextStep::Reask,
+            None => NextStep::AskPermission,
+        }
+    }
+
+    fn next_step(&self, category: Category) -> NextStep {
+        if self.escalated && category != Category::Other {
+            NextStep::FollowEscalation
+        } else {
+            self.workflow_step(category)
+        }
+    }
+
+    fn progress(&self, category: Category) -> Progress {
+        let verified = self.verified(category);
+        let asked = self.pending.is_some() || self.settled.is_some();
+        Progress {
+            first: verified || asked,
+            verified,
+            asked,
+            confirmed: self.usable_grant(category).is_some(),
+        }
+    }
+
+    /// The action the next step is about (the pending question's, else the settled one's).
+    fn current_action(&self) -> Option<(&str, &str)> {
+        self.pending
+            .as_ref()
+            .map(|p| (p.action.as_str(), p.question.as_str()))
+            .or_else(|| {
+                self.settled
+                    .as_ref()
+                    .map(|s| (s.action.as_str(), s.question.as_str()))
+            })
+    }
+}
+
+/// Collects the notes and records of one event.
+struct Ctx<'a> {
+    settings: &'a WorkflowSettings,
+    event: &'a TicketEvent,
+    decision_notes: Vec<NoteDraft>,
+    confirmations: Vec<super::ConfirmationDraft>,
+}
+
+impl Ctx<'_> {
+    fn link(&self) -> String {
+        notes::ticket_link(self.settings.helpdesk_url.as_deref(), &self.event.ticket.id)
+    }
+
+    /// The view every note starts from: category, next step (with its ready-to-paste text),
+    /// checklist.
+    fn view(&self, state: &TicketState) -> NoteView {
+        let category = state.category.unwrap_or(Category::Other);
+        let next = state.next_step(category);
+        let mut view = NoteView::new(
+            category,
+            &self.settings.tags,
+            next,
+            state.progress(category),
+        );
+        view.reasons = state.reasons.clone();
+        let current = state.current_action();
+        view.action = current.map(|(a, _)| a.to_string());
+        let step = match next {
+            // While escalated the paste still helps with whatever comes next.
+            NextStep::FollowEscalation => state.workflow_step(category),
+            other => other,
+        };
+        view.paste = match step {
+            NextStep::AskPermission => Some(notes::Paste {
+                label: "Permission question to paste (fill in the exact action)",
+                text: notes::permission_question(category, None, None),
+                line: false,
+            }),
+            NextStep::Reask => Some(notes::Paste {
+                label: "Permission question to paste",
+                text: notes::permission_question(
+                    category,
+                    current.map(|(a, _)| a),
+                    current.map(|(_, q)| q),
+                ),
+                line: false,
+            }),
+            NextStep::ProceedProject | NextStep::ProceedAccount => state
+                .usable_grant(category)
+                .map(|s| self.grant_paste(category, s)),
+            _ => None,
+        };
+        view
+    }
+
+    fn grant_paste(&self, category: Category, s: &SettledQuestion) -> notes::Paste {
+        let date = notes::format_date(s.decided_at);
+        let link = self.link();
+        if category == Category::AccountAccess {
+            notes::Paste {
+                label: "Admin Note to add to the user's account",
+                text: notes::admin_note_line(&date, &s.action, &link),
+                line: true,
+            }
+        } else {
+            notes::Paste {
+                label: "Line for an issue for other team members",
+                text: notes::issue_line(&s.action, &link, &date),
+                line: false,
+            }
+        }
+    }
+
+    /// Adds a note unless the ticket is `other` (silent); `force` is for the one note that
+    /// acknowledges an agent's override to `other`.
+    fn note(
+        &mut self,
+        state: &TicketState,
+        step: String,
+        template: NoteTemplate,
+        view: &NoteView,
+        force: bool,
+    ) {
+        if state.category == Some(Category::Other) && !force {
+            return;
+        }
+        self.decision_notes.push(NoteDraft {
+            step,
+            html_body: notes::render(template, view),
+        });
+    }
 }
 
 impl TicketState {
@@ -18,15 +402,36 @@ impl TicketState {
 }
 
 /// Applies one event to the ticket's state. `prev` is `None` for a ticket never seen before.
+/// Pure: `now` is not needed (all ordering uses the event's own time) and kept for callers.
 pub fn decide(
     prev: Option<&TicketState>,
-    _event: &TicketEvent,
-    _settings: &WorkflowSettings,
+    event: &TicketEvent,
+    settings: &WorkflowSettings,
     _now: OffsetDateTime,
 ) -> Decision {
-    Decision {
-        state: prev.cloned().unwrap_or_default(),
-        notes: vec![],
+    let mut state = prev.cloned().unwrap_or_default();
+    if state.done_at.is_some_and(|done| event.occurred_at > done) {
+        return Decision {
+            state,
+            notes: vec![],
+            confirmations: vec![],
+        };
+    }
+    let mut ctx = Ctx {
+        settings,
+        event,
+        decision_notes: vec![],
         confirmations: vec![],
+    };
+    tags::apply(&mut state, &mut ctx);
+    comments::apply(&mut state, &mut ctx);
+    let mut notes = ctx.decision_notes;
+    if state.done_at.is_some() {
+        notes.clear();
+    }
+    Decision {
+        state,
+        notes,
+        confirmations: ctx.confirmations,
     }
 }

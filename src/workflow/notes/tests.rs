@@ -1,0 +1,90 @@
+use super::*;
+
+fn view(category: Category, next: NextStep) -> NoteView {
+    NoteView::new(category, &TagNames::default(), next, Progress::default())
+}
+
+#[test]
+fn every_template_renders_for_every_category_and_next_step() {
+    let nexts = [
+        NextStep::VerifyOwnership,
+        NextStep::VerifyRole,
+        NextStep::AskPermission,
+        NextStep::Reask,
+        NextStep::AwaitReply,
+        NextStep::ProceedProject,
+        NextStep::ProceedAccount,
+        NextStep::DoNotProceed,
+        NextStep::FollowEscalation,
+        NextStep::Nothing,
+    ];
+    for template in NoteTemplate::ALL {
+        for category in Category::ALL {
+            for next in nexts {
+                let mut v = view(category, next).with_quote("Yes.");
+                v.action = Some("do it".into());
+                let html = try_render(template, &v)
+                    .unwrap_or_else(|e| panic!("{template:?} {category} {next:?}: {e}"));
+                assert!(html.starts_with("<p><strong>onbehalf · "), "{html}");
+                assert!(html.contains("Next step: <strong>"), "{html}");
+                assert!(!html.contains("\n\n"));
+            }
+        }
+    }
+}
+
+#[test]
+fn customer_and_agent_text_is_escaped() {
+    let mut v = view(Category::AccountAccess, NextStep::Reask)
+        .with_quote("Yes <script>alert(1)</script>\nsecond & line");
+    v.action = Some("remove <b>2FA</b>".into());
+    v.paste = Some(Paste {
+        label: "Permission question to paste",
+        text: "Could you please confirm that you would like us to remove <b>2FA</b>?".into(),
+        line: false,
+    });
+    let html = render(NoteTemplate::Unclear, &v);
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(!html.contains("<b>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("<br>second &amp; line"), "{html}");
+}
+
+#[test]
+fn checklist_marks_done_items_and_leaves_the_rest_open() {
+    let mut v = view(Category::AccountAccess, NextStep::AskPermission);
+    v.progress = Progress {
+        first: true,
+        verified: true,
+        asked: false,
+        confirmed: false,
+    };
+    let html = render(NoteTemplate::Verified, &v);
+    assert!(html.contains("<li>☑ Account ownership verified"), "{html}");
+    assert!(html.contains("<li>☐ Explicit permission asked"), "{html}");
+    assert!(
+        html.contains("<code>ssh git@gitlab.com 2fa_recovery_codes</code>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn silent_category_has_no_checklist() {
+    let html = render(
+        NoteTemplate::Recategorised,
+        &view(Category::Other, NextStep::Nothing),
+    );
+    assert!(!html.contains("<ul>"), "{html}");
+    assert!(html.contains("onbehalf stays silent"), "{html}");
+}
+
+#[test]
+fn times_are_shown_in_utc() {
+    let at = time::macros::datetime!(2025-01-08 15:25 +01:00);
+    assert_eq!(format_time(at), "2025-01-08 14:25 UTC");
+    assert_eq!(format_date(at), "2025-01-08");
+}

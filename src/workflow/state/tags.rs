@@ -1,0 +1,133 @@
+//! What the ticket snapshot says: category (first event, override tags), the agents' fact
+//! tags, and the status.
+
+use super::{Ctx, TicketState};
+use crate::workflow::notes::{NextStep, NoteTemplate};
+use crate::workflow::{Category, EventKind, TagNames};
+
+/// The ticket's tags after the event. The snapshot should already include a tag change; the
+/// change itself is applied on top in case the snapshot lags behind it.
+fn effective_tags(ctx: &Ctx) -> Vec<String> {
+    let mut tags = ctx.event.ticket.tags.clone();
+    if let EventKind::TagsChanged { added, removed } = &ctx.event.kind {
+        tags.retain(|t| !removed.contains(t));
+        for tag in added {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+    }
+    tags
+}
+
+fn override_category(tags: &[String], names: &TagNames) -> Option<Category> {
+    tags.iter()
+        .filter_map(|t| t.strip_prefix(names.category_prefix.as_str()))
+        .find_map(Category::parse)
+}
+
+fn is_done_status(status: &str) -> bool {
+    status.eq_ignore_ascii_case("solved") || status.eq_ignore_ascii_case("closed")
+}
+
+pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
+    let event = ctx.event;
+    let names = &ctx.settings.tags;
+    let tags = effective_tags(ctx);
+    let has = |name: &str| tags.iter().any(|t| t == name);
+
+    let status_done = is_done_status(&event.ticket.status)
+        || matches!(&event.kind, EventKind::StatusChanged { current, .. } if is_done_status(current));
+    if status_done {
+        state.done_at = Some(
+            state
+                .done_at
+                .map_or(event.occurred_at, |d| d.min(event.occurred_at)),
+        );
+    }
+
+    let first = state.category.is_none();
+    let fresh = state
+        .tags_seen_at
+        .is_none_or(|seen| event.occurred_at >= seen);
+    if !first && !fresh {
+        return;
+    }
+    state.tags_seen_at = Some(event.occurred_at);
+    let was = state.clone();
+    state.ownership_verified = has(&names.ownership_verified);
+    state.role_verified = has(&names.role_verified);
+    state.escalated = has(&names.escalated);
+    state.category_override = override_category(&tags, names);
+
+    let ticket = &event.ticket;
+    if first {
+        let found = ctx
+            .settings
+            .classifier
+            .classify(&ticket.subject, &ticket.description, &tags);
+        state.category = Some(found.category);
+        state.reasons = found.reasons;
+        // A ticket already escalated when first seen gets its escalation in the triage note.
+        state.escalation_noted = state.escalated;
+        let view = ctx.view(state);
+        ctx.note(state, "triage".into(), NoteTemplate::Triage, &view, false);
+        return;
+    }
+
+    if state.category_override != was.category_override {
+        let found = ctx
+            .settings
+            .classifier
+            .classify(&ticket.subject, &ticket.description, &tags);
+        if Some(found.category) != was.category {
+            state.category = Some(found.category);
+            state.reasons = found.reasons;
+            state.recategorisations += 1;
+            let step = match state.recategorisations {
+                1 => format!("recategorised-{}", found.category),
+                n => format!("recategorised-{}-{n}", found.category),
+            };
+            let mut view = ctx.view(state);
+            view.previous_category = was.category;
+            ctx.note(state, step, NoteTemplate::Recategorised, &view, true);
+            // The recategorisation note already shows the whole picture.
+            state.escalation_noted |= state.escalated;
+            return;
+        }
+    }
+
+    let Some(category) = state.category else {
+        return;
+    };
+    if state.escalated && !state.escalation_noted && category != Category::Other {
+        state.escalation_noted = true;
+        let view = ctx.view(state);
+        ctx.note(
+            state,
+            "escalated".into(),
+            NoteTemplate::Escalated,
+            &view,
+            false,
+        );
+        return;
+    }
+    if state.escalated {
+        // Principle 2: the escalation decides now; no verification prompts.
+        return;
+    }
+    let newly = match category {
+        Category::AccountAccess => state.ownership_verified && !was.ownership_verified,
+        Category::ProjectGroupChange => state.role_verified && !was.role_verified,
+        Category::Other => false,
+    };
+    if newly {
+        let step = match category {
+            Category::AccountAccess => "ownership-verified",
+            _ => "role-verified",
+        };
+        let view = ctx.view(state);
+        debug_assert!(view.next != NextStep::VerifyOwnership);
+        ctx.note(state, step.into(), NoteTemplate::Verified, &view, false);
+    }
+}
