@@ -392,15 +392,6 @@ impl Ctx<'_> {
     }
 }
 
-impl TicketState {
-    pub fn category(&self) -> Option<super::Category> {
-        self.category
-    }
-    pub fn stage_name(&self) -> &'static str {
-        "new"
-    }
-}
-
 /// Applies one event to the ticket's state. `prev` is `None` for a ticket never seen before.
 /// Pure: `now` is not needed (all ordering uses the event's own time) and kept for callers.
 pub fn decide(
