@@ -20,8 +20,13 @@ use crate::queue::{Delivery, Envelope, Queue, QueueError};
 use crate::store::{Applied, NoteStatus, Store, StoreError};
 use crate::workflow::{self, WorkflowSettings};
 
-/// How long a worker may hold a note it is posting before another may take over.
-const NOTE_CLAIM: Duration = Duration::from_secs(60);
+/// How long a worker may hold a note it is posting before another may take over (a worker
+/// that died holding it). Posting one note is cut off well before the claim runs out.
+const NOTE_CLAIM: Duration = Duration::from_secs(30);
+const POST_DEADLINE: Duration = Duration::from_secs(20);
+/// While another worker holds a note of the ticket, wait for it rather than burn one of the
+/// event's attempts: the holder finishes within its claim, or dies and the claim lapses.
+const WAIT_FOR_HOLDER: Duration = Duration::from_secs(35);
 
 /// What handling one event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,26 +139,38 @@ impl Worker {
     }
 
     async fn post_pending_notes(&self, source: &str, ticket_id: &str) -> Result<(), HandleError> {
-        let claimed = self
-            .store
-            .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
-            .await?;
-        for note in claimed.notes {
-            if let Err(e) = self.post_note(ticket_id, &note).await {
-                // Hand the claim back so the retry need not wait for it to expire.
-                let _ = self.store.release_note(&note.reference).await;
-                return Err(e);
+        let deadline = Instant::now() + WAIT_FOR_HOLDER;
+        loop {
+            let claimed = self
+                .store
+                .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
+                .await?;
+            for note in claimed.notes {
+                let posted = tokio::time::timeout(POST_DEADLINE, self.post_note(ticket_id, &note))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(HandleError::Transient(
+                            "posting the note took too long".into(),
+                        ))
+                    });
+                if let Err(e) = posted {
+                    // Hand the claim back so the retry need not wait for it to expire; the
+                    // next claim looks for the note on the ticket before posting again.
+                    let _ = self.store.release_note(&note.reference).await;
+                    return Err(e);
+                }
             }
+            if claimed.held_elsewhere == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(HandleError::Transient(format!(
+                    "{} note(s) of this ticket are held by another worker",
+                    claimed.held_elsewhere
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        if claimed.held_elsewhere > 0 {
-            // Another worker is posting this ticket's notes right now; if it dies, our retry
-            // finishes the job once its claim expires.
-            return Err(HandleError::Transient(format!(
-                "{} note(s) of this ticket are being posted by another worker",
-                claimed.held_elsewhere
-            )));
-        }
-        Ok(())
     }
 
     async fn post_note(

@@ -17,7 +17,10 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         .arg("serve")
         .env("ONBEHALF_LISTEN", format!("127.0.0.1:{port}"))
         .env("ONBEHALF_DATA_DIR", data.path())
-        .env("ONBEHALF_DATABASE_URL", format!("sqlite://{}/db.sqlite", data.path().display()))
+        .env(
+            "ONBEHALF_DATABASE_URL",
+            format!("sqlite://{}/db.sqlite", data.path().display()),
+        )
         .env("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET)
         .env("ONBEHALF_ZENDESK_URL", zendesk.url())
         .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
@@ -33,13 +36,21 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
     let base = format!("http://127.0.0.1:{port}");
     assert!(
         common::eventually(Duration::from_secs(20), || async {
-            http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200)
+            http.get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
         })
         .await
     );
 
     let secret_text = "PURPLE-ELEPHANT my e-mail is riley.banks@example.org";
-    let mut created = events::created_with("4242", "Locked out, 2FA lost", &format!("{secret_text}. I lost my 2FA device and cannot log in to my account."), &[]);
+    let mut created = events::created_with(
+        "4242",
+        "Locked out, 2FA lost",
+        &format!("{secret_text}. I lost my 2FA device and cannot log in to my account."),
+        &[],
+    );
     let event_id = created["id"].as_str().unwrap().to_string();
     created["detail"]["subject"] = "Locked out (riley.banks@example.org)".into();
     let body = created.to_string();
@@ -54,8 +65,14 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         .unwrap();
     assert_eq!(r.status(), 202);
     // A rejected one and a malformed one log too.
-    http.post(format!("{base}/webhooks/zendesk")).body(body.clone()).send().await.unwrap();
-    let bad = format!("{{\"id\": \"x\", \"type\": \"zen:event-type:ticket.created\", \"time\": \"2025-01-08T10:00:00Z\", \"detail\": {{\"id\": 5, \"description\": \"{secret_text}\", \"requester_id\": [\"riley.banks@example.org\"]}}}}");
+    http.post(format!("{base}/webhooks/zendesk"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    let bad = format!(
+        "{{\"id\": \"x\", \"type\": \"zen:event-type:ticket.created\", \"time\": \"2025-01-08T10:00:00Z\", \"detail\": {{\"id\": 5, \"description\": \"{secret_text}\", \"requester_id\": [\"riley.banks@example.org\"]}}}}"
+    );
     let (ts, sig) = sign_now(&bad);
     http.post(format!("{base}/webhooks/zendesk"))
         .header("x-zendesk-webhook-signature-timestamp", &ts)
@@ -64,21 +81,56 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         .send()
         .await
         .unwrap();
-    assert_eq!(zendesk.wait_for_notes(1, Duration::from_secs(15)).await.len(), 1, "the triage note");
+    assert_eq!(
+        zendesk
+            .wait_for_notes(1, Duration::from_secs(15))
+            .await
+            .len(),
+        1,
+        "the triage note"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     assert!(child.wait().unwrap().success());
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.lines().count() >= 3, "something was logged: {log}");
     for line in log.lines() {
-        let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("JSON line: {line}"));
-        assert!(parsed["level"].is_string() && parsed["fields"].is_object(), "{line}");
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("JSON line: {line}"));
+        assert!(
+            parsed["level"].is_string() && parsed["fields"].is_object(),
+            "{line}"
+        );
     }
-    for forbidden in ["PURPLE-ELEPHANT", "riley.banks@example.org", "@example.org", SECRET, "admin-token-value", "api-token", "Locked out", "lost my 2FA"] {
-        assert!(!log.contains(forbidden), "{forbidden:?} reached the log:\n{log}");
+    for forbidden in [
+        "PURPLE-ELEPHANT",
+        "riley.banks@example.org",
+        "@example.org",
+        SECRET,
+        "admin-token-value",
+        "api-token",
+        "Locked out",
+        "lost my 2FA",
+    ] {
+        assert!(
+            !log.contains(forbidden),
+            "{forbidden:?} reached the log:\n{log}"
+        );
     }
     let about_event: Vec<&str> = log.lines().filter(|l| l.contains(&event_id)).collect();
-    assert!(about_event.len() >= 2, "receiver and worker lines name the event:\n{log}");
-    assert!(about_event.iter().all(|l| l.contains("\"ticket_id\":\"4242\"")), "{about_event:?}");
+    assert!(
+        about_event.len() >= 2,
+        "receiver and worker lines name the event:\n{log}"
+    );
+    assert!(
+        about_event
+            .iter()
+            .all(|l| l.contains("\"ticket_id\":\"4242\"")),
+        "{about_event:?}"
+    );
 }

@@ -18,7 +18,7 @@ use super::{Helpdesk, HelpdeskError, NoteMode};
 use crate::config::Secret;
 
 /// Waits longer than this are not spent holding a worker: the event goes back to the queue.
-const MAX_INLINE_WAIT: Duration = Duration::from_secs(30);
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 3;
 
 pub struct ZendeskClient {
