@@ -9,6 +9,7 @@
 //! they were accepted; an event whose lease runs out (a hung worker) is handed out again.
 
 mod db;
+mod sql;
 mod writer;
 
 use std::fs::File;
