@@ -9,6 +9,7 @@
 //! they were accepted; an event whose lease runs out (a hung worker) is handed out again.
 
 mod db;
+mod sql;
 mod writer;
 
 use std::fs::File;
@@ -218,6 +219,8 @@ impl Queue for EmbeddedQueue {
         roundtrip!(&self.commands, Count, Request::RequeueDead { event_id })
     }
 
+    /// Receivers get `Closed`; publishes and settlements still go through, so requests the
+    /// receiver is finishing and in-flight events are not lost during shutdown.
     async fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.shared.changed.notify_waiters();

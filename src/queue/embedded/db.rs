@@ -192,3 +192,26 @@ pub(super) async fn dead_letters(
         .collect::<Result<_, sqlx::Error>>()
         .map_err(unavailable)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Durability rests on these two settings: a 202 must survive a power loss.
+    #[tokio::test]
+    async fn connections_use_wal_with_full_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        // The writer's connection is the one whose commits answer publishes.
+        let mut writer = open_writer(dir.path()).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut writer)
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut writer)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(synchronous, 2, "2 = FULL");
+    }
+}
