@@ -277,7 +277,17 @@ impl TicketState {
 
     fn progress(&self, category: Category) -> Progress {
         let verified = self.verified(category);
-        let asked = self.pending.is_some() || self.settled.is_some();
+        // A question asked before ownership was verified does not count as asked.
+        let counts =
+            |verified_when_asked: bool| category != Category::AccountAccess || verified_when_asked;
+        let asked = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| counts(p.verified_when_asked))
+            || self
+                .settled
+                .as_ref()
+                .is_some_and(|s| counts(s.verified_when_asked));
         Progress {
             first: verified || asked,
             verified,
