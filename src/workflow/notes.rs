@@ -242,6 +242,7 @@ fn environment() -> &'static Environment<'static> {
         // Notes are short HTML: keep the block tags from leaving blank lines behind.
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        env.set_formatter(html_formatter);
         for (name, source) in TEMPLATES {
             // A template that does not parse is reported when it is rendered (see `render`),
             // and a unit test renders all of them.
@@ -281,6 +282,24 @@ pub fn render(template: NoteTemplate, view: &NoteView) -> String {
                     .trim_matches('"'),
             )
         }
+    }
+}
+
+/// minijinja's HTML escaping also encodes `/` (`&#x2f;`), which makes the stored notes (and
+/// the ticket links in them) hard to read; `/` is harmless in element content and in quoted
+/// attribute values, so only `& < > " '` are escaped.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(text)
+            if !value.is_safe() && matches!(state.auto_escape(), minijinja::AutoEscape::Html) =>
+        {
+            Ok(out.write_str(&escape(text).replace('\'', "&#x27;"))?)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 

@@ -20,12 +20,14 @@
 //!   verified is recorded (it is what the customer said) but the note says it does not count.
 
 mod comments;
+mod ctx;
 mod tags;
 #[cfg(test)]
 mod tests;
 
-use super::notes::{self, NextStep, NoteTemplate, NoteView, Progress};
-use super::{Category, ConsentVerdict, Decision, NoteDraft, TicketEvent, WorkflowSettings};
+use super::notes::{NextStep, Progress};
+use super::{Category, ConsentVerdict, Decision, TicketEvent, WorkflowSettings};
+use ctx::Ctx;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -277,7 +279,17 @@ impl TicketState {
 
     fn progress(&self, category: Category) -> Progress {
         let verified = self.verified(category);
-        let asked = self.pending.is_some() || self.settled.is_some();
+        // A question asked before ownership was verified does not count as asked.
+        let counts =
+            |verified_when_asked: bool| category != Category::AccountAccess || verified_when_asked;
+        let asked = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| counts(p.verified_when_asked))
+            || self
+                .settled
+                .as_ref()
+                .is_some_and(|s| counts(s.verified_when_asked));
         Progress {
             first: verified || asked,
             verified,
@@ -296,99 +308,6 @@ impl TicketState {
                     .as_ref()
                     .map(|s| (s.action.as_str(), s.question.as_str()))
             })
-    }
-}
-
-/// Collects the notes and records of one event.
-struct Ctx<'a> {
-    settings: &'a WorkflowSettings,
-    event: &'a TicketEvent,
-    decision_notes: Vec<NoteDraft>,
-    confirmations: Vec<super::ConfirmationDraft>,
-}
-
-impl Ctx<'_> {
-    fn link(&self) -> String {
-        notes::ticket_link(self.settings.helpdesk_url.as_deref(), &self.event.ticket.id)
-    }
-
-    /// The view every note starts from: category, next step (with its ready-to-paste text),
-    /// checklist.
-    fn view(&self, state: &TicketState) -> NoteView {
-        let category = state.category.unwrap_or(Category::Other);
-        let next = state.next_step(category);
-        let mut view = NoteView::new(
-            category,
-            &self.settings.tags,
-            next,
-            state.progress(category),
-        );
-        view.reasons = state.reasons.clone();
-        let current = state.current_action();
-        view.action = current.map(|(a, _)| a.to_string());
-        let step = match next {
-            // While escalated the paste still helps with whatever comes next.
-            NextStep::FollowEscalation => state.workflow_step(category),
-            other => other,
-        };
-        view.paste = match step {
-            NextStep::AskPermission => Some(notes::Paste {
-                label: "Permission question to paste (fill in the exact action)",
-                text: notes::permission_question(category, None, None),
-                line: false,
-            }),
-            NextStep::Reask => Some(notes::Paste {
-                label: "Permission question to paste",
-                text: notes::permission_question(
-                    category,
-                    current.map(|(a, _)| a),
-                    current.map(|(_, q)| q),
-                ),
-                line: false,
-            }),
-            NextStep::ProceedProject | NextStep::ProceedAccount => state
-                .usable_grant(category)
-                .map(|s| self.grant_paste(category, s)),
-            _ => None,
-        };
-        view
-    }
-
-    fn grant_paste(&self, category: Category, s: &SettledQuestion) -> notes::Paste {
-        let date = notes::format_date(s.decided_at);
-        let link = self.link();
-        if category == Category::AccountAccess {
-            notes::Paste {
-                label: "Admin Note to add to the user's account",
-                text: notes::admin_note_line(&date, &s.action, &link),
-                line: true,
-            }
-        } else {
-            notes::Paste {
-                label: "Line for an issue for other team members",
-                text: notes::issue_line(&s.action, &link, &date),
-                line: false,
-            }
-        }
-    }
-
-    /// Adds a note unless the ticket is `other` (silent); `force` is for the one note that
-    /// acknowledges an agent's override to `other`.
-    fn note(
-        &mut self,
-        state: &TicketState,
-        step: String,
-        template: NoteTemplate,
-        view: &NoteView,
-        force: bool,
-    ) {
-        if state.category == Some(Category::Other) && !force {
-            return;
-        }
-        self.decision_notes.push(NoteDraft {
-            step,
-            html_body: notes::render(template, view),
-        });
     }
 }
 

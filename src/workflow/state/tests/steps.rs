@@ -50,6 +50,11 @@ fn other_tickets_stay_silent_even_on_questions_and_replies() {
     assert_eq!(desk.stage(), "silent");
     quiet(&desk.deliver(&s.tag(1, OWNERSHIP)));
     quiet(&desk.deliver(&s.agent(2, "c1", ASK_2FA)));
+    // A classifier miss must not lose the customer's permission: recorded, still silent.
+    let d = desk.deliver(&s.requester(3, "c2", "Yes, please go ahead."));
+    assert!(d.notes.is_empty(), "{:?}", steps(&d));
+    assert_eq!(d.confirmations.len(), 1);
+    assert_eq!(d.confirmations[0].category, Category::Other);
 }
 
 #[test]
@@ -134,6 +139,10 @@ fn a_question_before_ownership_verification_warns_and_is_asked_again_later() {
     let html = only_note(&d);
     assert!(html.contains("WARNING"), "{html}");
     assert!(html.contains("Workflow violation"), "{html}");
+    assert!(
+        html.contains("<li>☐ Explicit permission asked"),
+        "a question that does not count: {html}"
+    );
     assert!(
         desk.state().pending.is_some(),
         "the question is still recorded"
