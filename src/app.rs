@@ -196,6 +196,17 @@ impl Application {
         let metrics = crate::telemetry::metrics_handle();
         let store = open_store(&config).await?;
         let queue = open_queue(&config).await?;
+        if role == Role::Serve
+            && config.is_embedded_queue()
+            && store.backend() == crate::store::Backend::Sqlite
+        {
+            // One process owns this queue (it holds the queue's lock) and this SQLite file:
+            // note claims left by a crashed previous run can go now, not when they lapse.
+            let released = store.release_all_claims().await?;
+            if released > 0 {
+                tracing::info!(released, "released note claims left by the previous run");
+            }
+        }
         let secrets = if role.receives() {
             signing_secrets(&config)?
         } else {

@@ -22,11 +22,11 @@ use crate::workflow::{self, WorkflowSettings};
 
 /// How long a worker may hold a note it is posting before another may take over (a worker
 /// that died holding it). Posting one note is cut off well before the claim runs out.
-const NOTE_CLAIM: Duration = Duration::from_secs(30);
-const POST_DEADLINE: Duration = Duration::from_secs(20);
+const NOTE_CLAIM: Duration = Duration::from_secs(20);
+const POST_DEADLINE: Duration = Duration::from_secs(12);
 /// While another worker holds a note of the ticket, wait for it rather than burn one of the
 /// event's attempts: the holder finishes within its claim, or dies and the claim lapses.
-const WAIT_FOR_HOLDER: Duration = Duration::from_secs(35);
+const WAIT_FOR_HOLDER: Duration = Duration::from_secs(25);
 
 /// What handling one event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,10 @@ fn env(data: &TempDir, zendesk: &FakeZendesk) -> Vec<(String, String)> {
         ("ONBEHALF_ZENDESK_URL".into(), zendesk.url()),
         ("ONBEHALF_ZENDESK_EMAIL".into(), "bot@example.com".into()),
         ("ONBEHALF_ZENDESK_API_TOKEN".into(), "api-token".into()),
+        (
+            "ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE".into(),
+            "1000000".into(),
+        ),
         ("ONBEHALF_RETRY_BASE_MS".into(), "100".into()),
         ("ONBEHALF_RETRY_MAX_MS".into(), "1000".into()),
     ]

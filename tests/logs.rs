@@ -26,6 +26,7 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
         .env("ONBEHALF_ZENDESK_API_TOKEN", "api-token")
         .env("ONBEHALF_ADMIN_TOKEN", "admin-token-value")
+        .env("ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE", "100000")
         .env("ONBEHALF_LOG_FORMAT", "json")
         .env("ONBEHALF_LOG", "info,onbehalf=debug")
         .stdout(Stdio::null())

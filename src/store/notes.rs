@@ -155,6 +155,15 @@ impl Store {
         Ok(())
     }
 
+    /// Drops every claim. Only for a process that knows it is the store's sole user (the
+    /// embedded deployment at start-up): claims left by its previous run die with it.
+    pub async fn release_all_claims(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query("UPDATE notes SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL")
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     /// Count of notes per status (for tests and metrics).
     pub async fn note_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM notes GROUP BY status")

@@ -50,6 +50,7 @@ pub fn test_config(data: &TempDir, zendesk: &FakeZendesk) -> Config {
         zendesk_email: Some("bot@example.com".into()),
         zendesk_api_token: Some(Secret::new("api-token")),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
+        zendesk_requests_per_minute: 1_000_000,
         retry_base_ms: 100,
         retry_max_ms: 2_000,
         ..Config::default()
