@@ -16,6 +16,9 @@ pub enum Kind {
     Withdraw,
     Negation,
     Condition,
+    /// A moment; a condition unless a `Past` marker makes it history.
+    Timing,
+    Past,
     Scope,
     Hedge,
     Question,
@@ -39,6 +42,8 @@ impl Kind {
             Kind::Withdraw => "withdrawal",
             Kind::Negation => "negation",
             Kind::Condition => "condition",
+            Kind::Timing => "timing",
+            Kind::Past => "past",
             Kind::Scope => "scope",
             Kind::Hedge => "hedge",
             Kind::Question => "question",
@@ -61,6 +66,8 @@ struct RulesFile {
     withdraw: Vec<String>,
     negation: Vec<String>,
     condition: Vec<String>,
+    timing: Vec<String>,
+    past: Vec<String>,
     scope: Vec<String>,
     hedge: Vec<String>,
     question: Vec<String>,
@@ -104,6 +111,25 @@ impl Phrase {
             sentence_end,
             prefix,
             groups,
+        }
+    }
+
+    /// The request's own verb ("downgrade"), matched with its inflections ("downgraded").
+    pub fn asked_verb(verb: &str) -> Phrase {
+        let folded = fold(verb).trim().to_string();
+        let long = folded.chars().count() >= 5;
+        let stem = if long {
+            folded.strip_suffix('e').unwrap_or(&folded).to_string()
+        } else {
+            folded
+        };
+        Phrase {
+            text: stem,
+            kind: Kind::Action,
+            sentence_start: false,
+            sentence_end: false,
+            prefix: long,
+            groups: 0,
         }
     }
 
@@ -151,6 +177,8 @@ impl Lexicon {
             (Kind::Withdraw, &rules.withdraw),
             (Kind::Negation, &rules.negation),
             (Kind::Condition, &rules.condition),
+            (Kind::Timing, &rules.timing),
+            (Kind::Past, &rules.past),
             (Kind::Scope, &rules.scope),
             (Kind::Hedge, &rules.hedge),
             (Kind::Question, &rules.question),
@@ -173,6 +201,7 @@ impl Lexicon {
         })
     }
 
+    #[cfg(test)]
     pub fn phrases(&self) -> &[Phrase] {
         &self.phrases
     }
@@ -180,8 +209,13 @@ impl Lexicon {
     /// Every phrase occurrence in `folded`, overlaps resolved longest first (then the phrase
     /// with more anchors, then the earlier one), returned in text order.
     pub fn scan<'l>(&'l self, folded: &str) -> Vec<Hit<'l>> {
+        self.scan_with(folded, &[])
+    }
+
+    /// Like [`Lexicon::scan`], with `extra` phrases besides the built-in ones.
+    pub fn scan_with<'l>(&'l self, folded: &str, extra: &'l [Phrase]) -> Vec<Hit<'l>> {
         let mut hits: Vec<Hit<'l>> = Vec::new();
-        for phrase in &self.phrases {
+        for phrase in self.phrases.iter().chain(extra) {
             for (start, _) in folded.match_indices(phrase.text.as_str()) {
                 let end = start + phrase.text.len();
                 if fits(folded, start, end, phrase) {

@@ -75,6 +75,8 @@ fn refusals_and_withdrawals_are_declined() {
             "Yes. Actually, please don't.",
             "We'll delete it ourselves, thanks.",
             "Not needed anymore, I already fixed it.",
+            "Is it really necessary? No, don't.",
+            "We changed our minds, please keep it.",
             "No, no lo hagan",
             "Nein, bitte nicht",
             "Non, ne faites rien",
@@ -104,6 +106,9 @@ fn anything_less_than_explicit_is_unclear() {
             "",
             "> Yes, go ahead",
             "Yes... no, wait",
+            "Ok, delete it at 5pm.",
+            "Yes, delete it on the 31st.",
+            "Sure, delete it next quarter.",
         ],
     );
 }

@@ -5,7 +5,7 @@
 //! without a grant is `declined`. Everything else is `unclear`: a wrong grant lets staff act on
 //! an account without permission, so doubt always falls that way.
 
-use super::lexicon::{Hit, Kind, Lexicon, fold, is_cjk, is_sentence_end};
+use super::lexicon::{Hit, Kind, Lexicon, Phrase, fold, is_cjk, is_sentence_end};
 use crate::workflow::ConsentVerdict;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -49,9 +49,16 @@ pub fn judge_text(request: &str, text: &str) -> (ConsentVerdict, Vec<String>) {
         actions: lexicon.groups_named(&folded_request, Kind::Action),
         objects: lexicon.groups_named(&folded_request, Kind::Object),
     };
-    let hits = lexicon.scan(&folded);
+    // The request's own verb counts as an asked action even when the lexicon does not know it.
+    let own_verb: Vec<Phrase> = super::recognise_question(request)
+        .and_then(|q| q.action.split_whitespace().next().map(Phrase::asked_verb))
+        .filter(|p| !p.text.is_empty())
+        .into_iter()
+        .collect();
+    let hits = lexicon.scan_with(&folded, &own_verb);
     let mut signals = interpret(&hits, &folded, asked, lexicon);
     signals.extend(other_targets(request, text));
+    signals.extend(clock_and_dates(text));
 
     // After "actually, no" / "on second thought" only what follows counts.
     let from = signals
@@ -67,7 +74,20 @@ pub fn judge_text(request: &str, text: &str) -> (ConsentVerdict, Vec<String>) {
     let verdict = if signals.iter().any(|s| s.kind == Kind::AutoReply) {
         ConsentVerdict::Unclear
     } else if has(Kind::Decline) || has(Kind::Withdraw) {
-        if has(Kind::Grant) {
+        // "Is there a way to keep it?" asks; "No, why would you?" and "Really? No." refuse.
+        let refuses_first = current
+            .first()
+            .is_some_and(|s| matches!(s.kind, Kind::Decline | Kind::Withdraw));
+        let first_decline = current
+            .iter()
+            .filter(|s| matches!(s.kind, Kind::Decline | Kind::Withdraw))
+            .map(|s| s.at)
+            .min()
+            .unwrap_or(0);
+        let asks_after = current
+            .iter()
+            .any(|s| s.kind == Kind::Question && s.at > first_decline);
+        if has(Kind::Grant) || (asks_after && !refuses_first) {
             ConsentVerdict::Unclear
         } else {
             ConsentVerdict::Declined
@@ -147,7 +167,8 @@ fn interpret(hits: &[Hit<'_>], folded: &str, asked: Asked, lexicon: &Lexicon) ->
         }
         if kind == Kind::Action {
             let request_groups = asked.actions;
-            let asked = hit.phrase.groups & request_groups != 0;
+            // Group 0 is the request's own verb.
+            let asked = hit.phrase.groups == 0 || hit.phrase.groups & request_groups != 0;
             let after_please = i > 0
                 && hits[i - 1].phrase.kind == Kind::Neutral
                 && matches!(
@@ -174,7 +195,18 @@ fn interpret(hits: &[Hit<'_>], folded: &str, asked: Asked, lexicon: &Lexicon) ->
             }
             continue;
         }
-        if kind == Kind::Neutral {
+        if kind == Kind::Timing {
+            let after_past = i > 0
+                && hits[i - 1].phrase.kind == Kind::Past
+                && within_reach_of(&folded[hits[i - 1].end..hit.start], 2);
+            let before_ago = hits.get(i + 1).is_some_and(|next| {
+                next.phrase.kind == Kind::Past && within_reach_of(&folded[hit.end..next.start], 0)
+            });
+            if after_past || before_ago {
+                continue;
+            }
+        }
+        if matches!(kind, Kind::Neutral | Kind::Past) {
             continue;
         }
         signals.push(Signal::from_hit(hit, folded));
@@ -183,11 +215,33 @@ fn interpret(hits: &[Hit<'_>], folded: &str, asked: Asked, lexicon: &Lexicon) ->
 }
 
 fn within_reach(gap: &str) -> bool {
+    within_reach_of(gap, NEGATION_REACH)
+}
+
+/// `gap` is in one sentence and has at most `words` words (a CJK character counts as one).
+fn within_reach_of(gap: &str, words: usize) -> bool {
     if gap.chars().any(is_sentence_end) {
         return false;
     }
-    let words = gap.split_whitespace().count() + gap.chars().filter(|c| is_cjk(*c)).count();
-    words <= NEGATION_REACH
+    gap.split_whitespace().count() + gap.chars().filter(|c| is_cjk(*c)).count() <= words
+}
+
+/// Dates and clock times ("on the 31st", "at 5pm", "20.01."): a moment other than now.
+fn clock_and_dates(text: &str) -> Vec<Signal> {
+    static MOMENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)|\d{1,2}(?::\d{2})?\s?[ap]\.?m\b\.?|\d{1,2}:\d{2}|\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?|eod|eow|cob)\b|\d+\s?[日時点号]",
+        )
+        .expect("literal pattern")
+    });
+    MOMENT
+        .find_iter(text)
+        .map(|m| Signal {
+            kind: Kind::Timing,
+            at: usize::MAX,
+            reason: format!("timing: \"{}\"", m.as_str()),
+        })
+        .collect()
 }
 
 /// Projects, paths, e-mail addresses and `code` the reply names that the request does not
