@@ -1,5 +1,17 @@
-//! Permission questions and replies. STUB: the consent helper replaces this file.
-use super::{Comment, ConsentVerdict};
+//! Permission questions and replies.
+//!
+//! `question` finds an agent's permission question and keeps the asked action verbatim;
+//! `verdict` judges the requester's new text against it with the phrase lists of
+//! `rules/consent.toml` (`lexicon`).
+
+mod lexicon;
+mod question;
+mod verdict;
+
+pub use question::recognise_question;
+pub use verdict::judge_text;
+
+use super::{Comment, ConsentVerdict, text};
 
 /// An agent's request for explicit permission, with the asked action kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,25 +20,6 @@ pub struct PermissionQuestion {
     pub action: String,
     /// The whole question sentence, verbatim.
     pub question: String,
-}
-
-/// Finds a permission question in an agent's comment body.
-pub fn recognise_question(body: &str) -> Option<PermissionQuestion> {
-    // Minimal stand-in: the two handbook phrases only.
-    for lead in [
-        "Could you please provide permission for staff to ",
-        "Could you please confirm that you would like us to ",
-    ] {
-        if let Some(start) = body.find(lead) {
-            let rest = &body[start + lead.len()..];
-            let end = rest.find('?')?;
-            return Some(PermissionQuestion {
-                action: rest[..end].trim().to_string(),
-                question: body[start..start + lead.len() + end + 1].to_string(),
-            });
-        }
-    }
-    None
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,27 +32,28 @@ pub struct Judgment {
 
 /// Judges `reply` to the permission question `request` on a ticket whose requester is
 /// `requester_id`. Anyone else's comment, or an internal note, is `Ignored`.
-pub fn judge_reply(_request: &str, requester_id: &str, reply: &Comment) -> Judgment {
-    if reply.author_id != requester_id || !reply.public {
-        return Judgment {
-            verdict: ConsentVerdict::Ignored,
-            quote: String::new(),
-            reasons: vec![],
-        };
-    }
-    // Minimal stand-in: first line only, plain yes/no.
-    let quote = super::text::new_text(&reply.body);
-    let lower = quote.to_lowercase();
-    let verdict = if lower.starts_with("no") {
-        ConsentVerdict::Declined
-    } else if lower.starts_with("yes") && !lower.contains("but") && !lower.contains('?') {
-        ConsentVerdict::Granted
-    } else {
-        ConsentVerdict::Unclear
+pub fn judge_reply(request: &str, requester_id: &str, reply: &Comment) -> Judgment {
+    let requester = requester_id.trim();
+    let ignored = |reason: &str| Judgment {
+        verdict: ConsentVerdict::Ignored,
+        quote: String::new(),
+        reasons: vec![reason.to_string()],
     };
+    if requester.is_empty() || reply.author_id.trim() != requester {
+        return ignored("not the requester");
+    }
+    if !reply.public {
+        return ignored("not public");
+    }
+    let quote = text::new_text_span(&reply.body);
+    // An interleaved reply keeps the agent's quoted lines inside the quote; they are not judged.
+    let (verdict, reasons) = judge_text(request, &text::without_quoted_lines(quote));
     Judgment {
         verdict,
-        quote,
-        reasons: vec![],
+        quote: quote.to_string(),
+        reasons,
     }
 }
+
+#[cfg(test)]
+mod tests;

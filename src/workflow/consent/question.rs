@@ -1,0 +1,175 @@
+//! Finding an agent's permission question and the action it asks about, verbatim.
+
+use super::PermissionQuestion;
+use super::lexicon::Lexicon;
+use regex::{Regex, RegexBuilder};
+use std::sync::LazyLock;
+
+/// The question openings of the rules file as one case-insensitive pattern.
+static LEADS: LazyLock<Regex> = LazyLock::new(|| {
+    let alternatives: Vec<String> = Lexicon::builtin()
+        .question_leads
+        .iter()
+        .map(|lead| {
+            let spaced = lead.trim_end().replace(' ', r"\s+");
+            // A lead ending in a space needs white space before the action.
+            let tail = if lead.ends_with(' ') { r"\s+" } else { "" };
+            format!("(?:{}{tail})", spaced.replace(['\'', '’'], "['’]"))
+        })
+        .collect();
+    // The rules are compiled in and covered by tests, so failing here is a build defect.
+    RegexBuilder::new(&format!(r"\b(?:{})", alternatives.join("|")))
+        .case_insensitive(true)
+        .build()
+        .expect("question leads in rules/consent.toml are valid")
+});
+
+/// Finds the first permission question in `body`.
+pub fn recognise_question(body: &str) -> Option<PermissionQuestion> {
+    for lead in LEADS.find_iter(body) {
+        let rest = &body[lead.end()..];
+        let Some((action_len, terminator_len)) = action_extent(rest) else {
+            continue;
+        };
+        let action = rest[..action_len].trim();
+        if action.is_empty() {
+            continue;
+        }
+        let start = sentence_start(body, lead.start());
+        let end = lead.end() + action_len + terminator_len;
+        return Some(PermissionQuestion {
+            action: action.to_string(),
+            question: body[start..end].trim().to_string(),
+        });
+    }
+    None
+}
+
+/// Length of the action in `rest` and of its terminator: up to the first question mark outside
+/// `code`, within the paragraph; failing that, up to the end of the sentence.
+fn action_extent(rest: &str) -> Option<(usize, usize)> {
+    let paragraph_end = rest.find("\n\n").or_else(|| rest.find("\r\n\r\n"));
+    let paragraph = &rest[..paragraph_end.unwrap_or(rest.len())];
+    let mut in_code = false;
+    let mut sentence_end = None;
+    let mut chars = paragraph.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '`' => in_code = !in_code,
+            '?' | '？' if !in_code => return Some((i, c.len_utf8())),
+            '.' | '!' | '。' if !in_code && sentence_end.is_none() => {
+                let next = chars.peek().map(|(_, n)| *n);
+                if next.is_none_or(char::is_whitespace) {
+                    sentence_end = Some((i, c.len_utf8()));
+                }
+            }
+            _ => {}
+        }
+    }
+    sentence_end.or_else(|| (!paragraph.trim().is_empty()).then_some((paragraph.len(), 0)))
+}
+
+/// Start of the sentence containing byte `at`: after the previous terminator or line break.
+fn sentence_start(body: &str, at: usize) -> usize {
+    let before = &body[..at];
+    let cut = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, '.' | '!' | '?' | '\n' | '。' | '？' | '！'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let skipped = body[cut..at].len() - body[cut..at].trim_start().len();
+    cut + skipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(body: &str) -> Option<String> {
+        recognise_question(body).map(|q| q.action)
+    }
+
+    #[test]
+    fn handbook_phrases_keep_the_action_verbatim() {
+        let body = "Hi Ana,\n\nThanks for the details. Could you please provide permission for staff to re-run one or more pipelines in project `xyz` to investigate the issue you've described?\n\nReplying in this ticket stating you provide permission will be sufficient.\n\nBest,\nSam";
+        let q = recognise_question(body).unwrap();
+        assert_eq!(
+            q.action,
+            "re-run one or more pipelines in project `xyz` to investigate the issue you've described"
+        );
+        assert_eq!(
+            q.question,
+            "Could you please provide permission for staff to re-run one or more pipelines in project `xyz` to investigate the issue you've described?"
+        );
+        let body = "Could you please confirm that you would like us to add `example@email.address` to your account and make it the _primary_ email address?";
+        assert_eq!(
+            action(body).unwrap(),
+            "add `example@email.address` to your account and make it the _primary_ email address"
+        );
+    }
+
+    #[test]
+    fn close_variants_are_recognised() {
+        for (body, expected) in [
+            (
+                "Can you please confirm you'd like us to delete `a/b`?",
+                "delete `a/b`",
+            ),
+            (
+                "Can you please confirm you’d like us to delete it?",
+                "delete it",
+            ),
+            (
+                "Please confirm that you give us permission to unlock the file.",
+                "unlock the file",
+            ),
+            (
+                "Do we have your permission to restore `g/m`?",
+                "restore `g/m`",
+            ),
+            (
+                "Could you provide permission for GitLab Support to move `p/x` into `org`?",
+                "move `p/x` into `org`",
+            ),
+            (
+                "Can you confirm that you want us to disable 2FA ?",
+                "disable 2FA",
+            ),
+            (
+                "So, would you kindly give us your explicit permission to archive `old`?",
+                "archive `old`",
+            ),
+            (
+                "Could you confirm whether you would like us to remove the lock on `v1.2.lock`?",
+                "remove the lock on `v1.2.lock`",
+            ),
+        ] {
+            assert_eq!(action(body).as_deref(), Some(expected), "{body}");
+        }
+    }
+
+    #[test]
+    fn question_sentence_spans_the_whole_sentence() {
+        let q = recognise_question(
+            "Thanks! So, could you please confirm that you would like us to delete it? Cheers",
+        )
+        .unwrap();
+        assert_eq!(
+            q.question,
+            "So, could you please confirm that you would like us to delete it?"
+        );
+    }
+
+    #[test]
+    fn other_questions_are_not_permission_questions() {
+        for body in [
+            "Could you please confirm your username?",
+            "Please confirm the email address on the account.",
+            "Can you confirm that you see the error on the settings page?",
+            "What do you see when you open the page?",
+            "Replying in this ticket stating you provide permission will be sufficient.",
+        ] {
+            assert_eq!(recognise_question(body), None, "{body}");
+        }
+    }
+}
