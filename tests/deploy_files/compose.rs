@@ -3,6 +3,7 @@
 use regex::Regex;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::support::*;
 
@@ -196,4 +197,85 @@ fn image_runs_unprivileged_and_listens_where_it_exposes_and_checks() {
         "HEALTHCHECK does not probe the listener: {health:?}"
     );
     assert_eq!(args("ENTRYPOINT"), vec![r#"["onbehalf"]"#]);
+}
+
+/// Files the build reads besides `src/`: target paths from Cargo.toml and everything embedded
+/// with `include_str!`/`include_bytes!`/`sqlx::migrate!`, relative to the repository root.
+fn files_the_build_reads() -> Vec<PathBuf> {
+    let root = root().canonicalize().unwrap();
+    let manifest: toml::Table = toml::from_str(&read(&root.join("Cargo.toml"))).unwrap();
+    let mut files: Vec<PathBuf> = ["lib", "bin"]
+        .iter()
+        .filter_map(|section| manifest.get(*section))
+        .flat_map(|v| match v {
+            toml::Value::Array(targets) => targets.clone(),
+            other => vec![other.clone()],
+        })
+        .filter_map(|target| target.get("path")?.as_str().map(PathBuf::from))
+        .collect();
+    let include = Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).unwrap();
+    let migrate = Regex::new(r#"migrate!\(\s*"([^"]+)"\s*\)"#).unwrap();
+    let sources = files_under(&root.join("src"))
+        .into_iter()
+        .chain(files_under(&root.join("bench")))
+        .filter(|p| has_extension(p, &["rs"]));
+    for source in sources {
+        let text = read(&source);
+        for c in include.captures_iter(&text) {
+            let path = source.parent().unwrap().join(&c[1]);
+            let path = path
+                .canonicalize()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            files.push(path.strip_prefix(&root).unwrap().to_path_buf());
+        }
+        for c in migrate.captures_iter(&text) {
+            files.push(PathBuf::from(&c[1]));
+        }
+    }
+    files
+}
+
+#[test]
+fn image_build_context_holds_every_file_the_build_embeds() {
+    let files = files_the_build_reads();
+    assert!(
+        files.iter().any(|f| f.starts_with("migrations")),
+        "the migrations should be among {files:?}"
+    );
+    let copied: Vec<String> = dockerfile_instructions()
+        .into_iter()
+        .filter(|(op, args)| op == "COPY" && !args.starts_with("--from"))
+        .flat_map(|(_, args)| {
+            let mut words: Vec<String> = args.split_whitespace().map(String::from).collect();
+            words.pop(); // the destination
+            words
+        })
+        .collect();
+    let ignored: Vec<String> = read(&deploy("Dockerfile.dockerignore"))
+        .lines()
+        .map(|l| l.trim().trim_end_matches('/').to_string())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for file in &files {
+        let top = file
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_str()
+            .unwrap();
+        let in_context = copied
+            .iter()
+            .any(|c| c == "." || c.trim_end_matches('/') == top);
+        assert!(
+            in_context,
+            "the image build does not COPY {}",
+            file.display()
+        );
+        assert!(
+            !ignored.iter().any(|i| i == top),
+            "Dockerfile.dockerignore leaves out {}, which the build needs",
+            file.display()
+        );
+    }
 }
