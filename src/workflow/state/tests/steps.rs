@@ -224,7 +224,7 @@ fn granted_on_a_project_records_and_drafts_the_issue_line() {
 fn declined_records_and_says_do_not_proceed() {
     let (mut s, mut desk) = (Script::account(), Desk::new());
     awaiting(&mut s, &mut desk, ASK_2FA);
-    let d = desk.deliver(&s.requester(30, "c20", "No, I will do it myself."));
+    let d = desk.deliver(&s.requester(30, "c20", "No, please do not disable it."));
     assert_eq!(d.confirmations.len(), 1);
     assert_eq!(d.confirmations[0].verdict, ConsentVerdict::Declined);
     let html = only_note(&d);
