@@ -1,1 +1,0 @@
-//! RabbitMQ transport. STUB: the AMQP helper replaces this file.
