@@ -34,6 +34,28 @@ impl Drop for StartAppGuard {
     }
 }
 
+/// Deletes the test's topology if the test fails before doing so itself.
+struct Cleanup {
+    prefix: String,
+    policy: RetryPolicy,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (prefix, policy) = (self.prefix.clone(), self.policy);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                if let Ok(q) = AmqpQueue::connect(&url(), &prefix, policy, 1).await {
+                    let _ = q.delete_topology().await;
+                    q.close().await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
 fn envelope(id: &str) -> Envelope {
     Envelope {
         event_id: id.into(),
@@ -60,9 +82,12 @@ async fn recovers_after_broker_restart() {
         }
         Err(e) => panic!("RabbitMQ required but not reachable: {e}"),
     };
+    let _cleanup = Cleanup {
+        prefix: prefix.clone(),
+        policy,
+    };
     if !rabbitmqctl(&["status"]) {
         eprintln!("SKIPPED: rabbitmqctl cannot control the broker");
-        q.delete_topology().await.unwrap();
         return;
     }
     let before = format!("before-{}", uuid::Uuid::new_v4());

@@ -55,23 +55,27 @@ struct Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let (prefix, policy) = (self.prefix.clone(), self.policy);
-        let _ = std::thread::spawn(move || {
+        let outcome = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async {
-                if let Ok(q) = AmqpQueue::connect(&url(), &prefix, policy, 1).await {
-                    q.delete_topology().await.unwrap();
-                    q.close().await;
-                }
+                let q = AmqpQueue::connect(&url(), &prefix, policy, 1).await?;
+                let deleted = q.delete_topology().await;
+                q.close().await;
+                deleted
             })
         })
         .join();
+        if !matches!(outcome, Ok(Ok(()))) {
+            eprintln!("WARNING: leftover topology {}: {outcome:?}", self.prefix);
+        }
     }
 }
 
-async fn open(policy: RetryPolicy) -> Option<(AmqpQueue, Cleanup)> {
+async fn open(policy: RetryPolicy) -> Option<(Cleanup, AmqpQueue)> {
     let prefix = format!("t-{}", uuid::Uuid::new_v4());
     match AmqpQueue::connect(&url(), &prefix, policy, 8).await {
-        Ok(q) => Some((q, Cleanup { prefix, policy })),
+        // In this order the queue is dropped (its supervisor stopped) before the cleanup runs.
+        Ok(q) => Some((Cleanup { prefix, policy }, q)),
         Err(e) if std::env::var("ONBEHALF_REQUIRE_AMQP").as_deref() != Ok("1") => {
             eprintln!("SKIPPED: no RabbitMQ at the test URL ({e})");
             None
@@ -99,7 +103,7 @@ async fn nothing_within(q: &AmqpQueue, wait: Duration) -> bool {
 
 #[tokio::test]
 async fn round_trip_keeps_envelope_and_headers() {
-    let Some((q, cleanup)) = open(policy(3, 200)).await else {
+    let Some((cleanup, q)) = open(policy(3, 200)).await else {
         return;
     };
     let sent = envelope(&unique("ev"), "4711");
@@ -155,7 +159,7 @@ async fn round_trip_keeps_envelope_and_headers() {
 
 #[tokio::test]
 async fn publishes_n_and_receives_n_with_concurrent_workers() {
-    let Some((q, _cleanup)) = open(policy(3, 200)).await else {
+    let Some((_cleanup, q)) = open(policy(3, 200)).await else {
         return;
     };
     let q = Arc::new(q);
@@ -214,7 +218,7 @@ async fn publishes_n_and_receives_n_with_concurrent_workers() {
 
 #[tokio::test]
 async fn retry_redelivers_after_backoff_with_next_attempt() {
-    let Some((q, _cleanup)) = open(policy(4, 800)).await else {
+    let Some((_cleanup, q)) = open(policy(4, 800)).await else {
         return;
     };
     let sent = envelope(&unique("ev"), "7");
@@ -247,7 +251,7 @@ async fn retry_redelivers_after_backoff_with_next_attempt() {
 
 #[tokio::test]
 async fn poison_event_is_dead_lettered_listed_and_requeued() {
-    let Some((q, _cleanup)) = open(policy(2, 100)).await else {
+    let Some((_cleanup, q)) = open(policy(2, 100)).await else {
         return;
     };
     let poison = envelope(&unique("poison"), "13");
@@ -301,7 +305,7 @@ async fn poison_event_is_dead_lettered_listed_and_requeued() {
 
 #[tokio::test]
 async fn unsettled_delivery_returns_when_the_consumer_connection_drops() {
-    let Some((q, cleanup)) = open(policy(5, 100)).await else {
+    let Some((cleanup, q)) = open(policy(5, 100)).await else {
         return;
     };
     let sent = envelope(&unique("ev"), "99");
@@ -326,7 +330,7 @@ async fn unsettled_delivery_returns_when_the_consumer_connection_drops() {
 
 #[tokio::test]
 async fn crash_looping_event_ends_in_the_dead_queue() {
-    let Some((q, _cleanup)) = open(policy(100, 100)).await else {
+    let Some((_cleanup, q)) = open(policy(100, 100)).await else {
         return;
     };
     let sent = envelope(&unique("crash"), "5");
@@ -356,7 +360,7 @@ async fn crash_looping_event_ends_in_the_dead_queue() {
 
 #[tokio::test]
 async fn unroutable_publish_is_an_error() {
-    let Some((q, cleanup)) = open(policy(3, 100)).await else {
+    let Some((cleanup, q)) = open(policy(3, 100)).await else {
         return;
     };
     q.publish(envelope(&unique("ev"), "1")).await.unwrap();
@@ -388,7 +392,7 @@ async fn unroutable_publish_is_an_error() {
 
 #[tokio::test]
 async fn close_waits_for_in_flight_and_stops_receiving() {
-    let Some((q, cleanup)) = open(policy(3, 100)).await else {
+    let Some((cleanup, q)) = open(policy(3, 100)).await else {
         return;
     };
     let (a, b) = (envelope(&unique("a"), "1"), envelope(&unique("b"), "2"));

@@ -103,8 +103,10 @@ impl AmqpQueue {
     }
 
     /// Deletes every queue and exchange this queue declared (tests, decommissioning).
-    /// Messages in them are lost.
+    /// Messages in them are lost. Stops the consumer first (a consumer whose queue vanishes
+    /// makes the supervisor reconnect and re-declare); afterwards only `close()` is useful.
     pub async fn delete_topology(&self) -> Result<(), QueueError> {
+        self.stop_consumer().await;
         let session = self.shared.sup.session()?;
         let topology = self.shared.sup.topology();
         // A failed delete closes its channel: use a fresh one per object.
@@ -125,6 +127,18 @@ impl AmqpQueue {
         Ok(())
     }
 
+    /// Cancels the consumer and waits for its task to end.
+    async fn stop_consumer(&self) {
+        self.shared.consumer_stop.cancel();
+        let task = self
+            .consumer
+            .get()
+            .and_then(|h| h.task.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(session::OP_TIMEOUT, task).await;
+        }
+    }
+
     fn consumer(&self) -> &ConsumerHandle {
         self.consumer.get_or_init(|| {
             // One slot: deliveries wait in lapin's prefetch buffer, not in ours.
@@ -138,14 +152,14 @@ impl AmqpQueue {
         })
     }
 
-    fn delivery(&self, mut incoming: Incoming) -> Result<Delivery, Incoming> {
+    fn delivery(&self, mut incoming: Incoming) -> Result<Delivery, Box<Incoming>> {
         let delivery = &mut incoming.delivery;
         let body = std::mem::take(&mut delivery.data);
         let received = match headers::read(&delivery.properties, body, delivery.redelivered) {
             Ok(received) => received,
             Err(why) => {
                 warn!(%why, "message without our headers in the events queue; dead-lettering it");
-                return Err(incoming);
+                return Err(Box::new(incoming));
             }
         };
         let acker = AmqpAcker {
@@ -273,12 +287,8 @@ impl Queue for AmqpQueue {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.shared.consumer_stop.cancel();
+        self.stop_consumer().await;
         if let Some(handle) = self.consumer.get() {
-            let task = handle.task.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(task) = task {
-                let _ = tokio::time::timeout(session::OP_TIMEOUT, task).await;
-            }
             // Taken from the consumer but never handed out: requeued with the channel.
             if let Ok(mut rx) = tokio::time::timeout(session::OP_TIMEOUT, handle.rx.lock()).await {
                 rx.close();
