@@ -422,3 +422,92 @@ async fn close_waits_for_in_flight_and_stops_receiving() {
     assert_eq!(q2.stats().await.ready, Some(0), "the settled event is gone");
     q2.close().await;
 }
+
+/// `deploy/rabbitmq/definitions.json` (with the test's prefix) declares exactly what the
+/// transport declares: the broker refuses a re-declaration with different arguments.
+#[tokio::test]
+async fn operator_definitions_match_the_declared_topology() {
+    use lapin::{
+        ExchangeKind,
+        options::{ExchangeDeclareOptions, QueueDeclareOptions},
+        types::{FieldTable, LongString},
+    };
+    let prefix = format!("t-{}", uuid::Uuid::new_v4());
+    let defaults = RetryPolicy::default();
+    let Ok(conn) = Connection::connect(&url(), ConnectionProperties::default()).await else {
+        eprintln!("SKIPPED: no RabbitMQ at the test URL");
+        return;
+    };
+    let _cleanup = Cleanup {
+        prefix: prefix.clone(),
+        policy: defaults,
+    };
+    let text = std::fs::read_to_string("deploy/rabbitmq/definitions.json")
+        .unwrap()
+        .replace("\"onbehalf.", &format!("\"{prefix}."));
+    let defs: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    for ex in defs["exchanges"].as_array().unwrap() {
+        let options = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        let name = ex["name"].as_str().unwrap();
+        ch.exchange_declare(
+            name.into(),
+            ExchangeKind::Direct,
+            options,
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    }
+    for q in defs["queues"].as_array().unwrap() {
+        let mut args = FieldTable::default();
+        for (k, v) in q["arguments"].as_object().unwrap() {
+            let v = match v {
+                serde_json::Value::Number(n) => AMQPValue::LongLongInt(n.as_i64().unwrap()),
+                v => {
+                    AMQPValue::LongString(LongString::from(v.as_str().unwrap().as_bytes().to_vec()))
+                }
+            };
+            args.insert(k.as_str().into(), v);
+        }
+        let name = q["name"].as_str().unwrap();
+        ch.queue_declare(name.into(), QueueDeclareOptions::durable(), args)
+            .await
+            .unwrap();
+    }
+    for b in defs["bindings"].as_array().unwrap() {
+        let (src, dst, key) = (
+            b["source"].as_str().unwrap(),
+            b["destination"].as_str().unwrap(),
+            b["routing_key"].as_str().unwrap(),
+        );
+        ch.queue_bind(
+            dst.into(),
+            src.into(),
+            key.into(),
+            Default::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    }
+    conn.close(200, "OK".into()).await.unwrap();
+
+    let q = AmqpQueue::connect(&url(), &prefix, defaults, 8)
+        .await
+        .expect("the transport accepts the pre-declared topology");
+    // The pre-declared retry tiers carry the transport's retries: 1 s for the first.
+    let sent = envelope(&unique("ev"), "3");
+    q.publish(sent.clone()).await.unwrap();
+    let d = recv(&q).await;
+    let retried_at = Instant::now();
+    d.acker.retry("transient").await.unwrap();
+    let d = recv(&q).await;
+    assert_eq!((d.envelope.clone(), d.attempt), (sent, 2));
+    assert!(retried_at.elapsed() >= Duration::from_millis(900));
+    d.acker.ack().await.unwrap();
+    q.close().await;
+}
