@@ -49,6 +49,8 @@ both!(
     a_replayed_reply_is_recorded_once,
     confirmations_page_filters_by_time_and_pages_by_seq,
     concurrent_events_are_each_applied_exactly_once,
+    concurrent_deliveries_of_one_event_apply_it_once,
+    instances_starting_together_on_a_fresh_database_all_open,
     a_schema_newer_than_the_binary_is_refused,
     check_and_ticket_view,
 );
@@ -567,6 +569,64 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
         .map(|r| r.reply_comment_id)
         .collect();
     assert_eq!(replies.len(), total, "a reply is missing or doubled");
+}
+
+async fn concurrent_deliveries_of_one_event_apply_it_once(db: Db) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let store = db.store.clone();
+        let calls = calls.clone();
+        tasks.spawn(async move {
+            let decide = |prev: Option<&TicketState>| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                counting_decide("dup".into(), "once".into())(prev)
+            };
+            store
+                .apply_event(SOURCE, &event("dup", "once"), NoteStatus::Pending, decide)
+                .await
+                .unwrap()
+        });
+    }
+    let mut committed = 0;
+    while let Some(done) = tasks.join_next().await {
+        if done.unwrap() != Applied::Duplicate {
+            committed += 1;
+        }
+    }
+    assert_eq!(
+        committed, 1,
+        "one delivery applies the event, the rest see a duplicate"
+    );
+    assert_eq!(db.ticket_version("dup").await, 1);
+    assert_eq!(db.store.notes_of(SOURCE, "dup").await.unwrap().len(), 1);
+    assert_eq!(db.store.confirmation_count().await.unwrap(), 1);
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+}
+
+/// Several instances (or roles) deployed at once each migrate the same empty database.
+async fn instances_starting_together_on_a_fresh_database_all_open(db: Db) {
+    let options = db.sibling().await;
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let options = options.clone();
+        opening.spawn(async move { Store::open(&options).await });
+    }
+    let mut stores = vec![];
+    while let Some(done) = opening.join_next().await {
+        stores.push(done.unwrap().expect("an instance failed to start"));
+    }
+    for store in &stores {
+        store.check().await.unwrap();
+    }
+    let applied = stores[0]
+        .apply_event(SOURCE, &event("1", "e"), NoteStatus::Pending, keep)
+        .await
+        .unwrap();
+    assert!(matches!(applied, Applied::Committed { .. }));
+    for store in stores {
+        store.close().await;
+    }
 }
 
 async fn a_schema_newer_than_the_binary_is_refused(db: Db) {

@@ -59,6 +59,18 @@ impl Db {
         sqlx::AnyConnection::connect(&self.options.url).await
     }
 
+    /// Options for a second, empty database beside this one (removed with this one).
+    pub async fn sibling(&self) -> StoreOptions {
+        match self.backend {
+            Backend::Sqlite => options(self.options.url.replace("/t.db", "/sibling.db")),
+            Backend::Postgres => {
+                let name = format!("{}_sibling", pg_name(&self.options.url));
+                PgDatabase::create(&name).await;
+                options(format!("{PG_BASE_URL}/{name}"))
+            }
+        }
+    }
+
     /// The optimistic version of a ticket row: one increment per applied event.
     pub async fn ticket_version(&self, ticket_id: &str) -> i64 {
         self.scalar(&format!(
@@ -127,10 +139,19 @@ where
     })
     .catch_unwind()
     .await;
+    PgDatabase {
+        name: format!("{name}_sibling"),
+    }
+    .drop_now()
+    .await;
     db.drop_now().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+fn pg_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
 }
 
 /// A PostgreSQL database owned by one test.
