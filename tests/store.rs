@@ -203,6 +203,17 @@ async fn note_status_follows_shadow_mode(db: Db) {
         .apply_event(SOURCE, &event("2", "p1"), NoteStatus::Pending, two)
         .await
         .unwrap();
+    let pending = db
+        .store
+        .claim_pending_notes(SOURCE, "2", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let steps: Vec<&str> = pending.notes.iter().map(|n| n.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["summary", "checklist"],
+        "posted in the decision's order"
+    );
     let shadow = db.store.notes_of(SOURCE, "1").await.unwrap();
     assert_eq!(shadow.len(), 2);
     assert!(shadow.iter().all(|n| n.status == NoteStatus::Shadow));
