@@ -112,11 +112,11 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        let result = match self.backend {
+            Backend::Sqlite => migrate_sqlite(&self.pool).await,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
         };
-        migrator.run(&self.pool).await.map_err(|e| match e {
+        result.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(found) => {
                 StoreError::SchemaTooNew { found }
             }
@@ -133,6 +133,23 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// sqlx locks the migration on PostgreSQL but not on SQLite, where processes starting together
+/// on a new file all try to create the tables and all but the first fail. SQLite makes a loser
+/// wait for the winner's commit, so running again then finds nothing left to do.
+async fn migrate_sqlite(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateError> {
+    use sqlx::migrate::MigrateError;
+    let mut attempt = 0;
+    loop {
+        match SQLITE_MIGRATIONS.run(pool).await {
+            Err(MigrateError::ExecuteMigration(..) | MigrateError::Execute(_)) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            done => return done,
+        }
     }
 }
 

@@ -76,7 +76,7 @@ impl Store {
     ) -> Result<Vec<NoteRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
-             WHERE source = $1 AND ticket_id = $2 ORDER BY created_at, step",
+             WHERE source = $1 AND ticket_id = $2 ORDER BY created_at, position, step",
         )
         .bind(source)
         .bind(ticket_id)

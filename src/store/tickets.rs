@@ -180,11 +180,11 @@ impl Store {
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         let mut inserted = vec![];
-        for note in &decision.notes {
+        for (position, note) in (0_i64..).zip(&decision.notes) {
             let reference = note_reference(source, ticket_id, &note.step);
             let rows = sqlx::query(
-                "INSERT INTO notes (source, ticket_id, step, reference, body, status, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                "INSERT INTO notes (source, ticket_id, step, reference, body, status, created_at,
+                 position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(source)
             .bind(ticket_id)
@@ -193,6 +193,7 @@ impl Store {
             .bind(&note.html_body)
             .bind(status.as_str())
             .bind(now)
+            .bind(position)
             .execute(&mut **tx)
             .await?
             .rows_affected();

@@ -1,0 +1,243 @@
+//! Databases for the store tests: a fresh SQLite file or a fresh PostgreSQL database per test,
+//! always removed afterwards (also when the test panics), plus raw SQL access for the checks
+//! and tamperings the `Store` API deliberately does not offer.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt;
+use onbehalf::store::{Backend, Store, StoreOptions};
+use onbehalf::workflow::{
+    Category, ConfirmationDraft, ConsentVerdict, Decision, EventKind, NoteDraft, TicketEvent,
+    TicketSnapshot, TicketState,
+};
+use sqlx::{AssertSqlSafe, Connection};
+use time::OffsetDateTime;
+
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const PG_BASE_URL: &str = "postgres://postgres@127.0.0.1:5432";
+/// The concurrency tests need real parallel connections; PostgreSQL's default cap is 100
+/// connections for the whole machine, so a pool stays modest.
+pub const POOL_SIZE: u32 = 10;
+
+pub const SOURCE: &str = "zendesk";
+
+/// A store on its own, throw-away database.
+pub struct Db {
+    pub store: Store,
+    pub options: StoreOptions,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Runs SQL on a connection of its own (outside the store's pool).
+    pub async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let mut conn = self.raw_connection().await?;
+        let done = sqlx::query(AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await?
+            .rows_affected();
+        conn.close().await?;
+        Ok(done)
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let mut conn = self.raw_connection().await.unwrap();
+        let value: i64 = sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        value
+    }
+
+    async fn raw_connection(&self) -> Result<sqlx::AnyConnection, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.options.url).await
+    }
+
+    /// Options for a second, empty database beside this one (removed with this one).
+    pub async fn sibling(&self) -> StoreOptions {
+        match self.backend {
+            Backend::Sqlite => options(self.options.url.replace("/t.db", "/sibling.db")),
+            Backend::Postgres => {
+                let name = format!("{}_sibling", pg_name(&self.options.url));
+                PgDatabase::create(&name).await;
+                options(format!("{PG_BASE_URL}/{name}"))
+            }
+        }
+    }
+
+    /// The optimistic version of a ticket row: one increment per applied event.
+    pub async fn ticket_version(&self, ticket_id: &str) -> i64 {
+        self.scalar(&format!(
+            "SELECT version FROM tickets WHERE source = '{SOURCE}' AND ticket_id = '{ticket_id}'"
+        ))
+        .await
+    }
+}
+
+pub fn options(url: String) -> StoreOptions {
+    StoreOptions {
+        url,
+        max_connections: POOL_SIZE,
+        acquire_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Runs `body` on a store backed by a fresh SQLite file in a temporary folder.
+pub async fn with_sqlite<F, Fut>(body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let options = options(format!("sqlite://{}/t.db", dir.path().display()));
+    let store = Store::open(&options).await.unwrap();
+    let closer = store.clone();
+    let outcome = AssertUnwindSafe(body(Db {
+        store,
+        options,
+        backend: Backend::Sqlite,
+    }))
+    .catch_unwind()
+    .await;
+    closer.close().await;
+    drop(dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Runs `body` on a store backed by a fresh PostgreSQL database, dropped afterwards even when
+/// `body` panics.
+pub async fn with_postgres<F, Fut>(body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let name = format!("ob_test_{}", uuid::Uuid::new_v4().simple());
+    let db = PgDatabase::create(&name).await;
+    let options = options(format!("{PG_BASE_URL}/{name}"));
+    let outcome = AssertUnwindSafe(async {
+        let store = Store::open(&options).await.unwrap();
+        let closer = store.clone();
+        let inner = AssertUnwindSafe(body(Db {
+            store,
+            options: options.clone(),
+            backend: Backend::Postgres,
+        }))
+        .catch_unwind()
+        .await;
+        closer.close().await;
+        if let Err(panic) = inner {
+            std::panic::resume_unwind(panic);
+        }
+    })
+    .catch_unwind()
+    .await;
+    PgDatabase {
+        name: format!("{name}_sibling"),
+    }
+    .drop_now()
+    .await;
+    db.drop_now().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn pg_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
+/// A PostgreSQL database owned by one test.
+pub struct PgDatabase {
+    pub name: String,
+}
+
+impl PgDatabase {
+    pub async fn create(name: &str) -> PgDatabase {
+        admin(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot create test database on {PG_ADMIN_URL} (is PostgreSQL running?): {e}"
+                )
+            });
+        PgDatabase { name: name.into() }
+    }
+
+    /// `FORCE` ends connections a failed test may have left open.
+    pub async fn drop_now(self) {
+        if let Err(e) = admin(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .await
+        {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+async fn admin(sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(PG_ADMIN_URL).await?;
+    sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await
+}
+
+pub fn event(ticket_id: &str, event_id: &str) -> TicketEvent {
+    TicketEvent {
+        event_id: event_id.into(),
+        occurred_at: OffsetDateTime::now_utc(),
+        ticket: TicketSnapshot {
+            id: ticket_id.into(),
+            requester_id: "1001".into(),
+            status: "open".into(),
+            ..TicketSnapshot::default()
+        },
+        kind: EventKind::TicketCreated,
+    }
+}
+
+pub fn note(step: &str) -> NoteDraft {
+    NoteDraft {
+        step: step.into(),
+        html_body: format!("<p>note for {step}</p>"),
+    }
+}
+
+pub fn confirmation(
+    ticket_id: &str,
+    reply_comment_id: &str,
+    verdict: ConsentVerdict,
+    decided_at: OffsetDateTime,
+) -> ConfirmationDraft {
+    ConfirmationDraft {
+        ticket_id: ticket_id.into(),
+        requester_id: "1001".into(),
+        category: Category::AccountAccess,
+        action: "disable two-factor authentication on your account".into(),
+        verdict,
+        quote: format!("Yes, go ahead ({reply_comment_id})"),
+        request_comment_id: "11".into(),
+        reply_comment_id: reply_comment_id.into(),
+        decided_at,
+    }
+}
+
+/// A decision keeping the previous state (or a fresh one).
+pub fn keep(prev: Option<&TicketState>) -> Decision {
+    Decision {
+        state: prev.cloned().unwrap_or_default(),
+        notes: vec![],
+        confirmations: vec![],
+    }
+}
