@@ -137,10 +137,15 @@ impl Classifier {
         if let Some(c) = self.override_tag(tags) {
             return c;
         }
+        self.decide(&self.evidence(subject, description, tags))
+    }
+
+    /// Every piece of evidence the scorers found (override tags aside): for rule authors who
+    /// want to see why a ticket scored as it did.
+    pub fn evidence(&self, subject: &str, description: &str, tags: &[String]) -> Vec<Evidence> {
         let text = prepare(subject, description);
         let ticket = PreparedTicket { text: &text, tags };
-        let evidence: Vec<Evidence> = self.scorers.iter().flat_map(|s| s.score(&ticket)).collect();
-        self.decide(&evidence)
+        self.scorers.iter().flat_map(|s| s.score(&ticket)).collect()
     }
 
     fn override_tag(&self, tags: &[String]) -> Option<Classification> {
