@@ -161,22 +161,26 @@ impl Classifier {
     }
 
     fn decide(&self, evidence: &[Evidence]) -> Classification {
+        // `+ 0.0` turns the empty sum's -0.0 into 0.0 for display.
         let total = |c: Category| -> f64 {
             evidence
                 .iter()
                 .filter(|e| e.category == c)
                 .map(|e| e.weight)
-                .sum()
+                .sum::<f64>()
+                + 0.0
         };
         let other = self.threshold + total(Category::Other);
         let (pg, aa) = (
             total(Category::ProjectGroupChange),
             total(Category::AccountAccess),
         );
-        let (best, best_score, runner_up) = if aa > pg {
-            (Category::AccountAccess, aa, Category::ProjectGroupChange)
+        // On an exact tie the project category wins: acting on a project is the more
+        // common request, and an agent sees the reasons either way.
+        let (best, best_score) = if aa > pg {
+            (Category::AccountAccess, aa)
         } else {
-            (Category::ProjectGroupChange, pg, Category::AccountAccess)
+            (Category::ProjectGroupChange, pg)
         };
         let category = if best_score >= other {
             best
@@ -202,14 +206,11 @@ impl Classifier {
             .map(|e| e.reason())
             .collect();
         if category == Category::Other && pro.is_empty() {
-            let (cat, score) = if best_score > 0.0 {
-                (best, best_score)
-            } else {
-                (runner_up, total(runner_up).max(0.0))
-            };
             reasons.insert(
                 0,
-                format!("no clear request to act for the user ({cat} {score:.1} < {other:.1})"),
+                format!(
+                    "no clear request to act for the user ({best} {best_score:.1} < {other:.1})"
+                ),
             );
             reasons.truncate(MAX_REASONS);
         }
