@@ -1,0 +1,155 @@
+//! Turns a ticket's raw text into what the rules should see: the requester's own words, without
+//! quoted history or signatures, NFKC-normalised and lower-cased.
+//!
+//! Quoted history and signatures carry words that are not the request (an earlier agent reply
+//! mentioning "2FA", a job title like "Project Manager"), so they are cut before scoring.
+
+use regex::Regex;
+use std::sync::LazyLock;
+use unicode_normalization::UnicodeNormalization;
+
+/// A line that introduces quoted history; everything from it on is dropped.
+static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(?:
+            -{2,}\s*(?:original\s+message|forwarded\s+message|ursprüngliche\s+nachricht|mensaje\s+original|message\s+d'origine|mensagem\s+original)\s*-{2,}
+          | _{10,}
+          | (?:on|am|le|el|em|il)\s.{4,200}?\s(?:wrote|schrieb|a\s+écrit|escribió|escreveu|ha\s+scritto)(?:\s.{0,200})?\s*:
+          | .{0,200}(?:のメッセージ|さんは書きました|写道)\s*[:：]
+        )\s*$",
+    )
+    .expect("static pattern")
+});
+
+/// The first line of an Outlook-style header block (`From:` followed by `Sent:`/`To:` lines).
+static HEADER_FROM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*\*?(?:from|de|von|da|差出人|发件人)\s*\*?\s*[:：]")
+        .expect("static pattern")
+});
+static HEADER_NEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*\*?(?:sent|date|to|subject|enviado|fecha|para|asunto|gesendet|datum|an|betreff|envoyé|à|objet|assunto|送信日時|宛先|件名|发送时间|收件人|主题)\s*\*?\s*[:：]",
+    )
+    .expect("static pattern")
+});
+
+/// A line that starts a signature or a mobile-client footer; everything from it on is dropped.
+static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(?:
+            --\s*
+          | (?:sent|enviado|envoyé|gesendet|inviato)\s+(?:from|desde|de|von|da|do)\s+(?:my|mi|mon|meinem|meu|il\s+mio)\s+\S+.*
+          | von\s+meinem\s+\S+\s+gesendet.*
+          | get\s+outlook\s+for\s+\S+
+          | (?:best|kind|warm|many\s+thanks\s+and)?\s*regards,?
+          | (?:best|cheers|thanks|thank\s+you|thx|sincerely|br|mfg),?
+          | (?:mit\s+freundlichen\s+grüßen|viele\s+grüße|beste\s+grüße|lg|grüße),?
+          | (?:cordialement|bien\s+cordialement|merci|bien\s+à\s+vous|salutations),?
+          | (?:saludos|un\s+saludo|atentamente|gracias|saludos\s+cordiales),?
+          | (?:atenciosamente|abraços|obrigad[oa]|cumprimentos),?
+          | よろしくお願い(?:いた)?します。?
+          | 谢谢[!！。]?|此致
+        )\s*$",
+    )
+    .expect("static pattern")
+});
+
+/// The requester's own words from a ticket body.
+pub fn new_text(body: &str) -> String {
+    let lines: Vec<&str> = body.lines().collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with('>') {
+            // Inline quotes are skipped, not cut: people answer between quoted lines.
+            continue;
+        }
+        if QUOTE_HEADER.is_match(line) || is_outlook_header(&lines[i..]) {
+            break;
+        }
+        // A closing line only ends the text when something already came before it; a ticket
+        // that opens with "Thanks," still has its request below.
+        if SIGNATURE.is_match(line) && kept.iter().any(|l| !l.trim().is_empty()) {
+            break;
+        }
+        kept.push(line);
+    }
+    let own = kept.join("\n");
+    if own.trim().is_empty() {
+        // A bare forward: the quoted text is all there is, so judge that rather than nothing.
+        return lines
+            .iter()
+            .map(|l| l.trim_start().trim_start_matches('>'))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    own
+}
+
+fn is_outlook_header(rest: &[&str]) -> bool {
+    HEADER_FROM.is_match(rest[0]) && rest.iter().skip(1).take(4).any(|l| HEADER_NEXT.is_match(l))
+}
+
+/// NFKC (full-width letters and digits become ASCII), typographic apostrophes straightened,
+/// lower case, runs of whitespace collapsed.
+pub fn normalise(text: &str) -> String {
+    let folded: String = text
+        .nfkc()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '´' => '\'',
+            other => other,
+        })
+        .collect::<String>()
+        .to_lowercase();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Subject and cleaned description as one normalised text.
+pub fn prepare(subject: &str, description: &str) -> String {
+    normalise(&format!("{subject}\n{}", new_text(description)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_quoted_history_and_reply_headers() {
+        let body = "Please delete gitlab.com/a/b.\n\nOn Mon, 3 Jun 2024 at 10:00, Support <s@x.com> wrote:\n> Did you lose your 2FA device?\n> thanks";
+        assert_eq!(new_text(body).trim(), "Please delete gitlab.com/a/b.");
+        let fr = "Merci de supprimer le groupe.\nLe lun. 3 juin 2024 à 10:00, Support a écrit :\nvotre compte 2FA";
+        assert!(!new_text(fr).contains("2FA"));
+        let de = "Bitte Projekt löschen.\nAm 03.06.2024 um 10:00 schrieb Support <s@x.com>:\nKonto gesperrt";
+        assert!(!new_text(de).contains("gesperrt"));
+    }
+
+    #[test]
+    fn drops_outlook_headers_and_original_message() {
+        let body = "I still can't log in.\n\nFrom: GitLab Support\nSent: Monday\nTo: me\nSubject: project transfer";
+        assert!(!new_text(body).contains("transfer"));
+        let body = "Unlock it please\n-----Original Message-----\nproject";
+        assert!(!new_text(body).contains("project"));
+        // "From:" alone is not a header block.
+        let body = "From: my phone I see an error.\nPlease delete the group.";
+        assert!(new_text(body).contains("delete the group"));
+    }
+
+    #[test]
+    fn drops_signatures_but_not_an_opening_thanks() {
+        let body = "Thanks,\nmy 2FA device is gone.\n\nBest regards,\nJane\nProject Manager";
+        let t = new_text(body);
+        assert!(t.contains("2FA device"));
+        assert!(!t.contains("Project Manager"));
+        assert!(!new_text("help me\n-- \nAcme Group Inc").contains("Group"));
+        assert!(!new_text("help\nSent from my iPhone\nproject").contains("project"));
+    }
+
+    #[test]
+    fn keeps_a_bare_forward() {
+        assert!(new_text("> I lost my phone").contains("I lost my phone"));
+    }
+
+    #[test]
+    fn normalises_width_case_and_apostrophes() {
+        assert_eq!(normalise("Can’t  use ２ＦＡ"), "can't use 2fa");
+    }
+}

@@ -1,0 +1,329 @@
+//! The rule scorer: weighted concept rules and a tag mapping, read from TOML.
+//!
+//! A *concept* is a named set of regular expressions ("two_factor", "lost_device"). A *rule*
+//! gives a weight to a category when all its concepts occur (optionally close together) and
+//! none of its `unless` concepts does. Negative weights let context cancel evidence ("lfs" near
+//! "locked" speaks against a locked account). Tags map to weighted evidence too.
+
+use super::{Evidence, PreparedTicket, RulesError, Scorer};
+use crate::workflow::Category;
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Matches kept per concept when checking proximity; bounds the work on huge tickets.
+const MAX_MATCHES: usize = 64;
+/// Longest matched text quoted in a reason.
+const MAX_QUOTE: usize = 40;
+/// Compiled-size ceiling per regex: generous for word lists, small enough to reject blow-ups.
+const REGEX_SIZE_LIMIT: usize = 4 << 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    threshold: f64,
+    concepts: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleSpec>,
+    #[serde(default, rename = "tag")]
+    tags: Vec<TagSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    category: String,
+    weight: f64,
+    all: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    /// Every concept must match within this many characters of the first one's match.
+    near: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagSpec {
+    tag: String,
+    category: String,
+    weight: f64,
+    /// Also applies to tags that start with `tag` (the longest matching entry wins).
+    #[serde(default)]
+    prefix: bool,
+}
+
+#[derive(Debug)]
+struct Rule {
+    category: Category,
+    weight: f64,
+    all: Vec<usize>,
+    unless: Vec<usize>,
+    near: Option<usize>,
+}
+
+#[derive(Debug)]
+struct TagRule {
+    tag: String,
+    category: Category,
+    weight: f64,
+    prefix: bool,
+}
+
+/// Scores a ticket with the rules of one rules file.
+#[derive(Debug)]
+pub struct RuleScorer {
+    /// One regex per concept. Measured: checking them one by one is faster than one
+    /// RegexSet over all of them, whose shared lazy DFA thrashes on ~70 word lists.
+    concepts: Vec<Regex>,
+    rules: Vec<Rule>,
+    tags: Vec<TagRule>,
+}
+
+/// What a rules file yields: the scorer and the decision threshold.
+#[derive(Debug)]
+pub struct LoadedRules {
+    pub scorer: RuleScorer,
+    pub threshold: f64,
+}
+
+pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
+    let file: RulesFile = toml::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))?;
+    if !file.threshold.is_finite() || file.threshold <= 0.0 {
+        return Err(RulesError::Invalid(format!(
+            "threshold must be a positive number, got {}",
+            file.threshold
+        )));
+    }
+    let mut concept_names = Vec::new();
+    let mut concepts = Vec::new();
+    for (name, patterns) in &file.concepts {
+        if patterns.is_empty() {
+            return Err(RulesError::Invalid(format!(
+                "concept {name:?} has no patterns"
+            )));
+        }
+        for p in patterns {
+            compile(p).map_err(|e| RulesError::Pattern {
+                concept: name.clone(),
+                pattern: p.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let joined = patterns
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let re = compile(&joined).map_err(|e| RulesError::Pattern {
+            concept: name.clone(),
+            pattern: "(all patterns together)".into(),
+            message: e.to_string(),
+        })?;
+        concept_names.push(name.clone());
+        concepts.push(re);
+    }
+
+    let index = |rule: usize, name: &str| -> Result<usize, RulesError> {
+        concept_names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| RulesError::UnknownConcept {
+                rule: rule + 1,
+                concept: name.to_string(),
+            })
+    };
+    let mut rules = Vec::new();
+    for (i, spec) in file.rules.iter().enumerate() {
+        let what = format!("rule {} ({})", i + 1, spec.all.join(" + "));
+        let category = category(&spec.category, &what)?;
+        weight(spec.weight, &what)?;
+        if spec.all.is_empty() {
+            return Err(RulesError::Invalid(format!("{what}: `all` is empty")));
+        }
+        rules.push(Rule {
+            category,
+            weight: spec.weight,
+            all: spec
+                .all
+                .iter()
+                .map(|n| index(i, n))
+                .collect::<Result<_, _>>()?,
+            unless: spec
+                .unless
+                .iter()
+                .map(|n| index(i, n))
+                .collect::<Result<_, _>>()?,
+            near: spec.near,
+        });
+    }
+    let mut tags = Vec::new();
+    for spec in &file.tags {
+        let what = format!("tag {:?}", spec.tag);
+        let category = category(&spec.category, &what)?;
+        weight(spec.weight, &what)?;
+        tags.push(TagRule {
+            tag: spec.tag.to_lowercase(),
+            category,
+            weight: spec.weight,
+            prefix: spec.prefix,
+        });
+    }
+    Ok(LoadedRules {
+        scorer: RuleScorer {
+            concepts,
+            rules,
+            tags,
+        },
+        threshold: file.threshold,
+    })
+}
+
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+fn category(name: &str, what: &str) -> Result<Category, RulesError> {
+    Category::parse(name).ok_or_else(|| RulesError::UnknownCategory {
+        what: what.to_string(),
+        category: name.to_string(),
+    })
+}
+
+fn weight(w: f64, what: &str) -> Result<(), RulesError> {
+    if w.is_finite() && w != 0.0 {
+        Ok(())
+    } else {
+        Err(RulesError::Invalid(format!(
+            "{what}: weight must be a non-zero number, got {w}"
+        )))
+    }
+}
+
+impl RuleScorer {
+    /// The text of the concept matches that make `rule` fire, or None when it does not fire.
+    fn fire(
+        &self,
+        rule: &Rule,
+        text: &str,
+        present: &[bool],
+        spans: &mut [Option<Vec<(usize, usize)>>],
+    ) -> Option<Vec<String>> {
+        if !rule.all.iter().all(|&c| present[c]) || rule.unless.iter().any(|&c| present[c]) {
+            return None;
+        }
+        let mut ensure = |c: usize| -> Vec<(usize, usize)> {
+            spans[c]
+                .get_or_insert_with(|| {
+                    self.concepts[c]
+                        .find_iter(text)
+                        .take(MAX_MATCHES)
+                        .map(|m| (m.start(), m.end()))
+                        .collect()
+                })
+                .clone()
+        };
+        let chosen: Vec<(usize, usize)> = match rule.near {
+            None => rule
+                .all
+                .iter()
+                .filter_map(|&c| ensure(c).first().copied())
+                .collect(),
+            Some(window) => {
+                let lists: Vec<Vec<(usize, usize)>> = rule.all.iter().map(|&c| ensure(c)).collect();
+                near_group(text, &lists, window)?
+            }
+        };
+        let mut quotes: Vec<String> = Vec::new();
+        for (s, e) in chosen {
+            let q = quote(&text[s..e]);
+            if !quotes.contains(&q) {
+                quotes.push(q);
+            }
+        }
+        Some(quotes)
+    }
+}
+
+/// One match per list, all within `window` characters of a match of the first list.
+fn near_group(
+    text: &str,
+    lists: &[Vec<(usize, usize)>],
+    window: usize,
+) -> Option<Vec<(usize, usize)>> {
+    let (first, rest) = lists.split_first()?;
+    'anchor: for &anchor in first {
+        let mut group = vec![anchor];
+        for list in rest {
+            match list.iter().find(|&&m| gap_chars(text, anchor, m) <= window) {
+                Some(&m) => group.push(m),
+                None => continue 'anchor,
+            }
+        }
+        return Some(group);
+    }
+    None
+}
+
+/// Characters between two spans (0 when they overlap).
+fn gap_chars(text: &str, a: (usize, usize), b: (usize, usize)) -> usize {
+    let (lo, hi) = if a.1 <= b.0 {
+        (a.1, b.0)
+    } else if b.1 <= a.0 {
+        (b.1, a.0)
+    } else {
+        return 0;
+    };
+    text.get(lo..hi).map_or(usize::MAX, |s| s.chars().count())
+}
+
+fn quote(s: &str) -> String {
+    let s = s.trim();
+    if s.chars().count() <= MAX_QUOTE {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX_QUOTE).collect();
+        format!("{cut}…")
+    }
+}
+
+impl Scorer for RuleScorer {
+    fn score(&self, ticket: &PreparedTicket<'_>) -> Vec<Evidence> {
+        let mut evidence = Vec::new();
+        let present: Vec<bool> = self
+            .concepts
+            .iter()
+            .map(|r| r.is_match(ticket.text))
+            .collect();
+        let mut spans = vec![None; self.concepts.len()];
+        for rule in &self.rules {
+            if let Some(quotes) = self.fire(rule, ticket.text, &present, &mut spans) {
+                let words = quotes
+                    .iter()
+                    .map(|q| format!("{q:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" + ");
+                evidence.push(Evidence::new(rule.category, rule.weight, words));
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for tag in ticket.tags {
+            let tag = tag.to_lowercase();
+            if seen.contains(&tag) {
+                continue;
+            }
+            seen.push(tag.clone());
+            let best = self
+                .tags
+                .iter()
+                .filter(|t| t.tag == tag || (t.prefix && tag.starts_with(&t.tag)))
+                .max_by_key(|t| t.tag.len());
+            if let Some(t) = best {
+                evidence.push(Evidence::new(t.category, t.weight, format!("tag {tag}")));
+            }
+        }
+        evidence
+    }
+}
