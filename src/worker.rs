@@ -178,14 +178,15 @@ impl Worker {
         ticket_id: &str,
         note: &crate::store::NoteRecord,
     ) -> Result<(), HandleError> {
-        if note.attempts > 1 {
-            if let Some(remote) = self.helpdesk.find_note(ticket_id, &note.reference).await? {
-                tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
-                self.store
-                    .settle_note(&note.reference, NoteStatus::Posted, Some(&remote))
-                    .await?;
-                return Ok(());
-            }
+        // Claimed before: that attempt may have posted it and died before recording it.
+        if note.attempts > 1
+            && let Some(remote) = self.helpdesk.find_note(ticket_id, &note.reference).await?
+        {
+            tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
+            self.store
+                .settle_note(&note.reference, NoteStatus::Posted, Some(&remote))
+                .await?;
+            return Ok(());
         }
         let body = with_reference(&note.body, &note.reference);
         let remote = self.helpdesk.add_internal_note(ticket_id, &body).await?;

@@ -58,6 +58,7 @@ both!(
 fn with_category(category: Category) -> TicketState {
     TicketState {
         category: Some(category),
+        ..TicketState::default()
     }
 }
 

@@ -42,10 +42,10 @@ pub async fn spawn_process(role: &str, env: &[(String, String)]) -> ChildApp {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = http.get(format!("http://{addr}/healthz")).send().await {
-            if r.status().is_success() {
-                return app;
-            }
+        if let Ok(r) = http.get(format!("http://{addr}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return app;
         }
         assert!(
             Instant::now() < deadline,
