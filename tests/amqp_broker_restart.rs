@@ -10,7 +10,7 @@ use std::{
 };
 
 fn url() -> String {
-    std::env::var("ONBEHALF_TEST_AMQP_URL")
+    std::env::var("TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
@@ -76,7 +76,7 @@ async fn recovers_after_broker_restart() {
     let prefix = format!("t-{}", uuid::Uuid::new_v4());
     let q = match AmqpQueue::connect(&url(), &prefix, policy, 8).await {
         Ok(q) => q,
-        Err(e) if std::env::var("ONBEHALF_REQUIRE_AMQP").as_deref() != Ok("1") => {
+        Err(e) if std::env::var("TEST_REQUIRE_AMQP").as_deref() != Ok("1") => {
             eprintln!("SKIPPED: no RabbitMQ at the test URL ({e})");
             return;
         }

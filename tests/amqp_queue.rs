@@ -1,7 +1,7 @@
-//! The RabbitMQ transport against a real broker (`ONBEHALF_TEST_AMQP_URL`, default local guest).
+//! The RabbitMQ transport against a real broker (`TEST_AMQP_URL`, default local guest).
 //! Each test declares its own `t-<uuid>` topology and deletes it at the end, even on failure.
 //! Without a reachable broker the tests are skipped with a notice, unless
-//! `ONBEHALF_REQUIRE_AMQP=1` makes that a failure.
+//! `TEST_REQUIRE_AMQP=1` makes that a failure.
 
 use bytes::Bytes;
 use lapin::{
@@ -20,7 +20,7 @@ use std::{
 };
 
 fn url() -> String {
-    std::env::var("ONBEHALF_TEST_AMQP_URL")
+    std::env::var("TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
@@ -76,7 +76,7 @@ async fn open(policy: RetryPolicy) -> Option<(Cleanup, AmqpQueue)> {
     match AmqpQueue::connect(&url(), &prefix, policy, 8).await {
         // In this order the queue is dropped (its supervisor stopped) before the cleanup runs.
         Ok(q) => Some((Cleanup { prefix, policy }, q)),
-        Err(e) if std::env::var("ONBEHALF_REQUIRE_AMQP").as_deref() != Ok("1") => {
+        Err(e) if std::env::var("TEST_REQUIRE_AMQP").as_deref() != Ok("1") => {
             eprintln!("SKIPPED: no RabbitMQ at the test URL ({e})");
             None
         }

@@ -2,7 +2,7 @@
 //! event is applied exactly once.
 //!
 //! Disruptive for everything else on the machine using PostgreSQL, so it runs only with
-//! `ONBEHALF_DISRUPTIVE_TESTS=1` or in CI (`CI=true`).
+//! `TEST_DISRUPTIVE=1` or in CI (`CI=true`).
 
 mod store_support;
 
@@ -22,7 +22,7 @@ const AFTER_RESTART: usize = 50;
 const TICKETS: usize = 4;
 
 fn enabled() -> bool {
-    std::env::var("ONBEHALF_DISRUPTIVE_TESTS").is_ok_and(|v| v == "1")
+    std::env::var("TEST_DISRUPTIVE").is_ok_and(|v| v == "1")
         || std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
@@ -30,7 +30,7 @@ fn enabled() -> bool {
 async fn store_survives_a_postgres_restart() {
     if !enabled() {
         eprintln!(
-            "skipped: restarts the machine's PostgreSQL; set ONBEHALF_DISRUPTIVE_TESTS=1 (CI=true runs it)"
+            "skipped: restarts the machine's PostgreSQL; set TEST_DISRUPTIVE=1 (CI=true runs it)"
         );
         return;
     }
