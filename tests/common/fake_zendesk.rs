@@ -31,6 +31,7 @@ struct Inner {
     requests: Vec<(String, Instant, u16)>,
     bad_auth: usize,
     delay: Duration,
+    broken_tickets: std::collections::HashMap<String, u16>,
 }
 
 #[derive(Clone)]
@@ -67,6 +68,19 @@ impl FakeZendesk {
     /// which a worker can die between posting and recording.
     pub fn set_delay(&self, delay: Duration) {
         self.inner.lock().unwrap().delay = delay;
+    }
+
+    /// Every note request for `ticket` gets `status` until `repair_ticket`.
+    pub fn break_ticket(&self, ticket: &str, status: u16) {
+        self.inner
+            .lock()
+            .unwrap()
+            .broken_tickets
+            .insert(ticket.into(), status);
+    }
+
+    pub fn repair_ticket(&self, ticket: &str) {
+        self.inner.lock().unwrap().broken_tickets.remove(ticket);
     }
 
     pub fn notes(&self) -> Vec<PostedNote> {
@@ -145,6 +159,14 @@ fn respond(
         return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
     }
     let now = Instant::now();
+    if let Some(status) = inner
+        .broken_tickets
+        .get(file.trim_end_matches(".json"))
+        .copied()
+    {
+        inner.requests.push((file.clone(), now, status));
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
     if let Some(canned) = inner.failures.pop_front() {
         inner.requests.push((file.clone(), now, canned.status));
         let mut response = StatusCode::from_u16(canned.status).unwrap().into_response();

@@ -1,6 +1,7 @@
 //! Shared test helpers: a real app on a random port, a fake Zendesk, signed events.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod events;
 pub mod fake_zendesk;
 pub mod process;

@@ -1,0 +1,163 @@
+//! The broker goes away while webhooks arrive: the receiver answers 503 with Retry-After (never
+//! 202), `/readyz` says why, and both roles recover by themselves when it is back. Nothing
+//! accepted is lost. Stops the machine's RabbitMQ application for a few seconds, so this is
+//! the only test in its binary (test binaries run one after another).
+
+mod common;
+
+use common::cluster::Cluster;
+use common::{events, sign_now};
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn rabbitmqctl(args: &[&str]) -> bool {
+    Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Starts the broker again however the test ends.
+struct StartAppGuard;
+
+impl Drop for StartAppGuard {
+    fn drop(&mut self) {
+        rabbitmqctl(&["start_app"]);
+        rabbitmqctl(&["await_startup"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_outage_answers_503_then_recovers_and_loses_nothing() {
+    let cluster = Cluster::new().await;
+    let receiver = cluster.start("receive").await;
+    let _worker = cluster.start("work").await;
+
+    let statuses: Arc<Mutex<HashMap<String, (u16, Option<String>)>>> = Arc::default();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let sender = {
+        let (statuses, stop, url) = (
+            statuses.clone(),
+            stop.clone(),
+            receiver.url("/webhooks/zendesk"),
+        );
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap();
+            let mut i = 0;
+            while !stop.is_cancelled() {
+                let ticket = format!("36{i:04}");
+                i += 1;
+                let body = events::created(&ticket, &[]).to_string();
+                let (ts, sig) = sign_now(&body);
+                let answer = http
+                    .post(&url)
+                    .header("x-zendesk-webhook-signature-timestamp", ts)
+                    .header("x-zendesk-webhook-signature", sig)
+                    .body(body)
+                    .send()
+                    .await;
+                let entry = match answer {
+                    Ok(r) => {
+                        let retry_after = r
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
+                        (r.status().as_u16(), retry_after)
+                    }
+                    Err(_) => (0, None),
+                };
+                statuses.lock().unwrap().insert(ticket, entry);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let count = |code: u16| {
+        statuses
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|(s, _)| *s == code)
+            .count()
+    };
+    assert!(common::eventually(Duration::from_secs(20), || async { count(202) >= 20 }).await);
+
+    let guard = StartAppGuard;
+    assert!(rabbitmqctl(&["stop_app"]), "rabbitmqctl stop_app");
+    let http = reqwest::Client::new();
+    let saw_503 = common::eventually(Duration::from_secs(20), || async { count(503) >= 5 }).await;
+    let readyz = http.get(receiver.url("/readyz")).send().await.unwrap();
+    let ready_status = readyz.status().as_u16();
+    let ready_body: serde_json::Value = readyz.json().await.unwrap();
+    drop(guard); // start_app
+    let accepted_before_recovery = count(202);
+    let recovered = common::eventually(Duration::from_secs(60), || async {
+        count(202) >= accepted_before_recovery + 20
+    })
+    .await;
+    stop.cancel();
+    sender.await.unwrap();
+
+    let answers = statuses.lock().unwrap().clone();
+    let accepted: BTreeSet<String> = answers
+        .iter()
+        .filter(|(_, (s, _))| *s == 202)
+        .map(|(t, _)| t.clone())
+        .collect();
+    let unavailable: Vec<_> = answers.values().filter(|(s, _)| *s == 503).collect();
+    cluster
+        .zendesk
+        .wait_for_notes(accepted.len(), Duration::from_secs(60))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut noted: HashMap<String, usize> = HashMap::new();
+    for n in cluster.zendesk.notes() {
+        *noted.entry(n.ticket_id).or_default() += 1;
+    }
+    let lost: Vec<_> = accepted
+        .iter()
+        .filter(|t| !noted.contains_key(*t))
+        .collect();
+    let twice = noted.values().filter(|c| **c > 1).count();
+    let other = answers
+        .values()
+        .filter(|(s, _)| *s != 202 && *s != 503)
+        .count();
+    println!(
+        "broker outage: {} sent, {} accepted (202), {} answered 503, {} other, {} noted, {} lost, {} noted twice",
+        answers.len(),
+        accepted.len(),
+        unavailable.len(),
+        other,
+        noted.len(),
+        lost.len(),
+        twice
+    );
+    assert!(
+        saw_503,
+        "the receiver answered 503 while the broker was down"
+    );
+    assert!(
+        unavailable
+            .iter()
+            .all(|(_, retry)| retry.as_deref() == Some("5")),
+        "every 503 carries Retry-After"
+    );
+    assert_eq!(
+        ready_status, 503,
+        "/readyz reports the outage: {ready_body}"
+    );
+    assert_ne!(ready_body["queue"], "ok");
+    assert!(
+        recovered,
+        "accepting again after start_app without a restart"
+    );
+    assert!(lost.is_empty(), "accepted but lost: {lost:?}");
+    assert_eq!(twice, 0);
+    cluster.cleanup().await;
+}

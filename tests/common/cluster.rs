@@ -1,0 +1,109 @@
+//! Several real processes on RabbitMQ and PostgreSQL: a unique queue prefix and a fresh
+//! database per test, both removed afterwards.
+
+use super::process::{ChildApp, spawn_process};
+use super::{FakeZendesk, SECRET};
+use onbehalf::queue::RetryPolicy;
+use onbehalf::queue::amqp::AmqpQueue;
+use sqlx::Connection;
+
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+const PG: &str = "postgres://postgres@127.0.0.1:5432";
+
+pub struct Cluster {
+    pub prefix: String,
+    pub database: String,
+    pub zendesk: FakeZendesk,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Cluster {
+    pub async fn new() -> Cluster {
+        super::init_test_logging();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("ob_cluster_{}", &id[..16]);
+        let mut admin = sqlx::PgConnection::connect(&format!("{PG}/postgres"))
+            .await
+            .expect("PostgreSQL answers");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        Cluster {
+            prefix: format!("t-{}", &id[..12]),
+            database,
+            zendesk: FakeZendesk::start().await,
+            extra_env: vec![],
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("{PG}/{}", self.database)
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        let data = std::env::temp_dir().join(&self.prefix);
+        let mut env = vec![
+            ("ONBEHALF_QUEUE_URL".into(), AMQP_URL.into()),
+            ("ONBEHALF_QUEUE_PREFIX".into(), self.prefix.clone()),
+            ("ONBEHALF_DATABASE_URL".into(), self.database_url()),
+            ("ONBEHALF_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
+            ("ONBEHALF_DATA_DIR".into(), data.display().to_string()),
+            ("ONBEHALF_ZENDESK_SIGNING_SECRETS".into(), SECRET.into()),
+            ("ONBEHALF_ZENDESK_URL".into(), self.zendesk.url()),
+            ("ONBEHALF_ZENDESK_EMAIL".into(), "bot@example.com".into()),
+            ("ONBEHALF_ZENDESK_API_TOKEN".into(), "api-token".into()),
+            (
+                "ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE".into(),
+                "1000000".into(),
+            ),
+            ("ONBEHALF_ADMIN_TOKEN".into(), super::ADMIN_TOKEN.into()),
+            ("ONBEHALF_RETRY_BASE_MS".into(), "200".into()),
+            ("ONBEHALF_RETRY_MAX_MS".into(), "2000".into()),
+        ];
+        env.extend(self.extra_env.iter().cloned());
+        env
+    }
+
+    pub async fn start(&self, role: &str) -> ChildApp {
+        spawn_process(role, &self.env()).await
+    }
+
+    /// Runs `onbehalf <args>` against this cluster and returns stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_onbehalf"))
+            .args(args)
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "onbehalf {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Removes the queues, exchanges and database of this test.
+    pub async fn cleanup(self) {
+        let policy = RetryPolicy {
+            max_attempts: 8,
+            base_delay: std::time::Duration::from_millis(200),
+            max_delay: std::time::Duration::from_millis(2000),
+        };
+        if let Ok(queue) = AmqpQueue::connect(AMQP_URL, &self.prefix, policy, 1).await {
+            let _ = queue.delete_topology().await;
+            onbehalf::queue::Queue::close(&queue).await;
+        }
+        if let Ok(mut admin) = sqlx::PgConnection::connect(&format!("{PG}/postgres")).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.database
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(&self.prefix));
+    }
+}
