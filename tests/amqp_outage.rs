@@ -19,6 +19,9 @@ fn rabbitmqctl(args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Ticket → (HTTP status, Retry-After) of the webhook that created it.
+type Answers = Arc<Mutex<HashMap<String, (u16, Option<String>)>>>;
+
 /// Starts the broker again however the test ends.
 struct StartAppGuard;
 
@@ -35,7 +38,7 @@ async fn broker_outage_answers_503_then_recovers_and_loses_nothing() {
     let receiver = cluster.start("receive").await;
     let _worker = cluster.start("work").await;
 
-    let statuses: Arc<Mutex<HashMap<String, (u16, Option<String>)>>> = Arc::default();
+    let statuses: Answers = Arc::default();
     let stop = tokio_util::sync::CancellationToken::new();
     let sender = {
         let (statuses, stop, url) = (
