@@ -152,3 +152,69 @@ fn receive_and_work_refuse_the_embedded_queue() {
     assert!(!out.status.success());
     assert!(text(&out).contains("ONBEHALF_QUEUE_URL"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn audit_verify_exits_1_naming_the_first_altered_record() {
+    use onbehalf::store::{NoteStatus, Store, StoreOptions};
+    use onbehalf::workflow::*;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let store = Store::open(&StoreOptions { url: url.clone(), max_connections: 2, acquire_timeout: std::time::Duration::from_secs(5) })
+        .await
+        .unwrap();
+    let at = time::OffsetDateTime::now_utc();
+    for i in 1..=3 {
+        let event = TicketEvent {
+            event_id: format!("e{i}"),
+            occurred_at: at,
+            ticket: TicketSnapshot { id: format!("{i}"), requester_id: "1001".into(), ..TicketSnapshot::default() },
+            kind: EventKind::TicketCreated,
+        };
+        let draft = ConfirmationDraft {
+            ticket_id: format!("{i}"),
+            requester_id: "1001".into(),
+            category: Category::AccountAccess,
+            action: "disable two-factor authentication".into(),
+            verdict: ConsentVerdict::Granted,
+            quote: "Yes, please go ahead.".into(),
+            request_comment_id: format!("{i}1"),
+            reply_comment_id: format!("{i}2"),
+            decided_at: at,
+        };
+        store
+            .apply_event("zendesk", &event, NoteStatus::Shadow, |_| Decision {
+                state: TicketState::default(),
+                notes: vec![],
+                confirmations: vec![draft.clone()],
+            })
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let verify = |dir: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_onbehalf"))
+            .args(["audit", "verify"])
+            .env("ONBEHALF_DATA_DIR", dir)
+            .env("ONBEHALF_DATABASE_URL", format!("sqlite://{}/t.db", dir.display()))
+            .output()
+            .unwrap()
+    };
+    let intact = verify(dir.path());
+    assert!(intact.status.success(), "{}", text(&intact));
+    assert!(text(&intact).contains("intact: 3"));
+
+    // Someone with database access rewrites what the customer said.
+    let sqlite = |sql: &str| {
+        let status = Command::new("python3")
+            .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"])
+            .arg(dir.path().join("t.db"))
+            .arg(sql)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    sqlite("DROP TRIGGER confirmations_no_update; UPDATE confirmations SET quote = 'Yes' WHERE seq = 2;");
+    let broken = verify(dir.path());
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(text(&broken).contains("BROKEN at seq 2"), "{}", text(&broken));
+}
