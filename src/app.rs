@@ -176,11 +176,20 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(content.as_bytes())
 }
 
+/// What the workers need; the workflow settings are still being built (compiling the rules
+/// takes a noticeable moment, and the receiver need not wait for it).
+struct WorkerParts {
+    settings: tokio::task::JoinHandle<Result<WorkflowSettings, AppError>>,
+    store: Store,
+    helpdesk: Arc<dyn Helpdesk>,
+    concurrency: usize,
+}
+
 /// A built application: listener bound, queue and store open, not yet running.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    worker: Option<(Worker, usize)>,
+    worker: Option<WorkerParts>,
     queue: Arc<dyn Queue>,
     store: Store,
     drain_timeout: Duration,
@@ -223,11 +232,18 @@ impl Application {
             metrics,
         };
         let worker = if role.works() {
-            let settings = Arc::new(workflow_settings(&config)?);
-            Some((
-                Worker::new(store.clone(), helpdesk(&config)?, settings),
-                config.workers,
-            ))
+            let for_settings = config.clone();
+            Some(WorkerParts {
+                settings: tokio::task::spawn_blocking(move || {
+                    let settings = workflow_settings(&for_settings)?;
+                    // Compile the consent phrase lists now rather than on the first reply.
+                    let _ = crate::workflow::consent::recognise_question("");
+                    Ok(settings)
+                }),
+                store: store.clone(),
+                helpdesk: helpdesk(&config)?,
+                concurrency: config.workers,
+            })
         } else {
             None
         };
@@ -261,24 +277,41 @@ impl Application {
         let http_shutdown = shutdown.clone();
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { http_shutdown.cancelled().await });
-        let workers = self.worker.map(|(worker, concurrency)| {
+        let workers = self.worker.map(|parts| {
             let queue = self.queue.clone();
             let shutdown = shutdown.clone();
             let drain = self.drain_timeout;
-            tokio::spawn(
-                async move { worker::run(worker, queue, concurrency, shutdown, drain).await },
-            )
+            tokio::spawn(async move {
+                let settings = match parts.settings.await {
+                    Ok(Ok(settings)) => Arc::new(settings),
+                    Ok(Err(e)) => {
+                        shutdown.cancel();
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        shutdown.cancel();
+                        return Err(AppError::Config(format!(
+                            "building the workflow rules failed: {e}"
+                        )));
+                    }
+                };
+                let worker = Worker::new(parts.store, parts.helpdesk, settings);
+                worker::run(worker, queue, parts.concurrency, shutdown, drain).await;
+                Ok(())
+            })
         });
         let served = server.await;
         shutdown.cancel();
-        if let Some(workers) = workers {
-            let _ = workers.await;
-        }
+        let worked = match workers {
+            Some(workers) => workers.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        };
         self.queue.close().await;
         self.store.close().await;
         served.map_err(|source| AppError::Io {
             what: "HTTP server".into(),
             source,
-        })
+        })?;
+        worked
     }
 }

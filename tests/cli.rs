@@ -159,15 +159,23 @@ async fn audit_verify_exits_1_naming_the_first_altered_record() {
     use onbehalf::workflow::*;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db", dir.path().display());
-    let store = Store::open(&StoreOptions { url: url.clone(), max_connections: 2, acquire_timeout: std::time::Duration::from_secs(5) })
-        .await
-        .unwrap();
+    let store = Store::open(&StoreOptions {
+        url: url.clone(),
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
     let at = time::OffsetDateTime::now_utc();
     for i in 1..=3 {
         let event = TicketEvent {
             event_id: format!("e{i}"),
             occurred_at: at,
-            ticket: TicketSnapshot { id: format!("{i}"), requester_id: "1001".into(), ..TicketSnapshot::default() },
+            ticket: TicketSnapshot {
+                id: format!("{i}"),
+                requester_id: "1001".into(),
+                ..TicketSnapshot::default()
+            },
             kind: EventKind::TicketCreated,
         };
         let draft = ConfirmationDraft {
@@ -195,7 +203,10 @@ async fn audit_verify_exits_1_naming_the_first_altered_record() {
         Command::new(env!("CARGO_BIN_EXE_onbehalf"))
             .args(["audit", "verify"])
             .env("ONBEHALF_DATA_DIR", dir)
-            .env("ONBEHALF_DATABASE_URL", format!("sqlite://{}/t.db", dir.display()))
+            .env(
+                "ONBEHALF_DATABASE_URL",
+                format!("sqlite://{}/t.db", dir.display()),
+            )
             .output()
             .unwrap()
     };
@@ -213,8 +224,43 @@ async fn audit_verify_exits_1_naming_the_first_altered_record() {
             .unwrap();
         assert!(status.success());
     };
-    sqlite("DROP TRIGGER confirmations_no_update; UPDATE confirmations SET quote = 'Yes' WHERE seq = 2;");
+    sqlite(
+        "DROP TRIGGER confirmations_no_update; UPDATE confirmations SET quote = 'Yes' WHERE seq = 2;",
+    );
     let broken = verify(dir.path());
     assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
-    assert!(text(&broken).contains("BROKEN at seq 2"), "{}", text(&broken));
+    assert!(
+        text(&broken).contains("BROKEN at seq 2"),
+        "{}",
+        text(&broken)
+    );
+}
+
+#[test]
+fn a_broken_rules_file_stops_the_service_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "threshold = 2.0\n[concepts]\nbroken = [\"(unclosed\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_onbehalf"))
+        .arg("serve")
+        .env("ONBEHALF_LISTEN", "127.0.0.1:0")
+        .env("ONBEHALF_DATA_DIR", dir.path())
+        .env(
+            "ONBEHALF_DATABASE_URL",
+            format!("sqlite://{}/t.db", dir.path().display()),
+        )
+        .env("ONBEHALF_RULES_FILE", &rules)
+        .env("ONBEHALF_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains("ONBEHALF_RULES_FILE") && msg.contains("rules.toml"),
+        "{msg}"
+    );
 }

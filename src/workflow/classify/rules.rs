@@ -179,10 +179,28 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
 }
 
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    // Text is lower-cased before matching, so lower-case patterns need no case folding, and
+    // Unicode case folding multiplies the compile time (start-up) by several times.
     RegexBuilder::new(pattern)
-        .case_insensitive(true)
+        .case_insensitive(has_upper_case_literal(pattern))
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
+}
+
+/// An upper-case letter that is not an escape (`\S`, `\W`, `\P{..}`…): an operator wrote
+/// a pattern expecting case-insensitive matching.
+fn has_upper_case_literal(pattern: &str) -> bool {
+    let mut escaped = false;
+    for c in pattern.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c.is_uppercase() {
+            return true;
+        }
+    }
+    false
 }
 
 fn category(name: &str, what: &str) -> Result<Category, RulesError> {
