@@ -15,6 +15,8 @@ use crate::report::{Table, Target};
 const MIB: f64 = 1024.0;
 const READY_WITHIN: Duration = Duration::from_secs(20);
 const STOP_GRACE: Duration = Duration::from_secs(15);
+/// Waiting for notes stops when none has arrived for this long.
+const STALL: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Database {
@@ -419,6 +421,11 @@ impl Bench {
             Err(e) => Err(e),
         };
         self.release(backing).await;
+        if let Err(e) = &receive {
+            self.table
+                .add(scenario, "`receive`", Err(e.clone()), "", None);
+            return;
+        }
         self.throughput_rows(scenario, "`receive`", &receive, None);
         let ratio = |f: fn(&LoadReport) -> f64| match (&receive, &reference) {
             (Ok(ours), Ok(theirs)) => Ok(f(ours) / f(theirs).max(1e-9)),
@@ -619,18 +626,25 @@ impl Bench {
         Ok(latency)
     }
 
-    /// Waits until every ticket has a note (or `limit` passes); returns how many have one.
-    /// `baseline` is the fake's ticket count before these tickets were sent: while the count
-    /// has not grown by enough, the (costly) check of every ticket is skipped, so waiting does
-    /// not steal CPU from the processes being measured.
+    /// Waits until every ticket has a note, as long as notes keep arriving (gives up after
+    /// `STALL` without a new one, or after `limit`); returns how many have one. `baseline` is
+    /// the fake's ticket count before these tickets were sent: until the count has grown by
+    /// enough, the costly check of every ticket is skipped, so waiting does not steal CPU
+    /// from the processes being measured.
     async fn wait_for_notes(&self, tickets: &[u64], baseline: usize, limit: Duration) -> usize {
         let deadline = Instant::now() + limit;
+        let mut seen = self.fake.ticket_count();
+        let mut progress_at = Instant::now();
         loop {
-            let grown = self.fake.ticket_count().saturating_sub(baseline) >= tickets.len();
-            let timed_out = Instant::now() > deadline;
-            if grown || timed_out {
+            let count = self.fake.ticket_count();
+            if count > seen {
+                (seen, progress_at) = (count, Instant::now());
+            }
+            let grown = count.saturating_sub(baseline) >= tickets.len();
+            let give_up = Instant::now() > deadline || progress_at.elapsed() > STALL;
+            if grown || give_up {
                 let done = self.fake.tickets_with_notes(tickets);
-                if done >= tickets.len() || timed_out {
+                if done >= tickets.len() || give_up {
                     return done;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -79,7 +79,15 @@ impl Proc {
         };
         let stderr = std::fs::File::create(&launch.log).map_err(spawn_err)?;
         let started = Instant::now();
-        let child = Command::new(launch.program)
+        let mut command = Command::new(launch.program);
+        // Only the configuration given here: a developer's own ONBEHALF_* settings (a config
+        // file, a real Zendesk) must not leak into a benchmark run.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("ONBEHALF_") {
+                command.env_remove(key);
+            }
+        }
+        let child = command
             .args(launch.args)
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -132,15 +140,19 @@ impl Proc {
         format!("http://{}{path}", self.addr)
     }
 
-    /// The last lines the process wrote to stderr, on one line.
+    /// What the process said first on stderr (the cause; a backtrace would follow it).
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().rev().take(3).collect();
-        let tail: Vec<&str> = lines.into_iter().rev().collect();
-        if tail.is_empty() {
+        let head: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(2)
+            .collect();
+        if head.is_empty() {
             "(no output)".into()
         } else {
-            tail.join(" | ")
+            head.join(" / ")
         }
     }
 
