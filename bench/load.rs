@@ -187,10 +187,10 @@ impl Shared {
         }
         let index = self.next_ticket_index.fetch_add(1, Ordering::Relaxed);
         let per_ticket = self.spec.kind.events_per_ticket();
-        if let Some(total) = self.spec.total_events {
-            if index * per_ticket >= total {
-                return None;
-            }
+        if let Some(total) = self.spec.total_events
+            && index * per_ticket >= total
+        {
+            return None;
         }
         let ticket = payload::next_ticket();
         self.stats

@@ -108,11 +108,11 @@ impl Proc {
             .map_err(|e| spawn_err(std::io::Error::other(e)))?;
         let url = format!("http://{}/readyz", proc.addr);
         loop {
-            if let Ok(r) = http.get(&url).send().await {
-                if r.status().is_success() {
-                    proc.ready_after = started.elapsed();
-                    return Ok(proc);
-                }
+            if let Ok(r) = http.get(&url).send().await
+                && r.status().is_success()
+            {
+                proc.ready_after = started.elapsed();
+                return Ok(proc);
             }
             if let Ok(Some(status)) = proc.child.try_wait() {
                 return Err(ProcError::Exited {
