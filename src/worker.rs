@@ -98,44 +98,81 @@ impl Worker {
             )));
         }
         let event = zendesk::parse_event(&envelope.body)
-            .map_err(|e| HandleError::Permanent(format!("malformed event: {e}")))?;
+            .map_err(|e| HandleError::Permanent(format!("payload rejected: {}", e.code())))?;
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
         }
         let mode = self.helpdesk.mode();
-        let status = match mode {
-            NoteMode::Posted => NoteStatus::Pending,
-            NoteMode::Shadow => NoteStatus::Shadow,
-        };
         let now = OffsetDateTime::now_utc();
-        let applied = self
-            .store
-            .apply_event(&envelope.source, &event, status, |prev| {
-                workflow::decide(prev, &event, &self.settings, now)
-            })
-            .await?;
-        let outcome = match applied {
-            Applied::Duplicate => Outcome::Duplicate,
+        let decide = |prev: Option<&workflow::TicketState>| {
+            workflow::decide(prev, &event, &self.settings, now)
+        };
+        let source = envelope.source.as_str();
+        let applied = match mode {
+            NoteMode::Posted => {
+                self.store
+                    .apply_event_claiming(source, &event, NOTE_CLAIM, decide)
+                    .await?
+            }
+            NoteMode::Shadow => {
+                self.store
+                    .apply_event(source, &event, NoteStatus::Shadow, decide)
+                    .await?
+            }
+        };
+        let (outcome, claimed) = match applied {
+            Applied::Duplicate => (Outcome::Duplicate, vec![]),
             Applied::Committed {
                 notes,
                 confirmations,
+                claimed,
             } => {
                 for verdict in confirmations {
-                    metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str()).increment(1);
+                    metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str())
+                        .increment(1);
                 }
                 if mode == NoteMode::Shadow {
                     for step in &notes {
                         count_note(step, "shadow");
                     }
                 }
-                Outcome::Processed
+                (Outcome::Processed, claimed)
             }
         };
         if mode == NoteMode::Posted {
-            self.post_pending_notes(&envelope.source, &event.ticket.id)
-                .await?;
+            // The notes this event just created were claimed in its transaction; then anything
+            // an earlier, failed delivery of this ticket left pending.
+            self.post_claimed(&event.ticket.id, claimed).await?;
+            self.post_pending_notes(source, &event.ticket.id).await?;
         }
         Ok(outcome)
+    }
+
+    async fn post_claimed(
+        &self,
+        ticket_id: &str,
+        claimed: Vec<crate::store::NoteRecord>,
+    ) -> Result<(), HandleError> {
+        let mut claimed = claimed.into_iter();
+        while let Some(note) = claimed.next() {
+            let posted = tokio::time::timeout(POST_DEADLINE, self.post_note(ticket_id, &note))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(HandleError::Transient(
+                        "posting the note took too long".into(),
+                    ))
+                });
+            if let Err(e) = posted {
+                // Hand the claims back so the retry need not wait for them to expire; the
+                // next claim looks for the note on the ticket before posting again.
+                let _ = self.store.release_note(&note.reference).await;
+                for rest in claimed {
+                    let _ = self.store.release_note(&rest.reference).await;
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     async fn post_pending_notes(&self, source: &str, ticket_id: &str) -> Result<(), HandleError> {
@@ -145,21 +182,7 @@ impl Worker {
                 .store
                 .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
                 .await?;
-            for note in claimed.notes {
-                let posted = tokio::time::timeout(POST_DEADLINE, self.post_note(ticket_id, &note))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(HandleError::Transient(
-                            "posting the note took too long".into(),
-                        ))
-                    });
-                if let Err(e) = posted {
-                    // Hand the claim back so the retry need not wait for it to expire; the
-                    // next claim looks for the note on the ticket before posting again.
-                    let _ = self.store.release_note(&note.reference).await;
-                    return Err(e);
-                }
-            }
+            self.post_claimed(ticket_id, claimed.notes).await?;
             if claimed.held_elsewhere == 0 {
                 return Ok(());
             }

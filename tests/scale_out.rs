@@ -339,23 +339,41 @@ async fn sigterm_stops_receiver_and_worker_cleanly_and_nothing_is_lost() {
     let mut receiver = cluster.start("receive").await;
     let mut worker = cluster.start("work").await;
     let n = 120;
-    let bodies = (0..n).map(|i| events::created(&format!("37{i:03}"), &[]).to_string()).collect();
+    let bodies = (0..n)
+        .map(|i| events::created(&format!("37{i:03}"), &[]).to_string())
+        .collect();
     let statuses = post_all(receiver.url("/webhooks/zendesk"), bodies, 16).await;
     assert!(statuses.iter().all(|s| *s == 202));
     // Stop the worker while it has work in hand, and the receiver too.
-    assert!(common::eventually(Duration::from_secs(30), || async { !cluster.zendesk.notes().is_empty() }).await);
+    assert!(
+        common::eventually(Duration::from_secs(30), || async {
+            !cluster.zendesk.notes().is_empty()
+        })
+        .await
+    );
     let started = Instant::now();
     let worker_exit = worker.terminate(Duration::from_secs(12));
     let receiver_exit = receiver.terminate(Duration::from_secs(12));
     let took = started.elapsed();
     let noted_at_stop = cluster.zendesk.notes().len();
-    assert_eq!(worker_exit.map(|s| s.success()), Some(true), "work exits 0 on SIGTERM");
-    assert_eq!(receiver_exit.map(|s| s.success()), Some(true), "receive exits 0 on SIGTERM");
+    assert_eq!(
+        worker_exit.map(|s| s.success()),
+        Some(true),
+        "work exits 0 on SIGTERM"
+    );
+    assert_eq!(
+        receiver_exit.map(|s| s.success()),
+        Some(true),
+        "receive exits 0 on SIGTERM"
+    );
     let _again = cluster.start("work").await;
     let got = wait_for(&cluster, n, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let by_ref = notes_by_reference(&cluster);
-    println!("SIGTERM on work/receive: stopped in {took:?}, {noted_at_stop} notes at the stop, {got} after restart, {} distinct", by_ref.len());
+    println!(
+        "SIGTERM on work/receive: stopped in {took:?}, {noted_at_stop} notes at the stop, {got} after restart, {} distinct",
+        by_ref.len()
+    );
     assert_eq!(by_ref.len(), n);
     assert!(by_ref.values().all(|c| *c == 1), "no note twice");
     cluster.cleanup().await;

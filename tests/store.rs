@@ -43,6 +43,7 @@ both!(
     one_note_per_ticket_and_step,
     note_status_follows_shadow_mode,
     notes_are_claimed_settled_and_released,
+    notes_can_be_claimed_with_the_event_that_creates_them,
     trail_chain_stays_intact_across_many_appends,
     verify_trail_finds_an_altered_record,
     database_refuses_to_update_or_delete_confirmations,
@@ -155,7 +156,8 @@ async fn one_note_per_ticket_and_step(db: Db) {
         first,
         Applied::Committed {
             notes: vec!["ask_permission".into()],
-            confirmations: vec![]
+            confirmations: vec![],
+            claimed: vec![]
         }
     );
     // A different event wanting the same step on the same ticket adds nothing.
@@ -168,7 +170,8 @@ async fn one_note_per_ticket_and_step(db: Db) {
         second,
         Applied::Committed {
             notes: vec![],
-            confirmations: vec![]
+            confirmations: vec![],
+            claimed: vec![]
         }
     );
     // The same step on another ticket is its own note.
@@ -232,6 +235,41 @@ async fn note_status_follows_shadow_mode(db: Db) {
         counts,
         vec![("pending".to_string(), 2), ("shadow".to_string(), 2)]
     );
+}
+
+async fn notes_can_be_claimed_with_the_event_that_creates_them(db: Db) {
+    let ask = |prev: Option<&TicketState>| Decision {
+        notes: vec![note("ask_permission")],
+        ..keep(prev)
+    };
+    let hold = Duration::from_secs(60);
+    let applied = db
+        .store
+        .apply_event_claiming(SOURCE, &event("19", "e1"), hold, ask)
+        .await
+        .unwrap();
+    let Applied::Committed { claimed, .. } = applied else {
+        panic!("committed: {applied:?}")
+    };
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].status, claimed[0].attempts),
+        (NoteStatus::Pending, 1)
+    );
+    // Nobody else may take it while we post it.
+    let others = db
+        .store
+        .claim_pending_notes(SOURCE, "19", hold)
+        .await
+        .unwrap();
+    assert_eq!((others.notes.len(), others.held_elsewhere), (0, 1));
+    // A replay of the event claims nothing new.
+    let again = db
+        .store
+        .apply_event_claiming(SOURCE, &event("19", "e1"), hold, ask)
+        .await
+        .unwrap();
+    assert_eq!(again, Applied::Duplicate);
 }
 
 async fn notes_are_claimed_settled_and_released(db: Db) {
@@ -330,7 +368,8 @@ async fn record_replies(db: &Db, ticket: &str, replies: &[(&str, OffsetDateTime)
             applied,
             Applied::Committed {
                 notes: vec![],
-                confirmations: vec![ConsentVerdict::Granted]
+                confirmations: vec![ConsentVerdict::Granted],
+                claimed: vec![]
             }
         );
     }
@@ -435,7 +474,8 @@ async fn a_replayed_reply_is_recorded_once(db: Db) {
         replay,
         Applied::Committed {
             notes: vec![],
-            confirmations: vec![]
+            confirmations: vec![],
+            claimed: vec![]
         }
     );
     assert_eq!(db.store.confirmation_count().await.unwrap(), 1);
@@ -534,7 +574,8 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
                     applied,
                     Applied::Committed {
                         notes: vec![id],
-                        confirmations: vec![ConsentVerdict::Granted]
+                        confirmations: vec![ConsentVerdict::Granted],
+                        claimed: vec![]
                     }
                 );
             }

@@ -91,12 +91,7 @@ async fn zendesk_webhook(
         })?;
     let event = zendesk::parse_header(&body).map_err(|e| {
         outcome("malformed");
-        let code = match e {
-            zendesk::PayloadError::NotJson(_) => "not_json",
-            zendesk::PayloadError::NotZendeskEvent(_) => "not_zendesk_event",
-            zendesk::PayloadError::Malformed { .. } => "malformed_event",
-        };
-        ApiError::BadRequest(e.to_string(), code)
+        ApiError::BadRequest(e.to_string(), e.code())
     })?;
     if !zendesk::is_handled(&event.event_type) {
         outcome("ignored");

@@ -16,6 +16,18 @@ pub enum PayloadError {
     Malformed { event_type: String, reason: String },
 }
 
+impl PayloadError {
+    /// A stable code without payload text (serde's messages quote the offending values, which
+    /// may be customer data: they go back to the sender, never into logs or queues).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PayloadError::NotJson(_) => "not_json",
+            PayloadError::NotZendeskEvent(_) => "not_zendesk_event",
+            PayloadError::Malformed { .. } => "malformed_event",
+        }
+    }
+}
+
 const PREFIX: &str = "zen:event-type:";
 
 /// The event types the workflow acts on; other well-formed types are accepted and ignored.

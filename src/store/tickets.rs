@@ -17,6 +17,8 @@ pub enum Applied {
         notes: Vec<String>,
         /// Verdicts of the confirmations appended to the trail.
         confirmations: Vec<crate::workflow::ConsentVerdict>,
+        /// The new notes, already claimed by the caller (`apply_event_claiming` only).
+        claimed: Vec<NoteRecord>,
     },
 }
 
@@ -49,9 +51,42 @@ impl Store {
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
     {
+        self.apply(source, event, note_status, None, decide).await
+    }
+
+    /// As `apply_event` with pending notes, which the caller claims for `hold` in the same
+    /// transaction: it is about to post them, and saves a commit per event.
+    pub async fn apply_event_claiming<F>(
+        &self,
+        source: &str,
+        event: &TicketEvent,
+        hold: std::time::Duration,
+        decide: F,
+    ) -> Result<Applied, StoreError>
+    where
+        F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
+    {
+        self.apply(source, event, NoteStatus::Pending, Some(hold), decide)
+            .await
+    }
+
+    async fn apply<F>(
+        &self,
+        source: &str,
+        event: &TicketEvent,
+        note_status: NoteStatus,
+        hold: Option<std::time::Duration>,
+        decide: F,
+    ) -> Result<Applied, StoreError>
+    where
+        F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
+    {
         let mut races = 0;
         loop {
-            let lost_race = match self.try_apply(source, event, note_status, &decide).await {
+            let attempt = self
+                .try_apply(source, event, note_status, hold, &decide)
+                .await;
+            let lost_race = match attempt {
                 Ok(Some(applied)) => return Ok(applied),
                 Ok(None) => true,
                 Err(StoreError::Unavailable(e)) if is_conflict(&e) => true,
@@ -75,6 +110,7 @@ impl Store {
         source: &str,
         event: &TicketEvent,
         note_status: NoteStatus,
+        hold: Option<std::time::Duration>,
         decide: &F,
     ) -> Result<Option<Applied>, StoreError>
     where
@@ -157,34 +193,46 @@ impl Store {
             return Ok(None);
         }
 
-        let notes = self
-            .insert_notes(&mut tx, source, ticket_id, &decision, note_status, now)
-            .await?;
+        let (notes, claimed) = Self::insert_notes(
+            &mut tx,
+            source,
+            ticket_id,
+            &decision,
+            note_status,
+            hold,
+            now,
+        )
+        .await?;
         let confirmations = self
             .append_confirmations(&mut tx, source, &decision.confirmations)
             .await?;
         tx.commit().await?;
         Ok(Some(Applied::Committed {
             notes,
+            claimed,
             confirmations,
         }))
     }
 
     async fn insert_notes(
-        &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         source: &str,
         ticket_id: &str,
         decision: &Decision,
         status: NoteStatus,
+        hold: Option<std::time::Duration>,
         now: i64,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<(Vec<String>, Vec<NoteRecord>), StoreError> {
         let mut inserted = vec![];
+        let mut claimed = vec![];
+        let claimed_until = hold.map(|h| now + h.as_millis() as i64);
+        let attempts = i64::from(claimed_until.is_some());
         for (position, note) in (0_i64..).zip(&decision.notes) {
             let reference = note_reference(source, ticket_id, &note.step);
             let rows = sqlx::query(
                 "INSERT INTO notes (source, ticket_id, step, reference, body, status, created_at,
-                 position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                 position, claimed_until, attempts)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
             )
             .bind(source)
             .bind(ticket_id)
@@ -194,14 +242,27 @@ impl Store {
             .bind(status.as_str())
             .bind(now)
             .bind(position)
+            .bind(claimed_until)
+            .bind(attempts)
             .execute(&mut **tx)
             .await?
             .rows_affected();
             if rows == 1 {
                 inserted.push(note.step.clone());
+                if claimed_until.is_some() {
+                    claimed.push(NoteRecord {
+                        step: note.step.clone(),
+                        reference,
+                        body: note.html_body.clone(),
+                        status,
+                        remote_id: None,
+                        created_at: now,
+                        attempts,
+                    });
+                }
             }
         }
-        Ok(inserted)
+        Ok((inserted, claimed))
     }
 
     /// The ticket's record, or `None` when the service never saw it.

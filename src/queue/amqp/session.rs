@@ -31,10 +31,12 @@ pub(super) const BACKOFF_CAP: Duration = Duration::from_secs(3);
 /// Heartbeat asked for when the URL names none: detects a silently dead peer in ~2 intervals.
 const HEARTBEAT_SECS: u16 = 10;
 const HEALTH_POLL: Duration = Duration::from_millis(200);
-/// Confirm channels per connection. Each carries one publish at a time so that a returned
+/// Confirm channels per connection (opened as needed, so as many publishes can wait for
+/// their confirms at once as the receiver has requests in flight). Each carries one publish
+/// at a time so that a returned
 /// (unroutable) message is attributed to the publish that caused it: lapin hands a
 /// `basic.return` to whichever pending confirm completes next.
-const PUBLISH_CHANNELS: usize = 16;
+const PUBLISH_CHANNELS: usize = 128;
 
 /// One live connection.
 pub(super) struct Session {
