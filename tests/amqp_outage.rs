@@ -6,7 +6,7 @@
 mod common;
 
 use common::cluster::Cluster;
-use common::{events, sign_now};
+use common::events;
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -56,14 +56,7 @@ async fn broker_outage_answers_503_then_recovers_and_loses_nothing() {
                 let ticket = format!("36{i:04}");
                 i += 1;
                 let body = events::created(&ticket, &[]).to_string();
-                let (ts, sig) = sign_now(&body);
-                let answer = http
-                    .post(&url)
-                    .header("x-zendesk-webhook-signature-timestamp", ts)
-                    .header("x-zendesk-webhook-signature", sig)
-                    .body(body)
-                    .send()
-                    .await;
+                let answer = common::post_signed(&http, &url, &body).await;
                 let entry = match answer {
                     Ok(r) => {
                         let retry_after = r

@@ -4,7 +4,7 @@
 mod common;
 
 use common::process::spawn_process;
-use common::{FakeZendesk, SECRET, events, sign_now};
+use common::{FakeZendesk, SECRET, events};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,14 +59,7 @@ async fn send_events(
                 }
                 let ticket = format!("{prefix}{i}");
                 let body = events::created(&ticket, &[]).to_string();
-                let (ts, sig) = sign_now(&body);
-                let r = http
-                    .post(&url)
-                    .header("x-zendesk-webhook-signature-timestamp", ts)
-                    .header("x-zendesk-webhook-signature", sig)
-                    .body(body)
-                    .send()
-                    .await;
+                let r = common::post_signed(&http, &url, &body).await;
                 if matches!(r, Ok(ref r) if r.status() == 202) {
                     accepted.push(ticket);
                 }

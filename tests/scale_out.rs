@@ -4,20 +4,11 @@ mod common;
 
 use common::cluster::Cluster;
 use common::events::{self, CommentSpec};
-use common::sign_now;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 async fn post(http: &reqwest::Client, url: &str, body: &str) -> u16 {
-    let (ts, sig) = sign_now(body);
-    match http
-        .post(url)
-        .header("x-zendesk-webhook-signature-timestamp", ts)
-        .header("x-zendesk-webhook-signature", sig)
-        .body(body.to_string())
-        .send()
-        .await
-    {
+    match common::post_signed(http, url, body).await {
         Ok(r) => r.status().as_u16(),
         Err(_) => 0,
     }

@@ -102,6 +102,22 @@ pub fn sign_now(body: &str) -> (String, String) {
     (ts, sig)
 }
 
+/// POSTs `body` to `url` signed as Zendesk would, now.
+pub async fn post_signed(
+    http: &reqwest::Client,
+    url: &str,
+    body: &str,
+) -> reqwest::Result<reqwest::Response> {
+    let (ts, sig) = sign_now(body);
+    http.post(url)
+        .header("content-type", "application/json")
+        .header("x-zendesk-webhook-signature-timestamp", ts)
+        .header("x-zendesk-webhook-signature", sig)
+        .body(body.to_string())
+        .send()
+        .await
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
@@ -109,14 +125,7 @@ impl TestApp {
 
     /// POSTs a correctly signed webhook.
     pub async fn post_event(&self, body: &str) -> reqwest::Response {
-        let (ts, sig) = sign_now(body);
-        self.http
-            .post(self.url("/webhooks/zendesk"))
-            .header("content-type", "application/json")
-            .header("x-zendesk-webhook-signature-timestamp", ts)
-            .header("x-zendesk-webhook-signature", sig)
-            .body(body.to_string())
-            .send()
+        post_signed(&self.http, &self.url("/webhooks/zendesk"), body)
             .await
             .expect("request sent")
     }
