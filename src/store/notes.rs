@@ -92,12 +92,18 @@ impl Store {
         ticket_id: &str,
         hold: Duration,
     ) -> Result<Claimed, StoreError> {
-        let pending: Vec<NoteRecord> = self
-            .notes_of(source, ticket_id)
-            .await?
-            .into_iter()
-            .filter(|n| n.status == NoteStatus::Pending)
-            .collect();
+        // Runs after every event: read only what is pending (usually nothing), not the bodies
+        // of every note the ticket ever had.
+        let rows = sqlx::query(
+            "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
+             WHERE source = $1 AND ticket_id = $2 AND status = 'pending'
+             ORDER BY created_at, position, step",
+        )
+        .bind(source)
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let pending = rows.iter().map(note_from_row).collect::<Result<Vec<_>, _>>()?;
         let mut claimed = Claimed::default();
         for note in pending {
             let now = now_ms();
