@@ -103,7 +103,10 @@ impl Store {
         .bind(ticket_id)
         .fetch_all(&self.pool)
         .await?;
-        let pending = rows.iter().map(note_from_row).collect::<Result<Vec<_>, _>>()?;
+        let pending = rows
+            .iter()
+            .map(note_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut claimed = Claimed::default();
         for note in pending {
             let now = now_ms();
