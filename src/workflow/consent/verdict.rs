@@ -87,7 +87,9 @@ pub fn judge_text(request: &str, text: &str) -> (ConsentVerdict, Vec<String>) {
         let asks_after = current
             .iter()
             .any(|s| s.kind == Kind::Question && s.at > first_decline);
-        if has(Kind::Grant) || (asks_after && !refuses_first) {
+        // "No, I'll do it myself": the "do it" is not addressed to us.
+        let does_it_themselves = refuses_first && has(Kind::DeclineSoft);
+        if (has(Kind::Grant) && !does_it_themselves) || (asks_after && !refuses_first) {
             ConsentVerdict::Unclear
         } else {
             ConsentVerdict::Declined
