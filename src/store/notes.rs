@@ -74,10 +74,24 @@ impl Store {
         source: &str,
         ticket_id: &str,
     ) -> Result<Vec<NoteRecord>, StoreError> {
-        let rows = sqlx::query(
+        self.notes_matching(source, ticket_id, false).await
+    }
+
+    async fn notes_matching(
+        &self,
+        source: &str,
+        ticket_id: &str,
+        pending_only: bool,
+    ) -> Result<Vec<NoteRecord>, StoreError> {
+        let filter = if pending_only {
+            " AND status = 'pending'"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
-             WHERE source = $1 AND ticket_id = $2 ORDER BY created_at, position, step",
-        )
+             WHERE source = $1 AND ticket_id = $2{filter} ORDER BY created_at, position, step"
+        )))
         .bind(source)
         .bind(ticket_id)
         .fetch_all(&self.pool)
@@ -94,19 +108,7 @@ impl Store {
     ) -> Result<Claimed, StoreError> {
         // Runs after every event: read only what is pending (usually nothing), not the bodies
         // of every note the ticket ever had.
-        let rows = sqlx::query(
-            "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
-             WHERE source = $1 AND ticket_id = $2 AND status = 'pending'
-             ORDER BY created_at, position, step",
-        )
-        .bind(source)
-        .bind(ticket_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let pending = rows
-            .iter()
-            .map(note_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let pending = self.notes_matching(source, ticket_id, true).await?;
         let mut claimed = Claimed::default();
         for note in pending {
             let now = now_ms();

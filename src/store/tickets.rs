@@ -86,13 +86,13 @@ impl Store {
             let attempt = self
                 .try_apply(source, event, note_status, hold, &decide)
                 .await;
-            let lost_race = match attempt {
+            // `Ok(None)` and conflict errors mean a lost race: go round again.
+            match attempt {
                 Ok(Some(applied)) => return Ok(applied),
-                Ok(None) => true,
-                Err(StoreError::Unavailable(e)) if is_conflict(&e) => true,
+                Ok(None) => {}
+                Err(StoreError::Unavailable(e)) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
-            };
-            debug_assert!(lost_race);
+            }
             if races >= MAX_RACES {
                 return Err(StoreError::Unavailable(sqlx::Error::Protocol(format!(
                     "ticket {source}/{} kept changing under {MAX_RACES} attempts",
