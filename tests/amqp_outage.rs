@@ -111,10 +111,7 @@ async fn broker_outage_answers_503_then_recovers_and_loses_nothing() {
         .wait_for_notes(accepted.len(), Duration::from_secs(60))
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut noted: HashMap<String, usize> = HashMap::new();
-    for n in cluster.zendesk.notes() {
-        *noted.entry(n.ticket_id).or_default() += 1;
-    }
+    let noted = cluster.zendesk.notes_per_ticket();
     let lost: Vec<_> = accepted
         .iter()
         .filter(|t| !noted.contains_key(*t))

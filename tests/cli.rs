@@ -23,35 +23,27 @@ fn text(o: &Output) -> String {
     )
 }
 
+const SUBCOMMANDS: [&str; 9] = [
+    "serve",
+    "receive",
+    "work",
+    "classify",
+    "consent",
+    "audit",
+    "migrate",
+    "check-config",
+    "dead-letters",
+];
+
 #[test]
 fn help_teaches_the_tool() {
     let out = onbehalf(&["--help"], &[]);
     assert!(out.status.success());
     let help = text(&out);
-    for sub in [
-        "serve",
-        "receive",
-        "work",
-        "classify",
-        "consent",
-        "audit",
-        "migrate",
-        "check-config",
-        "dead-letters",
-    ] {
+    for sub in SUBCOMMANDS {
         assert!(help.contains(sub), "--help lists {sub}: {help}");
     }
-    for sub in [
-        "serve",
-        "receive",
-        "work",
-        "classify",
-        "consent",
-        "audit",
-        "migrate",
-        "check-config",
-        "dead-letters",
-    ] {
+    for sub in SUBCOMMANDS {
         assert!(
             onbehalf(&[sub, "--help"], &[]).status.success(),
             "{sub} --help"

@@ -5,7 +5,7 @@ mod common;
 
 use common::process::spawn_process;
 use common::{FakeZendesk, SECRET, events};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -73,18 +73,10 @@ async fn send_events(
     accepted
 }
 
-fn notes_per_ticket(zendesk: &FakeZendesk) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for n in zendesk.notes() {
-        *counts.entry(n.ticket_id).or_insert(0) += 1;
-    }
-    counts
-}
-
 async fn wait_until_noted(zendesk: &FakeZendesk, tickets: &BTreeSet<String>, timeout: Duration) {
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
-        let counts = notes_per_ticket(zendesk);
+        let counts = zendesk.notes_per_ticket();
         if tickets.iter().all(|t| counts.contains_key(t)) {
             return;
         }
@@ -115,7 +107,7 @@ async fn kill_9_at_any_moment_loses_no_accepted_event_and_posts_no_note_twice() 
     let mut app = spawn_process("serve", &env(&data, &zendesk)).await;
     wait_until_noted(&zendesk, &accepted, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let counts = notes_per_ticket(&zendesk);
+    let counts = zendesk.notes_per_ticket();
     let missing: Vec<_> = accepted
         .iter()
         .filter(|t| !counts.contains_key(*t))
@@ -158,7 +150,7 @@ async fn sigterm_drains_and_exits_zero_and_restart_finishes_the_rest() {
     );
     let mut again = spawn_process("serve", &env(&data, &zendesk)).await;
     wait_until_noted(&zendesk, &accepted, Duration::from_secs(60)).await;
-    let counts = notes_per_ticket(&zendesk);
+    let counts = zendesk.notes_per_ticket();
     println!(
         "SIGTERM: {} accepted, stopped in {took:?}, {} noted",
         accepted.len(),

@@ -7,7 +7,6 @@ mod common;
 
 use common::cluster::Cluster;
 use common::events;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 fn allowed() -> bool {
@@ -68,10 +67,7 @@ async fn workers_ride_out_a_postgresql_restart() {
         .wait_for_notes(accepted.len(), Duration::from_secs(90))
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut noted: HashMap<String, usize> = HashMap::new();
-    for note in cluster.zendesk.notes() {
-        *noted.entry(note.ticket_id).or_default() += 1;
-    }
+    let noted = cluster.zendesk.notes_per_ticket();
     let lost: Vec<_> = accepted
         .iter()
         .filter(|t| !noted.contains_key(*t))

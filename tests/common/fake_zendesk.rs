@@ -87,6 +87,15 @@ impl FakeZendesk {
         self.inner.lock().unwrap().notes.clone()
     }
 
+    /// How many notes each ticket received (the exactly-once checks).
+    pub fn notes_per_ticket(&self) -> std::collections::HashMap<String, usize> {
+        let mut counts = std::collections::HashMap::new();
+        for n in self.notes() {
+            *counts.entry(n.ticket_id).or_insert(0) += 1;
+        }
+        counts
+    }
+
     pub fn notes_for(&self, ticket: &str) -> Vec<PostedNote> {
         self.notes()
             .into_iter()
