@@ -64,6 +64,19 @@ pub struct AllArgs {
     /// Skip the RabbitMQ scenarios (reference, receive, receive + 2 work).
     #[arg(long)]
     skip_amqp: bool,
+    /// Run only these scenarios (repeatable) [default: all].
+    #[arg(long, value_enum)]
+    only: Vec<Scenario>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// `serve` on the embedded queue: durable accepts, end to end.
+    Serve,
+    /// The reference receiver against `onbehalf receive` on RabbitMQ.
+    Receive,
+    /// `receive` + 2 `work` on RabbitMQ: events/s through workers, webhook → note latency.
+    Workers,
 }
 
 const SECRET: &str = "bench-signing-secret";
@@ -130,7 +143,15 @@ pub async fn run(args: AllArgs) -> anyhow::Result<()> {
         table: Table::default(),
     };
     let started = Instant::now();
-    bench.serve().await;
+    let wanted = |s: Scenario| bench.args.only.is_empty() || bench.args.only.contains(&s);
+    let (serve, receive, workers) = (
+        wanted(Scenario::Serve),
+        wanted(Scenario::Receive),
+        wanted(Scenario::Workers),
+    );
+    if serve {
+        bench.serve().await;
+    }
     let amqp = if bench.args.skip_amqp {
         Err("skipped (--skip-amqp)".to_string())
     } else {
@@ -138,8 +159,12 @@ pub async fn run(args: AllArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| format!("RabbitMQ: {e}"))
     };
-    bench.receive_vs_reference(amqp.clone()).await;
-    bench.receive_and_workers(amqp).await;
+    if receive {
+        bench.receive_vs_reference(amqp.clone()).await;
+    }
+    if workers {
+        bench.receive_and_workers(amqp).await;
+    }
     let _ = std::fs::remove_dir_all(&bench.dir);
     println!(
         "\n{} on {} core(s), {} s per throughput run, {} events per burst, {:.0}/s for {} s of latency; whole run {:.0} s.\n",
