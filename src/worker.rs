@@ -17,7 +17,9 @@ use tracing::Instrument;
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 use crate::ingest::zendesk;
 use crate::queue::{Delivery, Envelope, Queue, QueueError};
-use crate::store::{Applied, NoteStatus, Store, StoreError};
+use crate::store::{
+    Applied, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
+};
 use crate::workflow::{self, WorkflowSettings};
 
 /// How long a worker may hold a note it is posting before another may take over (a worker
@@ -27,6 +29,9 @@ const POST_DEADLINE: Duration = Duration::from_secs(12);
 /// While another worker holds a note of the ticket, wait for it rather than burn one of the
 /// event's attempts: the holder finishes within its claim, or dies and the claim lapses.
 const WAIT_FOR_HOLDER: Duration = Duration::from_secs(25);
+/// Events applied per database transaction at most, and transactions in flight at once.
+const MAX_BATCH: usize = 64;
+const COMMITTERS: usize = 2;
 
 /// What handling one event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +77,8 @@ impl From<HelpdeskError> for HandleError {
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
+    committer: GroupCommitter,
+    settler: NoteSettler,
     helpdesk: Arc<dyn Helpdesk>,
     settings: Arc<WorkflowSettings>,
 }
@@ -83,6 +90,8 @@ impl Worker {
         settings: Arc<WorkflowSettings>,
     ) -> Worker {
         Worker {
+            committer: GroupCommitter::start(store.clone(), MAX_BATCH, COMMITTERS),
+            settler: NoteSettler::start(store.clone(), MAX_BATCH),
             store,
             helpdesk,
             settings,
@@ -104,28 +113,34 @@ impl Worker {
         }
         let mode = self.helpdesk.mode();
         let now = OffsetDateTime::now_utc();
-        let decide = |prev: Option<&workflow::TicketState>| {
-            workflow::decide(prev, &event, &self.settings, now)
+        let event = Arc::new(event);
+        let decide: Decide = {
+            let (event, settings) = (event.clone(), self.settings.clone());
+            Box::new(move |prev| workflow::decide(prev, &event, &settings, now))
+        };
+        let (note_status, hold) = match mode {
+            NoteMode::Posted => (NoteStatus::Pending, Some(NOTE_CLAIM)),
+            NoteMode::Shadow => (NoteStatus::Shadow, None),
         };
         let source = envelope.source.as_str();
-        let applied = match mode {
-            NoteMode::Posted => {
-                self.store
-                    .apply_event_claiming(source, &event, NOTE_CLAIM, decide)
-                    .await?
-            }
-            NoteMode::Shadow => {
-                self.store
-                    .apply_event(source, &event, NoteStatus::Shadow, decide)
-                    .await?
-            }
-        };
-        let (outcome, claimed) = match applied {
-            Applied::Duplicate => (Outcome::Duplicate, vec![]),
+        let applied = self
+            .committer
+            .apply(EventToApply {
+                source: source.to_string(),
+                event: event.clone(),
+                note_status,
+                hold,
+                decide,
+            })
+            .await?;
+        // A replay may find notes an earlier delivery recorded but did not post.
+        let (outcome, claimed, look_for_pending) = match applied {
+            Applied::Duplicate => (Outcome::Duplicate, vec![], true),
             Applied::Committed {
                 notes,
                 confirmations,
                 claimed,
+                waiting,
             } => {
                 for verdict in confirmations {
                     metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str())
@@ -136,14 +151,16 @@ impl Worker {
                         count_note(step, "shadow");
                     }
                 }
-                (Outcome::Processed, claimed)
+                (Outcome::Processed, claimed, waiting > 0)
             }
         };
         if mode == NoteMode::Posted {
             // The notes this event just created were claimed in its transaction; then anything
             // an earlier, failed delivery of this ticket left pending.
             self.post_claimed(&event.ticket.id, claimed).await?;
-            self.post_pending_notes(source, &event.ticket.id).await?;
+            if look_for_pending {
+                self.post_pending_notes(source, &event.ticket.id).await?;
+            }
         }
         Ok(outcome)
     }
@@ -206,16 +223,14 @@ impl Worker {
             && let Some(remote) = self.helpdesk.find_note(ticket_id, &note.reference).await?
         {
             tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
-            self.store
-                .settle_note(&note.reference, NoteStatus::Posted, Some(&remote))
-                .await?;
+            self.settler.posted(&note.reference, Some(&remote)).await?;
             return Ok(());
         }
         let body = with_reference(&note.body, &note.reference);
         let remote = self.helpdesk.add_internal_note(ticket_id, &body).await?;
         count_note(&note.step, "posted");
-        self.store
-            .settle_note(&note.reference, NoteStatus::Posted, remote.as_deref())
+        self.settler
+            .posted(&note.reference, remote.as_deref())
             .await?;
         tracing::info!(step = %note.step, "note posted");
         Ok(())

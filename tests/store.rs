@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use onbehalf::store::{Applied, Backend, NoteStatus, Store, StoreError};
+use onbehalf::store::{
+    Applied, Backend, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
+};
 use onbehalf::workflow::{Category, ConsentVerdict, Decision, TicketState};
 use store_support::{Db, SOURCE, confirmation, event, keep, note};
 use time::OffsetDateTime;
@@ -54,6 +56,9 @@ both!(
     instances_starting_together_on_a_fresh_database_all_open,
     a_schema_newer_than_the_binary_is_refused,
     check_and_ticket_view,
+    group_commit_applies_each_event_once,
+    group_commit_keeps_a_bad_ticket_from_failing_the_batch,
+    posted_notes_are_settled_together,
 );
 
 fn with_category(category: Category) -> TicketState {
@@ -157,10 +162,12 @@ async fn one_note_per_ticket_and_step(db: Db) {
         Applied::Committed {
             notes: vec!["ask_permission".into()],
             confirmations: vec![],
-            claimed: vec![]
+            claimed: vec![],
+            waiting: 0
         }
     );
-    // A different event wanting the same step on the same ticket adds nothing.
+    // A different event wanting the same step on the same ticket adds nothing, and sees the
+    // first one's note still waiting to be posted.
     let second = db
         .store
         .apply_event(SOURCE, &event("1", "e2"), NoteStatus::Pending, ask)
@@ -171,7 +178,8 @@ async fn one_note_per_ticket_and_step(db: Db) {
         Applied::Committed {
             notes: vec![],
             confirmations: vec![],
-            claimed: vec![]
+            claimed: vec![],
+            waiting: 1
         }
     );
     // The same step on another ticket is its own note.
@@ -369,7 +377,8 @@ async fn record_replies(db: &Db, ticket: &str, replies: &[(&str, OffsetDateTime)
             Applied::Committed {
                 notes: vec![],
                 confirmations: vec![ConsentVerdict::Granted],
-                claimed: vec![]
+                claimed: vec![],
+                waiting: 0
             }
         );
     }
@@ -475,7 +484,8 @@ async fn a_replayed_reply_is_recorded_once(db: Db) {
         Applied::Committed {
             notes: vec![],
             confirmations: vec![],
-            claimed: vec![]
+            claimed: vec![],
+            waiting: 0
         }
     );
     assert_eq!(db.store.confirmation_count().await.unwrap(), 1);
@@ -570,14 +580,19 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
                     .apply_event(SOURCE, &event(&ticket, &id), NoteStatus::Pending, decide)
                     .await
                     .unwrap();
-                assert_eq!(
-                    applied,
-                    Applied::Committed {
-                        notes: vec![id],
-                        confirmations: vec![ConsentVerdict::Granted],
-                        claimed: vec![]
-                    }
-                );
+                // Earlier events' notes are never posted here, so `waiting` grows.
+                let Applied::Committed {
+                    notes,
+                    confirmations,
+                    claimed,
+                    ..
+                } = applied
+                else {
+                    panic!("{applied:?}");
+                };
+                assert_eq!(notes, vec![id]);
+                assert_eq!(confirmations, vec![ConsentVerdict::Granted]);
+                assert!(claimed.is_empty());
             }
         });
     }
@@ -740,5 +755,197 @@ async fn check_and_ticket_view(db: Db) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+fn to_apply(ticket: &str, event_id: &str, hold: Option<Duration>) -> EventToApply {
+    EventToApply {
+        source: SOURCE.into(),
+        event: Arc::new(event(ticket, event_id)),
+        note_status: NoteStatus::Pending,
+        hold,
+        decide: Box::new(counting_decide(ticket.into(), event_id.into())),
+    }
+}
+
+/// Two committers (two processes) over one database; tickets shared between them and events
+/// of one ticket in the same batch; every event delivered twice.
+async fn group_commit_applies_each_event_once(db: Db) {
+    let committers = [
+        GroupCommitter::start(db.store.clone(), 16, 2),
+        GroupCommitter::start(db.store.clone(), 16, 2),
+    ];
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..40 {
+        let ticket = if t % 4 == 0 {
+            "shared".to_string()
+        } else {
+            format!("t{t}")
+        };
+        for (copy, committer) in committers.iter().enumerate() {
+            let (committer, ticket) = (committer.clone(), ticket.clone());
+            tasks.spawn(async move {
+                let mut outcomes = vec![];
+                for i in 0..3 {
+                    let id = format!("ev{t}-{i}");
+                    let hold = (copy == 0).then_some(Duration::from_secs(20));
+                    outcomes.push((
+                        id.clone(),
+                        committer.apply(to_apply(&ticket, &id, hold)).await.unwrap(),
+                    ));
+                }
+                outcomes
+            });
+        }
+    }
+    let mut committed = BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        for (id, applied) in done.unwrap() {
+            match applied {
+                Applied::Duplicate => {}
+                Applied::Committed {
+                    notes,
+                    confirmations,
+                    claimed,
+                    ..
+                } => {
+                    assert!(committed.insert(id.clone()), "{id} applied twice");
+                    assert_eq!(notes, vec![id.clone()]);
+                    assert_eq!(confirmations, vec![ConsentVerdict::Granted]);
+                    assert!(claimed.len() <= 1);
+                    assert!(claimed.iter().all(|n| n.step == id && n.attempts == 1));
+                }
+            }
+        }
+    }
+    assert_eq!(committed.len(), 120, "every event applied exactly once");
+    for t in (0..40).filter(|t| t % 4 != 0) {
+        let steps: BTreeSet<String> = db
+            .store
+            .notes_of(SOURCE, &format!("t{t}"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.step)
+            .collect();
+        assert_eq!(steps, (0..3).map(|i| format!("ev{t}-{i}")).collect());
+    }
+    assert_eq!(db.store.notes_of(SOURCE, "shared").await.unwrap().len(), 30);
+    let report = db.store.verify_trail().await.unwrap();
+    assert_eq!(report.first_break, None);
+    assert_eq!(report.checked, 120);
+}
+
+/// A ticket whose stored state cannot be read fails its own event, not the others in the
+/// batch, and its event is not marked as processed.
+async fn group_commit_keeps_a_bad_ticket_from_failing_the_batch(db: Db) {
+    db.store
+        .apply_event(SOURCE, &event("bad", "setup"), NoteStatus::Pending, keep)
+        .await
+        .unwrap();
+    db.exec("UPDATE tickets SET state = '{broken' WHERE ticket_id = 'bad'")
+        .await
+        .unwrap();
+    let committer = GroupCommitter::start(db.store.clone(), 64, 1);
+    // The first event holds the committer, so all the others queue up for one batch.
+    let slow = EventToApply {
+        decide: Box::new(|prev| {
+            std::thread::sleep(Duration::from_millis(200));
+            keep(prev)
+        }),
+        ..to_apply("slow", "slow-1", None)
+    };
+    let first = tokio::spawn({
+        let committer = committer.clone();
+        async move { committer.apply(slow).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut rest = vec![];
+    for (ticket, id) in [("good-1", "g1"), ("bad", "bad-1"), ("good-2", "g2")] {
+        let committer = committer.clone();
+        rest.push(tokio::spawn(async move {
+            committer.apply(to_apply(ticket, id, None)).await
+        }));
+    }
+    assert!(matches!(
+        first.await.unwrap(),
+        Ok(Applied::Committed { .. })
+    ));
+    let results: Vec<_> = futures::future::join_all(rest)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        matches!(results[0], Ok(Applied::Committed { .. })),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(results[1], Err(StoreError::Corrupt(_))),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        matches!(results[2], Ok(Applied::Committed { .. })),
+        "{:?}",
+        results[2]
+    );
+    let processed = db
+        .scalar("SELECT COUNT(*) FROM processed_events WHERE event_id = 'bad-1'")
+        .await;
+    assert_eq!(
+        processed, 0,
+        "a failed event must stay unprocessed, to be retried"
+    );
+    assert_eq!(db.store.notes_of(SOURCE, "good-2").await.unwrap().len(), 1);
+}
+
+/// Notes posted at the same time are recorded posted with their own helpdesk ids; a note not
+/// named stays pending.
+async fn posted_notes_are_settled_together(db: Db) {
+    let hold = Some(Duration::from_secs(20));
+    let committer = GroupCommitter::start(db.store.clone(), 16, 1);
+    let mut claimed = vec![];
+    for t in 0..12 {
+        let applied = committer
+            .apply(to_apply(&format!("s{t}"), &format!("se{t}"), hold))
+            .await
+            .unwrap();
+        let Applied::Committed {
+            claimed: mut mine, ..
+        } = applied
+        else {
+            panic!("{applied:?}");
+        };
+        claimed.push(mine.remove(0));
+    }
+    let settler = NoteSettler::start(db.store.clone(), 8);
+    let unsettled = claimed.pop().unwrap();
+    let settling = claimed.iter().enumerate().map(|(i, note)| {
+        let settler = settler.clone();
+        let remote = (i % 3 != 0).then(|| format!("c-{i}"));
+        async move { settler.posted(&note.reference, remote.as_deref()).await }
+    });
+    for settled in futures::future::join_all(settling).await {
+        settled.unwrap();
+    }
+    for (i, note) in claimed.iter().enumerate() {
+        let stored = db.store.notes_of(SOURCE, &format!("s{i}")).await.unwrap();
+        assert_eq!(stored[0].reference, note.reference);
+        assert_eq!(stored[0].status, NoteStatus::Posted);
+        assert_eq!(stored[0].remote_id, (i % 3 != 0).then(|| format!("c-{i}")));
+    }
+    let stored = db.store.notes_of(SOURCE, "s11").await.unwrap();
+    assert_eq!(stored[0].reference, unsettled.reference);
+    assert_eq!(stored[0].status, NoteStatus::Pending);
+    // The ticket's next event sees the note still waiting.
+    let next = committer
+        .apply(to_apply("s11", "se11-b", hold))
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, Applied::Committed { waiting: 1, .. }),
+        "{next:?}"
     );
 }

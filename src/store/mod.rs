@@ -7,6 +7,7 @@
 //! (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE`) while an event is applied; the trail's
 //! head is appended under a lock so two workers never fork the chain.
 
+mod batch;
 mod confirmations;
 pub use confirmations::TrailReport;
 mod notes;
@@ -17,6 +18,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use std::time::Duration;
 
+pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
 pub use trail::{ChainBreak, ConfirmationRecord};

@@ -19,6 +19,9 @@ pub enum Applied {
         confirmations: Vec<crate::workflow::ConsentVerdict>,
         /// The new notes, already claimed by the caller (`apply_event_claiming` only).
         claimed: Vec<NoteRecord>,
+        /// Notes of the ticket recorded by earlier events and still pending (an earlier post
+        /// failed, or another worker is posting them).
+        waiting: usize,
     },
 }
 
@@ -51,7 +54,8 @@ impl Store {
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
     {
-        self.apply(source, event, note_status, None, decide).await
+        self.apply_one(source, event, note_status, None, &decide)
+            .await
     }
 
     /// As `apply_event` with pending notes, which the caller claims for `hold` in the same
@@ -66,17 +70,17 @@ impl Store {
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
     {
-        self.apply(source, event, NoteStatus::Pending, Some(hold), decide)
+        self.apply_one(source, event, NoteStatus::Pending, Some(hold), &decide)
             .await
     }
 
-    async fn apply<F>(
+    pub(super) async fn apply_one<F>(
         &self,
         source: &str,
         event: &TicketEvent,
         note_status: NoteStatus,
         hold: Option<std::time::Duration>,
-        decide: F,
+        decide: &F,
     ) -> Result<Applied, StoreError>
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
@@ -84,7 +88,7 @@ impl Store {
         let mut races = 0;
         loop {
             let attempt = self
-                .try_apply(source, event, note_status, hold, &decide)
+                .try_apply(source, event, note_status, hold, decide)
                 .await;
             // `Ok(None)` and conflict errors mean a lost race: go round again.
             match attempt {
@@ -150,11 +154,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE",
+            Backend::Postgres => " FOR UPDATE OF t",
             Backend::Sqlite => "",
         };
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT state, version FROM tickets WHERE source = $1 AND ticket_id = $2{lock}"
+            "SELECT t.state, t.version,
+                (SELECT COUNT(*) FROM notes n WHERE n.source = t.source
+                    AND n.ticket_id = t.ticket_id AND n.status = 'pending') AS waiting
+             FROM tickets t WHERE t.source = $1 AND t.ticket_id = $2{lock}"
         )))
         .bind(source)
         .bind(ticket_id)
@@ -162,6 +169,7 @@ impl Store {
         .await?;
         let stored: String = row.try_get("state")?;
         let version: i64 = row.try_get("version")?;
+        let waiting: i64 = row.try_get("waiting")?;
         let prev = if stored.is_empty() {
             None
         } else {
@@ -211,6 +219,7 @@ impl Store {
             notes,
             claimed,
             confirmations,
+            waiting: usize::try_from(waiting).unwrap_or(0),
         }))
     }
 

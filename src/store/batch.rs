@@ -1,0 +1,538 @@
+//! Group commit: the events that arrive while one transaction is in flight are applied together
+//! in the next one.
+//!
+//! Each event costs a handful of statements and a commit when applied alone; under load, one
+//! transaction of N events costs the same handful of (multi-row) statements and one commit. The
+//! semantics are those of `apply_event` for every event: dedupe, ticket lock, `decide` on the
+//! ticket's latest state, notes and confirmations committed with it. A batch that fails for any
+//! reason other than a lost race is re-run one event at a time, so one bad event cannot hold up
+//! the others or make them fail with it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::notes::{NoteRecord, NoteStatus, note_reference};
+use super::{Applied, Backend, Store, StoreError, is_conflict, now_ms};
+use crate::workflow::{Decision, TicketEvent, TicketState};
+
+/// How an event's decision is made from the ticket's state at the time it is applied.
+pub type Decide = Box<dyn Fn(Option<&TicketState>) -> Decision + Send + Sync>;
+
+/// One event for the group committer.
+pub struct EventToApply {
+    pub source: String,
+    pub event: Arc<TicketEvent>,
+    /// Status of the notes it records.
+    pub note_status: NoteStatus,
+    /// Claim the new notes for this long (the caller is about to post them).
+    pub hold: Option<Duration>,
+    pub decide: Decide,
+}
+
+/// Hands requests to a few tasks that serve them in batches: whatever queued up while the
+/// previous batch ran goes into the next.
+struct Batcher<T, R> {
+    jobs: mpsc::Sender<(T, oneshot::Sender<R>)>,
+}
+
+impl<T, R> Clone for Batcher<T, R> {
+    fn clone(&self) -> Self {
+        Batcher {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
+    /// `run` answers a batch with one result per request, in order. The tasks stop when the
+    /// last handle is dropped.
+    fn start<F, Fut>(max_batch: usize, tasks: usize, run: F) -> Batcher<T, R>
+    where
+        F: Fn(Vec<T>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Vec<R>> + Send,
+    {
+        let max_batch = max_batch.max(1);
+        let (jobs, rx) = mpsc::channel::<(T, oneshot::Sender<R>)>(max_batch * 4);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..tasks.max(1) {
+            let (rx, run) = (rx.clone(), run.clone());
+            tokio::spawn(async move {
+                while let Some(batch) = next_batch(&rx, max_batch).await {
+                    let (requests, replies): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+                    for (reply, result) in replies.into_iter().zip(run(requests).await) {
+                        let _ = reply.send(result);
+                    }
+                }
+            });
+        }
+        Batcher { jobs }
+    }
+
+    /// `None` when the tasks are gone (the runtime is shutting down).
+    async fn call(&self, request: T) -> Option<R> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send((request, reply)).await.ok()?;
+        answer.await.ok()
+    }
+}
+
+/// Waits for one request, then takes whatever else is already waiting.
+async fn next_batch<J>(rx: &Mutex<mpsc::Receiver<J>>, max_batch: usize) -> Option<Vec<J>> {
+    let mut rx = rx.lock().await;
+    let first = rx.recv().await?;
+    let mut jobs = vec![first];
+    while jobs.len() < max_batch {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable(sqlx::Error::Protocol(
+        "the store's batch writer has stopped".into(),
+    ))
+}
+
+/// Applies events in shared transactions; cheap to clone.
+#[derive(Clone)]
+pub struct GroupCommitter {
+    batcher: Batcher<EventToApply, Result<Applied, StoreError>>,
+}
+
+/// Lost races in a row before the batch is re-run one event at a time.
+const BATCH_RACES: u32 = 3;
+
+impl GroupCommitter {
+    /// Starts `committers` tasks, each applying up to `max_batch` events per transaction.
+    /// More than one lets a batch be decided while the previous one waits on the database.
+    pub fn start(store: Store, max_batch: usize, committers: usize) -> GroupCommitter {
+        let batcher = Batcher::start(max_batch, committers, move |items: Vec<EventToApply>| {
+            let store = store.clone();
+            async move { commit(&store, items).await }
+        });
+        GroupCommitter { batcher }
+    }
+
+    /// Applies one event (in whichever batch it lands).
+    pub async fn apply(&self, item: EventToApply) -> Result<Applied, StoreError> {
+        self.batcher
+            .call(item)
+            .await
+            .unwrap_or_else(|| Err(stopped()))
+    }
+}
+
+async fn commit(store: &Store, items: Vec<EventToApply>) -> Vec<Result<Applied, StoreError>> {
+    let mut races = 0;
+    loop {
+        let refs: Vec<&EventToApply> = items.iter().collect();
+        match store.apply_batch(&refs).await {
+            Ok(results) => {
+                metrics::histogram!("onbehalf_store_batch_events").record(items.len() as f64);
+                return results.into_iter().map(Ok).collect();
+            }
+            Err(StoreError::Unavailable(e)) if is_conflict(&e) && races < BATCH_RACES => {
+                races += 1;
+                let jitter = rand::random_range(1..=5 * u64::from(races));
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, events = items.len(), "batch failed; applying its events one by one");
+                let mut results = Vec::with_capacity(items.len());
+                for item in &items {
+                    results.push(
+                        store
+                            .apply_one(
+                                &item.source,
+                                &item.event,
+                                item.note_status,
+                                item.hold,
+                                &item.decide,
+                            )
+                            .await,
+                    );
+                }
+                return results;
+            }
+        }
+    }
+}
+
+/// Records posted notes in shared statements; cheap to clone.
+#[derive(Clone)]
+pub struct NoteSettler {
+    batcher: Batcher<(String, Option<String>), Result<(), StoreError>>,
+}
+
+impl NoteSettler {
+    pub fn start(store: Store, max_batch: usize) -> NoteSettler {
+        let batcher = Batcher::start(
+            max_batch,
+            1,
+            move |posted: Vec<(String, Option<String>)>| {
+                let store = store.clone();
+                async move {
+                    let count = posted.len();
+                    match store.settle_posted(&posted).await {
+                        Ok(()) => (0..count).map(|_| Ok(())).collect(),
+                        Err(e) => {
+                            let message = e.to_string();
+                            (0..count)
+                                .map(|_| {
+                                    Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                                        message.clone(),
+                                    )))
+                                })
+                                .collect()
+                        }
+                    }
+                }
+            },
+        );
+        NoteSettler { batcher }
+    }
+
+    /// Marks a claimed note as posted, as `Store::settle_note(.., Posted, ..)` does.
+    pub async fn posted(&self, reference: &str, remote_id: Option<&str>) -> Result<(), StoreError> {
+        self.batcher
+            .call((reference.to_string(), remote_id.map(str::to_string)))
+            .await
+            .unwrap_or_else(|| Err(stopped()))
+    }
+}
+
+/// `$first, $first+1, ...` for one row of `width` values.
+fn row(first: usize, width: usize) -> String {
+    let cells: Vec<String> = (first..first + width).map(|i| format!("${i}")).collect();
+    format!("({})", cells.join(", "))
+}
+
+fn rows(count: usize, width: usize) -> String {
+    (0..count)
+        .map(|r| row(r * width + 1, width))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+type TicketKey = (String, String);
+
+/// A ticket as the batch sees it: locked, with its state as the batch's decisions move it on.
+struct LockedTicket {
+    state: Option<TicketState>,
+    /// Notes recorded before this batch and still pending.
+    waiting: usize,
+    changed: bool,
+}
+
+impl Store {
+    async fn apply_batch(&self, items: &[&EventToApply]) -> Result<Vec<Applied>, StoreError> {
+        let now = now_ms();
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+
+        // Dedupe: only the first delivery of an event id is fresh.
+        let sql = format!(
+            "INSERT INTO processed_events (source, event_id, ticket_id, processed_at) VALUES {}
+             ON CONFLICT DO NOTHING RETURNING source, event_id",
+            rows(items.len(), 4)
+        );
+        let mut insert = sqlx::query(AssertSqlSafe(sql));
+        for item in items {
+            insert = insert
+                .bind(&item.source)
+                .bind(&item.event.event_id)
+                .bind(&item.event.ticket.id)
+                .bind(now);
+        }
+        let mut unclaimed: HashSet<TicketKey> = insert
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("source")?, r.try_get("event_id")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let fresh: Vec<bool> = items
+            .iter()
+            .map(|i| unclaimed.remove(&(i.source.clone(), i.event.event_id.clone())))
+            .collect();
+
+        // Lock the tickets in one order, so two batches never wait on each other in a cycle.
+        let mut keys: Vec<TicketKey> = items
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, f)| **f)
+            .map(|(i, _)| (i.source.clone(), i.event.ticket.id.clone()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        keys.sort();
+        let mut tickets = self.lock_tickets(&mut tx, &keys, now).await?;
+
+        let mut decisions: Vec<Option<Decision>> = Vec::with_capacity(items.len());
+        for (item, fresh) in items.iter().zip(&fresh) {
+            if !fresh {
+                decisions.push(None);
+                continue;
+            }
+            let key = (item.source.clone(), item.event.ticket.id.clone());
+            let ticket = tickets.get_mut(&key).ok_or_else(|| {
+                StoreError::Corrupt(format!("ticket {}/{} was not locked", key.0, key.1))
+            })?;
+            let decision = (item.decide)(ticket.state.as_ref());
+            ticket.state = Some(decision.state.clone());
+            ticket.changed = true;
+            decisions.push(Some(decision));
+        }
+        self.write_tickets(&mut tx, &tickets, now).await?;
+        let inserted = insert_notes(&mut tx, items, &decisions, now).await?;
+        let mut verdicts = Vec::with_capacity(items.len());
+        for (item, decision) in items.iter().zip(&decisions) {
+            let drafts = decision.as_ref().map_or(&[][..], |d| &d.confirmations[..]);
+            verdicts.push(
+                self.append_confirmations(&mut tx, &item.source, drafts)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+
+        let mut results = Vec::with_capacity(items.len());
+        for ((item, decision), verdicts) in items.iter().zip(decisions).zip(verdicts) {
+            let Some(decision) = decision else {
+                results.push(Applied::Duplicate);
+                continue;
+            };
+            let key = (item.source.clone(), item.event.ticket.id.clone());
+            let waiting = tickets.get(&key).map_or(0, |t| t.waiting);
+            let (mut notes, mut claimed) = (vec![], vec![]);
+            for note in decision.notes {
+                let reference = note_reference(&item.source, &item.event.ticket.id, &note.step);
+                if !inserted.contains(&reference) {
+                    continue;
+                }
+                if item.hold.is_some() {
+                    claimed.push(NoteRecord {
+                        step: note.step.clone(),
+                        reference,
+                        body: note.html_body,
+                        status: item.note_status,
+                        remote_id: None,
+                        created_at: now,
+                        attempts: 1,
+                    });
+                }
+                notes.push(note.step);
+            }
+            results.push(Applied::Committed {
+                notes,
+                confirmations: verdicts,
+                claimed,
+                waiting,
+            });
+        }
+        Ok(results)
+    }
+
+    /// Marks notes as posted, with their helpdesk ids, in one statement.
+    async fn settle_posted(&self, posted: &[(String, Option<String>)]) -> Result<(), StoreError> {
+        let cases: Vec<String> = (0..posted.len())
+            .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 3, 2 * i + 4))
+            .collect();
+        let references: Vec<String> = (0..posted.len())
+            .map(|i| format!("${}", 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "UPDATE notes SET status = $1, settled_at = $2, claimed_until = NULL,
+             remote_id = CASE reference {} END WHERE reference IN ({})",
+            cases.join(" "),
+            references.join(", ")
+        );
+        let mut update = sqlx::query(AssertSqlSafe(sql))
+            .bind(NoteStatus::Posted.as_str())
+            .bind(now_ms());
+        for (reference, remote_id) in posted {
+            update = update.bind(reference.as_str()).bind(remote_id.as_deref());
+        }
+        update.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Creates missing ticket rows, then locks and reads all of them.
+    async fn lock_tickets(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        keys: &[TicketKey],
+        now: i64,
+    ) -> Result<HashMap<TicketKey, LockedTicket>, StoreError> {
+        let mut tickets = HashMap::with_capacity(keys.len());
+        if keys.is_empty() {
+            return Ok(tickets);
+        }
+        let sql = format!(
+            "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
+             VALUES {} ON CONFLICT DO NOTHING",
+            (0..keys.len())
+                .map(|r| format!(
+                    "(${}, ${}, NULL, 'new', '', 0, ${})",
+                    3 * r + 1,
+                    3 * r + 2,
+                    3 * r + 3
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut insert = sqlx::query(AssertSqlSafe(sql));
+        for (source, ticket_id) in keys {
+            insert = insert.bind(source).bind(ticket_id).bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE OF t",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT t.source, t.ticket_id, t.state,
+                (SELECT COUNT(*) FROM notes n WHERE n.source = t.source
+                    AND n.ticket_id = t.ticket_id AND n.status = 'pending') AS waiting
+             FROM tickets t WHERE (t.source, t.ticket_id) IN (VALUES {})
+             ORDER BY t.source, t.ticket_id{lock}",
+            rows(keys.len(), 2)
+        );
+        let mut select = sqlx::query(AssertSqlSafe(sql));
+        for (source, ticket_id) in keys {
+            select = select.bind(source).bind(ticket_id);
+        }
+        for r in select.fetch_all(&mut **tx).await? {
+            let key: TicketKey = (r.try_get("source")?, r.try_get("ticket_id")?);
+            let stored: String = r.try_get("state")?;
+            let state = if stored.is_empty() {
+                None
+            } else {
+                Some(serde_json::from_str::<TicketState>(&stored).map_err(|e| {
+                    StoreError::Corrupt(format!("state of ticket {}/{}: {e}", key.0, key.1))
+                })?)
+            };
+            let waiting: i64 = r.try_get("waiting")?;
+            tickets.insert(
+                key,
+                LockedTicket {
+                    state,
+                    waiting: usize::try_from(waiting).unwrap_or(0),
+                    changed: false,
+                },
+            );
+        }
+        Ok(tickets)
+    }
+
+    async fn write_tickets(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tickets: &HashMap<TicketKey, LockedTicket>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut changed: Vec<(&TicketKey, &TicketState)> = tickets
+            .iter()
+            .filter(|(_, t)| t.changed)
+            .filter_map(|(k, t)| Some((k, t.state.as_ref()?)))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        changed.sort_by(|a, b| a.0.cmp(b.0));
+        // Rows exist and are locked: the upsert always takes its update branch.
+        let sql = format!(
+            "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
+             VALUES {} ON CONFLICT (source, ticket_id) DO UPDATE SET
+             category = excluded.category, stage = excluded.stage, state = excluded.state,
+             version = tickets.version + 1, updated_at = excluded.updated_at",
+            (0..changed.len())
+                .map(|r| {
+                    let b = 6 * r;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, 1, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut upsert = sqlx::query(AssertSqlSafe(sql));
+        for ((source, ticket_id), state) in changed {
+            let json = serde_json::to_string(state)
+                .map_err(|e| StoreError::Corrupt(format!("cannot serialise state: {e}")))?;
+            upsert = upsert
+                .bind(source.clone())
+                .bind(ticket_id.clone())
+                .bind(state.category().map(|c| c.as_str()))
+                .bind(state.stage_name())
+                .bind(json)
+                .bind(now);
+        }
+        upsert.execute(&mut **tx).await?;
+        Ok(())
+    }
+}
+
+/// Records every decision's notes (a step already on record is not repeated); returns the
+/// references of the notes inserted now.
+async fn insert_notes(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    items: &[&EventToApply],
+    decisions: &[Option<Decision>],
+    now: i64,
+) -> Result<HashSet<String>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut rows_to_insert = vec![];
+    for (item, decision) in items.iter().zip(decisions) {
+        let Some(decision) = decision else { continue };
+        let claimed_until = item.hold.map(|h| now + h.as_millis() as i64);
+        for (position, note) in (0_i64..).zip(&decision.notes) {
+            let reference = note_reference(&item.source, &item.event.ticket.id, &note.step);
+            if seen.insert(reference.clone()) {
+                rows_to_insert.push((item, note, reference, position, claimed_until));
+            }
+        }
+    }
+    if rows_to_insert.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "INSERT INTO notes (source, ticket_id, step, reference, body, status, created_at,
+         position, claimed_until, attempts) VALUES {} ON CONFLICT DO NOTHING RETURNING reference",
+        rows(rows_to_insert.len(), 10)
+    );
+    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    for (item, note, reference, position, claimed_until) in rows_to_insert {
+        insert = insert
+            .bind(item.source.clone())
+            .bind(item.event.ticket.id.clone())
+            .bind(note.step.clone())
+            .bind(reference)
+            .bind(note.html_body.clone())
+            .bind(item.note_status.as_str())
+            .bind(now)
+            .bind(position)
+            .bind(claimed_until)
+            .bind(i64::from(claimed_until.is_some()));
+    }
+    Ok(insert
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("reference"))
+        .collect::<Result<_, _>>()?)
+}
