@@ -31,12 +31,7 @@ impl Concept {
         case_insensitive: bool,
         size_limit: usize,
     ) -> Result<Concept, String> {
-        let hir = regex_syntax::ParserBuilder::new()
-            .case_insensitive(case_insensitive)
-            .utf8(true)
-            .build()
-            .parse(pattern)
-            .map_err(|e| e.to_string())?;
+        let hir = parse(pattern, case_insensitive)?;
         let exact = build(&hir, size_limit)?;
         let widened = if hir.properties().look_set().contains_word_unicode() {
             Some(build(&without_unicode_word_boundaries(&hir), size_limit)?)
@@ -64,6 +59,16 @@ impl Concept {
             .map(|m| (m.start(), m.end()))
             .collect()
     }
+}
+
+/// `pattern` parsed as the `regex` crate parses it; the error is the message it would give.
+pub fn parse(pattern: &str, case_insensitive: bool) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .utf8(true)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())
 }
 
 fn build(hir: &Hir, size_limit: usize) -> Result<Regex, String> {

@@ -5,10 +5,9 @@
 //! none of its `unless` concepts does. Negative weights let context cancel evidence ("lfs" near
 //! "locked" speaks against a locked account). Tags map to weighted evidence too.
 
-use super::concept::Concept;
+use super::concept::{self, Concept};
 use super::{Evidence, PreparedTicket, RulesError, Scorer};
 use crate::workflow::Category;
-use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -103,11 +102,15 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
                 "concept {name:?} has no patterns"
             )));
         }
+        // Parsing alone finds a bad pattern and names it; compiling each one as well would
+        // double the start-up time (the joined regex below enforces the size limit).
         for p in patterns {
-            compile(p).map_err(|e| RulesError::Pattern {
-                concept: name.clone(),
-                pattern: p.clone(),
-                message: e.to_string(),
+            concept::parse(p, has_upper_case_literal(p)).map_err(|message| {
+                RulesError::Pattern {
+                    concept: name.clone(),
+                    pattern: p.clone(),
+                    message,
+                }
             })?;
         }
         let joined = patterns
@@ -179,15 +182,6 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
         },
         threshold: file.threshold,
     })
-}
-
-fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    // Text is lower-cased before matching, so lower-case patterns need no case folding, and
-    // Unicode case folding multiplies the compile time (start-up) by several times.
-    RegexBuilder::new(pattern)
-        .case_insensitive(has_upper_case_literal(pattern))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
 }
 
 /// An upper-case letter that is not an escape (`\S`, `\W`, `\P{..}`…): an operator wrote
