@@ -8,6 +8,7 @@
 //! Agents can always override the outcome with a `<prefix><category>` tag.
 
 mod clean;
+mod concept;
 mod rules;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,8 @@
 //! The result is always a trimmed slice of the original body, because it goes verbatim into the
 //! audit trail: a rewritten quote would no longer prove what the customer said.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// The new text of a reply: quoted history, signatures and mail boilerplate removed.
 pub fn new_text(body: &str) -> String {
@@ -82,9 +83,19 @@ fn is_quote(line: &str) -> bool {
     t.starts_with('>') || t.starts_with('＞')
 }
 
+/// `text` in NFKC, borrowed when it already is: the quick check settles nearly every real text
+/// (ASCII always), and composing it again costs far more than matching it.
+pub fn nfkc(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    }
+}
+
 /// Lower-cased, NFKC (full-width colons and brackets become ASCII), trimmed.
 fn fold(line: &str) -> String {
-    line.trim().nfkc().collect::<String>().to_lowercase()
+    nfkc(line.trim()).to_lowercase()
 }
 
 /// Verbs of the line that introduces quoted history, in the languages mail clients use
@@ -323,6 +334,17 @@ fn is_disclaimer(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nfkc_borrows_normalised_text_and_composes_the_rest() {
+        for text in ["plain ascii", "café 已经", "😀 ok"] {
+            assert!(matches!(nfkc(text), Cow::Borrowed(_)), "{text:?}");
+        }
+        for text in ["２ＦＡ ｃａｆｅ", "cafe\u{301}", "ﬁle", "Ⅻ"] {
+            assert!(matches!(nfkc(text), Cow::Owned(_)), "{text:?}");
+            assert_eq!(nfkc(text), text.nfkc().collect::<String>(), "{text:?}");
+        }
+    }
 
     fn assert_substring(body: &str) -> String {
         let got = new_text(body);

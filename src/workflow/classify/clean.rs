@@ -4,9 +4,9 @@
 //! Quoted history and signatures carry words that are not the request (an earlier agent reply
 //! mentioning "2FA", a job title like "Project Manager"), so they are cut before scoring.
 
+use crate::workflow::text::nfkc;
 use regex::Regex;
 use std::sync::LazyLock;
-use unicode_normalization::UnicodeNormalization;
 
 /// A line that introduces quoted history; everything from it on is dropped.
 static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
@@ -92,20 +92,33 @@ fn is_outlook_header(rest: &[&str]) -> bool {
 /// NFKC (full-width letters and digits become ASCII), typographic apostrophes straightened,
 /// lower case, runs of whitespace collapsed.
 pub fn normalise(text: &str) -> String {
-    let folded: String = text
-        .nfkc()
+    // Lower-casing the whole string (not char by char) keeps the final-sigma rule.
+    let folded: String = nfkc(text)
+        .chars()
         .map(|c| match c {
             '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '´' => '\'',
             other => other,
         })
         .collect::<String>()
         .to_lowercase();
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(folded.len());
+    for word in folded.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Subject and cleaned description as one normalised text.
 pub fn prepare(subject: &str, description: &str) -> String {
-    normalise(&format!("{subject}\n{}", new_text(description)))
+    let own = new_text(description);
+    let mut text = String::with_capacity(subject.len() + 1 + own.len());
+    text.push_str(subject);
+    text.push('\n');
+    text.push_str(&own);
+    normalise(&text)
 }
 
 #[cfg(test)]
@@ -151,5 +164,7 @@ mod tests {
     #[test]
     fn normalises_width_case_and_apostrophes() {
         assert_eq!(normalise("Can’t  use ２ＦＡ"), "can't use 2fa");
+        // Already-normalised text skips NFKC; case and the final sigma are still folded.
+        assert_eq!(normalise(" Café\n\tÀ  ΟΔΟΣ `x’ "), "café à οδος 'x'");
     }
 }

@@ -5,9 +5,9 @@
 //! none of its `unless` concepts does. Negative weights let context cancel evidence ("lfs" near
 //! "locked" speaks against a locked account). Tags map to weighted evidence too.
 
+use super::concept::{self, Concept};
 use super::{Evidence, PreparedTicket, RulesError, Scorer};
 use crate::workflow::Category;
-use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -72,9 +72,9 @@ struct TagRule {
 /// Scores a ticket with the rules of one rules file.
 #[derive(Debug)]
 pub struct RuleScorer {
-    /// One regex per concept. Measured: checking them one by one is faster than one
+    /// One matcher per concept. Measured: checking them one by one is faster than one
     /// RegexSet over all of them, whose shared lazy DFA thrashes on ~70 word lists.
-    concepts: Vec<Regex>,
+    concepts: Vec<Concept>,
     rules: Vec<Rule>,
     tags: Vec<TagRule>,
 }
@@ -102,11 +102,15 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
                 "concept {name:?} has no patterns"
             )));
         }
+        // Parsing alone finds a bad pattern and names it; compiling each one as well would
+        // double the start-up time (the joined regex below enforces the size limit).
         for p in patterns {
-            compile(p).map_err(|e| RulesError::Pattern {
-                concept: name.clone(),
-                pattern: p.clone(),
-                message: e.to_string(),
+            concept::parse(p, has_upper_case_literal(p)).map_err(|message| {
+                RulesError::Pattern {
+                    concept: name.clone(),
+                    pattern: p.clone(),
+                    message,
+                }
             })?;
         }
         let joined = patterns
@@ -114,11 +118,13 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
             .map(|p| format!("(?:{p})"))
             .collect::<Vec<_>>()
             .join("|");
-        let re = compile(&joined).map_err(|e| RulesError::Pattern {
-            concept: name.clone(),
-            pattern: "(all patterns together)".into(),
-            message: e.to_string(),
-        })?;
+        let re = Concept::new(&joined, has_upper_case_literal(&joined), REGEX_SIZE_LIMIT).map_err(
+            |message| RulesError::Pattern {
+                concept: name.clone(),
+                pattern: "(all patterns together)".into(),
+                message,
+            },
+        )?;
         concept_names.push(name.clone());
         concepts.push(re);
     }
@@ -178,15 +184,6 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
     })
 }
 
-fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    // Text is lower-cased before matching, so lower-case patterns need no case folding, and
-    // Unicode case folding multiplies the compile time (start-up) by several times.
-    RegexBuilder::new(pattern)
-        .case_insensitive(has_upper_case_literal(pattern))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-}
-
 /// An upper-case letter that is not an escape (`\S`, `\W`, `\P{..}`…): an operator wrote
 /// a pattern expecting case-insensitive matching.
 fn has_upper_case_literal(pattern: &str) -> bool {
@@ -220,43 +217,62 @@ fn weight(w: f64, what: &str) -> Result<(), RulesError> {
     }
 }
 
+/// Per-ticket answers about concepts, each computed at most once and only when a rule asks.
+struct Seen<'t> {
+    text: &'t str,
+    ascii: bool,
+    present: Vec<Option<bool>>,
+    spans: Vec<Option<Vec<(usize, usize)>>>,
+}
+
+impl<'t> Seen<'t> {
+    fn new(text: &'t str, concepts: usize) -> Seen<'t> {
+        Seen {
+            text,
+            ascii: text.is_ascii(),
+            present: vec![None; concepts],
+            spans: vec![None; concepts],
+        }
+    }
+
+    fn present(&mut self, concepts: &[Concept], c: usize) -> bool {
+        let (text, ascii) = (self.text, self.ascii);
+        *self.present[c].get_or_insert_with(|| concepts[c].is_match(text, ascii))
+    }
+
+    fn spans(&mut self, concepts: &[Concept], c: usize) -> &[(usize, usize)] {
+        let text = self.text;
+        self.spans[c].get_or_insert_with(|| concepts[c].spans(text, MAX_MATCHES))
+    }
+}
+
 impl RuleScorer {
     /// The text of the concept matches that make `rule` fire, or None when it does not fire.
-    fn fire(
-        &self,
-        rule: &Rule,
-        text: &str,
-        present: &[bool],
-        spans: &mut [Option<Vec<(usize, usize)>>],
-    ) -> Option<Vec<String>> {
-        if !rule.all.iter().all(|&c| present[c]) || rule.unless.iter().any(|&c| present[c]) {
+    fn fire(&self, rule: &Rule, seen: &mut Seen<'_>) -> Option<Vec<String>> {
+        // `unless` is looked at only once `all` holds: most rules stop at their first concept.
+        if !rule.all.iter().all(|&c| seen.present(&self.concepts, c))
+            || rule.unless.iter().any(|&c| seen.present(&self.concepts, c))
+        {
             return None;
         }
-        let mut ensure = |c: usize| -> Vec<(usize, usize)> {
-            spans[c]
-                .get_or_insert_with(|| {
-                    self.concepts[c]
-                        .find_iter(text)
-                        .take(MAX_MATCHES)
-                        .map(|m| (m.start(), m.end()))
-                        .collect()
-                })
-                .clone()
-        };
         let chosen: Vec<(usize, usize)> = match rule.near {
             None => rule
                 .all
                 .iter()
-                .filter_map(|&c| ensure(c).first().copied())
+                .filter_map(|&c| seen.spans(&self.concepts, c).first().copied())
                 .collect(),
             Some(window) => {
-                let lists: Vec<Vec<(usize, usize)>> = rule.all.iter().map(|&c| ensure(c)).collect();
-                near_group(text, &lists, window)?
+                let lists: Vec<Vec<(usize, usize)>> = rule
+                    .all
+                    .iter()
+                    .map(|&c| seen.spans(&self.concepts, c).to_vec())
+                    .collect();
+                near_group(seen.text, &lists, window)?
             }
         };
         let mut quotes: Vec<String> = Vec::new();
         for (s, e) in chosen {
-            let q = quote(&text[s..e]);
+            let q = quote(&seen.text[s..e]);
             if !quotes.contains(&q) {
                 quotes.push(q);
             }
@@ -310,14 +326,9 @@ fn quote(s: &str) -> String {
 impl Scorer for RuleScorer {
     fn score(&self, ticket: &PreparedTicket<'_>) -> Vec<Evidence> {
         let mut evidence = Vec::new();
-        let present: Vec<bool> = self
-            .concepts
-            .iter()
-            .map(|r| r.is_match(ticket.text))
-            .collect();
-        let mut spans = vec![None; self.concepts.len()];
+        let mut seen = Seen::new(ticket.text, self.concepts.len());
         for rule in &self.rules {
-            if let Some(quotes) = self.fire(rule, ticket.text, &present, &mut spans) {
+            if let Some(quotes) = self.fire(rule, &mut seen) {
                 let words = quotes
                     .iter()
                     .map(|q| format!("{q:?}"))

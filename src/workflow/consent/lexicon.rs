@@ -1,9 +1,9 @@
 //! The phrase lists of `rules/consent.toml`, text folding, and phrase matching.
 
+use crate::workflow::text::nfkc;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
-use unicode_normalization::UnicodeNormalization;
 
 const RULES: &str = include_str!("../../../rules/consent.toml");
 
@@ -296,7 +296,7 @@ pub fn fold(text: &str) -> String {
     let mut last: Option<char> = None;
     let mut run = 0;
     let mut gap: Option<char> = None;
-    for c in text.nfkc().flat_map(char::to_lowercase) {
+    for c in nfkc(text).chars().flat_map(char::to_lowercase) {
         if matches!(c, '\'' | '’' | '‘' | 'ʼ' | '´') {
             continue;
         }

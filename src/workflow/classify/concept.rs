@@ -1,0 +1,182 @@
+//! One concept's patterns as a matcher that stays on the regex engine's lazy DFA for any text.
+//!
+//! Patterns use `\b`, a Unicode word boundary. The lazy DFA cannot evaluate it next to a
+//! non-ASCII byte, so on a text with a single "é" or emoji the engine falls back to a search
+//! that is 10–20 times slower. A concept with such boundaries therefore also keeps a *widened*
+//! regex: the same pattern with every Unicode word boundary removed. Dropping an assertion only
+//! widens the matches, so when the widened regex finds nothing the concept is absent; it has no
+//! Unicode word boundary, so it runs on the DFA for any text. Only when it matches does the
+//! exact regex decide, which keeps the results exactly those of the exact regex.
+
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind};
+use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+
+/// Lazy DFA cache ceiling per regex: the regex crate's default, kept so memory stays as it was.
+const DFA_CACHE: usize = 2 << 20;
+
+#[derive(Debug)]
+pub struct Concept {
+    /// The concept's patterns as one regex: the reference for presence and spans.
+    exact: Regex,
+    /// `exact` without Unicode word boundaries; None when it has none.
+    widened: Option<Regex>,
+}
+
+impl Concept {
+    /// Compiles `pattern` as the `regex` crate would (leftmost-first, Unicode, UTF-8).
+    pub fn new(
+        pattern: &str,
+        case_insensitive: bool,
+        size_limit: usize,
+    ) -> Result<Concept, String> {
+        let hir = parse(pattern, case_insensitive)?;
+        let exact = build(&hir, size_limit)?;
+        let widened = if hir.properties().look_set().contains_word_unicode() {
+            Some(build(&without_unicode_word_boundaries(&hir), size_limit)?)
+        } else {
+            None
+        };
+        Ok(Concept { exact, widened })
+    }
+
+    /// Whether the concept occurs in `text`; `ascii` says whether `text` is all ASCII.
+    pub fn is_match(&self, text: &str, ascii: bool) -> bool {
+        match &self.widened {
+            // On ASCII the exact regex is on the DFA already; the widened one would only add
+            // a second search.
+            Some(widened) if !ascii => widened.is_match(text) && self.exact.is_match(text),
+            _ => self.exact.is_match(text),
+        }
+    }
+
+    /// Byte spans of the first `limit` matches, in text order.
+    pub fn spans(&self, text: &str, limit: usize) -> Vec<(usize, usize)> {
+        self.exact
+            .find_iter(Input::new(text))
+            .take(limit)
+            .map(|m| (m.start(), m.end()))
+            .collect()
+    }
+}
+
+/// `pattern` parsed as the `regex` crate parses it; the error is the message it would give.
+pub fn parse(pattern: &str, case_insensitive: bool) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .utf8(true)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())
+}
+
+fn build(hir: &Hir, size_limit: usize) -> Result<Regex, String> {
+    let config = meta::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .utf8_empty(true)
+        .nfa_size_limit(Some(size_limit))
+        .hybrid_cache_capacity(DFA_CACHE);
+    meta::Builder::new()
+        .configure(config)
+        .syntax(syntax::Config::new().utf8(true))
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string())
+}
+
+/// `hir` with every Unicode word-boundary assertion (`\b`, `\B`, `\<`, `\>`…) replaced by the
+/// empty match: a pattern that matches everything `hir` matches, and more.
+fn without_unicode_word_boundaries(hir: &Hir) -> Hir {
+    if !hir.properties().look_set().contains_word_unicode() {
+        return hir.clone();
+    }
+    match hir.kind() {
+        HirKind::Look(look) if look.as_repr() & UNICODE_WORD_LOOKS != 0 => Hir::empty(),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(without_unicode_word_boundaries(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(without_unicode_word_boundaries(&cap.sub)),
+            ..cap.clone()
+        }),
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.iter().map(without_unicode_word_boundaries).collect())
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(without_unicode_word_boundaries).collect())
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => hir.clone(),
+    }
+}
+
+/// The word-boundary assertions that need Unicode word data (the DFA gives up on them).
+const UNICODE_WORD_LOOKS: u32 = {
+    use regex_syntax::hir::Look;
+    Look::WordUnicode.as_repr()
+        | Look::WordUnicodeNegate.as_repr()
+        | Look::WordStartUnicode.as_repr()
+        | Look::WordEndUnicode.as_repr()
+        | Look::WordStartHalfUnicode.as_repr()
+        | Look::WordEndHalfUnicode.as_repr()
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn concept(pattern: &str) -> Concept {
+        Concept::new(pattern, false, 1 << 20).expect("test pattern")
+    }
+
+    #[test]
+    fn only_unicode_word_boundaries_get_a_widened_regex() {
+        assert!(concept(r"\bmfa\b").widened.is_some());
+        assert!(concept(r"(?-u:\b)mfa").widened.is_none());
+        assert!(concept("アカウント").widened.is_none());
+    }
+
+    #[test]
+    fn widening_removes_the_boundaries_and_nothing_else() {
+        let hir = regex_syntax::parse(r"\bcode(?:s|\B\w+)?\b|(x\b)+|\<y\>").expect("pattern");
+        let widened = without_unicode_word_boundaries(&hir);
+        assert!(!widened.properties().look_set().contains_word_unicode());
+        assert_eq!(widened.properties().explicit_captures_len(), 1);
+        let re = build(&widened, 1 << 20).expect("widened pattern");
+        assert!(re.is_match("barcodes"));
+        assert!(re.is_match("xxy"));
+        assert!(!re.is_match("cod"));
+    }
+
+    #[test]
+    fn boundaries_next_to_non_ascii_letters_behave_as_before() {
+        let exact = |p: &str, t: &str| regex::Regex::new(p).expect("pattern").is_match(t);
+        for (pattern, text) in [
+            (r"\bcaf\b", "un café noir"),
+            (r"\bcafé\b", "un café noir"),
+            (r"\bcafé\b", "un cafés noir"),
+            (r"\bmfa\b", "émfa"),
+            (r"\bmfa\b", "😀mfa😀"),
+            (r"\bmfa\b", "über mfa"),
+            (r"\berro\b", "erroné"),
+            (r"\bfor[çc]ar\b", "forçar já"),
+            (r"\bno\s+longer\b", "no longerß"),
+            (r"\bno\s+longer\b", "no longer—é"),
+        ] {
+            assert_eq!(
+                concept(pattern).is_match(text, text.is_ascii()),
+                exact(pattern, text),
+                "{pattern} on {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn spans_are_the_exact_matches() {
+        let c = concept(r"\b(?:lost|new)\s+phone\b");
+        assert_eq!(
+            c.spans("é lost phone, new phones, new phone", 8),
+            vec![(3, 13), (27, 36)]
+        );
+    }
+}
