@@ -527,35 +527,53 @@ impl Bench {
             .backing("e2e", &self.args.amqp.clone(), self.args.database)
             .await;
         let mut procs: Vec<(&str, Proc)> = vec![];
-        let (mut drained, mut work_started) = (None, Instant::now());
-        for role in ["receive", "work", "work"] {
-            if role == "work" && drained.is_none() {
-                // The workers' own capacity: a backlog queued while they were down.
+        // Started once to be measured idle, then again after a backlog has queued up (the
+        // workers' own capacity, without the receiver and load generator beside them).
+        let mut drained = None;
+        for round in ["idle", "backlog"] {
+            if round == "backlog" {
+                for (_, p) in procs.drain(1..) {
+                    p.stop(STOP_GRACE).await;
+                }
                 let url = procs[0].1.url("/webhooks/zendesk");
-                drained = Some(self.send_burst(&url, "backlog").await);
-                work_started = Instant::now();
+                drained = Some((self.send_burst(&url, "backlog").await, Instant::now()));
             }
-            match self.start_role(scenario, role, &backing).await {
-                Ok(p) => procs.push((role, p)),
-                Err(e) => {
-                    self.table.add(
-                        scenario,
-                        "events/s through workers",
-                        Err(e),
-                        "events/s",
-                        None,
-                    );
-                    for (_, p) in procs {
-                        p.stop(STOP_GRACE).await;
+            let roles: &[&str] = if procs.is_empty() {
+                &["receive", "work", "work"]
+            } else {
+                &["work", "work"]
+            };
+            for &role in roles {
+                match self.start_role(scenario, role, &backing).await {
+                    Ok(p) => procs.push((role, p)),
+                    Err(e) => {
+                        self.table.add(
+                            scenario,
+                            "events/s through workers",
+                            Err(e),
+                            "events/s",
+                            None,
+                        );
+                        for (_, p) in procs {
+                            p.stop(STOP_GRACE).await;
+                        }
+                        self.release(backing).await;
+                        return;
                     }
-                    self.release(backing).await;
-                    return;
                 }
             }
+            if round == "idle" {
+                tokio::time::sleep(secs(1)).await;
+                let named: Vec<(&str, &Proc)> = procs.iter().map(|(r, p)| (*r, p)).collect();
+                self.idle_rss(scenario, &named[..2]);
+            }
         }
+        let peaks = RssPeaks::start(procs.iter().map(|(_, p)| p.pid()).collect());
         let drain_rate = match drained {
-            Some(Ok((tickets, baseline))) => self.all_noted(&tickets, baseline, work_started).await,
-            Some(Err(e)) => Err(e),
+            Some((Ok((tickets, baseline)), started)) => {
+                self.all_noted(&tickets, baseline, started).await
+            }
+            Some((Err(e), _)) => Err(e),
             None => Err("no backlog sent".into()),
         };
         self.table.add(
@@ -565,10 +583,6 @@ impl Bench {
             "events/s",
             Some(Target::AtLeast(2000.0)),
         );
-        tokio::time::sleep(secs(1)).await;
-        let named: Vec<(&str, &Proc)> = procs.iter().map(|(r, p)| (*r, p)).collect();
-        self.idle_rss(scenario, &named[..2]);
-        let peaks = RssPeaks::start(procs.iter().map(|(_, p)| p.pid()).collect());
         let url = procs[0].1.url("/webhooks/zendesk");
         self.end_to_end(scenario, &url, None).await;
         let named: Vec<(&str, &Proc)> = procs.iter().map(|(r, p)| (*r, p)).collect();

@@ -31,7 +31,7 @@ const POST_DEADLINE: Duration = Duration::from_secs(12);
 const WAIT_FOR_HOLDER: Duration = Duration::from_secs(25);
 /// Events applied per database transaction at most, and transactions in flight at once.
 const MAX_BATCH: usize = 64;
-const COMMITTERS: usize = 2;
+const COMMITTERS: usize = 1;
 
 /// What handling one event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
