@@ -50,14 +50,8 @@ impl ConceptSet {
             .map(|c| c.widened_hir.as_ref().unwrap_or(&c.exact_hir))
             .collect();
         let build = |hirs: &[&Hir]| {
-            let config = meta::Config::new()
-                .match_kind(MatchKind::All)
-                .utf8_empty(true)
-                .nfa_size_limit(Some(size_limit * hirs.len().max(1)))
-                .hybrid_cache_capacity(SET_DFA_CACHE);
-            meta::Builder::new()
-                .configure(config)
-                .syntax(syntax::Config::new().utf8(true))
+            let limit = size_limit * hirs.len().max(1);
+            builder(MatchKind::All, limit, SET_DFA_CACHE)
                 .build_many_from_hir(hirs)
                 .map_err(|e| e.to_string())
         };
@@ -141,16 +135,23 @@ pub fn parse(pattern: &str, case_insensitive: bool) -> Result<Hir, String> {
 }
 
 fn build(hir: &Hir, size_limit: usize) -> Result<Regex, String> {
-    let config = meta::Config::new()
-        .match_kind(MatchKind::LeftmostFirst)
-        .utf8_empty(true)
-        .nfa_size_limit(Some(size_limit))
-        .hybrid_cache_capacity(DFA_CACHE);
-    meta::Builder::new()
-        .configure(config)
-        .syntax(syntax::Config::new().utf8(true))
+    builder(MatchKind::LeftmostFirst, size_limit, DFA_CACHE)
         .build_from_hir(hir)
         .map_err(|e| e.to_string())
+}
+
+/// A builder configured as the `regex` crate configures its own (UTF-8, Unicode).
+fn builder(kind: MatchKind, size_limit: usize, dfa_cache: usize) -> meta::Builder {
+    let config = meta::Config::new()
+        .match_kind(kind)
+        .utf8_empty(true)
+        .nfa_size_limit(Some(size_limit))
+        .hybrid_cache_capacity(dfa_cache);
+    let mut builder = meta::Builder::new();
+    builder
+        .configure(config)
+        .syntax(syntax::Config::new().utf8(true));
+    builder
 }
 
 /// `hir` with every Unicode word-boundary assertion (`\b`, `\B`, `\<`, `\>`…) replaced by the
