@@ -74,8 +74,9 @@ struct TagRule {
 pub struct RuleScorer {
     /// One matcher per concept (exact presence and spans).
     concepts: Vec<Concept>,
-    /// All of them at once: which concepts can occur in a ticket, in one pass.
-    set: ConceptSet,
+    /// All of them at once: which concepts occur in an ASCII ticket, in one pass. None when the
+    /// rules cannot be combined into one automaton; each concept is then searched on its own.
+    set: Option<ConceptSet>,
     rules: Vec<Rule>,
     tags: Vec<TagRule>,
 }
@@ -175,8 +176,9 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
             prefix: spec.prefix,
         });
     }
-    let set = ConceptSet::new(&concepts, REGEX_SIZE_LIMIT)
-        .map_err(|e| RulesError::Invalid(format!("the concepts together: {e}")))?;
+    let set = ConceptSet::new(&mut concepts, REGEX_SIZE_LIMIT)
+        .map_err(|e| tracing::warn!(error = %e, "rules: concepts searched one by one"))
+        .ok();
     Ok(LoadedRules {
         scorer: RuleScorer {
             concepts,
@@ -225,18 +227,18 @@ fn weight(w: f64, what: &str) -> Result<(), RulesError> {
 struct Seen<'t> {
     text: &'t str,
     ascii: bool,
-    candidates: regex_automata::PatternSet,
+    /// The concepts present, when the set could answer for this text.
+    candidates: Option<regex_automata::PatternSet>,
     present: Vec<Option<bool>>,
     spans: Vec<Option<Vec<(usize, usize)>>>,
 }
 
 impl<'t> Seen<'t> {
-    fn new(text: &'t str, set: &ConceptSet, concepts: usize) -> Seen<'t> {
-        let ascii = text.is_ascii();
+    fn new(text: &'t str, set: Option<&ConceptSet>, concepts: usize) -> Seen<'t> {
         Seen {
             text,
-            ascii,
-            candidates: set.candidates(text, ascii),
+            ascii: text.is_ascii(),
+            candidates: set.and_then(|s| s.candidates(text)),
             present: vec![None; concepts],
             spans: vec![None; concepts],
         }
@@ -244,8 +246,12 @@ impl<'t> Seen<'t> {
 
     fn present(&mut self, concepts: &[Concept], c: usize) -> bool {
         let (text, ascii) = (self.text, self.ascii);
-        let candidate = self.candidates.contains(regex_automata::PatternID::must(c));
-        *self.present[c].get_or_insert_with(|| candidate && concepts[c].confirm(text, ascii))
+        let found = self
+            .candidates
+            .as_ref()
+            .map(|set| set.contains(regex_automata::PatternID::must(c)));
+        *self.present[c]
+            .get_or_insert_with(|| found.unwrap_or_else(|| concepts[c].is_match(text, ascii)))
     }
 
     fn spans(&mut self, concepts: &[Concept], c: usize) -> &[(usize, usize)] {
@@ -334,7 +340,7 @@ fn quote(s: &str) -> String {
 impl Scorer for RuleScorer {
     fn score(&self, ticket: &PreparedTicket<'_>) -> Vec<Evidence> {
         let mut evidence = Vec::new();
-        let mut seen = Seen::new(ticket.text, &self.set, self.concepts.len());
+        let mut seen = Seen::new(ticket.text, self.set.as_ref(), self.concepts.len());
         for rule in &self.rules {
             if let Some(quotes) = self.fire(rule, &mut seen) {
                 let words = quotes
