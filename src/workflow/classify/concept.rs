@@ -16,7 +16,7 @@ use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind, PatternSet};
 use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Lazy DFA cache ceiling per regex: the regex crate's default, kept so memory stays as it was.
 const DFA_CACHE: usize = 2 << 20;
@@ -26,14 +26,19 @@ const DFA_CACHE: usize = 2 << 20;
 /// search gives up. The cache only grows to the states the texts visit.
 const SET_DFA_CACHE: usize = 16 << 20;
 
+/// Compiled on first use: an ASCII ticket is answered by the all-concepts set, so most
+/// concepts are only compiled once a rule quotes them or a non-ASCII ticket comes in, and an
+/// idle process does not hold ~12 MiB of automata it may never run.
 #[derive(Debug)]
 pub struct Concept {
-    /// The concept's patterns as one regex: the reference for presence and spans.
-    exact: Regex,
-    /// `exact` without Unicode word boundaries; None when it has none.
-    widened: Option<Regex>,
-    /// The exact pattern, for the all-concepts set; dropped once the set is built.
-    set_hir: Option<Hir>,
+    hir: Hir,
+    /// `hir` without Unicode word boundaries; None when it has none.
+    widened_hir: Option<Hir>,
+    size_limit: usize,
+    /// The concept's patterns as one regex: the reference for presence and spans. None when
+    /// it cannot be compiled (reported once; the concept then never matches).
+    exact: OnceLock<Option<Regex>>,
+    widened: OnceLock<Option<Regex>>,
 }
 
 type CacheFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
@@ -58,12 +63,8 @@ impl std::fmt::Debug for ConceptSet {
 }
 
 impl ConceptSet {
-    /// Takes the concepts' set patterns (each concept gives its own up).
-    pub fn new(concepts: &mut [Concept], size_limit: usize) -> Result<ConceptSet, String> {
-        let hirs: Vec<Hir> = concepts
-            .iter_mut()
-            .map(|c| c.set_hir.take().ok_or("a concept is already in a set"))
-            .collect::<Result<_, _>>()?;
+    pub fn new(concepts: &[Concept], size_limit: usize) -> Result<ConceptSet, String> {
+        let hirs: Vec<&Hir> = concepts.iter().map(|c| &c.hir).collect();
         let nfa = thompson::Compiler::new()
             .configure(
                 thompson::Config::new()
@@ -106,48 +107,67 @@ impl ConceptSet {
 }
 
 impl Concept {
-    /// Compiles `pattern` as the `regex` crate would (leftmost-first, Unicode, UTF-8).
+    /// `pattern` as the `regex` crate would compile it (leftmost-first, Unicode, UTF-8).
     pub fn new(
         pattern: &str,
         case_insensitive: bool,
         size_limit: usize,
     ) -> Result<Concept, String> {
         let hir = parse(pattern, case_insensitive)?;
-        let exact = build(&hir, size_limit)?;
         let widened_hir = hir
             .properties()
             .look_set()
             .contains_word_unicode()
             .then(|| without_unicode_word_boundaries(&hir));
-        let widened = widened_hir
-            .as_ref()
-            .map(|h| build(h, size_limit))
-            .transpose()?;
         Ok(Concept {
-            exact,
-            widened,
-            set_hir: Some(hir),
+            hir,
+            widened_hir,
+            size_limit,
+            exact: OnceLock::new(),
+            widened: OnceLock::new(),
         })
+    }
+
+    fn exact(&self) -> Option<&Regex> {
+        self.exact
+            .get_or_init(|| compiled(&self.hir, self.size_limit))
+            .as_ref()
+    }
+
+    fn widened(&self) -> Option<&Regex> {
+        let hir = self.widened_hir.as_ref()?;
+        self.widened
+            .get_or_init(|| compiled(hir, self.size_limit))
+            .as_ref()
     }
 
     /// Whether the concept occurs in `text`; `ascii` says whether `text` is all ASCII.
     pub fn is_match(&self, text: &str, ascii: bool) -> bool {
-        match &self.widened {
-            // On ASCII the exact regex is on the DFA already; the widened one would only add
-            // a second search.
-            Some(widened) if !ascii => widened.is_match(text) && self.exact.is_match(text),
-            _ => self.exact.is_match(text),
+        // On ASCII the exact regex is on the DFA already; the widened one would only add a
+        // second search.
+        if !ascii && self.widened().is_some_and(|w| !w.is_match(text)) {
+            return false;
         }
+        self.exact().is_some_and(|re| re.is_match(text))
     }
 
     /// Byte spans of the first `limit` matches, in text order.
     pub fn spans(&self, text: &str, limit: usize) -> Vec<(usize, usize)> {
-        self.exact
+        let Some(exact) = self.exact() else {
+            return vec![];
+        };
+        exact
             .find_iter(Input::new(text))
             .take(limit)
             .map(|m| (m.start(), m.end()))
             .collect()
     }
+}
+
+fn compiled(hir: &Hir, size_limit: usize) -> Option<Regex> {
+    build(hir, size_limit)
+        .map_err(|e| tracing::error!(error = %e, "a classification concept cannot be compiled; it never matches"))
+        .ok()
 }
 
 /// `pattern` parsed as the `regex` crate parses it; the error is the message it would give.
@@ -227,9 +247,9 @@ mod tests {
 
     #[test]
     fn only_unicode_word_boundaries_get_a_widened_regex() {
-        assert!(concept(r"\bmfa\b").widened.is_some());
-        assert!(concept(r"(?-u:\b)mfa").widened.is_none());
-        assert!(concept("アカウント").widened.is_none());
+        assert!(concept(r"\bmfa\b").widened_hir.is_some());
+        assert!(concept(r"(?-u:\b)mfa").widened_hir.is_none());
+        assert!(concept("アカウント").widened_hir.is_none());
     }
 
     #[test]
@@ -278,11 +298,11 @@ mod tests {
 
     #[test]
     fn the_set_finds_exactly_the_concepts_in_ascii_text() {
-        let mut concepts: Vec<Concept> = [r"\bmy\s+account\b", r"\b2fa\b", r"\bcaf\b", "ログイン"]
+        let concepts: Vec<Concept> = [r"\bmy\s+account\b", r"\b2fa\b", r"\bcaf\b", "ログイン"]
             .iter()
             .map(|p| concept(p))
             .collect();
-        let set = ConceptSet::new(&mut concepts, 1 << 20).unwrap();
+        let set = ConceptSet::new(&concepts, 1 << 20).unwrap();
         for (text, expected) in [
             ("i lost my account and 2fa", vec![0, 1]),
             ("my accounts are fine", vec![]),

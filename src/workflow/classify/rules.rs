@@ -176,7 +176,7 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
             prefix: spec.prefix,
         });
     }
-    let set = ConceptSet::new(&mut concepts, REGEX_SIZE_LIMIT)
+    let set = ConceptSet::new(&concepts, REGEX_SIZE_LIMIT)
         .map_err(|e| tracing::warn!(error = %e, "rules: concepts searched one by one"))
         .ok();
     Ok(LoadedRules {
