@@ -448,7 +448,9 @@ impl Store {
             return Ok(());
         }
         changed.sort_by(|a, b| a.0.cmp(b.0));
-        // Rows exist and are locked: the upsert always takes its update branch.
+        // Rows exist and are locked: the upsert always takes its update branch. `version`
+        // moves once per batch, not per event: it only has to change whenever the state does,
+        // for the one-event path's optimistic check.
         let sql = format!(
             "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
              VALUES {} ON CONFLICT (source, ticket_id) DO UPDATE SET
