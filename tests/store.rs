@@ -59,6 +59,7 @@ both!(
     group_commit_applies_each_event_once,
     group_commit_keeps_a_bad_ticket_from_failing_the_batch,
     posted_notes_are_settled_together,
+    group_commit_survives_a_panicking_decision,
 );
 
 fn with_category(category: Category) -> TicketState {
@@ -948,4 +949,25 @@ async fn posted_notes_are_settled_together(db: Db) {
         matches!(next, Applied::Committed { waiting: 1, .. }),
         "{next:?}"
     );
+}
+
+/// A decision that panics (a bug) fails its own batch, which is retried; later events are
+/// still applied.
+async fn group_commit_survives_a_panicking_decision(db: Db) {
+    let committer = GroupCommitter::start(db.store.clone(), 16, 1);
+    let bad = EventToApply {
+        decide: Box::new(|_| panic!("a bug in a decision")),
+        ..to_apply("p1", "pe1", None)
+    };
+    let failed = committer.apply(bad).await;
+    assert!(
+        matches!(failed, Err(StoreError::Unavailable(_))),
+        "{failed:?}"
+    );
+    let processed = db
+        .scalar("SELECT COUNT(*) FROM processed_events WHERE event_id = 'pe1'")
+        .await;
+    assert_eq!(processed, 0, "the failed event stays unprocessed");
+    let next = committer.apply(to_apply("p2", "pe2", None)).await;
+    assert!(matches!(next, Ok(Applied::Committed { .. })), "{next:?}");
 }

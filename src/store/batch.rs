@@ -9,9 +9,11 @@
 //! the others or make them fail with it.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -63,8 +65,17 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
             tokio::spawn(async move {
                 while let Some(batch) = next_batch(&rx, max_batch).await {
                     let (requests, replies): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-                    for (reply, result) in replies.into_iter().zip(run(requests).await) {
-                        let _ = reply.send(result);
+                    // A panic (a bug in a decision) must not stop the task for every later
+                    // event: this batch's callers see an error and their events are retried.
+                    match AssertUnwindSafe(run(requests)).catch_unwind().await {
+                        Ok(results) => {
+                            for (reply, result) in replies.into_iter().zip(results) {
+                                let _ = reply.send(result);
+                            }
+                        }
+                        Err(_) => {
+                            tracing::error!("a store batch panicked; its events will be retried")
+                        }
                     }
                 }
             });
@@ -96,7 +107,7 @@ async fn next_batch<J>(rx: &Mutex<mpsc::Receiver<J>>, max_batch: usize) -> Optio
 
 fn stopped() -> StoreError {
     StoreError::Unavailable(sqlx::Error::Protocol(
-        "the store's batch writer has stopped".into(),
+        "no answer from the store's batch writer (it failed or is stopping)".into(),
     ))
 }
 
