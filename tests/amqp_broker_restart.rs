@@ -2,17 +2,16 @@
 //! re-creating the queue object. Alone in its binary because it stops the (shared) broker's
 //! application; a guard always starts it again. Needs `rabbitmqctl` for the local broker.
 
+mod amqp_support;
+
+use amqp_support::{Cleanup, url};
+
 use bytes::Bytes;
 use onbehalf::queue::{Envelope, Queue, QueueError, RetryPolicy, amqp::AmqpQueue};
 use std::{
     process::Command,
     time::{Duration, Instant},
 };
-
-fn url() -> String {
-    std::env::var("TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
 
 fn rabbitmqctl(args: &[&str]) -> bool {
     Command::new("rabbitmqctl")
@@ -31,28 +30,6 @@ impl Drop for StartAppGuard {
             eprintln!("WARNING: `rabbitmqctl start_app` failed; start the broker by hand");
         }
         let _ = rabbitmqctl(&["await_startup"]);
-    }
-}
-
-/// Deletes the test's topology if the test fails before doing so itself.
-struct Cleanup {
-    prefix: String,
-    policy: RetryPolicy,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let (prefix, policy) = (self.prefix.clone(), self.policy);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
-                if let Ok(q) = AmqpQueue::connect(&url(), &prefix, policy, 1).await {
-                    let _ = q.delete_topology().await;
-                    q.close().await;
-                }
-            })
-        })
-        .join();
     }
 }
 

@@ -3,6 +3,10 @@
 //! Without a reachable broker the tests are skipped with a notice, unless
 //! `TEST_REQUIRE_AMQP=1` makes that a failure.
 
+mod amqp_support;
+
+use amqp_support::{Cleanup, url};
+
 use bytes::Bytes;
 use lapin::{
     Connection, ConnectionProperties,
@@ -18,11 +22,6 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-
-fn url() -> String {
-    std::env::var("TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
 
 fn policy(max_attempts: u32, base_ms: u64) -> RetryPolicy {
     RetryPolicy {
@@ -44,31 +43,6 @@ fn envelope(id: &str, ticket: &str) -> Envelope {
 
 fn unique(tag: &str) -> String {
     format!("{tag}-{}", uuid::Uuid::new_v4())
-}
-
-/// Deletes the test's topology when dropped, panicking test or not.
-struct Cleanup {
-    prefix: String,
-    policy: RetryPolicy,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let (prefix, policy) = (self.prefix.clone(), self.policy);
-        let outcome = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
-                let q = AmqpQueue::connect(&url(), &prefix, policy, 1).await?;
-                let deleted = q.delete_topology().await;
-                q.close().await;
-                deleted
-            })
-        })
-        .join();
-        if !matches!(outcome, Ok(Ok(()))) {
-            eprintln!("WARNING: leftover topology {}: {outcome:?}", self.prefix);
-        }
-    }
 }
 
 async fn open(policy: RetryPolicy) -> Option<(Cleanup, AmqpQueue)> {
