@@ -15,6 +15,9 @@ pub struct Cluster {
     pub database: String,
     pub zendesk: FakeZendesk,
     pub extra_env: Vec<(String, String)>,
+    /// Every process started, so `cleanup` can stop them first: a live process would declare
+    /// the topology again right after it is deleted.
+    started: std::sync::Mutex<Vec<u32>>,
 }
 
 impl Cluster {
@@ -35,6 +38,7 @@ impl Cluster {
             database,
             zendesk: FakeZendesk::start().await,
             extra_env: vec![],
+            started: std::sync::Mutex::new(vec![]),
         }
     }
 
@@ -67,7 +71,12 @@ impl Cluster {
     }
 
     pub async fn start(&self, role: &str) -> ChildApp {
-        spawn_process(role, &self.env()).await
+        let app = spawn_process(role, &self.env()).await;
+        self.started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(app.child.id());
+        app
     }
 
     /// Runs `onbehalf <args>` against this cluster and returns stdout.
@@ -85,16 +94,48 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Removes the queues, exchanges and database of this test.
+    fn runs_as_ours(&self, pid: u32) -> bool {
+        let marker = format!("ONBEHALF_QUEUE_PREFIX={}", self.prefix);
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .map(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+            .unwrap_or(false)
+    }
+
+    /// Stops the test's processes, then removes its queues, exchanges and database.
     pub async fn cleanup(self) {
+        let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
+        for pid in started {
+            // A process the test already stopped and reaped may have handed its pid on: only
+            // a process carrying this test's queue prefix is ours to kill.
+            if !self.runs_as_ours(pid) {
+                continue;
+            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            // Dead (a zombie until its ChildApp reaps it) means its connections are closed.
+            for _ in 0..100 {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                if stat.is_empty() || stat.contains(") Z ") {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
         let policy = RetryPolicy {
             max_attempts: 8,
             base_delay: std::time::Duration::from_millis(200),
             max_delay: std::time::Duration::from_millis(2000),
         };
-        if let Ok(queue) = AmqpQueue::connect(AMQP_URL, &self.prefix, policy, 1).await {
-            let _ = queue.delete_topology().await;
-            onbehalf::queue::Queue::close(&queue).await;
+        match AmqpQueue::connect(AMQP_URL, &self.prefix, policy, 1).await {
+            Ok(queue) => {
+                if let Err(e) = queue.delete_topology().await {
+                    eprintln!("WARNING: leftover topology {}: {e}", self.prefix);
+                }
+                onbehalf::queue::Queue::close(&queue).await;
+            }
+            Err(e) => eprintln!("WARNING: leftover topology {}: {e}", self.prefix),
         }
         if let Ok(mut admin) = sqlx::PgConnection::connect(&format!("{PG}/postgres")).await {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
