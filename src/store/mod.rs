@@ -90,7 +90,11 @@ impl Store {
         let (backend, url) = normalise_url(&options.url)?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout);
+            .acquire_timeout(options.acquire_timeout)
+            // A ping before every checkout is one more round trip per transaction; a
+            // connection that died is found by the statement that uses it, which fails as
+            // `Unavailable` and is retried like any other outage.
+            .test_before_acquire(false);
         if backend == Backend::Sqlite {
             pool = pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -158,7 +162,7 @@ async fn migrate_sqlite(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateErro
 /// Returns the backend and a URL the driver accepts; a SQLite file and its folder are created.
 fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((Backend::Postgres, url.to_string()));
+        return Ok((Backend::Postgres, with_statement_cache(url)));
     }
     let Some(rest) = url.strip_prefix("sqlite:") else {
         return Err(StoreError::Url(format!(
@@ -189,6 +193,19 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, url))
 }
 
+/// Batched statements take one shape per batch size; with sqlx's default of 100 prepared
+/// statements per connection they evict each other and every execution is parsed and planned
+/// again. A capacity the user set in the URL is kept.
+fn with_statement_cache(url: &str) -> String {
+    if url.contains("statement-cache-capacity=") {
+        return url.to_string();
+    }
+    let join = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{join}statement-cache-capacity={POSTGRES_STATEMENT_CACHE}")
+}
+
+const POSTGRES_STATEMENT_CACHE: usize = 1024;
+
 pub(crate) fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
@@ -206,5 +223,23 @@ fn is_conflict(e: &sqlx::Error) -> bool {
             ) || db.message().contains("database is locked")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_get_a_statement_cache_unless_they_set_one() {
+        let (_, url) = normalise_url("postgres://u@h/db").unwrap();
+        assert_eq!(url, "postgres://u@h/db?statement-cache-capacity=1024");
+        let (_, url) = normalise_url("postgres://u@h/db?sslmode=require").unwrap();
+        assert_eq!(
+            url,
+            "postgres://u@h/db?sslmode=require&statement-cache-capacity=1024"
+        );
+        let mine = "postgresql://h/db?statement-cache-capacity=10";
+        assert_eq!(normalise_url(mine).unwrap().1, mine);
     }
 }
