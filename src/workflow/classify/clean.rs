@@ -63,7 +63,7 @@ pub fn new_text(body: &str) -> String {
             // Inline quotes are skipped, not cut: people answer between quoted lines.
             continue;
         }
-        if QUOTE_HEADER.is_match(line) || is_outlook_header(&lines[i..]) {
+        if may_be_header(line) && (QUOTE_HEADER.is_match(line) || is_outlook_header(&lines[i..])) {
             break;
         }
         // A closing line only ends the text when something already came before it; a ticket
@@ -83,6 +83,12 @@ pub fn new_text(body: &str) -> String {
             .join("\n");
     }
     own
+}
+
+/// Every reply header ends in a colon or is a line of dashes or underscores. Most lines have
+/// none of them, and the header patterns are costly on long lines (`.{0,200}` before a verb).
+fn may_be_header(line: &str) -> bool {
+    line.contains([':', '：']) || line.contains("--") || line.contains("__")
 }
 
 fn is_outlook_header(rest: &[&str]) -> bool {

@@ -151,6 +151,12 @@ impl Concept {
         self.exact().is_some_and(|re| re.is_match(text))
     }
 
+    /// Byte span of the first match.
+    pub fn first(&self, text: &str) -> Option<(usize, usize)> {
+        let m = self.exact()?.find(Input::new(text))?;
+        Some((m.start(), m.end()))
+    }
+
     /// Byte spans of the first `limit` matches, in text order.
     pub fn spans(&self, text: &str, limit: usize) -> Vec<(usize, usize)> {
         let Some(exact) = self.exact() else {
@@ -290,6 +296,8 @@ mod tests {
     #[test]
     fn spans_are_the_exact_matches() {
         let c = concept(r"\b(?:lost|new)\s+phone\b");
+        assert_eq!(c.first("é lost phone, new phone"), Some((3, 13)));
+        assert_eq!(c.first("é lost phones"), None);
         assert_eq!(
             c.spans("é lost phone, new phones, new phone", 8),
             vec![(3, 13), (27, 36)]

@@ -231,6 +231,9 @@ struct Seen<'t> {
     candidates: Option<regex_automata::PatternSet>,
     present: Vec<Option<bool>>,
     spans: Vec<Option<Vec<(usize, usize)>>>,
+    /// First matches, for rules without `near` (most of them): one short search instead of
+    /// every match to the end of the text.
+    firsts: Vec<Option<Option<(usize, usize)>>>,
 }
 
 impl<'t> Seen<'t> {
@@ -241,6 +244,7 @@ impl<'t> Seen<'t> {
             candidates: set.and_then(|s| s.candidates(text)),
             present: vec![None; concepts],
             spans: vec![None; concepts],
+            firsts: vec![None; concepts],
         }
     }
 
@@ -258,6 +262,14 @@ impl<'t> Seen<'t> {
         let text = self.text;
         self.spans[c].get_or_insert_with(|| concepts[c].spans(text, MAX_MATCHES))
     }
+
+    fn first(&mut self, concepts: &[Concept], c: usize) -> Option<(usize, usize)> {
+        if let Some(spans) = &self.spans[c] {
+            return spans.first().copied();
+        }
+        let text = self.text;
+        *self.firsts[c].get_or_insert_with(|| concepts[c].first(text))
+    }
 }
 
 impl RuleScorer {
@@ -273,7 +285,7 @@ impl RuleScorer {
             None => rule
                 .all
                 .iter()
-                .filter_map(|&c| seen.spans(&self.concepts, c).first().copied())
+                .filter_map(|&c| seen.first(&self.concepts, c))
                 .collect(),
             Some(window) => {
                 let lists: Vec<Vec<(usize, usize)>> = rule
