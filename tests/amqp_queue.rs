@@ -190,6 +190,69 @@ async fn publishes_n_and_receives_n_with_concurrent_workers() {
     assert_eq!(unique_got, ids.into_iter().collect::<HashSet<_>>());
 }
 
+/// Acks are sent together when deliveries finish close to each other (`basic.ack` with
+/// `multiple`). Settling out of order, mixed with retries and deliveries dropped unsettled,
+/// must still settle each delivery exactly once: an ack that covered a delivery twice or one
+/// still being worked on would close the channel (acks fail, events come back) or lose it.
+#[tokio::test]
+async fn out_of_order_settlements_settle_each_delivery_once() {
+    let Some((cleanup, first)) = open(policy(5, 100)).await else {
+        return;
+    };
+    drop(first);
+    let q = Arc::new(
+        AmqpQueue::connect(&url(), &cleanup.prefix, cleanup.policy, 64)
+            .await
+            .unwrap(),
+    );
+    let n = 400;
+    let ids: Vec<String> = (0..n).map(|i| unique(&format!("ev{i}"))).collect();
+    for id in &ids {
+        q.publish(envelope(id, "1")).await.unwrap();
+    }
+    let acked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..24u64 {
+        let (q, acked) = (q.clone(), acked.clone());
+        workers.spawn(async move {
+            let mut k = w;
+            loop {
+                let d = match tokio::time::timeout(Duration::from_secs(3), q.receive()).await {
+                    Ok(d) => d.unwrap(),
+                    Err(_) => return,
+                };
+                // Spread finishing times so that acks arrive out of delivery order.
+                k = k
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                tokio::time::sleep(Duration::from_millis((k >> 33) % 12)).await;
+                let id = d.envelope.event_id.clone();
+                match ((k >> 20) % 20, d.attempt) {
+                    (0, 1) => drop(d), // a worker that died: requeued, delivered again
+                    (1 | 2, 1) => d.acker.retry("try again").await.unwrap(),
+                    _ => {
+                        d.acker.ack().await.expect("every ack goes through");
+                        acked.lock().unwrap().push(id);
+                    }
+                }
+            }
+        });
+    }
+    workers.join_all().await;
+    let acked = acked.lock().unwrap().clone();
+    let distinct: HashSet<String> = acked.iter().cloned().collect();
+    assert_eq!(distinct.len(), acked.len(), "an acked event came back");
+    assert_eq!(distinct, ids.into_iter().collect::<HashSet<_>>());
+    assert!(nothing_within(&q, Duration::from_millis(500)).await);
+    assert_eq!(q.stats().await.ready, Some(0));
+    q.close().await;
+    let again = reopen(&cleanup).await;
+    assert!(
+        nothing_within(&again, Duration::from_secs(1)).await,
+        "nothing left unacked"
+    );
+}
+
 #[tokio::test]
 async fn retry_redelivers_after_backoff_with_next_attempt() {
     let Some((_cleanup, q)) = open(policy(4, 800)).await else {
