@@ -1,6 +1,7 @@
 //! `all`: every scenario in one run on one machine, against the real binary as child
 //! processes, then one Markdown table. Progress goes to stderr, the table to stdout.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -300,6 +301,36 @@ impl Bench {
         Ok(proc)
     }
 
+    fn cpu(&self, procs: &[(&str, Proc)]) -> HashMap<u32, (String, f64)> {
+        let pids: Vec<(&str, u32)> = procs.iter().map(|(r, p)| (*r, p.pid())).collect();
+        procs::cpu_by_pid(&pids)
+    }
+
+    /// CPU time per event of each role between two snapshots around the backlog: where the
+    /// two cores went, and so what bounds the rate (the roles' sum over 2 cores is the ceiling).
+    fn cpu_per_event(
+        &mut self,
+        scenario: &str,
+        before: &HashMap<u32, (String, f64)>,
+        after: &HashMap<u32, (String, f64)>,
+    ) {
+        let events = self.burst as f64;
+        let mut roles: Vec<(String, f64)> = procs::cpu_spent(before, after)
+            .into_iter()
+            .filter(|(_, spent)| *spent > 0.0)
+            .collect();
+        roles.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let total: f64 = roles.iter().map(|(_, t)| t).sum();
+        for (role, spent) in roles {
+            let figure = format!("CPU per event emptying the backlog: {role}");
+            self.table
+                .add(scenario, &figure, Ok(spent / events * 1e6), "µs", None);
+        }
+        let figure = "CPU per event emptying the backlog: all of the above";
+        self.table
+            .add(scenario, figure, Ok(total / events * 1e6), "µs", None);
+    }
+
     fn idle_rss(&mut self, scenario: &str, procs: &[(&str, &Proc)]) {
         for (role, proc) in procs {
             let rss = procs::rss_kib(proc.pid())
@@ -530,6 +561,7 @@ impl Bench {
         // Started once to be measured idle, then again after a backlog has queued up (the
         // workers' own capacity, without the receiver and load generator beside them).
         let mut drained = None;
+        let mut cpu_before = None;
         for round in ["idle", "backlog"] {
             if round == "backlog" {
                 for (_, p) in procs.drain(1..) {
@@ -543,6 +575,9 @@ impl Bench {
             } else {
                 &["work", "work"]
             };
+            if round == "backlog" {
+                cpu_before = Some(self.cpu(&procs));
+            }
             for &role in roles {
                 match self.start_role(scenario, role, &backing).await {
                     Ok(p) => procs.push((role, p)),
@@ -576,6 +611,7 @@ impl Bench {
             Some((Err(e), _)) => Err(e),
             None => Err("no backlog sent".into()),
         };
+        let emptied = drain_rate.is_ok();
         self.table.add(
             scenario,
             &format!("2 `work` emptying a backlog of {}", self.burst),
@@ -583,6 +619,9 @@ impl Bench {
             "events/s",
             Some(Target::AtLeast(2000.0)),
         );
+        if let (Some(before), true) = (cpu_before, emptied) {
+            self.cpu_per_event(scenario, &before, &self.cpu(&procs));
+        }
         let url = procs[0].1.url("/webhooks/zendesk");
         self.end_to_end(scenario, &url, None).await;
         let named: Vec<(&str, &Proc)> = procs.iter().map(|(r, p)| (*r, p)).collect();

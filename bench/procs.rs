@@ -226,6 +226,66 @@ impl RssPeaks {
     }
 }
 
+/// CPU time (user + system, seconds) used so far by each process of a role: the given
+/// service processes, this process (load generator and fake Zendesk), and the PostgreSQL and
+/// RabbitMQ servers, found by name in /proc. Keyed by pid, so that processes which end between
+/// two snapshots drop out instead of counting negative.
+pub fn cpu_by_pid(services: &[(&str, u32)]) -> HashMap<u32, (String, f64)> {
+    let mut by_pid = HashMap::new();
+    let mut note = |pid: u32, role: String| {
+        if let Some(spent) = cpu_seconds(pid) {
+            by_pid.insert(pid, (role, spent));
+        }
+    };
+    for (role, pid) in services {
+        note(*pid, format!("`{role}`"));
+    }
+    note(std::process::id(), "bench (fake Zendesk)".into());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return by_pid;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        match comm.trim() {
+            c if c.starts_with("postgres") => note(pid, "PostgreSQL".into()),
+            "beam.smp" => note(pid, "RabbitMQ".into()),
+            _ => {}
+        }
+    }
+    by_pid
+}
+
+/// Seconds spent per role between two `cpu_by_pid` snapshots.
+pub fn cpu_spent(
+    before: &HashMap<u32, (String, f64)>,
+    after: &HashMap<u32, (String, f64)>,
+) -> HashMap<String, f64> {
+    let mut spent: HashMap<String, f64> = HashMap::new();
+    for (pid, (role, now)) in after {
+        let then = before.get(pid).map_or(0.0, |(_, t)| *t);
+        *spent.entry(role.clone()).or_default() += (now - then).max(0.0);
+    }
+    spent
+}
+
+/// utime + stime of a process (all its threads) in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    // Linux reports these in USER_HZ, which is 100 on every architecture it exports to.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / TICKS_PER_SECOND)
+}
+
 /// Deletes every RabbitMQ queue whose name starts with `prefix` (names from `rabbitmqctl`,
 /// deletion over AMQP). Returns how many it deleted.
 pub async fn delete_queues(amqp: &str, prefix: &str) -> Result<usize, String> {
