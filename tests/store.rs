@@ -320,8 +320,8 @@ async fn notes_are_claimed_settled_and_released(db: Db) {
     assert_eq!(retry.notes.len(), 1);
     assert_eq!(retry.notes[0].attempts, 2, "attempts count every claim");
 
-    db.store
-        .settle_note(&reference, NoteStatus::Posted, Some("c-777"))
+    NoteSettler::start(db.store.clone(), 8)
+        .posted(&reference, Some("c-777"))
         .await
         .unwrap();
     let stored = db.store.notes_of(SOURCE, "9").await.unwrap();

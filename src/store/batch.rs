@@ -18,6 +18,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::notes::{NoteRecord, NoteStatus, note_reference};
+use super::tickets::WAITING_NOTES;
 use super::{Applied, Backend, Store, StoreError, is_conflict, now_ms};
 use crate::workflow::{Decision, TicketEvent, TicketState};
 
@@ -210,7 +211,7 @@ impl NoteSettler {
         NoteSettler { batcher }
     }
 
-    /// Marks a claimed note as posted, as `Store::settle_note(.., Posted, ..)` does.
+    /// Marks a claimed note as posted, with its id on the helpdesk when it gave one.
     pub async fn posted(&self, reference: &str, remote_id: Option<&str>) -> Result<(), StoreError> {
         self.batcher
             .call((reference.to_string(), remote_id.map(str::to_string)))
@@ -405,14 +406,9 @@ impl Store {
         }
         insert.execute(&mut **tx).await?;
 
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE OF t",
-            Backend::Sqlite => "",
-        };
+        let lock = self.ticket_lock();
         let sql = format!(
-            "SELECT t.source, t.ticket_id, t.state,
-                (SELECT COUNT(*) FROM notes n WHERE n.source = t.source
-                    AND n.ticket_id = t.ticket_id AND n.status = 'pending') AS waiting
+            "SELECT t.source, t.ticket_id, t.state, {WAITING_NOTES}
              FROM tickets t WHERE (t.source, t.ticket_id) IN (VALUES {})
              ORDER BY t.source, t.ticket_id{lock}",
             rows(keys.len(), 2)

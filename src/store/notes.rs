@@ -135,26 +135,6 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Marks a claimed note as delivered.
-    pub async fn settle_note(
-        &self,
-        reference: &str,
-        status: NoteStatus,
-        remote_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE notes SET status = $1, remote_id = $2, settled_at = $3, claimed_until = NULL
-             WHERE reference = $4",
-        )
-        .bind(status.as_str())
-        .bind(remote_id)
-        .bind(now_ms())
-        .bind(reference)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Gives a claim back after a failed post, so the retry need not wait for it to expire.
     pub async fn release_note(&self, reference: &str) -> Result<(), StoreError> {
         sqlx::query(

@@ -39,7 +39,21 @@ pub struct TicketView {
 
 const MAX_RACES: u32 = 50;
 
+/// Select-list item for a query over `tickets t`: how many notes of the ticket are still
+/// pending (recorded by earlier events, not posted yet).
+pub(super) const WAITING_NOTES: &str = "(SELECT COUNT(*) FROM notes n WHERE n.source = t.source
+    AND n.ticket_id = t.ticket_id AND n.status = 'pending') AS waiting";
+
 impl Store {
+    /// Row lock for a select over `tickets t` that a decision is about to rewrite (SQLite
+    /// holds the whole database from `BEGIN IMMEDIATE` on).
+    pub(super) fn ticket_lock(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE OF t",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// Lost races (a concurrent writer, a SQLite busy upgrade) are retried as a whole.
     ///
     /// Dedupes the event, locks the ticket, runs `decide` on its state and commits the new
@@ -153,14 +167,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE OF t",
-            Backend::Sqlite => "",
-        };
+        let lock = self.ticket_lock();
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT t.state, t.version,
-                (SELECT COUNT(*) FROM notes n WHERE n.source = t.source
-                    AND n.ticket_id = t.ticket_id AND n.status = 'pending') AS waiting
+            "SELECT t.state, t.version, {WAITING_NOTES}
              FROM tickets t WHERE t.source = $1 AND t.ticket_id = $2{lock}"
         )))
         .bind(source)
