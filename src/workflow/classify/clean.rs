@@ -147,6 +147,8 @@ mod tests {
         assert!(!new_text(body).contains("transfer"));
         let body = "Unlock it please\n-----Original Message-----\nproject";
         assert!(!new_text(body).contains("project"));
+        let body = "Unlock it please\n________________________________\nproject";
+        assert!(!new_text(body).contains("project"));
         // "From:" alone is not a header block.
         let body = "From: my phone I see an error.\nPlease delete the group.";
         assert!(new_text(body).contains("delete the group"));

@@ -186,24 +186,18 @@ pub fn parse(pattern: &str, case_insensitive: bool) -> Result<Hir, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Configured as the `regex` crate configures its own (UTF-8, Unicode, leftmost-first).
 fn build(hir: &Hir, size_limit: usize) -> Result<Regex, String> {
-    builder(MatchKind::LeftmostFirst, size_limit, DFA_CACHE)
-        .build_from_hir(hir)
-        .map_err(|e| e.to_string())
-}
-
-/// A builder configured as the `regex` crate configures its own (UTF-8, Unicode).
-fn builder(kind: MatchKind, size_limit: usize, dfa_cache: usize) -> meta::Builder {
     let config = meta::Config::new()
-        .match_kind(kind)
+        .match_kind(MatchKind::LeftmostFirst)
         .utf8_empty(true)
         .nfa_size_limit(Some(size_limit))
-        .hybrid_cache_capacity(dfa_cache);
-    let mut builder = meta::Builder::new();
-    builder
+        .hybrid_cache_capacity(DFA_CACHE);
+    meta::Builder::new()
         .configure(config)
-        .syntax(syntax::Config::new().utf8(true));
-    builder
+        .syntax(syntax::Config::new().utf8(true))
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string())
 }
 
 /// `hir` with every Unicode word-boundary assertion (`\b`, `\B`, `\<`, `\>`…) replaced by the
