@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use onbehalf::store::{
-    Applied, Backend, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
+    Applied, Backend, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store,
+    StoreError,
 };
 use onbehalf::workflow::{Category, ConsentVerdict, Decision, TicketState};
 use store_support::{Db, SOURCE, confirmation, event, keep, note};
@@ -57,6 +58,7 @@ both!(
     a_schema_newer_than_the_binary_is_refused,
     check_and_ticket_view,
     group_commit_applies_each_event_once,
+    committers_racing_to_create_a_ticket_lose_no_event,
     group_commit_keeps_a_bad_ticket_from_failing_the_batch,
     posted_notes_are_settled_together,
     group_commit_survives_a_panicking_decision,
@@ -835,6 +837,54 @@ async fn group_commit_applies_each_event_once(db: Db) {
     let report = db.store.verify_trail().await.unwrap();
     assert_eq!(report.first_break, None);
     assert_eq!(report.checked, 120);
+}
+
+/// New tickets are inserted with their first state rather than locked first: two committers
+/// creating the same ticket at once must each see the other's event, never overwrite it.
+async fn committers_racing_to_create_a_ticket_lose_no_event(db: Db) {
+    let committers = [
+        GroupCommitter::start(db.store.clone(), 16, 1),
+        GroupCommitter::start(db.store.clone(), 16, 1),
+    ];
+    let remembering = |event_id: String| -> Decide {
+        Box::new(move |prev: Option<&TicketState>| {
+            let mut state = prev.cloned().unwrap_or_default();
+            state.handled_comments.insert(event_id.clone());
+            Decision {
+                state,
+                notes: vec![note(&event_id)],
+                confirmations: vec![],
+            }
+        })
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..30 {
+        for (side, committer) in committers.iter().enumerate() {
+            let committer = committer.clone();
+            let id = format!("new{t}-{side}");
+            let item = EventToApply {
+                decide: remembering(id.clone()),
+                ..to_apply(&format!("new{t}"), &id, None)
+            };
+            tasks.spawn(async move { committer.apply(item).await });
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert!(matches!(done.unwrap(), Ok(Applied::Committed { .. })));
+    }
+    for t in 0..30 {
+        let view = db
+            .store
+            .ticket_view(SOURCE, &format!("new{t}"))
+            .await
+            .unwrap()
+            .expect("the ticket was created");
+        let handled: BTreeSet<String> =
+            serde_json::from_value(view.state["handled_comments"].clone()).unwrap();
+        let expected: BTreeSet<String> = (0..2).map(|side| format!("new{t}-{side}")).collect();
+        assert_eq!(handled, expected, "ticket new{t} lost an event's state");
+        assert_eq!(view.notes.len(), 2);
+    }
 }
 
 /// A ticket whose stored state cannot be read fails its own event, not the others in the

@@ -241,6 +241,8 @@ struct LockedTicket {
     /// Notes recorded before this batch and still pending.
     waiting: usize,
     changed: bool,
+    /// Has a row (locked by this batch); otherwise the batch inserts it.
+    stored: bool,
 }
 
 impl Store {
@@ -286,7 +288,7 @@ impl Store {
             .into_iter()
             .collect();
         keys.sort();
-        let mut tickets = self.lock_tickets(&mut tx, &keys, now).await?;
+        let mut tickets = self.lock_tickets(&mut tx, &keys).await?;
 
         let mut decisions: Vec<Option<Decision>> = Vec::with_capacity(items.len());
         for (item, fresh) in items.iter().zip(&fresh) {
@@ -376,36 +378,20 @@ impl Store {
         Ok(())
     }
 
-    /// Creates missing ticket rows, then locks and reads all of them.
+    /// Locks and reads the tickets that have a row; the others start with no state.
+    ///
+    /// A new ticket is not given a placeholder row to lock: its row is inserted once, with
+    /// the state decided here. Should another transaction insert it first, that insert fails
+    /// on the primary key and the batch is re-run as a lost race, on the row it then finds.
     async fn lock_tickets(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         keys: &[TicketKey],
-        now: i64,
     ) -> Result<HashMap<TicketKey, LockedTicket>, StoreError> {
         let mut tickets = HashMap::with_capacity(keys.len());
         if keys.is_empty() {
             return Ok(tickets);
         }
-        let sql = format!(
-            "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
-             VALUES {} ON CONFLICT DO NOTHING",
-            (0..keys.len())
-                .map(|r| format!(
-                    "(${}, ${}, NULL, 'new', '', 0, ${})",
-                    3 * r + 1,
-                    3 * r + 2,
-                    3 * r + 3
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut insert = sqlx::query(AssertSqlSafe(sql));
-        for (source, ticket_id) in keys {
-            insert = insert.bind(source).bind(ticket_id).bind(now);
-        }
-        insert.execute(&mut **tx).await?;
-
         let lock = self.ticket_lock();
         let sql = format!(
             "SELECT t.source, t.ticket_id, t.state, {WAITING_NOTES}
@@ -434,8 +420,17 @@ impl Store {
                     state,
                     waiting: usize::try_from(waiting).unwrap_or(0),
                     changed: false,
+                    stored: true,
                 },
             );
+        }
+        for key in keys {
+            tickets.entry(key.clone()).or_insert(LockedTicket {
+                state: None,
+                waiting: 0,
+                changed: false,
+                stored: false,
+            });
         }
         Ok(tickets)
     }
@@ -446,54 +441,72 @@ impl Store {
         tickets: &HashMap<TicketKey, LockedTicket>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut changed: Vec<(&TicketKey, &TicketState)> = tickets
+        let mut changed: Vec<(&TicketKey, &LockedTicket, &TicketState)> = tickets
             .iter()
             .filter(|(_, t)| t.changed)
-            .filter_map(|(k, t)| Some((k, t.state.as_ref()?)))
+            .filter_map(|(k, t)| Some((k, t, t.state.as_ref()?)))
             .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
         changed.sort_by(|a, b| a.0.cmp(b.0));
-        // Rows exist and are locked: the upsert always takes its update branch. `version`
+        let (stored, new): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(_, t, _)| t.stored);
+        // Rows that exist are locked: the upsert always takes its update branch. `version`
         // moves once per batch, not per event: it only has to change whenever the state does,
         // for the one-event path's optimistic check.
-        let sql = format!(
-            "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
-             VALUES {} ON CONFLICT (source, ticket_id) DO UPDATE SET
+        write_ticket_rows(
+            tx,
+            &stored,
+            now,
+            "ON CONFLICT (source, ticket_id) DO UPDATE SET
              category = excluded.category, stage = excluded.stage, state = excluded.state,
              version = tickets.version + 1, updated_at = excluded.updated_at",
-            (0..changed.len())
-                .map(|r| {
-                    let b = 6 * r;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, 1, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut upsert = sqlx::query(AssertSqlSafe(sql));
-        for ((source, ticket_id), state) in changed {
-            let json = serde_json::to_string(state)
-                .map_err(|e| StoreError::Corrupt(format!("cannot serialise state: {e}")))?;
-            upsert = upsert
-                .bind(source.clone())
-                .bind(ticket_id.clone())
-                .bind(state.category().map(|c| c.as_str()))
-                .bind(state.stage_name())
-                .bind(json)
-                .bind(now);
-        }
-        upsert.execute(&mut **tx).await?;
-        Ok(())
+        )
+        .await?;
+        // No conflict clause: a row another transaction inserted meanwhile is a lost race.
+        write_ticket_rows(tx, &new, now, "").await
     }
+}
+
+async fn write_ticket_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    rows_to_write: &[(&TicketKey, &LockedTicket, &TicketState)],
+    now: i64,
+    on_conflict: &str,
+) -> Result<(), StoreError> {
+    if rows_to_write.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
+         VALUES {} {on_conflict}",
+        (0..rows_to_write.len())
+            .map(|r| {
+                let b = 6 * r;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, 1, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    for ((source, ticket_id), _, state) in rows_to_write {
+        let json = serde_json::to_string(state)
+            .map_err(|e| StoreError::Corrupt(format!("cannot serialise state: {e}")))?;
+        insert = insert
+            .bind(source.clone())
+            .bind(ticket_id.clone())
+            .bind(state.category().map(|c| c.as_str()))
+            .bind(state.stage_name())
+            .bind(json)
+            .bind(now);
+    }
+    insert.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Records every decision's notes (a step already on record is not repeated); returns the
