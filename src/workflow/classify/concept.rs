@@ -151,22 +151,22 @@ impl Concept {
         self.exact().is_some_and(|re| re.is_match(text))
     }
 
-    /// Byte span of the first match.
-    pub fn first(&self, text: &str) -> Option<(usize, usize)> {
-        let m = self.exact()?.find(Input::new(text))?;
-        Some((m.start(), m.end()))
+    /// Byte spans of the matches in text order, each searched for only when asked for: a
+    /// rule usually needs the first one or those up to a proximity window, not all of them.
+    pub fn matches<'a>(&'a self, text: &'a str) -> Matches<'a> {
+        Matches(self.exact().map(|re| re.find_iter(Input::new(text))))
     }
+}
 
-    /// Byte spans of the first `limit` matches, in text order.
-    pub fn spans(&self, text: &str, limit: usize) -> Vec<(usize, usize)> {
-        let Some(exact) = self.exact() else {
-            return vec![];
-        };
-        exact
-            .find_iter(Input::new(text))
-            .take(limit)
-            .map(|m| (m.start(), m.end()))
-            .collect()
+/// A concept's matches, in text order (none when the concept could not be compiled).
+pub struct Matches<'a>(Option<meta::FindMatches<'a, 'a>>);
+
+impl Iterator for Matches<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let m = self.0.as_mut()?.next()?;
+        Some((m.start(), m.end()))
     }
 }
 
@@ -290,10 +290,11 @@ mod tests {
     #[test]
     fn spans_are_the_exact_matches() {
         let c = concept(r"\b(?:lost|new)\s+phone\b");
-        assert_eq!(c.first("é lost phone, new phone"), Some((3, 13)));
-        assert_eq!(c.first("é lost phones"), None);
+        assert_eq!(c.matches("é lost phone, new phone").next(), Some((3, 13)));
+        assert_eq!(c.matches("é lost phones").next(), None);
         assert_eq!(
-            c.spans("é lost phone, new phones, new phone", 8),
+            c.matches("é lost phone, new phones, new phone")
+                .collect::<Vec<_>>(),
             vec![(3, 13), (27, 36)]
         );
     }

@@ -224,27 +224,29 @@ fn weight(w: f64, what: &str) -> Result<(), RulesError> {
 }
 
 /// Per-ticket answers about concepts, each computed at most once and only when a rule asks.
-struct Seen<'t> {
-    text: &'t str,
+struct Seen<'a> {
+    text: &'a str,
     ascii: bool,
     /// The concepts present, when the set could answer for this text.
     candidates: Option<regex_automata::PatternSet>,
     present: Vec<Option<bool>>,
-    spans: Vec<Option<Vec<(usize, usize)>>>,
-    /// First matches, for rules without `near` (most of them): one short search instead of
-    /// every match to the end of the text.
-    firsts: Vec<Option<Option<(usize, usize)>>>,
+    /// Each concept's matches as far as rules have looked (at most [`MAX_MATCHES`]).
+    matches: Vec<Option<Found<'a>>>,
 }
 
-impl<'t> Seen<'t> {
-    fn new(text: &'t str, set: Option<&ConceptSet>, concepts: usize) -> Seen<'t> {
+struct Found<'a> {
+    spans: Vec<(usize, usize)>,
+    rest: std::iter::Take<concept::Matches<'a>>,
+}
+
+impl<'a> Seen<'a> {
+    fn new(text: &'a str, set: Option<&ConceptSet>, concepts: usize) -> Seen<'a> {
         Seen {
             text,
             ascii: text.is_ascii(),
             candidates: set.and_then(|s| s.candidates(text)),
             present: vec![None; concepts],
-            spans: vec![None; concepts],
-            firsts: vec![None; concepts],
+            matches: (0..concepts).map(|_| None).collect(),
         }
     }
 
@@ -258,23 +260,23 @@ impl<'t> Seen<'t> {
             .get_or_insert_with(|| found.unwrap_or_else(|| concepts[c].is_match(text, ascii)))
     }
 
-    fn spans(&mut self, concepts: &[Concept], c: usize) -> &[(usize, usize)] {
+    /// Byte span of concept `c`'s `n`th match.
+    fn span(&mut self, concepts: &'a [Concept], c: usize, n: usize) -> Option<(usize, usize)> {
         let text = self.text;
-        self.spans[c].get_or_insert_with(|| concepts[c].spans(text, MAX_MATCHES))
-    }
-
-    fn first(&mut self, concepts: &[Concept], c: usize) -> Option<(usize, usize)> {
-        if let Some(spans) = &self.spans[c] {
-            return spans.first().copied();
+        let found = self.matches[c].get_or_insert_with(|| Found {
+            spans: Vec::new(),
+            rest: concepts[c].matches(text).take(MAX_MATCHES),
+        });
+        while found.spans.len() <= n {
+            found.spans.push(found.rest.next()?);
         }
-        let text = self.text;
-        *self.firsts[c].get_or_insert_with(|| concepts[c].first(text))
+        Some(found.spans[n])
     }
 }
 
 impl RuleScorer {
     /// The text of the concept matches that make `rule` fire, or None when it does not fire.
-    fn fire(&self, rule: &Rule, seen: &mut Seen<'_>) -> Option<Vec<String>> {
+    fn fire<'a>(&'a self, rule: &Rule, seen: &mut Seen<'a>) -> Option<Vec<String>> {
         // `unless` is looked at only once `all` holds: most rules stop at their first concept.
         if !rule.all.iter().all(|&c| seen.present(&self.concepts, c))
             || rule.unless.iter().any(|&c| seen.present(&self.concepts, c))
@@ -285,15 +287,13 @@ impl RuleScorer {
             None => rule
                 .all
                 .iter()
-                .filter_map(|&c| seen.first(&self.concepts, c))
+                .filter_map(|&c| seen.span(&self.concepts, c, 0))
                 .collect(),
             Some(window) => {
-                let lists: Vec<Vec<(usize, usize)>> = rule
-                    .all
-                    .iter()
-                    .map(|&c| seen.spans(&self.concepts, c).to_vec())
-                    .collect();
-                near_group(seen.text, &lists, window)?
+                let text = seen.text;
+                near_group(text, rule.all.len(), window, |list, n| {
+                    seen.span(&self.concepts, rule.all[list], n)
+                })?
             }
         };
         let mut quotes: Vec<String> = Vec::new();
@@ -307,19 +307,34 @@ impl RuleScorer {
     }
 }
 
-/// One match per list, all within `window` characters of a match of the first list.
+/// One match per list, all within `window` characters of a match of the first list: the first
+/// such match of each list for the first anchor that has them all. `span(list, n)` gives a
+/// list's `n`th match, in text order; lists are only read as far as the window reaches.
 fn near_group(
     text: &str,
-    lists: &[Vec<(usize, usize)>],
+    lists: usize,
     window: usize,
+    mut span: impl FnMut(usize, usize) -> Option<(usize, usize)>,
 ) -> Option<Vec<(usize, usize)>> {
-    let (first, rest) = lists.split_first()?;
-    'anchor: for &anchor in first {
+    'anchor: for a in 0.. {
+        let anchor = span(0, a)?;
         let mut group = vec![anchor];
-        for list in rest {
-            match list.iter().find(|&&m| gap_chars(text, anchor, m) <= window) {
-                Some(&m) => group.push(m),
-                None => continue 'anchor,
+        for list in 1..lists {
+            let mut n = 0;
+            loop {
+                let Some(m) = span(list, n) else {
+                    continue 'anchor;
+                };
+                let gap = gap_chars(text, anchor, m);
+                if gap <= window {
+                    group.push(m);
+                    break;
+                }
+                // Matches do not overlap: every later one starts further beyond the anchor.
+                if m.0 >= anchor.1 {
+                    continue 'anchor;
+                }
+                n += 1;
             }
         }
         return Some(group);
@@ -380,5 +395,74 @@ impl Scorer for RuleScorer {
             }
         }
         evidence
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition `near_group` must keep: every list read to the end.
+    fn near_group_exhaustive(
+        text: &str,
+        lists: &[Vec<(usize, usize)>],
+        window: usize,
+    ) -> Option<Vec<(usize, usize)>> {
+        let (first, rest) = lists.split_first()?;
+        first.iter().find_map(|&anchor| {
+            let mut group = vec![anchor];
+            for list in rest {
+                group.push(
+                    *list
+                        .iter()
+                        .find(|&&m| gap_chars(text, anchor, m) <= window)?,
+                );
+            }
+            Some(group)
+        })
+    }
+
+    /// Non-overlapping spans in text order, as a regex finds them, on the character
+    /// boundaries of a text of `len` two-byte characters.
+    fn spans(len: usize) -> impl Strategy<Value = Vec<(usize, usize)>> {
+        prop::collection::vec((0..len, 1..6usize), 0..8).prop_map(move |mut starts| {
+            starts.sort();
+            let mut spans: Vec<(usize, usize)> = vec![];
+            for (start, width) in starts {
+                if spans.last().is_none_or(|&(_, end)| start >= end) {
+                    spans.push((start, (start + width).min(len)));
+                }
+            }
+            spans.iter().map(|&(s, e)| (2 * s, 2 * e)).collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn reading_lists_only_as_far_as_the_window_changes_nothing(
+            lists in prop::collection::vec(spans(60), 1..4),
+            window in 0..20usize,
+        ) {
+            let text = "é".repeat(60);
+            let lazy = near_group(&text, lists.len(), window, |list, n| lists[list].get(n).copied());
+            prop_assert_eq!(lazy, near_group_exhaustive(&text, &lists, window));
+        }
+    }
+
+    #[test]
+    fn a_window_met_early_leaves_the_rest_of_the_text_unsearched() {
+        let text = "x".repeat(1000);
+        let lists = [
+            vec![(0, 2), (500, 502)],
+            vec![(5, 7), (600, 602), (900, 902)],
+        ];
+        let mut read = [0, 0];
+        let group = near_group(&text, 2, 10, |list, n| {
+            read[list] = read[list].max(n + 1);
+            lists[list].get(n).copied()
+        });
+        assert_eq!(group, Some(vec![(0, 2), (5, 7)]));
+        assert_eq!(read, [1, 1]);
     }
 }
