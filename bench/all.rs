@@ -713,6 +713,15 @@ impl Bench {
 
     /// Webhook sent → first note on the fake, per ticket, at a fixed rate.
     async fn steady(&self, url: &str) -> Result<Histogram<u64>, String> {
+        // The burst before this run leaves hundreds of MiB of dirty pages (database heap and
+        // WAL, broker segments). The kernel writes them back ~30 s later, in the middle of
+        // this run, and every fsync of the broker and the database then waits 100-300 ms
+        // behind them: one such stall is the whole p99. Flushing them first measures the
+        // steady rate, not the burst's writeback.
+        let flushed = tokio::process::Command::new("sync").status().await;
+        if !flushed.is_ok_and(|s| s.success()) {
+            eprintln!("  could not flush dirty pages before the steady run (`sync`)");
+        }
         let baseline = self.fake.ticket_count();
         let report = load::run(LoadSpec {
             url: url.into(),
