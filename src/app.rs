@@ -81,7 +81,7 @@ pub async fn open_queue(config: &Config) -> Result<Arc<dyn Queue>, AppError> {
                 &config.queue_url,
                 &config.queue_prefix,
                 config.retry_policy(),
-                config.prefetch,
+                config.consumer_prefetch(),
             )
             .await?,
         )
