@@ -242,10 +242,10 @@ impl Bench {
 
     async fn release(&self, backing: Backing) {
         if backing.queue_url != "embedded"
-            && let Err(e) = procs::delete_queues(&self.args.amqp, &backing.prefix).await
+            && let Err(e) = procs::delete_topology(&self.args.amqp, &backing.prefix).await
         {
             eprintln!(
-                "could not delete queues {}*: {e}; delete them by hand",
+                "could not delete queues and exchanges {}*: {e}; delete them by hand",
                 backing.prefix
             );
         }

@@ -286,47 +286,54 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / TICKS_PER_SECOND)
 }
 
-/// Deletes every RabbitMQ queue whose name starts with `prefix` (names from `rabbitmqctl`,
-/// deletion over AMQP). Returns how many it deleted.
-pub async fn delete_queues(amqp: &str, prefix: &str) -> Result<usize, String> {
+/// Names of one kind of RabbitMQ object (`queues`, `exchanges`) that start with `prefix`.
+fn broker_names(kind: &str, prefix: &str) -> Result<Vec<String>, String> {
     let output = Command::new("rabbitmqctl")
-        .args(["list_queues", "-q", "--no-table-headers", "name"])
+        .args([&format!("list_{kind}"), "-q", "--no-table-headers", "name"])
         .output()
         .map_err(|e| format!("rabbitmqctl: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "rabbitmqctl list_queues failed: {}",
+            "rabbitmqctl list_{kind} failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+    Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(str::trim)
         .filter(|n| n.starts_with(prefix))
         .map(str::to_string)
-        .collect();
-    if names.is_empty() {
+        .collect())
+}
+
+/// Deletes every RabbitMQ queue and exchange whose name starts with `prefix` (names from
+/// `rabbitmqctl`, deletion over AMQP). Returns how many objects it deleted.
+pub async fn delete_topology(amqp: &str, prefix: &str) -> Result<usize, String> {
+    let queues = broker_names("queues", prefix)?;
+    let exchanges = broker_names("exchanges", prefix)?;
+    if queues.is_empty() && exchanges.is_empty() {
         return Ok(0);
     }
     let connection = lapin::Connection::connect(amqp, lapin::ConnectionProperties::default())
         .await
         .map_err(|e| e.to_string())?;
     let mut deleted = 0;
-    for name in &names {
+    let objects = queues.iter().map(|n| (true, n));
+    for (is_queue, name) in objects.chain(exchanges.iter().map(|n| (false, n))) {
+        // A failed delete closes its channel: a fresh one per object.
         let channel = connection
             .create_channel()
             .await
             .map_err(|e| e.to_string())?;
-        if channel
-            .queue_delete(
-                name.as_str().into(),
-                lapin::options::QueueDeleteOptions::default(),
-            )
-            .await
-            .is_ok()
-        {
-            deleted += 1;
-        }
+        let name = name.as_str().into();
+        let gone = if is_queue {
+            let options = lapin::options::QueueDeleteOptions::default();
+            channel.queue_delete(name, options).await.is_ok()
+        } else {
+            let options = lapin::options::ExchangeDeleteOptions::default();
+            channel.exchange_delete(name, options).await.is_ok()
+        };
+        deleted += usize::from(gone);
     }
     let _ = connection.close(200, "bye".into()).await;
     Ok(deleted)
