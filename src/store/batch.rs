@@ -447,7 +447,14 @@ impl Store {
             .filter_map(|(k, t)| Some((k, t, t.state.as_ref()?)))
             .collect();
         changed.sort_by(|a, b| a.0.cmp(b.0));
-        let (stored, new): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(_, t, _)| t.stored);
+        let rows = |stored: bool| -> Vec<(&TicketKey, &TicketState)> {
+            changed
+                .iter()
+                .filter(|(_, t, _)| t.stored == stored)
+                .map(|&(k, _, state)| (k, state))
+                .collect()
+        };
+        let (stored, new) = (rows(true), rows(false));
         // Rows that exist are locked: the upsert always takes its update branch. `version`
         // moves once per batch, not per event: it only has to change whenever the state does,
         // for the one-event path's optimistic check.
@@ -467,7 +474,7 @@ impl Store {
 
 async fn write_ticket_rows(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    rows_to_write: &[(&TicketKey, &LockedTicket, &TicketState)],
+    rows_to_write: &[(&TicketKey, &TicketState)],
     now: i64,
     on_conflict: &str,
 ) -> Result<(), StoreError> {
@@ -494,7 +501,7 @@ async fn write_ticket_rows(
             .join(", ")
     );
     let mut insert = sqlx::query(AssertSqlSafe(sql));
-    for ((source, ticket_id), _, state) in rows_to_write {
+    for ((source, ticket_id), state) in rows_to_write {
         let json = serde_json::to_string(state)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialise state: {e}")))?;
         insert = insert
