@@ -79,7 +79,8 @@ pub struct Config {
     pub max_attempts: u32,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
-    /// RabbitMQ consumer prefetch (`basic_qos`).
+    /// RabbitMQ consumer prefetch (`basic_qos`); raised to `workers` when lower (see
+    /// [`Config::consumer_prefetch`]).
     pub prefetch: u16,
     pub database_max_connections: u32,
     pub database_acquire_timeout_secs: u64,

@@ -190,10 +190,9 @@ async fn publishes_n_and_receives_n_with_concurrent_workers() {
     assert_eq!(unique_got, ids.into_iter().collect::<HashSet<_>>());
 }
 
-/// Acks are sent together when deliveries finish close to each other (`basic.ack` with
-/// `multiple`). Settling out of order, mixed with retries and deliveries dropped unsettled,
-/// must still settle each delivery exactly once: an ack that covered a delivery twice or one
-/// still being worked on would close the channel (acks fail, events come back) or lose it.
+/// Many handlers settling out of delivery order, mixed with retries and deliveries dropped
+/// unsettled, settle each delivery exactly once: an ack for the wrong delivery tag would
+/// close the channel (acks fail, events come back) or settle one still being worked on.
 #[tokio::test]
 async fn out_of_order_settlements_settle_each_delivery_once() {
     let Some((cleanup, first)) = open(policy(5, 100)).await else {
@@ -251,6 +250,38 @@ async fn out_of_order_settlements_settle_each_delivery_once() {
         nothing_within(&again, Duration::from_secs(1)).await,
         "nothing left unacked"
     );
+}
+
+/// A worker never asks for fewer messages than it has handlers: the queue the service opens
+/// from its configuration hands out `workers` unsettled deliveries even when `prefetch` is
+/// lower, and no more.
+#[tokio::test]
+async fn the_service_prefetches_at_least_one_message_per_handler() {
+    let mut config = onbehalf::config::Config {
+        queue_url: url(),
+        workers: 12,
+        prefetch: 4,
+        ..onbehalf::config::Config::default()
+    };
+    // The cleanup deletes the retry queues of this policy: the service's own.
+    let Some((cleanup, probe)) = open(config.retry_policy()).await else {
+        return;
+    };
+    drop(probe);
+    config.queue_prefix = cleanup.prefix.clone();
+    let q = onbehalf::app::open_queue(&config).await.unwrap();
+    for i in 0..20 {
+        q.publish(envelope(&unique(&format!("ev{i}")), "1"))
+            .await
+            .unwrap();
+    }
+    let mut held = vec![];
+    while let Ok(d) = tokio::time::timeout(Duration::from_secs(1), q.receive()).await {
+        held.push(d.unwrap());
+    }
+    assert_eq!(held.len(), 12, "unsettled deliveries handed out at once");
+    drop(held);
+    q.close().await;
 }
 
 #[tokio::test]
