@@ -451,18 +451,20 @@ mod tests {
     }
 
     #[test]
-    fn a_window_met_early_leaves_the_rest_of_the_text_unsearched() {
+    fn a_list_is_read_no_further_than_the_window_beyond_each_anchor() {
         let text = "x".repeat(1000);
         let lists = [
             vec![(0, 2), (500, 502)],
-            vec![(5, 7), (600, 602), (900, 902)],
+            vec![(50, 52), (600, 602), (900, 902)],
         ];
         let mut read = [0, 0];
         let group = near_group(&text, 2, 10, |list, n| {
             read[list] = read[list].max(n + 1);
             lists[list].get(n).copied()
         });
-        assert_eq!(group, Some(vec![(0, 2), (5, 7)]));
-        assert_eq!(read, [1, 1]);
+        assert_eq!(group, None);
+        // Anchor (0, 2) stops at (50, 52); anchor (500, 502) at (600, 602): (900, 902) is
+        // never searched for.
+        assert_eq!(read, [3, 2]);
     }
 }
