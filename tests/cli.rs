@@ -180,6 +180,9 @@ async fn audit_verify_exits_1_naming_the_first_altered_record() {
             request_comment_id: format!("{i}1"),
             reply_comment_id: format!("{i}2"),
             decided_at: at,
+            channel: None,
+            body_sha256: String::new(),
+            withdraws_reply_comment_id: None,
         };
         store
             .apply_event("zendesk", &event, NoteStatus::Shadow, |_| Decision {

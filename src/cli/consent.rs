@@ -1,8 +1,9 @@
 //! `onbehalf consent`: judges reply cases given as JSON Lines, one verdict line per case.
 //!
 //! Input is read one line at a time so that input of any size runs in constant memory.
-use crate::workflow::Comment;
-use crate::workflow::consent::judge_reply;
+use crate::ingest::zendesk::comment_flag;
+use crate::workflow::consent::{Asked, judge_reply};
+use crate::workflow::{Comment, CommentFlag};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{BufRead, Write};
@@ -23,6 +24,12 @@ struct Case {
     id: Value,
     requester_id: Value,
     request: String,
+    /// The agent's whole comment that asked the question.
+    #[serde(default)]
+    request_full: Option<String>,
+    /// The requester the question was asked of (defaults to `requester_id`).
+    #[serde(default)]
+    asked_of: Option<Value>,
     reply: Reply,
 }
 
@@ -31,6 +38,12 @@ struct Reply {
     author_id: Value,
     public: bool,
     body: String,
+    /// Zendesk's `via` object (`{"channel": "email"}`) or the channel name alone.
+    #[serde(default)]
+    via: Option<Value>,
+    /// Zendesk's `metadata.flags` numbers, or the flag names.
+    #[serde(default)]
+    flags: Vec<Value>,
 }
 
 #[derive(Serialize)]
@@ -81,14 +94,37 @@ fn answer(line: &[u8]) -> Result<Vec<u8>, LineError> {
     let case: Case = serde_json::from_str(text)?;
     let requester = id_string(&case.requester_id).ok_or(LineError::BadId("requester_id"))?;
     let author = id_string(&case.reply.author_id).ok_or(LineError::BadId("reply.author_id"))?;
+    let asked_of = match &case.asked_of {
+        None | Some(Value::Null) => requester.clone(),
+        Some(v) => id_string(v).ok_or(LineError::BadId("asked_of"))?,
+    };
+    let channel = match &case.reply.via {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(via)) => via.get("channel").and_then(id_string),
+        _ => None,
+    };
+    let flags = case.reply.flags.iter().filter_map(flag).collect();
     let comment = Comment {
         id: String::new(),
         author_id: author,
         author_is_staff: false,
         public: case.reply.public,
         body: case.reply.body,
+        channel,
+        flags,
     };
-    let judgment = judge_reply(&case.request, &requester, &comment);
+    // The question was asked of one requester; a reply counts only when that person is still
+    // the requester and wrote it.
+    let bound = if asked_of == requester {
+        asked_of
+    } else {
+        String::new()
+    };
+    let asked = Asked {
+        full_comment: case.request_full.as_deref(),
+        ..Asked::question(&case.request, &bound)
+    };
+    let judgment = judge_reply(&asked, &comment);
     let out = Output {
         id: &case.id,
         verdict: judgment.verdict.as_str(),
@@ -104,6 +140,14 @@ fn id_string(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn flag(value: &Value) -> Option<CommentFlag> {
+    match value {
+        Value::Number(n) => n.as_u64().and_then(comment_flag),
+        Value::String(s) => CommentFlag::parse(s),
         _ => None,
     }
 }

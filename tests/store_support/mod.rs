@@ -230,6 +230,9 @@ pub fn confirmation(
         request_comment_id: "11".into(),
         reply_comment_id: reply_comment_id.into(),
         decided_at,
+        channel: None,
+        body_sha256: String::new(),
+        withdraws_reply_comment_id: None,
     }
 }
 

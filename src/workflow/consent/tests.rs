@@ -12,29 +12,43 @@ fn reply(author: &str, public: bool, body: &str) -> Comment {
         author_is_staff: false,
         public,
         body: body.into(),
+        ..Comment::default()
     }
 }
 
 fn verdict(request: &str, body: &str) -> ConsentVerdict {
-    judge_reply(request, "1001", &reply("1001", true, body)).verdict
+    judge_reply(
+        &Asked::question(request, "1001"),
+        &reply("1001", true, body),
+    )
+    .verdict
 }
 
 fn assert_all(request: &str, expected: ConsentVerdict, bodies: &[&str]) {
     for body in bodies {
-        let j = judge_reply(request, "1001", &reply("1001", true, body));
+        let j = judge_reply(
+            &Asked::question(request, "1001"),
+            &reply("1001", true, body),
+        );
         assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
     }
 }
 
 #[test]
 fn only_the_requesters_public_reply_counts() {
-    let cc = judge_reply(DELETE, "1001", &reply("2002", true, "Yes, go ahead."));
+    let cc = judge_reply(
+        &Asked::question(DELETE, "1001"),
+        &reply("2002", true, "Yes, go ahead."),
+    );
     assert_eq!(cc.verdict, ConsentVerdict::Ignored);
     assert!(cc.quote.is_empty());
-    let note = judge_reply(DELETE, "1001", &reply("1001", false, "Customer said yes."));
+    let note = judge_reply(
+        &Asked::question(DELETE, "1001"),
+        &reply("1001", false, "Customer said yes."),
+    );
     assert_eq!(note.verdict, ConsentVerdict::Ignored);
     assert_eq!(
-        judge_reply(DELETE, "", &reply("", true, "Yes")).verdict,
+        judge_reply(&Asked::question(DELETE, ""), &reply("", true, "Yes")).verdict,
         ConsentVerdict::Ignored
     );
 }
@@ -140,7 +154,7 @@ fn quoted_history_never_decides() {
 fn quote_is_the_verbatim_new_text() {
     let body =
         "  Yes, please disable it.\n\nBest regards,\nAna\n\nOn Wed, Support wrote:\n> Could you…?";
-    let j = judge_reply(TWO_FA, "1001", &reply("1001", true, body));
+    let j = judge_reply(&Asked::question(TWO_FA, "1001"), &reply("1001", true, body));
     assert_eq!(j.verdict, ConsentVerdict::Granted);
     assert_eq!(j.quote, "Yes, please disable it.");
     assert!(body.contains(&j.quote));
@@ -207,7 +221,7 @@ proptest! {
     ) {
         let text = format!("{neg}{sep}{filler} {grant}.");
         let text = if upper { text.to_uppercase() } else { text };
-        let j = judge_reply(DELETE, "1001", &reply("1001", true, &text));
+        let j = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, &text));
         prop_assert_ne!(j.verdict, ConsentVerdict::Granted, "{:?} {:?}", text, j.reasons);
     }
 
@@ -218,9 +232,9 @@ proptest! {
         new in "[A-Za-z ,.!?']{0,40}",
         old in prop::sample::select(GRANTS),
     ) {
-        let alone = judge_reply(DELETE, "1001", &reply("1001", true, &new));
+        let alone = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, &new));
         let body = format!("{new}\n\nOn Tue, 16 Jan 2024, Support <s@example.com> wrote:\n> {old}\n");
-        let with_history = judge_reply(DELETE, "1001", &reply("1001", true, &body));
+        let with_history = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, &body));
         prop_assert!(body.contains(&with_history.quote));
         prop_assert_eq!(alone.verdict, with_history.verdict);
     }

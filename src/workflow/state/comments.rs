@@ -125,7 +125,8 @@ fn judge(state: &mut TicketState, ctx: &mut Ctx, reply: &Comment, at: &Moment) -
         return false;
     };
     let ticket = &ctx.event.ticket;
-    let judgment = consent::judge_reply(&pending.question, &ticket.requester_id, reply);
+    let asked = consent::Asked::question(&pending.question, &ticket.requester_id);
+    let judgment = consent::judge_reply(&asked, reply);
     let category = state.category.unwrap_or(Category::Other);
     let template = match judgment.verdict {
         ConsentVerdict::Ignored => return false,
@@ -145,6 +146,9 @@ fn judge(state: &mut TicketState, ctx: &mut Ctx, reply: &Comment, at: &Moment) -
             request_comment_id: pending.asked.comment_id.clone(),
             reply_comment_id: reply.id.clone(),
             decided_at: at.at,
+            channel: reply.channel.clone(),
+            body_sha256: consent::body_sha256(&reply.body),
+            withdraws_reply_comment_id: None,
         });
         state.pending = None;
         state.settled = Some(SettledQuestion {

@@ -87,6 +87,7 @@ impl Script {
             author_is_staff: staff,
             public,
             body: body.into(),
+            ..Comment::default()
         };
         self.event(minute, EventKind::CommentAdded { comment })
     }
