@@ -1,15 +1,24 @@
 //! Permission questions and replies.
 //!
 //! `question` finds an agent's permission question and keeps the asked action verbatim;
-//! `verdict` judges the requester's new text against it with the phrase lists of
-//! `rules/consent.toml` (`lexicon`).
+//! `text` (the workflow's) finds the requester's new text in a reply; `normal` normalises it so
+//! that invisible and look-alike characters cannot steer the match; `verdict` judges it against
+//! the question with the phrase lists of `rules/consent.toml` (`lexicon`).
+//!
+//! Judging is linear in the length of the reply. New text longer than [`NEW_TEXT_CAP`] is not
+//! judged at all: it is `unclear` by itself (nobody answers a permission question in 16 KiB, and
+//! nobody should have to read that much to audit the answer).
 
 mod lexicon;
+mod normal;
 mod question;
 mod verdict;
 
-pub use question::recognise_question;
+pub use question::{other_things_asked, recognise_question};
 pub use verdict::judge_text;
+
+/// The most new text (bytes, after quoted history is cut) a reply may have to be judged.
+pub const NEW_TEXT_CAP: usize = 16 * 1024;
 
 use super::{Comment, ConsentVerdict, text};
 
@@ -71,9 +80,23 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
     if !reply.public {
         return ignored("not public");
     }
-    let quote = text::new_text_span(&reply.body);
-    // An interleaved reply keeps the agent's quoted lines inside the quote; they are not judged.
-    let (verdict, reasons) = judge_text(asked.question, &text::without_quoted_lines(quote));
+    let new_text = text::extract_with(&reply.body, lexicon::carries_signal);
+    let quote = new_text.quote;
+    let (verdict, reasons) = if new_text.judged.len() > NEW_TEXT_CAP {
+        (
+            ConsentVerdict::Unclear,
+            vec![format!(
+                "the new text is {} KiB, more than the {} KiB a reply may have to be judged",
+                new_text.judged.len().div_ceil(1024),
+                NEW_TEXT_CAP / 1024
+            )],
+        )
+    } else {
+        let framing = verdict::Framing {
+            other_things: other_things_asked(asked.question, asked.full_comment),
+        };
+        verdict::judge_framed(asked.question, &new_text.judged, &framing)
+    };
     if let Some(flag) = reply.flags.first() {
         // Words that may not be the author's own never carry a permission.
         let mut reasons = reasons;
@@ -92,13 +115,18 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
         };
     }
     if asked.other_open_questions > 0 && verdict == ConsentVerdict::Granted {
+        let mut reasons = reasons;
+        reasons.insert(
+            0,
+            format!(
+                "{} permission questions are open: the reply does not say which it answers",
+                asked.other_open_questions + 1
+            ),
+        );
         return Judgment {
             verdict: ConsentVerdict::Unclear,
             quote: quote.to_string(),
-            reasons: vec![format!(
-                "{} permission questions are open: the reply does not say which it answers",
-                asked.other_open_questions + 1
-            )],
+            reasons,
         };
     }
     Judgment {

@@ -1,61 +1,41 @@
 //! Reply text clean-up: finds the part of an e-mail reply that the requester actually wrote.
 //!
-//! The result is always a trimmed slice of the original body, because it goes verbatim into the
-//! audit trail: a rewritten quote would no longer prove what the customer said.
+//! History is cut only where what follows really is history: a `>` quote, a reply header
+//! ("On … wrote:", "Am … schrieb …:", "… 님이 작성:"), an Outlook header block ("From: / Sent:",
+//! "Von: / Gesendet:", "Da: / Inviato:" …), an "Original Message" / forwarded separator, or the
+//! helpdesk's "##- Please type your reply above this line -##" marker. A sign-off ("Thanks",
+//! "Best regards", "Sent from my iPhone", "-- ") does not end the text: the signature below it is
+//! skipped line by line, but a P.S. or any line that reads like a sentence is still judged.
+//!
+//! The quote is always a trimmed slice of the original body, because it goes verbatim into the
+//! audit trail: a rewritten quote would no longer prove what the customer said. Every line that
+//! is judged lies inside it.
+//!
+//! Everything here is linear in the length of the body.
 
 use std::borrow::Cow;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
-/// The new text of a reply: quoted history, signatures and mail boilerplate removed.
+/// The requester's new text in a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewText<'a> {
+    /// Verbatim slice of the body: from the first to the last judged line.
+    pub quote: &'a str,
+    /// What is judged: the quote's lines without `>` quotes, signature lines, disclaimers and
+    /// mobile signatures, joined by line breaks.
+    pub judged: String,
+    /// Lines of the quote that were skipped as signature, disclaimer or sign-off.
+    pub skipped_lines: usize,
+}
+
+/// The new text of a reply, verbatim (see [`extract`]).
 pub fn new_text(body: &str) -> String {
-    new_text_span(body).to_string()
+    extract(body).quote.to_string()
 }
 
 /// Like [`new_text`], borrowed from `body`.
-///
-/// Leading quotes (bottom-posted replies) are skipped; the span ends at the first reply header,
-/// forwarded/original-message marker, signature delimiter, mobile signature, disclaimer or
-/// stand-alone sign-off. A `>` block followed by more of the requester's text (an interleaved
-/// reply) stays inside the span; [`without_quoted_lines`] drops it for judging.
 pub fn new_text_span(body: &str) -> &str {
-    let lines = split_lines(body);
-    let mut i = 0;
-    // Skip what precedes the requester's text in a bottom-posted reply.
-    while i < lines.len() {
-        let line = lines[i].1;
-        if line.trim().is_empty() || is_quote(line) {
-            i += 1;
-            continue;
-        }
-        if let Some(n) = reply_header_len(&lines, i) {
-            let next = lines[i + n..].iter().find(|(_, l)| !l.trim().is_empty());
-            if next.is_some_and(|(_, l)| is_quote(l)) {
-                i += n;
-                continue;
-            }
-        }
-        break;
-    }
-    let start = lines.get(i).map_or(body.len(), |(offset, _)| *offset);
-    let mut end = start;
-    let mut has_content = false;
-    while i < lines.len() {
-        let (offset, line) = lines[i];
-        if is_quote(line) || line.trim().is_empty() {
-            i += 1;
-            continue;
-        }
-        if reply_header_len(&lines, i).is_some() || is_hard_cut(line) || outlook_header(&lines, i) {
-            break;
-        }
-        if has_content && (is_sign_off(line) || is_disclaimer(line)) {
-            break;
-        }
-        has_content = true;
-        end = offset + line.len();
-        i += 1;
-    }
-    body[start..end].trim()
+    extract(body).quote
 }
 
 /// `text` without its `>` lines: what the requester wrote in an interleaved reply.
@@ -64,6 +44,148 @@ pub fn without_quoted_lines(text: &str) -> String {
         .filter(|line| !is_quote(line))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// What a line of the body is, for the cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Blank,
+    Quote,
+    /// Everything from here on is history.
+    HistoryStart,
+    /// A reply header ("On … wrote:") of this many lines: history unless the requester's own
+    /// lines follow the quote below it (an interleaved reply).
+    ReplyHeader(usize),
+    /// The helpdesk's "type your reply above this line" marker.
+    ReplyMarker,
+    /// "Thanks", "Best regards", "-- ", "Sent from my iPhone": a signature may follow.
+    SignOff,
+    Text,
+}
+
+/// Finds the requester's new text in `body`.
+pub fn extract(body: &str) -> NewText<'_> {
+    extract_with(body, |_| false)
+}
+
+/// Like [`extract`]; `carries_signal` tells whether a short line after a sign-off says
+/// something that must be judged ("Yes.", "네 진행해 주세요") rather than name the sender.
+pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewText<'_> {
+    let lines = split_lines(body);
+    let kinds: Vec<Line> = (0..lines.len()).map(|i| classify(&lines, i)).collect();
+    // For each line, whether any own text (not quote, blank or history) follows the quote block
+    // that starts after it: computed backwards so the whole cut stays linear.
+    let mut text_after_quotes = vec![false; lines.len() + 1];
+    let mut seen_text = false;
+    for i in (0..lines.len()).rev() {
+        match kinds[i] {
+            Line::Text | Line::SignOff => seen_text = true,
+            Line::HistoryStart | Line::ReplyMarker => seen_text = false,
+            Line::ReplyHeader(_) => seen_text = false,
+            Line::Blank | Line::Quote => {}
+        }
+        text_after_quotes[i] = seen_text;
+    }
+
+    let mut judged: Vec<(usize, &str)> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut in_signature = false;
+    let mut in_disclaimer = false;
+    let mut in_postscript = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let (offset, line) = lines[i];
+        match kinds[i] {
+            Line::Blank => {
+                in_disclaimer = false;
+                in_postscript = false;
+                i += 1;
+                continue;
+            }
+            Line::Quote => {
+                i += 1;
+                continue;
+            }
+            Line::ReplyMarker => {
+                // Above the marker is the reply; with nothing above it, the requester typed
+                // below it, and the history starts at the next header.
+                if judged.is_empty() {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            Line::HistoryStart => break,
+            Line::ReplyHeader(n) => {
+                // Bottom-posted or interleaved: the header introduces quotes with the
+                // requester's own lines after them.
+                let after = i + n;
+                let quote_follows = lines[after..]
+                    .iter()
+                    .zip(&kinds[after..])
+                    .find(|(_, k)| **k != Line::Blank)
+                    .is_some_and(|(_, k)| *k == Line::Quote);
+                if quote_follows && text_after_quotes.get(after).copied().unwrap_or(false) {
+                    i = after;
+                    continue;
+                }
+                if judged.is_empty() && quote_follows {
+                    i = after;
+                    continue;
+                }
+                break;
+            }
+            Line::SignOff => {
+                if judged.is_empty() && !in_signature {
+                    // "Thanks!" alone, or a sign-off opening the text, is the text.
+                    judged.push((offset, line));
+                } else {
+                    skipped.push(offset);
+                }
+                in_signature = true;
+                i += 1;
+                continue;
+            }
+            Line::Text => {}
+        }
+        if is_disclaimer(line) {
+            in_disclaimer = true;
+        }
+        if is_postscript(line) {
+            in_postscript = true;
+            in_disclaimer = false;
+        }
+        let signature_line = in_signature
+            && !in_postscript
+            && is_signature_line(line)
+            && !(carries_signal(line) && is_short_or_cjk(line));
+        if in_disclaimer || signature_line || is_mobile_signature(line) {
+            skipped.push(offset);
+        } else {
+            judged.push((offset, line));
+        }
+        i += 1;
+    }
+    let Some(&(first, _)) = judged.first() else {
+        return NewText {
+            quote: "",
+            judged: String::new(),
+            skipped_lines: 0,
+        };
+    };
+    let &(last, last_line) = judged.last().unwrap_or(&(first, ""));
+    let end = last + last_line.len();
+    let quote = body[first..end].trim();
+    let skipped_lines = skipped.iter().filter(|o| **o > first && **o < end).count();
+    NewText {
+        quote,
+        judged: judged
+            .iter()
+            .map(|(_, l)| *l)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        skipped_lines,
+    }
 }
 
 /// Lines with their byte offsets; the line text excludes the line break.
@@ -76,6 +198,30 @@ fn split_lines(body: &str) -> Vec<(usize, &str)> {
         offset += raw.len();
     }
     out
+}
+
+fn classify(lines: &[(usize, &str)], i: usize) -> Line {
+    let line = lines[i].1;
+    if line.trim().is_empty() {
+        return Line::Blank;
+    }
+    if is_quote(line) {
+        return Line::Quote;
+    }
+    let folded = fold(line);
+    if is_reply_marker(&folded) {
+        return Line::ReplyMarker;
+    }
+    if let Some(n) = reply_header_len(lines, i) {
+        return Line::ReplyHeader(n);
+    }
+    if is_history_marker(line, &folded) || outlook_header(lines, i) {
+        return Line::HistoryStart;
+    }
+    if is_sign_off(&folded) || is_signature_delimiter(line) || is_mobile_signature(line) {
+        return Line::SignOff;
+    }
+    Line::Text
 }
 
 fn is_quote(line: &str) -> bool {
@@ -98,8 +244,15 @@ fn fold(line: &str) -> String {
     nfkc(line.trim()).to_lowercase()
 }
 
+/// Zendesk's "##- Please type your reply above this line -##" (in any language: the marker's
+/// shape is the same).
+fn is_reply_marker(folded: &str) -> bool {
+    (folded.starts_with("##-") && folded.ends_with("-##"))
+        || folded.contains("type your reply above this line")
+}
+
 /// Verbs of the line that introduces quoted history, in the languages mail clients use
-/// ("On … Support wrote:", "Am … schrieb Support <…>:").
+/// ("On … Support wrote:", "Am … schrieb Support <…>:", "… 님이 작성:").
 const HEADER_VERBS: &[&str] = &[
     "wrote",
     "writes",
@@ -109,12 +262,19 @@ const HEADER_VERBS: &[&str] = &[
     "escribió",
     "escreveu",
     "scrisse",
+    "ha scritto",
     "schreef",
+    "heeft geschreven",
     "写道",
+    "寫道",
     "書きました",
     "のメッセージ",
     "のメール",
+    "작성",
 ];
+
+/// How a wrapped header's first line may open ("On Tue, …", "Am …", "Il giorno …").
+const HEADER_OPENINGS: &[&str] = &["on ", "am ", "le ", "el ", "em ", "il ", "op ", "在"];
 
 /// Number of lines (1 or 2) of an "On … wrote:" style header starting at `i`.
 fn reply_header_len(lines: &[(usize, &str)], i: usize) -> Option<usize> {
@@ -126,19 +286,21 @@ fn reply_header_len(lines: &[(usize, &str)], i: usize) -> Option<usize> {
         return Some(1);
     }
     // Clients wrap long headers: "On Tue, 16 Jan 2024, Support <\nsupport@x.com> wrote:".
-    let opens_header = ["on ", "am ", "le ", "el ", "em ", "在"]
-        .iter()
-        .any(|p| first.starts_with(p))
-        || starts_with_date(&first);
+    let opens_header =
+        HEADER_OPENINGS.iter().any(|p| first.starts_with(p)) || starts_with_date(&first);
+    if !opens_header {
+        return None;
+    }
     let next = lines.get(i + 1).map(|(_, l)| fold(l))?;
-    (opens_header && is_header_line(&format!("{first} {next}"))).then_some(2)
+    if next.chars().count() > 300 {
+        return None;
+    }
+    is_header_line(&format!("{first} {next}")).then_some(2)
 }
 
 fn is_header_line(folded: &str) -> bool {
     // "As I wrote before:" is the requester's own text; a header names a date or an address.
-    let looks_like_header = ["on ", "am ", "le ", "el ", "em ", "在"]
-        .iter()
-        .any(|p| folded.starts_with(p))
+    let looks_like_header = HEADER_OPENINGS.iter().any(|p| folded.starts_with(p))
         || folded.contains('@')
         || folded.chars().any(|c| c.is_ascii_digit());
     if looks_like_header && folded.ends_with(':') && HEADER_VERBS.iter().any(|v| folded.contains(v))
@@ -151,10 +313,10 @@ fn is_header_line(folded: &str) -> bool {
 
 fn starts_with_date(folded: &str) -> bool {
     let digits = folded.chars().take_while(char::is_ascii_digit).count();
-    digits == 4 && folded[digits..].starts_with(['年', '/', '-'])
+    digits == 4 && folded[digits..].starts_with(['年', '년', '/', '-', '.'])
 }
 
-/// Markers after which everything is history or boilerplate.
+/// Markers after which everything is history.
 const CUT_MARKERS: &[&str] = &[
     "original message",
     "forwarded message",
@@ -167,30 +329,50 @@ const CUT_MARKERS: &[&str] = &[
     "mensaje reenviado",
     "mensagem original",
     "mensagem encaminhada",
+    "messaggio originale",
+    "messaggio inoltrato",
+    "oorspronkelijk bericht",
+    "doorgestuurd bericht",
     "原始邮件",
+    "原始郵件",
     "转发的邮件",
     "元のメッセージ",
     "転送メッセージ",
-    "type your reply above this line",
+    "원본 메시지",
+    "전달된 메시지",
 ];
 
 /// Mobile and webmail signatures, matched at the start of a line.
-const SIGNATURE_STARTS: &[&str] = &[
+const MOBILE_SIGNATURES: &[&str] = &[
     "sent from my ",
     "sent from outlook",
     "sent from mail for",
+    "sent from yahoo",
     "get outlook for",
     "enviado desde mi ",
     "enviado do meu ",
+    "enviado de meu ",
     "von meinem ",
     "gesendet von ",
     "envoyé de mon ",
     "envoyé depuis mon ",
+    "inviato da ",
+    "verzonden vanaf ",
+    "verstuurd vanaf ",
+    "verzonden met ",
     "iphoneから送信",
     "androidから送信",
     "发自我的",
+    "從我的",
     "从我的iphone发送",
+    "나의 iphone에서 보냄",
+    "iphone에서 보냄",
 ];
+
+fn is_mobile_signature(line: &str) -> bool {
+    let folded = fold(line);
+    MOBILE_SIGNATURES.iter().any(|s| folded.starts_with(s))
+}
 
 /// Header fields of an Outlook-style quoted message ("From: … Sent: … To: … Subject: …").
 const FROM_FIELDS: &[&str] = &[
@@ -198,10 +380,12 @@ const FROM_FIELDS: &[&str] = &[
     "von:",
     "de:",
     "de :",
+    "da:",
     "van:",
     "差出人:",
     "发件人:",
     "寄件者:",
+    "보낸 사람:",
 ];
 
 /// Outlook quotes without `>`: a "From:" line followed closely by "Sent:"/"To:"/"Subject:".
@@ -224,12 +408,21 @@ fn outlook_header(lines: &[(usize, &str)], i: usize) -> bool {
         "para:",
         "asunto:",
         "assunto:",
+        "inviato:",
+        "a:",
+        "oggetto:",
+        "verzonden:",
+        "aan:",
+        "onderwerp:",
         "送信日時:",
         "宛先:",
         "件名:",
         "发送时间:",
         "收件人:",
         "主题:",
+        "보낸 날짜:",
+        "받는 사람:",
+        "제목:",
     ];
     let first = fold(lines[i].1);
     FROM_FIELDS.iter().any(|f| first.starts_with(f))
@@ -239,43 +432,50 @@ fn outlook_header(lines: &[(usize, &str)], i: usize) -> bool {
         })
 }
 
-fn is_hard_cut(line: &str) -> bool {
-    let folded = fold(line);
-    if line.trim_end() == "--" || line == "-- " || folded == "—" {
-        return true;
+fn is_history_marker(line: &str, folded: &str) -> bool {
+    // "-----Original Message-----", Outlook's "________________" separator, Zendesk's rules.
+    let separator = |c: char| folded.len() >= 5 && folded.chars().all(|x| x == c);
+    if folded.starts_with("-----")
+        || folded.starts_with("_____")
+        || folded.starts_with("=====")
+        || separator('-')
+    {
+        return line.trim_end() != "--" && line != "-- ";
     }
-    // "-----Original Message-----", Outlook's "________________" separator.
-    if folded.starts_with("-----") || folded.starts_with("_____") || folded.starts_with("=====") {
-        return true;
-    }
-    if CUT_MARKERS.iter().any(|m| folded.contains(m)) {
-        return true;
-    }
-    if SIGNATURE_STARTS.iter().any(|s| folded.starts_with(s)) {
+    if CUT_MARKERS.iter().any(|m| folded.contains(m)) && folded.chars().count() < 120 {
         return true;
     }
     FROM_FIELDS.iter().any(|f| folded.starts_with(f)) && folded.contains('@')
 }
 
+/// "-- " (the signature delimiter), a lone dash or em dash line.
+fn is_signature_delimiter(line: &str) -> bool {
+    let t = line.trim();
+    matches!(t, "--" | "—" | "——" | "–" | "---")
+}
+
 /// A line that only closes the message ("Best regards,", "Thanks!", "Cordialement").
-fn is_sign_off(line: &str) -> bool {
+fn is_sign_off(folded: &str) -> bool {
     const SIGN_OFFS: &[&str] = &[
         "regards",
         "best regards",
         "kind regards",
         "warm regards",
         "warmest regards",
+        "many thanks",
         "best wishes",
         "best",
+        "all the best",
         "br",
         "cheers",
         "thanks",
         "thank you",
-        "many thanks",
+        "thanks a lot",
         "thanks again",
         "thanks in advance",
         "thank you very much",
         "thx",
+        "ty",
         "sincerely",
         "yours sincerely",
         "yours",
@@ -284,31 +484,79 @@ fn is_sign_off(line: &str) -> bool {
         "saludos cordiales",
         "atentamente",
         "gracias",
+        "muchas gracias",
         "mit freundlichen grüßen",
         "mit freundlichen grüssen",
         "freundliche grüße",
         "viele grüße",
         "beste grüße",
+        "liebe grüße",
         "grüße",
+        "lg",
+        "vg",
+        "mfg",
         "danke",
         "vielen dank",
         "cordialement",
         "bien à vous",
         "bien cordialement",
+        "bonne journée",
         "merci",
         "merci beaucoup",
         "atenciosamente",
         "abraços",
+        "abs",
+        "cumprimentos",
         "obrigado",
         "obrigada",
+        "cordiali saluti",
+        "distinti saluti",
+        "saluti",
+        "un saluto",
+        "grazie",
+        "grazie mille",
+        "met vriendelijke groet",
+        "met vriendelijke groeten",
+        "vriendelijke groet",
+        "groeten",
+        "groet",
+        "groetjes",
+        "mvg",
+        "bedankt",
+        "dank je",
+        "dank u",
         "以上",
+        "よろしくお願いします",
+        "よろしくお願いいたします",
+        "よろしくお願い致します",
         "谢谢",
+        "謝謝",
         "此致",
         "敬礼",
+        "감사합니다",
+        "고맙습니다",
+    ];
+    let bare = folded.trim_end_matches(|c: char| {
+        c.is_ascii_punctuation() || c.is_whitespace() || matches!(c, '。' | '！' | '～' | '~')
+    });
+    SIGN_OFFS.contains(&bare)
+}
+
+/// "P.S.", "PS:", "P.D.", "N.B.", "追伸", "추신": an afterthought, always judged.
+fn is_postscript(line: &str) -> bool {
+    const MARKS: &[&str] = &[
+        "p.p.s", "pps", "p.s", "ps", "p.d", "pd", "n.b", "nb", "追伸", "附言", "补充", "추신",
+        "edit", "update", "nachtrag",
     ];
     let folded = fold(line);
-    let bare = folded.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
-    SIGN_OFFS.contains(&bare)
+    let t = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
+    MARKS.iter().any(|m| {
+        t.strip_prefix(m).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.starts_with(|c: char| !c.is_alphanumeric())
+                || !m.is_ascii()
+        })
+    })
 }
 
 /// Legal footers corporate mail servers append.
@@ -321,14 +569,86 @@ fn is_disclaimer(line: &str) -> bool {
         "confidential:",
         "disclaimer",
         "the information contained in this",
+        "the content of this email",
         "caution: this email",
         "diese e-mail",
+        "diese nachricht",
         "ce message",
+        "ce courriel",
         "este correo",
+        "este mensaje",
         "este e-mail",
+        "esta mensagem",
+        "questo messaggio",
+        "questa e-mail",
+        "dit bericht",
+        "deze e-mail",
+        "このメールは",
+        "本邮件",
+        "本郵件",
+        "이 메일은",
+    ];
+    const WORDS: &[&str] = &[
+        "confidential",
+        "intended recipient",
+        "vertraulich",
+        "confidentiel",
+        "confidencial",
+        "confidenziale",
+        "vertrouwelijk",
+        "destinatario",
+        "destinataire",
+        "geadresseerde",
+        "empfänger",
     ];
     let folded = fold(line);
     STARTS.iter().any(|s| folded.starts_with(s))
+        || (folded.chars().count() > 80 && WORDS.iter().any(|w| folded.contains(w)))
+}
+
+/// A line of a signature block: a name, a title, a company, contact details. Sentences are not.
+fn is_signature_line(line: &str) -> bool {
+    let t = line.trim();
+    if t.contains('@') || t.contains("http") || t.contains("www.") || t.contains('|') {
+        return true;
+    }
+    if t.chars().filter(char::is_ascii_digit).count() >= 6 {
+        return true;
+    }
+    if t.ends_with(['!', '?', '？', '！', '。']) {
+        return false;
+    }
+    let cjk = t.chars().filter(|c| is_cjk(*c)).count();
+    if cjk > 0 {
+        return t.chars().count() <= 24;
+    }
+    let words: Vec<&str> = t.split_whitespace().collect();
+    if words.is_empty() || words.len() > 7 {
+        return false;
+    }
+    // A name, a title, a company: every word capitalised but a few joining ones.
+    const JOINING: &[&str] = &[
+        "of", "and", "the", "for", "at", "de", "da", "do", "del", "der", "die", "das", "und",
+        "van", "von", "y", "e", "et", "di", "i.", "a.", "im", "&", "-", "–", "—", "|", "/",
+    ];
+    let capitalised = words.iter().all(|w| {
+        JOINING.contains(&w.to_lowercase().as_str())
+            || w
+                .chars()
+                .find(|c| c.is_alphanumeric())
+                .is_none_or(|c| c.is_uppercase() || c.is_ascii_digit())
+    });
+    capitalised && !(t.ends_with('.') && words.len() == 1 && words[0].len() > 5)
+}
+
+fn is_short_or_cjk(line: &str) -> bool {
+    line.split_whitespace().count() <= 2 || line.chars().any(is_cjk)
+}
+
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF
+        | 0x1100..=0x11FF | 0x3130..=0x318F)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The phrase lists of `rules/consent.toml`, text folding, and phrase matching.
 
-use crate::workflow::text::nfkc;
+use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -10,6 +10,21 @@ const RULES: &str = include_str!("../../../rules/consent.toml");
 /// What a matched phrase signals about the reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
+    /// A bare yes ("yes", "sí", "はい", "네", "that's correct"): permission only when the agent
+    /// asked one thing and nothing else is attached to it.
+    Affirm,
+    /// An acknowledgement ("ok", "got it", "了解", "알겠습니다"): never permission by itself.
+    Ack,
+    /// Explicit permission ("go ahead", "you have my permission", "autorizo", "許可します").
+    Permit,
+    /// A polite request marker ("please", "bitte", "por favor", "てください", "해 주세요"): with the
+    /// asked action it asks for that action.
+    Directive,
+    /// Someone else's approval relayed ("my boss says", "老闆說", "팀장님이").
+    Relay,
+    /// Words that go with an answer without adding to it ("it", "that", "now", "my").
+    Filler,
+    /// A grant derived from the text's structure ("please delete it"), never listed.
     Grant,
     Decline,
     DeclineSoft,
@@ -36,6 +51,12 @@ impl Kind {
     /// The label used in a judgment's reasons.
     pub fn label(self) -> &'static str {
         match self {
+            Kind::Affirm => "affirmative",
+            Kind::Ack => "acknowledgement",
+            Kind::Permit => "grant",
+            Kind::Directive => "request",
+            Kind::Relay => "relayed approval",
+            Kind::Filler => "filler",
             Kind::Grant => "grant",
             Kind::Decline => "decline",
             Kind::DeclineSoft => "not needed",
@@ -60,7 +81,12 @@ impl Kind {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
-    grant: Vec<String>,
+    affirm: Vec<String>,
+    ack: Vec<String>,
+    permit: Vec<String>,
+    directive: Vec<String>,
+    relay: Vec<String>,
+    filler: Vec<String>,
     decline: Vec<String>,
     decline_soft: Vec<String>,
     withdraw: Vec<String>,
@@ -84,6 +110,7 @@ struct RulesFile {
 #[serde(deny_unknown_fields)]
 struct QuestionRules {
     leads: Vec<String>,
+    follow_ups: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,25 +141,6 @@ impl Phrase {
         }
     }
 
-    /// The request's own verb ("downgrade"), matched with its inflections ("downgraded").
-    pub fn asked_verb(verb: &str) -> Phrase {
-        let folded = fold(verb).trim().to_string();
-        let long = folded.chars().count() >= 5;
-        let stem = if long {
-            folded.strip_suffix('e').unwrap_or(&folded).to_string()
-        } else {
-            folded
-        };
-        Phrase {
-            text: stem,
-            kind: Kind::Action,
-            sentence_start: false,
-            sentence_end: false,
-            prefix: long,
-            groups: 0,
-        }
-    }
-
     fn anchors(&self) -> usize {
         usize::from(self.sentence_start) + usize::from(self.sentence_end)
     }
@@ -149,12 +157,19 @@ pub struct Hit<'l> {
 #[derive(Debug)]
 pub struct Lexicon {
     phrases: Vec<Phrase>,
+    /// Every phrase text, found in one pass over the text.
+    automaton: AhoCorasick,
+    /// Phrases by automaton pattern (several phrases may share a text: other anchors).
+    by_pattern: Vec<Vec<usize>>,
     /// Action kind names by bit position, for reasons.
     pub action_names: Vec<String>,
     /// Object kind names by bit position, for reasons.
     pub object_names: Vec<String>,
     /// Openings of a permission question (regular expressions, see the rules file).
     pub question_leads: Vec<String>,
+    /// Openings of a question sentence that say the agent's message asked something before it
+    /// ("If so, …", "Also, …", "Además, …").
+    pub question_follow_ups: Vec<String>,
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
@@ -162,16 +177,30 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     Lexicon::parse(RULES).expect("rules/consent.toml is valid")
 });
 
+/// Why the rules file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("rules file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("phrase matcher: {0}")]
+    Matcher(#[from] aho_corasick::BuildError),
+}
+
 impl Lexicon {
     pub fn builtin() -> &'static Lexicon {
         &LEXICON
     }
 
-    pub fn parse(source: &str) -> Result<Lexicon, toml::de::Error> {
+    pub fn parse(source: &str) -> Result<Lexicon, RulesError> {
         let rules: RulesFile = toml::from_str(source)?;
         let mut phrases = Vec::new();
         let lists = [
-            (Kind::Grant, &rules.grant),
+            (Kind::Affirm, &rules.affirm),
+            (Kind::Ack, &rules.ack),
+            (Kind::Permit, &rules.permit),
+            (Kind::Directive, &rules.directive),
+            (Kind::Relay, &rules.relay),
+            (Kind::Filler, &rules.filler),
             (Kind::Decline, &rules.decline),
             (Kind::DeclineSoft, &rules.decline_soft),
             (Kind::Withdraw, &rules.withdraw),
@@ -193,11 +222,28 @@ impl Lexicon {
         let action_names = grouped(&rules.actions, Kind::Action, &mut phrases);
         let object_names = grouped(&rules.objects, Kind::Object, &mut phrases);
         phrases.retain(|p| !p.text.is_empty());
+        let mut texts: Vec<&str> = Vec::new();
+        let mut by_pattern: Vec<Vec<usize>> = Vec::new();
+        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, p) in phrases.iter().enumerate() {
+            let id = *index.entry(p.text.as_str()).or_insert_with(|| {
+                texts.push(p.text.as_str());
+                by_pattern.push(Vec::new());
+                texts.len() - 1
+            });
+            by_pattern[id].push(i);
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&texts)?;
         Ok(Lexicon {
             phrases,
+            automaton,
+            by_pattern,
             action_names,
             object_names,
             question_leads: rules.permission_question.leads,
+            question_follow_ups: rules.permission_question.follow_ups,
         })
     }
 
@@ -208,18 +254,21 @@ impl Lexicon {
 
     /// Every phrase occurrence in `folded`, overlaps resolved longest first (then the phrase
     /// with more anchors, then the earlier one), returned in text order.
-    pub fn scan<'l>(&'l self, folded: &str) -> Vec<Hit<'l>> {
-        self.scan_with(folded, &[])
-    }
-
-    /// Like [`Lexicon::scan`], with `extra` phrases besides the built-in ones.
-    pub fn scan_with<'l>(&'l self, folded: &str, extra: &'l [Phrase]) -> Vec<Hit<'l>> {
-        let mut hits: Vec<Hit<'l>> = Vec::new();
-        for phrase in self.phrases.iter().chain(extra) {
-            for (start, _) in folded.match_indices(phrase.text.as_str()) {
-                let end = start + phrase.text.len();
-                if fits(folded, start, end, phrase) {
-                    hits.push(Hit { start, end, phrase });
+    ///
+    /// One pass of the automaton finds every occurrence; choosing among overlaps marks the
+    /// bytes each taken phrase covers, so the whole scan is linear in the text (phrases are
+    /// short).
+    pub fn scan(&self, folded: &str) -> Vec<Hit<'_>> {
+        let mut hits: Vec<Hit<'_>> = Vec::new();
+        for m in self.automaton.find_overlapping_iter(folded) {
+            for &i in &self.by_pattern[m.pattern().as_usize()] {
+                let phrase = &self.phrases[i];
+                if fits(folded, m.start(), m.end(), phrase) {
+                    hits.push(Hit {
+                        start: m.start(),
+                        end: m.end(),
+                        phrase,
+                    });
                 }
             }
         }
@@ -229,14 +278,14 @@ impl Lexicon {
                 .then(b.phrase.anchors().cmp(&a.phrase.anchors()))
                 .then(a.start.cmp(&b.start))
         });
-        let mut taken: Vec<Hit<'l>> = Vec::new();
+        let mut covered = vec![false; folded.len()];
+        let mut taken: Vec<Hit<'_>> = Vec::new();
         for hit in hits {
-            if taken
-                .iter()
-                .all(|t| hit.end <= t.start || hit.start >= t.end)
-            {
-                taken.push(hit);
+            if covered[hit.start..hit.end].iter().any(|c| *c) {
+                continue;
             }
+            covered[hit.start..hit.end].iter_mut().for_each(|c| *c = true);
+            taken.push(hit);
         }
         taken.sort_by_key(|h| h.start);
         taken
@@ -267,6 +316,18 @@ impl Lexicon {
     }
 }
 
+/// Whether `line` says anything the judge weighs (an answer, a refusal, a qualifier), for the
+/// signature cut: such a line after a sign-off is judged, not skipped as the sender's name.
+pub fn carries_signal(line: &str) -> bool {
+    let folded = fold(&super::normal::normalise(line).text);
+    Lexicon::builtin().scan(&folded).iter().any(|h| {
+        !matches!(
+            h.phrase.kind,
+            Kind::Neutral | Kind::Filler | Kind::Object | Kind::Past | Kind::Directive
+        )
+    })
+}
+
 /// Adds the phrases of a table of kinds; a phrase listed under several kinds becomes one phrase
 /// carrying all of them. Returns the kind names by bit position.
 fn grouped(
@@ -290,18 +351,26 @@ fn grouped(
     names
 }
 
-/// Folds text for matching (see the header of `rules/consent.toml`).
+/// Folds text for matching (see the header of `rules/consent.toml`). The text is normalised
+/// first ([`super::normal`]); folding only unifies case, apostrophes, spacing and punctuation.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last: Option<char> = None;
     let mut run = 0;
     let mut gap: Option<char> = None;
-    for c in nfkc(text).chars().flat_map(char::to_lowercase) {
-        if matches!(c, '\'' | '’' | '‘' | 'ʼ' | '´') {
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if matches!(c, '\'' | '’' | '‘' | 'ʼ' | '´' | '`') {
             continue;
         }
         if c == '\n' {
             gap = Some('\n');
+            continue;
+        }
+        if is_clause_mark(c) {
+            // A clause mark after text; kept once, where no stronger break is pending.
+            if !out.is_empty() && gap != Some('\n') {
+                gap = Some(',');
+            }
             continue;
         }
         if c.is_whitespace() || is_separator(c) {
@@ -310,7 +379,10 @@ pub fn fold(text: &str) -> String {
         }
         if let Some(g) = gap.take() {
             if !out.is_empty() {
-                out.push(g);
+                match g {
+                    ',' => out.push_str(", "),
+                    g => out.push(g),
+                }
             }
             last = None;
         }
@@ -332,45 +404,28 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// Marks between clauses of one sentence ("yes, that's my account").
+fn is_clause_mark(c: char) -> bool {
+    matches!(c, ',' | ';' | ':' | '，' | '、' | '；' | '：' | '—' | '–')
+}
+
+/// Punctuation folded to a space.
 fn is_separator(c: char) -> bool {
     matches!(
         c,
-        ',' | ';'
-            | ':'
-            | '-'
-            | '–'
-            | '—'
-            | '('
-            | ')'
-            | '['
-            | ']'
-            | '"'
-            | '“'
-            | '”'
-            | '«'
-            | '»'
-            | '*'
-            | '_'
-            | '`'
-            | '~'
-            | '、'
-            | '¡'
-            | '「'
-            | '」'
+        '-' | '(' | ')' | '[' | ']' | '"' | '“' | '”' | '«' | '»' | '*' | '_' | '~' | '¡' | '「'
+            | '」' | '『' | '』' | '【' | '】' | '（' | '）' | '#' | '/' | '\\'
     )
 }
 
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
-}
+pub use crate::workflow::text::is_cjk;
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
 }
 
 pub fn is_sentence_end(c: char) -> bool {
-    matches!(c, '.' | '!' | '?' | '。' | '\n')
+    matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '…' | '\n')
 }
 
 /// Word boundaries (for Latin phrases) and sentence anchors.
@@ -385,19 +440,33 @@ fn fits(text: &str, start: usize, end: usize, phrase: &Phrase) -> bool {
     if !phrase.prefix && last.is_some_and(is_word_char) && after.is_some_and(is_word_char) {
         return false;
     }
+    // A one-syllable Hangul word ("네", "안", "만") ends where its word ends: "네트워크" is
+    // "network", not "yes".
+    let mut chars = phrase.text.chars();
+    if let (Some(c), None) = (chars.next(), chars.next())
+        && is_hangul(c)
+        && after.is_some_and(is_hangul)
+    {
+        return false;
+    }
+    // `^` and `$` anchor to a clause: a sentence end or a clause mark.
     if phrase.sentence_start {
         let prev = text[..start].chars().rev().find(|c| *c != ' ');
-        if prev.is_some_and(|c| !is_sentence_end(c)) {
+        if prev.is_some_and(|c| !is_sentence_end(c) && c != ',') {
             return false;
         }
     }
     if phrase.sentence_end {
         let next = text[end..].chars().find(|c| *c != ' ');
-        if next.is_some_and(|c| !is_sentence_end(c)) {
+        if next.is_some_and(|c| !is_sentence_end(c) && c != ',') {
             return false;
         }
     }
     true
+}
+
+fn is_hangul(c: char) -> bool {
+    matches!(c as u32, 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F)
 }
 
 #[cfg(test)]

@@ -45,6 +45,79 @@ pub fn recognise_question(body: &str) -> Option<PermissionQuestion> {
     None
 }
 
+/// Why the agent's message asked more than the permission `question`, if it did: another
+/// question in `full_comment`, or a question that itself follows on from another ("If so, …",
+/// "Also, …", "2. …").
+pub fn other_things_asked(question: &str, full_comment: Option<&str>) -> Option<String> {
+    let lexicon = Lexicon::builtin();
+    let folded = super::lexicon::fold(question.trim());
+    let opening = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
+    if let Some(lead) = lexicon.question_follow_ups.iter().find(|lead| {
+        opening.strip_prefix(lead.as_str()).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.starts_with(|c: char| !c.is_alphanumeric())
+                || !lead.is_ascii()
+        })
+    }) {
+        return Some(format!("the question opens with \"{lead}\""));
+    }
+    if question.matches(['?', '？']).count() > 1 {
+        return Some("the question sentence asks twice".to_string());
+    }
+    let comment = full_comment?;
+    let asked = squash(question);
+    let others: Vec<&str> = sentences(comment)
+        .filter(|s| {
+            let own = squash(s);
+            !own.is_empty() && !asked.contains(&own) && !own.contains(&asked)
+        })
+        .filter(|s| is_question_or_request(s))
+        .collect();
+    others.first().map(|first| {
+        let shown: String = first.trim().chars().take(80).collect();
+        format!("also \"{shown}\"")
+    })
+}
+
+/// Sentences of a comment, by terminator or line, quoted lines left out.
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('>'))
+        .flat_map(|line| line.split_inclusive(['?', '？', '.', '!', '。']))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Letters and digits only, lower case: to find the question sentence again in the comment.
+fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A sentence that asks the requester something: a question, or a request for an answer or an
+/// action ("Please send us …"). The handbook's closing sentence is neither.
+fn is_question_or_request(sentence: &str) -> bool {
+    static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+        RegexBuilder::new(
+            r"^(?:\W*)(?:could you |can you |would you )?(?:please |kindly )?(?:confirm|send|provide|share|reply|respond|let (?:us|me) know|tell us|try|check|verify|clear|attach|upload|run|update|answer)",
+        )
+        .case_insensitive(true)
+        .build()
+        .expect("literal pattern")
+    });
+    let s = sentence.trim();
+    let lower = s.to_lowercase();
+    if lower.contains("replying in this ticket") || lower.contains("will be sufficient") {
+        return false;
+    }
+    if lower.contains("if you have any") || lower.contains("let us know if") {
+        return false;
+    }
+    s.ends_with(['?', '？']) || REQUEST.is_match(s)
+}
+
 /// Length of the action in `rest` and of its terminator: up to the first question mark outside
 /// `code`, within the paragraph; failing that, up to the end of the sentence.
 fn action_extent(rest: &str) -> Option<(usize, usize)> {
@@ -158,6 +231,25 @@ mod tests {
             q.question,
             "So, could you please confirm that you would like us to delete it?"
         );
+    }
+
+    #[test]
+    fn other_things_in_the_message_are_found() {
+        let q = "Could you please provide permission for staff to clear the stuck import?";
+        assert_eq!(other_things_asked(q, None), None);
+        let full = format!("Hi,\n\nIs the affected project `prism/data-import`? {q}\n\nReplying in this ticket stating you provide permission will be sufficient.");
+        assert!(other_things_asked(q, Some(&full)).unwrap().contains("prism/data-import"));
+        let alone = format!("Hi Ana,\n\nThanks. {q}\n\nReplying in this ticket stating you provide permission will be sufficient.\n\nBest,\nSam");
+        assert_eq!(other_things_asked(q, Some(&alone)), None);
+        for follow_up in [
+            "If so, could you please provide permission for staff to clear it?",
+            "Also, could you please confirm that you would like us to delete it?",
+            "Además, ¿podría confirmar que desea que eliminemos el grupo?",
+            "Inoltre, potrebbe confermare che desidera che cambiamo l'email?",
+            "2. Could you please provide permission for staff to transfer it?",
+        ] {
+            assert!(other_things_asked(follow_up, None).is_some(), "{follow_up}");
+        }
     }
 
     #[test]

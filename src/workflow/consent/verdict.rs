@@ -1,11 +1,24 @@
-//! The verdict on a requester's new text: signals found, then a deliberately cautious rule.
+//! The verdict on a requester's new text: evidence found clause by clause, then a deliberately
+//! cautious rule.
 //!
-//! `granted` needs at least one grant and nothing that could make it anything less (negation,
-//! condition, scope, hedge, question, sarcasm, decline, another action or target). A decline
-//! without a grant is `declined`. Everything else is `unclear`: a wrong grant lets staff act on
-//! an account without permission, so doubt always falls that way.
+//! `granted` needs positive evidence that the text answers *this* question, and nothing anywhere
+//! in the text that could make it anything less:
+//! - explicit permission ("go ahead", "you have my permission", "autorizo", "許可します"), or a
+//!   request for the asked action itself ("please delete it", "Yes, disable 2FA", "삭제해 주세요");
+//! - or a bare yes ("yes", "sí", "はい", "that's correct"), which counts only when the agent asked
+//!   one thing and every other word of the reply is courtesy: "Yes I'm sure that's my account"
+//!   answers something else;
+//! - an acknowledgement ("ok", "got it", "了解", "알겠습니다") is never permission by itself.
+//!
+//! Anything that could qualify it blocks a grant: negation, condition, a moment other than now,
+//! partial scope, hedge, a question back, sarcasm, someone else's approval, another action or
+//! target. A refusal (not followed by a new yes) is `declined`. Everything else is `unclear`: a
+//! wrong grant lets staff act on an account without permission, so doubt always falls that way.
+//!
+//! Every step is linear in the length of the text (the caller caps it).
 
-use super::lexicon::{Hit, Kind, Lexicon, Phrase, fold, is_cjk, is_sentence_end};
+use super::lexicon::{Hit, Kind, Lexicon, fold, is_cjk, is_sentence_end};
+use super::normal;
 use crate::workflow::ConsentVerdict;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -14,206 +27,531 @@ use std::sync::LazyLock;
 /// ("I do **not** want you to **move** it").
 const NEGATION_REACH: usize = 4;
 
+/// How the agent's message framed the question.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Framing {
+    /// Why the agent's message asked more than this one thing (a bare yes may answer the
+    /// other), if it did.
+    pub other_things: Option<String>,
+}
+
 /// A signal found in the reply, for the verdict and its reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Signal {
     kind: Kind,
-    /// Position in the folded text, to order signals and to apply withdrawals.
+    /// Position in the folded text, to order signals.
     at: usize,
     reason: String,
 }
 
-impl Signal {
-    fn from_hit(hit: &Hit<'_>, folded: &str) -> Signal {
-        Signal {
-            kind: hit.phrase.kind,
-            at: hit.start,
-            reason: format!(
-                "{}: \"{}\"",
-                hit.phrase.kind.label(),
-                &folded[hit.start..hit.end]
-            ),
-        }
-    }
+/// The evidence for a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Evidence {
+    None,
+    /// "ok", "got it".
+    Ack,
+    /// "yes", "sí", "that's correct".
+    Affirm,
+    /// "go ahead", "I confirm", "autorizo": permission, not naming the action.
+    Permit,
+    /// Permission or a request naming the asked action or its target.
+    Anchored,
 }
 
-/// Judges `text` (the requester's new text, quotes already removed) against `request`.
+/// Judges `text` (the requester's new text, quotes already removed) against `request`, the
+/// question asked on its own.
 pub fn judge_text(request: &str, text: &str) -> (ConsentVerdict, Vec<String>) {
+    judge_framed(request, text, &Framing::default())
+}
+
+/// Judges `text` against `request` as the agent's message framed it.
+pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVerdict, Vec<String>) {
     let lexicon = Lexicon::builtin();
-    let folded = fold(text);
+    let normalised = normal::normalise(text);
+    let folded = fold(&normalised.text);
     if folded.trim().is_empty() {
-        return (ConsentVerdict::Unclear, vec!["empty reply".to_string()]);
+        let mut reasons = normalised.findings;
+        reasons.push("empty reply".to_string());
+        return (ConsentVerdict::Unclear, reasons);
     }
-    let folded_request = fold(request);
-    let asked = Asked {
-        actions: lexicon.groups_named(&folded_request, Kind::Action),
-        objects: lexicon.groups_named(&folded_request, Kind::Object),
-    };
-    // The request's own verb counts as an asked action even when the lexicon does not know it.
-    let own_verb: Vec<Phrase> = super::recognise_question(request)
-        .and_then(|q| q.action.split_whitespace().next().map(Phrase::asked_verb))
-        .filter(|p| !p.text.is_empty())
-        .into_iter()
-        .collect();
-    let hits = lexicon.scan_with(&folded, &own_verb);
-    let mut signals = interpret(&hits, &folded, asked, lexicon);
-    signals.extend(other_targets(request, text));
-    signals.extend(clock_and_dates(text));
+    let asked = AskedAction::of(request, lexicon);
+    let hits = lexicon.scan(&folded);
+    let clauses = clauses(&folded);
+    let reading = read(&hits, &folded, &clauses, &asked, lexicon);
+    let mut signals = reading.signals;
+    signals.extend(other_targets(request, &normalised.text));
+    signals.extend(clock_and_dates(&normalised.text));
+    signals.sort_by_key(|s| s.at);
 
-    // After "actually, no" / "on second thought" only what follows counts.
-    let from = signals
-        .iter()
-        .filter(|s| s.kind == Kind::Withdraw)
-        .map(|s| s.at)
-        .max()
-        .unwrap_or(0);
-    let reasons: Vec<String> = signals.iter().map(|s| s.reason.clone()).collect();
-    let current: Vec<&Signal> = signals.iter().filter(|s| s.at >= from).collect();
-    let has = |k: Kind| current.iter().any(|s| s.kind == k);
+    let mut reasons: Vec<String> = normalised.findings.clone();
+    reasons.extend(signals.iter().map(|s| s.reason.clone()));
+    let has = |k: Kind| signals.iter().any(|s| s.kind == k);
+    let refusal = |s: &&Signal| matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw);
 
-    let verdict = if signals.iter().any(|s| s.kind == Kind::AutoReply) {
+    let verdict = if has(Kind::AutoReply) {
         ConsentVerdict::Unclear
-    } else if has(Kind::Decline) || has(Kind::Withdraw) {
-        // "Is there a way to keep it?" asks; "No, why would you?" and "Really? No." refuse.
-        let refuses_first = current
-            .first()
-            .is_some_and(|s| matches!(s.kind, Kind::Decline | Kind::Withdraw));
-        let first_decline = current
+    } else if let Some(first_refusal) = signals.iter().find(refusal) {
+        let last_refusal = signals.iter().rev().find(refusal).map_or(0, |s| s.at);
+        let last_grant = reading.last_evidence_at;
+        let refuses_first = reading
+            .first_evidence_at
+            .is_none_or(|g| first_refusal.at <= g);
+        let asks_after = signals
             .iter()
-            .filter(|s| matches!(s.kind, Kind::Decline | Kind::Withdraw))
-            .map(|s| s.at)
-            .min()
-            .unwrap_or(0);
-        let asks_after = current
-            .iter()
-            .any(|s| s.kind == Kind::Question && s.at > first_decline);
+            .any(|s| s.kind == Kind::Question && s.at > first_refusal.at);
         // "No, I'll do it myself": the "do it" is not addressed to us.
         let does_it_themselves = refuses_first && has(Kind::DeclineSoft);
-        if (has(Kind::Grant) && !does_it_themselves) || (asks_after && !refuses_first) {
-            ConsentVerdict::Unclear
-        } else {
-            ConsentVerdict::Declined
+        match last_grant {
+            // A yes after the refusal: which one stands is not for us to guess.
+            Some(g) if g > last_refusal && !does_it_themselves => ConsentVerdict::Unclear,
+            // "Yes… no, wait": a bare "no" after a yes is a pause, not a refusal.
+            Some(_) if !refuses_first && !reading.strong_refusal => ConsentVerdict::Unclear,
+            _ if asks_after && !refuses_first => ConsentVerdict::Unclear,
+            _ => ConsentVerdict::Declined,
         }
-    } else if has(Kind::DeclineSoft) {
-        if has(Kind::Grant) || has(Kind::Question) {
-            ConsentVerdict::Unclear
-        } else {
-            ConsentVerdict::Declined
-        }
-    } else if has(Kind::Grant) && current.iter().all(|s| !blocks_grant(s.kind)) {
-        ConsentVerdict::Granted
     } else {
-        ConsentVerdict::Unclear
+        let blockers: Vec<&Signal> = signals.iter().filter(|s| blocks_grant(s.kind)).collect();
+        match reading.evidence {
+            Evidence::None => ConsentVerdict::Unclear,
+            Evidence::Ack => {
+                reasons.push("an acknowledgement is not permission".to_string());
+                ConsentVerdict::Unclear
+            }
+            _ if !blockers.is_empty() => ConsentVerdict::Unclear,
+            Evidence::Affirm | Evidence::Permit if framing.other_things.is_some() => {
+                reasons.push(format!(
+                    "the agent's message asked more than one thing ({}): the reply does not say which it answers",
+                    framing.other_things.as_deref().unwrap_or_default()
+                ));
+                ConsentVerdict::Unclear
+            }
+            Evidence::Affirm if !reading.unattached.is_empty() => {
+                reasons.push(format!(
+                    "the yes is attached to another statement: \"{}\"",
+                    reading.unattached
+                ));
+                ConsentVerdict::Unclear
+            }
+            _ => ConsentVerdict::Granted,
+        }
     };
-    let mut reasons = reasons;
+    let verdict = if verdict == ConsentVerdict::Granted && !normalised.findings.is_empty() {
+        reasons.push("the text does not read as written: never a grant".to_string());
+        ConsentVerdict::Unclear
+    } else {
+        verdict
+    };
     if reasons.is_empty() {
         reasons.push("no explicit answer".to_string());
-    } else if verdict == ConsentVerdict::Unclear && !signals.iter().any(|s| s.kind == Kind::Grant) {
+    } else if verdict == ConsentVerdict::Unclear && reading.evidence == Evidence::None {
         reasons.push("no explicit grant".to_string());
     }
     (verdict, reasons)
 }
 
 fn blocks_grant(kind: Kind) -> bool {
-    !matches!(
+    matches!(
         kind,
-        Kind::Grant | Kind::Neutral | Kind::Action | Kind::Object
+        Kind::Negation
+            | Kind::Condition
+            | Kind::Timing
+            | Kind::Scope
+            | Kind::Hedge
+            | Kind::Question
+            | Kind::Sarcasm
+            | Kind::Redirect
+            | Kind::Relay
+            | Kind::AutoReply
     )
 }
 
-/// The kinds of action and of object the request names (bit sets).
-#[derive(Debug, Clone, Copy)]
-struct Asked {
+/// What the question asks, for anchoring the reply to it.
+struct AskedAction {
+    /// Action kinds the question names (bit set).
     actions: u64,
+    /// Object kinds the question names (bit set).
     objects: u64,
+    /// The question's own words (folded), of four letters or more: restating them is harmless.
+    words: Vec<String>,
+    /// Stem of the asked verb ("downgrad" for "downgrade"), matched as a word prefix.
+    verb_stem: Option<String>,
 }
 
-/// Turns phrase hits into signals: a negation reaching a grant or an action becomes a decline,
-/// "please <asked action>" becomes a grant, an action of another kind is "something else".
-fn interpret(hits: &[Hit<'_>], folded: &str, asked: Asked, lexicon: &Lexicon) -> Vec<Signal> {
-    let mut signals = Vec::new();
-    let mut consumed = vec![false; hits.len()];
-    for (i, hit) in hits.iter().enumerate() {
-        if consumed[i] {
-            continue;
-        }
-        let kind = hit.phrase.kind;
-        if kind == Kind::Negation {
-            let target = hits[i + 1..].iter().enumerate().find(|(_, next)| {
-                matches!(next.phrase.kind, Kind::Grant | Kind::Action)
-                    && within_reach(&folded[hit.end..next.start])
+impl AskedAction {
+    fn of(request: &str, lexicon: &Lexicon) -> AskedAction {
+        let folded = fold(&normal::normalise(request).text);
+        let action = super::recognise_question(request).map(|q| q.action);
+        let verb_stem = action
+            .as_deref()
+            .and_then(|a| a.split_whitespace().next())
+            .map(|v| fold(v).trim().to_string())
+            .filter(|v| v.chars().count() >= 3 && v.chars().all(char::is_alphabetic))
+            .map(|v| {
+                let n = v.chars().count();
+                if n >= 6 {
+                    v.chars().take(n - 2).collect()
+                } else {
+                    v
+                }
             });
-            if let Some((offset, next)) = target {
-                consumed[i + 1 + offset] = true;
-                signals.push(Signal {
-                    kind: Kind::Decline,
-                    at: hit.start,
-                    reason: format!("decline: \"{}\"", folded[hit.start..next.end].trim_end()),
-                });
-                continue;
-            }
+        let mut words: Vec<String> = folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 4 || w.chars().any(|c| c.is_ascii_digit()))
+            .map(str::to_string)
+            .collect();
+        words.sort();
+        words.dedup();
+        AskedAction {
+            actions: lexicon.groups_named(&folded, Kind::Action),
+            objects: lexicon.groups_named(&folded, Kind::Object),
+            words,
+            verb_stem,
         }
-        if kind == Kind::Object {
-            if asked.objects != 0 && hit.phrase.groups & asked.objects == 0 {
-                signals.push(Signal {
-                    kind: Kind::Redirect,
-                    at: hit.start,
-                    reason: format!(
-                        "other target: \"{}\" ({})",
-                        &folded[hit.start..hit.end],
-                        lexicon.group_names(hit.phrase.groups, Kind::Object)
-                    ),
-                });
-            }
-            continue;
-        }
-        if kind == Kind::Action {
-            let request_groups = asked.actions;
-            // Group 0 is the request's own verb.
-            let asked = hit.phrase.groups == 0 || hit.phrase.groups & request_groups != 0;
-            let after_please = i > 0
-                && hits[i - 1].phrase.kind == Kind::Neutral
-                && matches!(
-                    &folded[hits[i - 1].start..hits[i - 1].end],
-                    "please" | "pls" | "plz"
-                )
-                && folded[hits[i - 1].end..hit.start].trim().is_empty();
-            if asked && after_please {
-                signals.push(Signal {
-                    kind: Kind::Grant,
-                    at: hits[i - 1].start,
-                    reason: format!("grant: \"{}\"", &folded[hits[i - 1].start..hit.end]),
-                });
-            } else if !asked && request_groups != 0 {
-                signals.push(Signal {
-                    kind: Kind::Redirect,
-                    at: hit.start,
-                    reason: format!(
-                        "other action: \"{}\" ({})",
-                        &folded[hit.start..hit.end],
-                        lexicon.group_names(hit.phrase.groups, Kind::Action)
-                    ),
-                });
-            }
-            continue;
-        }
-        if kind == Kind::Timing {
-            let after_past = i > 0
-                && hits[i - 1].phrase.kind == Kind::Past
-                && within_reach_of(&folded[hits[i - 1].end..hit.start], 2);
-            let before_ago = hits.get(i + 1).is_some_and(|next| {
-                next.phrase.kind == Kind::Past && within_reach_of(&folded[hit.end..next.start], 0)
-            });
-            if after_past || before_ago {
-                continue;
-            }
-        }
-        if matches!(kind, Kind::Neutral | Kind::Past) {
-            continue;
-        }
-        signals.push(Signal::from_hit(hit, folded));
     }
-    signals
+
+    fn names_word(&self, word: &str) -> bool {
+        self.words.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
+    }
+
+    fn is_own_verb(&self, word: &str) -> bool {
+        self.verb_stem.as_deref().is_some_and(|s| word.starts_with(s))
+    }
+}
+
+/// A clause: a stretch of one sentence between clause marks (byte range in the folded text).
+#[derive(Debug, Clone, Copy)]
+struct Clause {
+    start: usize,
+    end: usize,
+    /// First clause of its sentence.
+    opens_sentence: bool,
+}
+
+fn clauses(folded: &str) -> Vec<Clause> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut opens_sentence = true;
+    for (i, c) in folded.char_indices() {
+        let sentence_end = is_sentence_end(c) || matches!(c, '。' | '！' | '？');
+        if c == ',' || sentence_end {
+            if folded[start..i].trim().is_empty() {
+                start = i + c.len_utf8();
+                opens_sentence |= sentence_end;
+                continue;
+            }
+            out.push(Clause {
+                start,
+                end: i,
+                opens_sentence,
+            });
+            opens_sentence = sentence_end;
+            start = i + c.len_utf8();
+        }
+    }
+    if !folded[start..].trim().is_empty() {
+        out.push(Clause {
+            start,
+            end: folded.len(),
+            opens_sentence,
+        });
+    }
+    out
+}
+
+/// What the hits say, clause by clause.
+struct Reading {
+    signals: Vec<Signal>,
+    evidence: Evidence,
+    first_evidence_at: Option<usize>,
+    last_evidence_at: Option<usize>,
+    /// A refusal that is more than a bare "no" after a yes.
+    strong_refusal: bool,
+    /// Words of the reply that are neither courtesy, answer nor the question's own words, when
+    /// the only answer is a bare yes (what the yes may be attached to).
+    unattached: String,
+}
+
+fn read(
+    hits: &[Hit<'_>],
+    folded: &str,
+    clauses: &[Clause],
+    asked: &AskedAction,
+    lexicon: &Lexicon,
+) -> Reading {
+    let mut signals = Vec::new();
+    let mut evidence = Evidence::None;
+    let mut first_evidence_at = None;
+    let mut last_evidence_at = None;
+    let mut strong_refusal = false;
+    let mut unattached: Vec<&str> = Vec::new();
+    let mut consumed = vec![false; hits.len()];
+    let mut h = 0;
+    let clause_count = clauses.len();
+    for (ci, clause) in clauses.iter().enumerate() {
+        let first_hit = h;
+        while h < hits.len() && hits[h].start < clause.end {
+            h += 1;
+        }
+        let clause_hits = &hits[first_hit..h];
+        let text = &folded[clause.start..clause.end];
+        let offset = clause.start;
+        // Words of the clause with whether a hit covers them.
+        let words: Vec<(usize, &str)> = word_spans(text)
+            .map(|(i, w)| (offset + i, w))
+            .collect();
+        let covered_by = |at: usize, len: usize| {
+            clause_hits
+                .iter()
+                .find(|x| x.start < at + len && x.end > at)
+        };
+        let asked_verb_at: Option<usize> = words
+            .iter()
+            .find(|(_, w)| asked.is_own_verb(w))
+            .map(|(at, _)| *at)
+            .or_else(|| {
+                clause_hits
+                    .iter()
+                    .find(|x| {
+                        x.phrase.kind == Kind::Action && x.phrase.groups & asked.actions != 0
+                    })
+                    .map(|x| x.start)
+            });
+        let has_kind = |k: Kind| clause_hits.iter().any(|x| x.phrase.kind == k);
+        let live = has_kind(Kind::Directive)
+            || has_kind(Kind::Permit)
+            || has_kind(Kind::Affirm)
+            || has_kind(Kind::Ack);
+        let clause_initial_verb = words.first().is_some_and(|(at, w)| {
+            Some(*at) == asked_verb_at && !w.ends_with("ed") && !w.ends_with("ing")
+        });
+        let mut clause_evidence = Evidence::None;
+        let mut clause_evidence_at = None;
+        for (k, hit) in clause_hits.iter().enumerate() {
+            let i = first_hit + k;
+            if consumed[i] {
+                continue;
+            }
+            let kind = hit.phrase.kind;
+            let phrase = &folded[hit.start..hit.end];
+            match kind {
+                Kind::Negation => {
+                    let target = hits[i + 1..]
+                        .iter()
+                        .enumerate()
+                        .take_while(|(_, next)| within_reach(&folded[hit.end..next.start]))
+                        .find(|(_, next)| {
+                            matches!(
+                                next.phrase.kind,
+                                Kind::Affirm
+                                    | Kind::Ack
+                                    | Kind::Permit
+                                    | Kind::Directive
+                                    | Kind::Action
+                                    | Kind::Grant
+                            )
+                        });
+                    if let Some((off, next)) = target {
+                        consumed[i + 1 + off] = true;
+                        strong_refusal = true;
+                        signals.push(Signal {
+                            kind: Kind::Decline,
+                            at: hit.start,
+                            reason: format!(
+                                "decline: \"{}\"",
+                                folded[hit.start..next.end].trim_end()
+                            ),
+                        });
+                    } else if let Some(v) = asked_verb_at.filter(|v| *v >= hit.end)
+                        && within_reach(&folded[hit.end..v])
+                    {
+                        strong_refusal = true;
+                        signals.push(Signal {
+                            kind: Kind::Decline,
+                            at: hit.start,
+                            reason: format!("decline: \"{}\"", text.trim()),
+                        });
+                    } else {
+                        signals.push(signal(hit, folded));
+                    }
+                }
+                Kind::Decline | Kind::Withdraw | Kind::DeclineSoft => {
+                    let bare_no = hit.phrase.text.split_whitespace().count() == 1
+                        && matches!(
+                            phrase,
+                            "no" | "nope" | "nah" | "nee" | "nein" | "non" | "não" | "nao"
+                                | "아니요" | "いいえ" | "不"
+                        );
+                    strong_refusal |= !bare_no;
+                    signals.push(signal(hit, folded));
+                }
+                Kind::Action => {
+                    let is_asked = hit.phrase.groups & asked.actions != 0;
+                    if !is_asked && asked.actions != 0 && live && Some(hit.start) != asked_verb_at {
+                        signals.push(Signal {
+                            kind: Kind::Redirect,
+                            at: hit.start,
+                            reason: format!(
+                                "other action: \"{phrase}\" ({})",
+                                lexicon.group_names(hit.phrase.groups, Kind::Action)
+                            ),
+                        });
+                    }
+                }
+                Kind::Object => {
+                    if asked.objects != 0 && hit.phrase.groups & asked.objects == 0 && live {
+                        signals.push(Signal {
+                            kind: Kind::Redirect,
+                            at: hit.start,
+                            reason: format!(
+                                "other target: \"{phrase}\" ({})",
+                                lexicon.group_names(hit.phrase.groups, Kind::Object)
+                            ),
+                        });
+                    }
+                }
+                Kind::Timing => {
+                    let after_past = i > 0
+                        && hits[i - 1].phrase.kind == Kind::Past
+                        && within_reach_of(&folded[hits[i - 1].end..hit.start], 2);
+                    let before_ago = hits.get(i + 1).is_some_and(|next| {
+                        next.phrase.kind == Kind::Past
+                            && within_reach_of(&folded[hit.end..next.start], 0)
+                    });
+                    if !(after_past || before_ago) {
+                        signals.push(signal(hit, folded));
+                    }
+                }
+                Kind::Condition => {
+                    // "I'll set it up again right after": a sequence of their own, not a
+                    // condition on ours.
+                    let rest = folded[hit.end..clause.end].trim();
+                    let sequence_only = matches!(phrase, "after" | "afterwards" | "danach" | "después" | "après" | "depois" | "dopo" | "daarna")
+                        && rest
+                            .split_whitespace()
+                            .all(|w| matches!(w, "that" | "this" | "it" | "wards" | "eso" | "ça" | "isso"));
+                    if !sequence_only {
+                        signals.push(signal(hit, folded));
+                    }
+                }
+                Kind::Affirm | Kind::Ack | Kind::Permit => {
+                    let level = match kind {
+                        Kind::Ack => Evidence::Ack,
+                        Kind::Affirm => Evidence::Affirm,
+                        _ => Evidence::Permit,
+                    };
+                    if level > clause_evidence {
+                        clause_evidence = level;
+                    }
+                    clause_evidence_at.get_or_insert(hit.start);
+                    signals.push(Signal {
+                        kind,
+                        at: hit.start,
+                        reason: format!("{}: \"{phrase}\"", kind.label()),
+                    });
+                }
+                Kind::Directive | Kind::Neutral | Kind::Past | Kind::Filler | Kind::Grant => {}
+                _ => signals.push(signal(hit, folded)),
+            }
+        }
+        // A request for the asked action itself: "please delete it", "Yes, disable 2FA",
+        // "you can delete it", "削除してください", "Delete it.".
+        let asks_for_it = asked_verb_at.is_some()
+            && (has_kind(Kind::Directive)
+                || has_kind(Kind::Permit)
+                || clause_initial_verb
+                || (has_kind(Kind::Affirm) && clause_evidence_at < asked_verb_at));
+        if asks_for_it {
+            clause_evidence = Evidence::Anchored;
+            let at = clause_evidence_at.unwrap_or(asked_verb_at.unwrap_or(offset));
+            clause_evidence_at = Some(at);
+            signals.push(Signal {
+                kind: Kind::Grant,
+                at,
+                reason: format!("grant: \"{}\"", text.trim()),
+            });
+        }
+        if let Some(at) = clause_evidence_at {
+            first_evidence_at.get_or_insert(at);
+            last_evidence_at = Some(at);
+        }
+        evidence = evidence.max(clause_evidence);
+        // Words no courtesy, answer or question word explains: what a bare yes may be attached
+        // to. A greeting clause and a closing name are courtesy.
+        let greeting = clause.opens_sentence
+            && clause_hits
+                .first()
+                .is_some_and(|x| x.phrase.kind == Kind::Neutral && x.start == offset);
+        let closing_name = ci + 1 == clause_count && clause_hits.is_empty() && words.len() <= 3;
+        if !greeting && !closing_name {
+            for (at, w) in &words {
+                let explained = covered_by(*at, w.len()).is_some_and(|x| {
+                    matches!(
+                        x.phrase.kind,
+                        Kind::Affirm
+                            | Kind::Ack
+                            | Kind::Permit
+                            | Kind::Directive
+                            | Kind::Neutral
+                            | Kind::Filler
+                            | Kind::Action
+                            | Kind::Object
+                    )
+                }) || asked.names_word(w)
+                    || asked.is_own_verb(w)
+                    || w.chars().all(|c| !c.is_alphanumeric());
+                if !explained {
+                    unattached.push(w);
+                }
+            }
+        }
+    }
+    Reading {
+        signals,
+        evidence,
+        first_evidence_at,
+        last_evidence_at,
+        strong_refusal,
+        unattached: unattached.into_iter().take(8).collect::<Vec<_>>().join(" "),
+    }
+}
+
+fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
+    Signal {
+        kind: hit.phrase.kind,
+        at: hit.start,
+        reason: format!(
+            "{}: \"{}\"",
+            hit.phrase.kind.label(),
+            &folded[hit.start..hit.end]
+        ),
+    }
+}
+
+/// Words of `text` with their byte offsets; a CJK character is a word of its own.
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        let cjk = is_cjk(c) && !is_hangul(c);
+        if c.is_alphanumeric() && !cjk {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            out.push((s, &text[s..i]));
+        }
+        if cjk {
+            out.push((i, &text[i..i + c.len_utf8()]));
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out.into_iter()
+}
+
+fn is_hangul(c: char) -> bool {
+    matches!(c as u32, 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F)
 }
 
 fn within_reach(gap: &str) -> bool {
@@ -221,18 +559,35 @@ fn within_reach(gap: &str) -> bool {
 }
 
 /// `gap` is in one sentence and has at most `words` words (a CJK character counts as one).
+/// Stops reading as soon as the answer is known, so callers may pass long gaps.
 fn within_reach_of(gap: &str, words: usize) -> bool {
-    if gap.chars().any(is_sentence_end) {
-        return false;
+    let mut count = 0;
+    let mut in_word = false;
+    for c in gap.chars() {
+        if is_sentence_end(c) {
+            return false;
+        }
+        if is_cjk(c) {
+            count += 1;
+            in_word = false;
+        } else if c.is_whitespace() {
+            in_word = false;
+        } else if !in_word {
+            in_word = true;
+            count += 1;
+        }
+        if count > words {
+            return false;
+        }
     }
-    gap.split_whitespace().count() + gap.chars().filter(|c| is_cjk(*c)).count() <= words
+    true
 }
 
 /// Dates and clock times ("on the 31st", "at 5pm", "20.01."): a moment other than now.
 fn clock_and_dates(text: &str) -> Vec<Signal> {
     static MOMENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)|\d{1,2}(?::\d{2})?\s?[ap]\.?m\b\.?|\d{1,2}:\d{2}|\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?|eod|eow|cob)\b|\d+\s?[日時点号]",
+            r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)|\d{1,2}(?::\d{2})?\s?[ap]\.?m\b\.?|\d{1,2}:\d{2}|\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?|eod|eow|cob)\b|\d+\s?[日時点号시]",
         )
         .expect("literal pattern")
     });
@@ -246,8 +601,9 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
         .collect()
 }
 
-/// Projects, paths, e-mail addresses and `code` the reply names that the request does not
-/// (permission for something else), or only some of several the request names (partial scope).
+/// Projects, paths, e-mail addresses, @handles and `code` the reply names that the request does
+/// not (permission for something else), or only some of several the request names (partial
+/// scope).
 fn other_targets(request: &str, text: &str) -> Vec<Signal> {
     let asked = targets(request);
     let named = targets(text);
@@ -255,7 +611,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
     for (raw, target) in &named {
         if !asked
             .iter()
-            .any(|(_, a)| a == target || contains_bounded(a, target))
+            .any(|(_, a)| a == target || contains_bounded(a, target) || contains_bounded(target, a))
         {
             out.push(Signal {
                 kind: Kind::Redirect,
@@ -269,10 +625,14 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
     if asked.len() > 1 && !named.is_empty() && out.is_empty() {
         let missing: Vec<&str> = asked
             .iter()
-            .filter(|(_, a)| !named.iter().any(|(_, n)| n == a || contains_bounded(n, a)))
+            .filter(|(_, a)| {
+                !named
+                    .iter()
+                    .any(|(_, n)| n == a || contains_bounded(n, a) || contains_bounded(a, n))
+            })
             .map(|(raw, _)| raw.as_str())
             .collect();
-        if !missing.is_empty() {
+        if !missing.is_empty() && missing.len() < asked.len() {
             out.push(Signal {
                 kind: Kind::Scope,
                 at: usize::MAX,
@@ -283,22 +643,28 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
     out
 }
 
-/// Targets in `text`: (as written, lower case).
+/// Targets in `text`: (as written, lower case, without a leading `@`).
 fn targets(text: &str) -> Vec<(String, String)> {
     static TARGET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"`([^`\n]+)`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[\w.-]+(?:/[\w.-]+)+")
+        Regex::new(r"`([^`\n]{1,200})`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@[\w.-]+|[\w.-]+(?:/[\w.-]+)+")
             .expect("literal pattern")
     });
     const COMMON: &[&str] = &[
-        "and/or", "or/and", "n/a", "w/o", "he/she", "s/he", "his/her",
+        "and/or", "or/and", "n/a", "w/o", "he/she", "s/he", "his/her", "heer/mevrouw", "ci/cd",
+        "a/s", "i/o", "24/7",
     ];
     let mut out: Vec<(String, String)> = Vec::new();
     for m in TARGET.captures_iter(text) {
         let raw = m.get(1).or_else(|| m.get(0)).map_or("", |g| g.as_str());
-        let target = raw.trim_matches(['.', '-']).to_lowercase();
+        let target = raw
+            .trim_matches(['.', '-'])
+            .trim_start_matches('@')
+            .to_lowercase();
         if !target.chars().any(char::is_alphabetic) || COMMON.contains(&target.as_str()) {
             continue;
         }
+        // A plain word in backticks is a name only when it looks like one (`main` is named by
+        // the question too, or not at all).
         if !out.iter().any(|(_, t)| *t == target) {
             out.push((raw.to_string(), target));
         }
@@ -309,7 +675,7 @@ fn targets(text: &str) -> Vec<(String, String)> {
 /// `needle` occurs in `haystack` as a whole name ("acme/legacy" is not in "acme/legacy-v2").
 fn contains_bounded(haystack: &str, needle: &str) -> bool {
     // A trailing part of a path names the same thing ("old-wiki" in "nordic/old-wiki").
-    let joins_before = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
+    let joins_before = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
     let joins_after = |c: char| joins_before(c) || c == '/';
     haystack.match_indices(needle).any(|(i, _)| {
         let before = haystack[..i].chars().next_back();
