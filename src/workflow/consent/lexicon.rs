@@ -15,6 +15,9 @@ pub enum Kind {
     Affirm,
     /// An acknowledgement ("ok", "got it", "了解", "알겠습니다"): never permission by itself.
     Ack,
+    /// Says the message was understood ("got it", "알겠습니다"): beside a bare yes, the reply is
+    /// an acknowledgement.
+    Understood,
     /// Explicit permission ("go ahead", "you have my permission", "autorizo", "許可します").
     Permit,
     /// A polite request marker ("please", "bitte", "por favor", "てください", "해 주세요"): with the
@@ -53,6 +56,7 @@ impl Kind {
         match self {
             Kind::Affirm => "affirmative",
             Kind::Ack => "acknowledgement",
+            Kind::Understood => "understood",
             Kind::Permit => "grant",
             Kind::Directive => "request",
             Kind::Relay => "relayed approval",
@@ -83,6 +87,7 @@ impl Kind {
 struct RulesFile {
     affirm: Vec<String>,
     ack: Vec<String>,
+    understood: Vec<String>,
     permit: Vec<String>,
     directive: Vec<String>,
     relay: Vec<String>,
@@ -197,6 +202,7 @@ impl Lexicon {
         let lists = [
             (Kind::Affirm, &rules.affirm),
             (Kind::Ack, &rules.ack),
+            (Kind::Understood, &rules.understood),
             (Kind::Permit, &rules.permit),
             (Kind::Directive, &rules.directive),
             (Kind::Relay, &rules.relay),

@@ -42,6 +42,12 @@ struct Signal {
     /// Position in the folded text, to order signals.
     at: usize,
     reason: String,
+    /// The sentence it was found in (`usize::MAX`: found in the raw text).
+    sentence: usize,
+    /// A qualifier that is one of the question's own words ("older than 90 days" asked).
+    asked_words: bool,
+    /// A refusal read from a negated verb ("I don't want anything to break"), not said outright.
+    derived: bool,
 }
 
 /// The evidence for a grant.
@@ -86,7 +92,16 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     let mut reasons: Vec<String> = normalised.findings.clone();
     reasons.extend(signals.iter().map(|s| s.reason.clone()));
     let has = |k: Kind| signals.iter().any(|s| s.kind == k);
-    let refusal = |s: &&Signal| matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw);
+    // "We'll re-register the runners ourselves afterwards" beside explicit permission is about
+    // their own part of the work, not a refusal of ours.
+    let weak_self = |s: &Signal| {
+        s.kind == Kind::DeclineSoft
+            && reading.evidence >= Evidence::Permit
+            && SELF_MARKERS.iter().any(|m| s.reason.ends_with(&format!("\"{m}\"")))
+    };
+    let refusal = |s: &&Signal| {
+        matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw) && !weak_self(s)
+    };
 
     let verdict = if has(Kind::AutoReply) {
         ConsentVerdict::Unclear
@@ -101,16 +116,71 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .any(|s| s.kind == Kind::Question && s.at > first_refusal.at);
         // "No, I'll do it myself": the "do it" is not addressed to us.
         let does_it_themselves = refuses_first && has(Kind::DeclineSoft);
+        let restrictive_scope = signals
+            .iter()
+            .any(|s| s.kind == Kind::Scope && !REFUSAL_SCOPE.iter().any(|w| s.reason.contains(w)));
+        let withdrawal_at = signals
+            .iter()
+            .filter(|s| s.kind == Kind::Withdraw)
+            .map(|s| s.at)
+            .max();
+        let grant_before = reading.evidence >= Evidence::Affirm && !refuses_first;
+        let pending_after = |at: usize| {
+            signals
+                .iter()
+                .any(|s| matches!(s.kind, Kind::Hedge | Kind::Question) && s.at > at)
+        };
+        let said_outright_after = |at: usize| {
+            signals
+                .iter()
+                .any(|s| s.kind == Kind::Decline && !s.derived && s.at > at)
+        };
+        let only_derived = signals
+            .iter()
+            .filter(|s| refusal(s))
+            .all(|s| s.kind == Kind::Decline && s.derived);
         match last_grant {
             // A yes after the refusal: which one stands is not for us to guess.
-            Some(g) if g > last_refusal && !does_it_themselves => ConsentVerdict::Unclear,
-            // "Yes… no, wait": a bare "no" after a yes is a pause, not a refusal.
-            Some(_) if !refuses_first && !reading.strong_refusal => ConsentVerdict::Unclear,
+            Some(g) if g > last_refusal && !does_it_themselves && reading.evidence >= Evidence::Affirm => {
+                ConsentVerdict::Unclear
+            }
+            _ if grant_before => match withdrawal_at {
+                // "Yes — actually no, don't": taken back, unless the decision is still open.
+                Some(w) if said_outright_after(w) || !pending_after(w) => ConsentVerdict::Declined,
+                Some(_) => ConsentVerdict::Unclear,
+                // "Yes… no, wait", "Yes, but we don't want X": a yes with reservations.
+                None if !reading.strong_refusal
+                    || restrictive_scope
+                    || has(Kind::Condition)
+                    || has(Kind::Question)
+                    || only_derived =>
+                {
+                    ConsentVerdict::Unclear
+                }
+                None => ConsentVerdict::Declined,
+            },
+            // "Only staging, production don't touch": part of it, not a refusal.
+            _ if restrictive_scope => ConsentVerdict::Unclear,
+            // "Would X still work? I wouldn't want to be locked out": a question, not an answer.
+            _ if only_derived && has(Kind::Question) => ConsentVerdict::Unclear,
             _ if asks_after && !refuses_first => ConsentVerdict::Unclear,
             _ => ConsentVerdict::Declined,
         }
     } else {
-        let blockers: Vec<&Signal> = signals.iter().filter(|s| blocks_grant(s.kind)).collect();
+        // Background before the answer does not qualify an answer that names the action;
+        // nothing after it, nor anything in the answer's own sentence, is background.
+        let background = |s: &Signal| {
+            reading.evidence == Evidence::Anchored
+                && s.kind != Kind::Relay
+                && reading
+                    .first_evidence_sentence
+                    .is_some_and(|first| s.sentence < first)
+        };
+        let blockers: Vec<&Signal> = signals
+            .iter()
+            .filter(|s| blocks_grant(s.kind) && !s.asked_words && !background(s))
+            .filter(|s| !(s.kind == Kind::Relay && reading.evidence == Evidence::Anchored))
+            .collect();
         match reading.evidence {
             Evidence::None => ConsentVerdict::Unclear,
             Evidence::Ack => {
@@ -118,6 +188,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 ConsentVerdict::Unclear
             }
             _ if !blockers.is_empty() => ConsentVerdict::Unclear,
+            Evidence::Affirm if reading.understood => {
+                reasons.push("\"yes, understood\" acknowledges: it is not permission".to_string());
+                ConsentVerdict::Unclear
+            }
             Evidence::Affirm | Evidence::Permit if framing.other_things.is_some() => {
                 reasons.push(format!(
                     "the agent's message asked more than one thing ({}): the reply does not say which it answers",
@@ -149,6 +223,19 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     (verdict, reasons)
 }
 
+/// Scope words that go with a refusal ("No, keep it for now") rather than a partial yes.
+const REFUSAL_SCOPE: &[&str] = &[
+    "\"keep", "\"leave", "\"for now\"", "\"not yet\"", "\"hold", "\"houd", "\"bewaar",
+    "\"tenete", "\"mantenete", "\"남겨", "\"유지", "\"残して", "\"lascia", "\"deixa",
+    "\"laat", "\"lass", "\"dej",
+];
+
+/// Words that only say who does something ("myself", "selbst"): a refusal only with more.
+const SELF_MARKERS: &[&str] = &[
+    "myself", "ourselves", "selbst", "zelf", "yo mismo", "yo misma", "moi même", "nous mêmes",
+    "eu mesmo", "eu mesma", "da solo", "da sola", "自分で", "我自己", "我们自己", "제가 직접",
+];
+
 fn blocks_grant(kind: Kind) -> bool {
     matches!(
         kind,
@@ -175,6 +262,8 @@ struct AskedAction {
     words: Vec<String>,
     /// Stem of the asked verb ("downgrad" for "downgrade"), matched as a word prefix.
     verb_stem: Option<String>,
+    /// The question, folded.
+    folded: String,
 }
 
 impl AskedAction {
@@ -206,7 +295,23 @@ impl AskedAction {
             objects: lexicon.groups_named(&folded, Kind::Object),
             words,
             verb_stem,
+            folded,
         }
+    }
+
+    /// The question says `phrase` itself (as whole words): the action's own words.
+    fn has_phrase(&self, phrase: &str) -> bool {
+        let phrase = phrase.trim();
+        !phrase.is_empty()
+            && self
+                .folded
+                .match_indices(phrase)
+                .any(|(i, _)| {
+                    let before = self.folded[..i].chars().next_back();
+                    let after = self.folded[i + phrase.len()..].chars().next();
+                    !before.is_some_and(char::is_alphanumeric)
+                        && !after.is_some_and(char::is_alphanumeric)
+                })
     }
 
     fn names_word(&self, word: &str) -> bool {
@@ -269,6 +374,10 @@ struct Reading {
     /// Words of the reply that are neither courtesy, answer nor the question's own words, when
     /// the only answer is a bare yes (what the yes may be attached to).
     unattached: String,
+    /// A bare yes beside "understood": the reply acknowledges.
+    understood: bool,
+    /// The first sentence with evidence more than an acknowledgement.
+    first_evidence_sentence: Option<usize>,
 }
 
 fn read(
@@ -285,9 +394,15 @@ fn read(
     let mut strong_refusal = false;
     let mut unattached: Vec<&str> = Vec::new();
     let mut consumed = vec![false; hits.len()];
+    let mut understood = false;
+    let mut first_evidence_sentence: Option<usize> = None;
+    let mut sentence = 0;
     let mut h = 0;
     let clause_count = clauses.len();
     for (ci, clause) in clauses.iter().enumerate() {
+        if clause.opens_sentence && ci > 0 {
+            sentence += 1;
+        }
         let first_hit = h;
         while h < hits.len() && hits[h].start < clause.end {
             h += 1;
@@ -326,6 +441,7 @@ fn read(
         });
         let mut clause_evidence = Evidence::None;
         let mut clause_evidence_at = None;
+        let clause_signals_from = signals.len();
         for (k, hit) in clause_hits.iter().enumerate() {
             let i = first_hit + k;
             if consumed[i] {
@@ -360,6 +476,9 @@ fn read(
                                 "decline: \"{}\"",
                                 folded[hit.start..next.end].trim_end()
                             ),
+                            sentence,
+                            asked_words: false,
+                            derived: next.phrase.kind == Kind::Action,
                         });
                     } else if let Some(v) = asked_verb_at.filter(|v| *v >= hit.end)
                         && within_reach(&folded[hit.end..v])
@@ -369,6 +488,9 @@ fn read(
                             kind: Kind::Decline,
                             at: hit.start,
                             reason: format!("decline: \"{}\"", text.trim()),
+                            sentence,
+                            asked_words: false,
+                            derived: true,
                         });
                     } else {
                         signals.push(signal(hit, folded));
@@ -394,6 +516,9 @@ fn read(
                                 "other action: \"{phrase}\" ({})",
                                 lexicon.group_names(hit.phrase.groups, Kind::Action)
                             ),
+                            sentence,
+                            asked_words: false,
+            derived: false,
                         });
                     }
                 }
@@ -406,6 +531,9 @@ fn read(
                                 "other target: \"{phrase}\" ({})",
                                 lexicon.group_names(hit.phrase.groups, Kind::Object)
                             ),
+                            sentence,
+                            asked_words: false,
+            derived: false,
                         });
                     }
                 }
@@ -433,9 +561,10 @@ fn read(
                         signals.push(signal(hit, folded));
                     }
                 }
-                Kind::Affirm | Kind::Ack | Kind::Permit => {
+                Kind::Affirm | Kind::Ack | Kind::Understood | Kind::Permit => {
+                    understood |= kind == Kind::Understood;
                     let level = match kind {
-                        Kind::Ack => Evidence::Ack,
+                        Kind::Ack | Kind::Understood => Evidence::Ack,
                         Kind::Affirm => Evidence::Affirm,
                         _ => Evidence::Permit,
                     };
@@ -447,11 +576,26 @@ fn read(
                         kind,
                         at: hit.start,
                         reason: format!("{}: \"{phrase}\"", kind.label()),
+                        sentence,
+                        asked_words: false,
+            derived: false,
                     });
                 }
                 Kind::Directive | Kind::Neutral | Kind::Past | Kind::Filler | Kind::Grant => {}
                 _ => signals.push(signal(hit, folded)),
             }
+        }
+        for s in signals.iter_mut().skip(clause_signals_from) {
+            s.sentence = sentence;
+            let words = &folded[s.at.min(folded.len())..];
+            let phrase_len = s
+                .reason
+                .split('"')
+                .nth(1)
+                .map_or(0, str::len)
+                .min(words.len());
+            s.asked_words = matches!(s.kind, Kind::Timing | Kind::Condition | Kind::Scope)
+                && asked.has_phrase(&words[..phrase_len]);
         }
         // A request for the asked action itself: "please delete it", "Yes, disable 2FA",
         // "you can delete it", "削除してください", "Delete it.".
@@ -468,7 +612,13 @@ fn read(
                 kind: Kind::Grant,
                 at,
                 reason: format!("grant: \"{}\"", text.trim()),
+                sentence,
+                asked_words: false,
+            derived: false,
             });
+        }
+        if clause_evidence > Evidence::Ack {
+            first_evidence_sentence.get_or_insert(sentence);
         }
         if let Some(at) = clause_evidence_at {
             first_evidence_at.get_or_insert(at);
@@ -512,6 +662,8 @@ fn read(
         last_evidence_at,
         strong_refusal,
         unattached: unattached.into_iter().take(8).collect::<Vec<_>>().join(" "),
+        understood,
+        first_evidence_sentence,
     }
 }
 
@@ -524,6 +676,9 @@ fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
             hit.phrase.kind.label(),
             &folded[hit.start..hit.end]
         ),
+        sentence: 0,
+        asked_words: false,
+            derived: false,
     }
 }
 
@@ -597,6 +752,9 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
             kind: Kind::Timing,
             at: usize::MAX,
             reason: format!("timing: \"{}\"", m.as_str()),
+            sentence: usize::MAX,
+            asked_words: false,
+            derived: false,
         })
         .collect()
 }
@@ -619,43 +777,93 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                 // withdrawal.
                 at: usize::MAX,
                 reason: format!("other target: \"{raw}\""),
+                sentence: usize::MAX,
+                asked_words: false,
+            derived: false,
             });
         }
     }
-    if asked.len() > 1 && !named.is_empty() && out.is_empty() {
-        let missing: Vec<&str> = asked
-            .iter()
-            .filter(|(_, a)| {
-                !named
+    // Partial scope: of several like things the question lists ("`a` and `b`"), the reply
+    // names some but not all. A target the question names as a place ("into `org`") is not
+    // one of them.
+    if out.is_empty() && !named.is_empty() {
+        for set in listed_sets(request) {
+            let is_named = |a: &String| {
+                named
                     .iter()
                     .any(|(_, n)| n == a || contains_bounded(n, a) || contains_bounded(a, n))
-            })
-            .map(|(raw, _)| raw.as_str())
-            .collect();
-        if !missing.is_empty() && missing.len() < asked.len() {
-            out.push(Signal {
-                kind: Kind::Scope,
-                at: usize::MAX,
-                reason: format!("scope: does not name \"{}\"", missing.join("\", \"")),
-            });
+            };
+            let missing: Vec<&str> = set
+                .iter()
+                .filter(|(_, a)| !is_named(a))
+                .map(|(raw, _)| raw.as_str())
+                .collect();
+            if !missing.is_empty() && missing.len() < set.len() {
+                out.push(Signal {
+                    kind: Kind::Scope,
+                    at: usize::MAX,
+                    reason: format!("scope: does not name \"{}\"", missing.join("\", \"")),
+                    sentence: usize::MAX,
+                    asked_words: false,
+            derived: false,
+                });
+            }
         }
     }
     out
 }
 
+/// Runs of targets the question lists together ("`a`, `b` and `c`").
+fn listed_sets(request: &str) -> Vec<Vec<(String, String)>> {
+    static JOINER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\s*(?:,|;|&|/|and|or|y|e|et|und|en|oder|ou|o|和|及|与|與|및|과|와|、|，)?\s*(?:,\s*)?(?:and|y|e|et|und|en)?\s*$")
+            .expect("literal pattern")
+    });
+    let found = target_spans(request);
+    let mut sets: Vec<Vec<(String, String)>> = Vec::new();
+    let mut current: Vec<(String, String)> = Vec::new();
+    let mut last_end = None;
+    for (start, end, raw, target) in found {
+        let joined = last_end.is_some_and(|e: usize| JOINER.is_match(&request[e..start]));
+        if !joined && current.len() > 1 {
+            sets.push(std::mem::take(&mut current));
+        } else if !joined {
+            current.clear();
+        }
+        current.push((raw, target));
+        last_end = Some(end);
+    }
+    if current.len() > 1 {
+        sets.push(current);
+    }
+    sets
+}
+
 /// Targets in `text`: (as written, lower case, without a leading `@`).
 fn targets(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (_, _, raw, target) in target_spans(text) {
+        if !out.iter().any(|(_, t)| *t == target) {
+            out.push((raw, target));
+        }
+    }
+    out
+}
+
+/// Targets in `text` with their byte ranges, in order.
+fn target_spans(text: &str) -> Vec<(usize, usize, String, String)> {
     static TARGET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"`([^`\n]{1,200})`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@[\w.-]+|[\w.-]+(?:/[\w.-]+)+")
+        Regex::new(r"`([^`\n]{1,200})`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@[A-Za-z0-9_.-]+|[\w.-]+(?:/[\w.-]+)+")
             .expect("literal pattern")
     });
     const COMMON: &[&str] = &[
         "and/or", "or/and", "n/a", "w/o", "he/she", "s/he", "his/her", "heer/mevrouw", "ci/cd",
         "a/s", "i/o", "24/7",
     ];
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::new();
     for m in TARGET.captures_iter(text) {
-        let raw = m.get(1).or_else(|| m.get(0)).map_or("", |g| g.as_str());
+        let Some(whole) = m.get(0) else { continue };
+        let raw = m.get(1).map_or(whole.as_str(), |g| g.as_str());
         let target = raw
             .trim_matches(['.', '-'])
             .trim_start_matches('@')
@@ -663,11 +871,7 @@ fn targets(text: &str) -> Vec<(String, String)> {
         if !target.chars().any(char::is_alphabetic) || COMMON.contains(&target.as_str()) {
             continue;
         }
-        // A plain word in backticks is a name only when it looks like one (`main` is named by
-        // the question too, or not at all).
-        if !out.iter().any(|(_, t)| *t == target) {
-            out.push((raw.to_string(), target));
-        }
+        out.push((whole.start(), whole.end(), raw.to_string(), target));
     }
     out
 }
