@@ -80,6 +80,8 @@ pub enum Scenario {
     Receive,
     /// `receive` + 2 `work` on RabbitMQ: events/s through workers, webhook → note latency.
     Workers,
+    /// Judging one reply (in process): a 256 KiB reply, a 36 KiB adversarial one.
+    Judge,
 }
 
 const SECRET: &str = "bench-signing-secret";
@@ -152,6 +154,9 @@ pub async fn run(args: AllArgs) -> anyhow::Result<()> {
         wanted(Scenario::Receive),
         wanted(Scenario::Workers),
     );
+    if wanted(Scenario::Judge) {
+        crate::judge::run(&mut bench.table);
+    }
     if serve {
         bench.serve().await;
     }

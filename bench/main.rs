@@ -4,6 +4,7 @@
 
 mod all;
 mod fake_helpdesk;
+mod judge;
 mod load;
 mod payload;
 mod procs;

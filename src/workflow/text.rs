@@ -552,9 +552,7 @@ fn is_postscript(line: &str) -> bool {
     let t = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
     MARKS.iter().any(|m| {
         t.strip_prefix(m).is_some_and(|rest| {
-            rest.is_empty()
-                || rest.starts_with(|c: char| !c.is_alphanumeric())
-                || !m.is_ascii()
+            rest.is_empty() || rest.starts_with(|c: char| !c.is_alphanumeric()) || !m.is_ascii()
         })
     })
 }
@@ -633,8 +631,7 @@ fn is_signature_line(line: &str) -> bool {
     ];
     let capitalised = words.iter().all(|w| {
         JOINING.contains(&w.to_lowercase().as_str())
-            || w
-                .chars()
+            || w.chars()
                 .find(|c| c.is_alphanumeric())
                 .is_none_or(|c| c.is_uppercase() || c.is_ascii_digit())
     });

@@ -290,7 +290,9 @@ impl Lexicon {
             if covered[hit.start..hit.end].iter().any(|c| *c) {
                 continue;
             }
-            covered[hit.start..hit.end].iter_mut().for_each(|c| *c = true);
+            covered[hit.start..hit.end]
+                .iter_mut()
+                .for_each(|c| *c = true);
             taken.push(hit);
         }
         taken.sort_by_key(|h| h.start);
@@ -419,8 +421,30 @@ fn is_clause_mark(c: char) -> bool {
 fn is_separator(c: char) -> bool {
     matches!(
         c,
-        '-' | '(' | ')' | '[' | ']' | '"' | '“' | '”' | '«' | '»' | '*' | '_' | '~' | '¡' | '「'
-            | '」' | '『' | '』' | '【' | '】' | '（' | '）' | '#' | '/' | '\\'
+        '-' | '('
+            | ')'
+            | '['
+            | ']'
+            | '"'
+            | '“'
+            | '”'
+            | '«'
+            | '»'
+            | '*'
+            | '_'
+            | '~'
+            | '¡'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '【'
+            | '】'
+            | '（'
+            | '）'
+            | '#'
+            | '/'
+            | '\\'
     )
 }
 

@@ -181,7 +181,11 @@ fn is_latin(c: char) -> bool {
 }
 
 fn named(list: &[String]) -> String {
-    let mut shown: Vec<String> = list.iter().take(NAMED).map(|w| format!("\"{w}\"")).collect();
+    let mut shown: Vec<String> = list
+        .iter()
+        .take(NAMED)
+        .map(|w| format!("\"{w}\""))
+        .collect();
     if list.len() > NAMED {
         shown.push(format!("and {} more", list.len() - NAMED));
     }
@@ -242,9 +246,7 @@ mod tests {
         // A whole word in Cyrillic letters that reads as Latin.
         let n = normalise("go ahead, он");
         assert!(
-            n.findings
-                .iter()
-                .any(|f| f.starts_with("look-alike words")),
+            n.findings.iter().any(|f| f.starts_with("look-alike words")),
             "{:?}",
             n.findings
         );

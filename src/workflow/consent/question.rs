@@ -54,9 +54,7 @@ pub fn other_things_asked(question: &str, full_comment: Option<&str>) -> Option<
     let opening = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
     if let Some(lead) = lexicon.question_follow_ups.iter().find(|lead| {
         opening.strip_prefix(lead.as_str()).is_some_and(|rest| {
-            rest.is_empty()
-                || rest.starts_with(|c: char| !c.is_alphanumeric())
-                || !lead.is_ascii()
+            rest.is_empty() || rest.starts_with(|c: char| !c.is_alphanumeric()) || !lead.is_ascii()
         })
     }) {
         return Some(format!("the question opens with \"{lead}\""));
@@ -237,9 +235,17 @@ mod tests {
     fn other_things_in_the_message_are_found() {
         let q = "Could you please provide permission for staff to clear the stuck import?";
         assert_eq!(other_things_asked(q, None), None);
-        let full = format!("Hi,\n\nIs the affected project `prism/data-import`? {q}\n\nReplying in this ticket stating you provide permission will be sufficient.");
-        assert!(other_things_asked(q, Some(&full)).unwrap().contains("prism/data-import"));
-        let alone = format!("Hi Ana,\n\nThanks. {q}\n\nReplying in this ticket stating you provide permission will be sufficient.\n\nBest,\nSam");
+        let full = format!(
+            "Hi,\n\nIs the affected project `prism/data-import`? {q}\n\nReplying in this ticket stating you provide permission will be sufficient."
+        );
+        assert!(
+            other_things_asked(q, Some(&full))
+                .unwrap()
+                .contains("prism/data-import")
+        );
+        let alone = format!(
+            "Hi Ana,\n\nThanks. {q}\n\nReplying in this ticket stating you provide permission will be sufficient.\n\nBest,\nSam"
+        );
         assert_eq!(other_things_asked(q, Some(&alone)), None);
         for follow_up in [
             "If so, could you please provide permission for staff to clear it?",

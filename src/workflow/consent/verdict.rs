@@ -97,7 +97,9 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     let weak_self = |s: &Signal| {
         s.kind == Kind::DeclineSoft
             && reading.evidence >= Evidence::Permit
-            && SELF_MARKERS.iter().any(|m| s.reason.ends_with(&format!("\"{m}\"")))
+            && SELF_MARKERS
+                .iter()
+                .any(|m| s.reason.ends_with(&format!("\"{m}\"")))
     };
     let refusal = |s: &&Signal| {
         matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw) && !weak_self(s)
@@ -141,7 +143,11 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .all(|s| s.kind == Kind::Decline && s.derived);
         match last_grant {
             // A yes after the refusal: which one stands is not for us to guess.
-            Some(g) if g > last_refusal && !does_it_themselves && reading.evidence >= Evidence::Affirm => {
+            Some(g)
+                if g > last_refusal
+                    && !does_it_themselves
+                    && reading.evidence >= Evidence::Affirm =>
+            {
                 ConsentVerdict::Unclear
             }
             _ if grant_before => match withdrawal_at {
@@ -225,15 +231,43 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
 
 /// Scope words that go with a refusal ("No, keep it for now") rather than a partial yes.
 const REFUSAL_SCOPE: &[&str] = &[
-    "\"keep", "\"leave", "\"for now\"", "\"not yet\"", "\"hold", "\"houd", "\"bewaar",
-    "\"tenete", "\"mantenete", "\"남겨", "\"유지", "\"残して", "\"lascia", "\"deixa",
-    "\"laat", "\"lass", "\"dej",
+    "\"keep",
+    "\"leave",
+    "\"for now\"",
+    "\"not yet\"",
+    "\"hold",
+    "\"houd",
+    "\"bewaar",
+    "\"tenete",
+    "\"mantenete",
+    "\"남겨",
+    "\"유지",
+    "\"残して",
+    "\"lascia",
+    "\"deixa",
+    "\"laat",
+    "\"lass",
+    "\"dej",
 ];
 
 /// Words that only say who does something ("myself", "selbst"): a refusal only with more.
 const SELF_MARKERS: &[&str] = &[
-    "myself", "ourselves", "selbst", "zelf", "yo mismo", "yo misma", "moi même", "nous mêmes",
-    "eu mesmo", "eu mesma", "da solo", "da sola", "自分で", "我自己", "我们自己", "제가 직접",
+    "myself",
+    "ourselves",
+    "selbst",
+    "zelf",
+    "yo mismo",
+    "yo misma",
+    "moi même",
+    "nous mêmes",
+    "eu mesmo",
+    "eu mesma",
+    "da solo",
+    "da sola",
+    "自分で",
+    "我自己",
+    "我们自己",
+    "제가 직접",
 ];
 
 fn blocks_grant(kind: Kind) -> bool {
@@ -303,23 +337,24 @@ impl AskedAction {
     fn has_phrase(&self, phrase: &str) -> bool {
         let phrase = phrase.trim();
         !phrase.is_empty()
-            && self
-                .folded
-                .match_indices(phrase)
-                .any(|(i, _)| {
-                    let before = self.folded[..i].chars().next_back();
-                    let after = self.folded[i + phrase.len()..].chars().next();
-                    !before.is_some_and(char::is_alphanumeric)
-                        && !after.is_some_and(char::is_alphanumeric)
-                })
+            && self.folded.match_indices(phrase).any(|(i, _)| {
+                let before = self.folded[..i].chars().next_back();
+                let after = self.folded[i + phrase.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
+            })
     }
 
     fn names_word(&self, word: &str) -> bool {
-        self.words.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
+        self.words
+            .binary_search_by(|w| w.as_str().cmp(word))
+            .is_ok()
     }
 
     fn is_own_verb(&self, word: &str) -> bool {
-        self.verb_stem.as_deref().is_some_and(|s| word.starts_with(s))
+        self.verb_stem
+            .as_deref()
+            .is_some_and(|s| word.starts_with(s))
     }
 }
 
@@ -411,9 +446,7 @@ fn read(
         let text = &folded[clause.start..clause.end];
         let offset = clause.start;
         // Words of the clause with whether a hit covers them.
-        let words: Vec<(usize, &str)> = word_spans(text)
-            .map(|(i, w)| (offset + i, w))
-            .collect();
+        let words: Vec<(usize, &str)> = word_spans(text).map(|(i, w)| (offset + i, w)).collect();
         let covered_by = |at: usize, len: usize| {
             clause_hits
                 .iter()
@@ -426,9 +459,7 @@ fn read(
             .or_else(|| {
                 clause_hits
                     .iter()
-                    .find(|x| {
-                        x.phrase.kind == Kind::Action && x.phrase.groups & asked.actions != 0
-                    })
+                    .find(|x| x.phrase.kind == Kind::Action && x.phrase.groups & asked.actions != 0)
                     .map(|x| x.start)
             });
         let has_kind = |k: Kind| clause_hits.iter().any(|x| x.phrase.kind == k);
@@ -500,8 +531,16 @@ fn read(
                     let bare_no = hit.phrase.text.split_whitespace().count() == 1
                         && matches!(
                             phrase,
-                            "no" | "nope" | "nah" | "nee" | "nein" | "non" | "não" | "nao"
-                                | "아니요" | "いいえ" | "不"
+                            "no" | "nope"
+                                | "nah"
+                                | "nee"
+                                | "nein"
+                                | "non"
+                                | "não"
+                                | "nao"
+                                | "아니요"
+                                | "いいえ"
+                                | "不"
                         );
                     strong_refusal |= !bare_no;
                     signals.push(signal(hit, folded));
@@ -518,7 +557,7 @@ fn read(
                             ),
                             sentence,
                             asked_words: false,
-            derived: false,
+                            derived: false,
                         });
                     }
                 }
@@ -533,7 +572,7 @@ fn read(
                             ),
                             sentence,
                             asked_words: false,
-            derived: false,
+                            derived: false,
                         });
                     }
                 }
@@ -553,10 +592,19 @@ fn read(
                     // "I'll set it up again right after": a sequence of their own, not a
                     // condition on ours.
                     let rest = folded[hit.end..clause.end].trim();
-                    let sequence_only = matches!(phrase, "after" | "afterwards" | "danach" | "después" | "après" | "depois" | "dopo" | "daarna")
-                        && rest
-                            .split_whitespace()
-                            .all(|w| matches!(w, "that" | "this" | "it" | "wards" | "eso" | "ça" | "isso"));
+                    let sequence_only = matches!(
+                        phrase,
+                        "after"
+                            | "afterwards"
+                            | "danach"
+                            | "después"
+                            | "après"
+                            | "depois"
+                            | "dopo"
+                            | "daarna"
+                    ) && rest.split_whitespace().all(|w| {
+                        matches!(w, "that" | "this" | "it" | "wards" | "eso" | "ça" | "isso")
+                    });
                     if !sequence_only {
                         signals.push(signal(hit, folded));
                     }
@@ -578,7 +626,7 @@ fn read(
                         reason: format!("{}: \"{phrase}\"", kind.label()),
                         sentence,
                         asked_words: false,
-            derived: false,
+                        derived: false,
                     });
                 }
                 Kind::Directive | Kind::Neutral | Kind::Past | Kind::Filler | Kind::Grant => {}
@@ -614,7 +662,7 @@ fn read(
                 reason: format!("grant: \"{}\"", text.trim()),
                 sentence,
                 asked_words: false,
-            derived: false,
+                derived: false,
             });
         }
         if clause_evidence > Evidence::Ack {
@@ -678,7 +726,7 @@ fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
         ),
         sentence: 0,
         asked_words: false,
-            derived: false,
+        derived: false,
     }
 }
 
@@ -779,7 +827,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                 reason: format!("other target: \"{raw}\""),
                 sentence: usize::MAX,
                 asked_words: false,
-            derived: false,
+                derived: false,
             });
         }
     }
@@ -805,7 +853,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                     reason: format!("scope: does not name \"{}\"", missing.join("\", \"")),
                     sentence: usize::MAX,
                     asked_words: false,
-            derived: false,
+                    derived: false,
                 });
             }
         }
@@ -853,12 +901,24 @@ fn targets(text: &str) -> Vec<(String, String)> {
 /// Targets in `text` with their byte ranges, in order.
 fn target_spans(text: &str) -> Vec<(usize, usize, String, String)> {
     static TARGET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"`([^`\n]{1,200})`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@[A-Za-z0-9_.-]+|[\w.-]+(?:/[\w.-]+)+")
-            .expect("literal pattern")
+        Regex::new(
+            r"`([^`\n]{1,200})`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@[A-Za-z0-9_.-]+|[\w.-]+(?:/[\w.-]+)+",
+        )
+        .expect("literal pattern")
     });
     const COMMON: &[&str] = &[
-        "and/or", "or/and", "n/a", "w/o", "he/she", "s/he", "his/her", "heer/mevrouw", "ci/cd",
-        "a/s", "i/o", "24/7",
+        "and/or",
+        "or/and",
+        "n/a",
+        "w/o",
+        "he/she",
+        "s/he",
+        "his/her",
+        "heer/mevrouw",
+        "ci/cd",
+        "a/s",
+        "i/o",
+        "24/7",
     ];
     let mut out = Vec::new();
     for m in TARGET.captures_iter(text) {
