@@ -1,5 +1,6 @@
-//! Runs `onbehalf consent` over the labelled reply corpora: accuracy at least 0.90 and not a
-//! single wrong `granted`.
+//! Runs `onbehalf consent` over the labelled reply corpora (tests/corpus/README.md): not a
+//! single wrong `granted` on any split, accuracy floors on the tuned ones, totals only for the
+//! blind one.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -30,17 +31,44 @@ fn lines(bytes: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn corpus_accuracy_and_no_false_grant() {
+/// The cases of some corpus files (glob-free: every `.jsonl` in a folder, or one file).
+fn corpus(paths: &[&str]) -> Vec<u8> {
     let mut input = Vec::new();
-    for file in [
-        "tests/corpus/replies.jsonl",
-        "tests/corpus/dev_consents.jsonl",
-    ] {
-        input.extend(std::fs::read(file).unwrap());
+    for path in paths {
+        let path = std::path::Path::new(path);
+        let mut files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect()
+        } else {
+            vec![path.to_path_buf()]
+        };
+        files.sort();
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap();
+            input.extend(&bytes);
+            if !bytes.ends_with(b"\n") {
+                input.push(b'\n');
+            }
+        }
     }
-    let cases = lines(&input);
-    let output = run_consent(&input);
+    input
+}
+
+/// Figures of one split: accuracy, recall by expected verdict, false grants (ids), misses.
+struct Figures {
+    cases: usize,
+    accuracy: f64,
+    recall: BTreeMap<String, (usize, usize)>,
+    false_grants: Vec<String>,
+    misses: Vec<String>,
+}
+
+fn judge_split(input: &[u8]) -> Figures {
+    let cases = lines(input);
+    let output = run_consent(input);
     assert!(
         output.status.success(),
         "{}",
@@ -48,45 +76,133 @@ fn corpus_accuracy_and_no_false_grant() {
     );
     let answers = lines(&output.stdout);
     assert_eq!(answers.len(), cases.len());
-
     let mut right = 0;
+    let mut recall: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut false_grants = Vec::new();
-    let mut wrong = Vec::new();
-    // expected -> got -> count
-    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut misses = Vec::new();
     for (case, answer) in cases.iter().zip(&answers) {
         assert_eq!(case["id"], answer["id"], "answers come back in input order");
         let expected = case["expected"].as_str().unwrap();
         let got = answer["verdict"].as_str().unwrap();
-        *confusion
-            .entry(expected.into())
-            .or_default()
-            .entry(got.into())
-            .or_default() += 1;
+        let entry = recall.entry(expected.into()).or_default();
+        entry.1 += 1;
         if expected == got {
             right += 1;
+            entry.0 += 1;
             continue;
         }
         if got == "granted" {
             false_grants.push(case["id"].to_string());
         }
-        wrong.push(format!(
-            "{} expected {expected}, got {got} {}: {:?}",
-            case["id"], answer["reasons"], case["reply"]["body"]
+        misses.push(format!(
+            "{} expected {expected}, got {got} {}",
+            case["id"], answer["reasons"]
         ));
     }
-    let accuracy = right as f64 / cases.len() as f64;
-    println!(
-        "consent corpus: {right}/{} = {accuracy:.3}, false grants {}",
-        cases.len(),
-        false_grants.len()
-    );
-    println!("expected -> got: {confusion:?}");
-    for w in &wrong {
-        println!("  {w}");
+    Figures {
+        cases: cases.len(),
+        accuracy: right as f64 / cases.len().max(1) as f64,
+        recall,
+        false_grants,
+        misses,
     }
-    assert!(false_grants.is_empty(), "false grants: {false_grants:?}");
-    assert!(accuracy >= 0.90, "accuracy {accuracy:.3} below 0.90");
+}
+
+fn totals(split: &str, f: &Figures) -> String {
+    let recall: Vec<String> = f
+        .recall
+        .iter()
+        .map(|(label, (right, all))| format!("{label} {:.3}", *right as f64 / *all as f64))
+        .collect();
+    format!(
+        "{split}: {} cases, accuracy {:.3}, recall {}, false grants {}",
+        f.cases,
+        f.accuracy,
+        recall.join(", "),
+        f.false_grants.len()
+    )
+}
+
+/// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
+/// under today's figures (team 0.947, authored 0.885), so that a change that loses ground fails.
+#[test]
+fn tuned_splits_accuracy_and_no_false_grant() {
+    for (split, paths, floor) in [
+        (
+            "team",
+            &[
+                "tests/corpus/replies.jsonl",
+                "tests/corpus/dev_consents.jsonl",
+            ][..],
+            0.93,
+        ),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.87),
+    ] {
+        let figures = judge_split(&corpus(paths));
+        println!("{}", totals(split, &figures));
+        for miss in &figures.misses {
+            println!("  {miss}");
+        }
+        assert!(
+            figures.false_grants.is_empty(),
+            "{split}: false grants {:?}",
+            figures.false_grants
+        );
+        assert!(
+            figures.accuracy >= floor,
+            "{split}: accuracy {:.3} below {floor}",
+            figures.accuracy
+        );
+    }
+}
+
+/// The blind split (tests/corpus/README.md): nobody tunes on it, so only its totals are
+/// printed, never a case. It must hold the one figure that is not negotiable.
+#[test]
+fn blind_split_has_no_false_grant() {
+    let figures = judge_split(&corpus(&["tests/corpus/blind/consent"]));
+    println!("{}", totals("blind", &figures));
+    assert!(
+        figures.false_grants.is_empty(),
+        "blind: {} false grants (ids withheld: the split is blind)",
+        figures.false_grants.len()
+    );
+}
+
+/// The CLI reads the agent's whole comment, the requester it was asked of and the helpdesk's
+/// flags on the reply.
+#[test]
+fn whole_comment_binding_and_flags_are_read() {
+    let q =
+        "Could you please provide permission for staff to clear the stuck import for that project?";
+    let full = format!("Hi,\n\nIs the affected project `prism/data-import`? {q}\n\nThanks");
+    let cases = [
+        serde_json::json!({"id": 1, "requester_id": 7, "request": q, "reply": {"author_id": 7, "public": true, "body": "Yes"}}),
+        serde_json::json!({"id": 2, "requester_id": 7, "request": q, "request_full": full, "reply": {"author_id": 7, "public": true, "body": "Yes"}}),
+        serde_json::json!({"id": 3, "requester_id": 7, "asked_of": 6, "request": q, "reply": {"author_id": 7, "public": true, "body": "Yes"}}),
+        serde_json::json!({"id": 4, "requester_id": 7, "request": q, "reply": {"author_id": 7, "public": true, "body": "Yes", "via": {"channel": "email"}, "flags": [11]}}),
+        serde_json::json!({"id": 5, "requester_id": 7, "request": q, "reply": {"author_id": 7, "public": true, "body": "Yes, go ahead.\n\nThanks\nP.S. only the staging project"}}),
+    ];
+    let input: String = cases.iter().map(|c| format!("{c}\n")).collect();
+    let output = run_consent(input.as_bytes());
+    assert!(output.status.success());
+    let answers = lines(&output.stdout);
+    let verdicts: Vec<&str> = answers
+        .iter()
+        .map(|a| a["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["granted", "unclear", "ignored", "unclear", "unclear"],
+        "{answers:?}"
+    );
+    assert!(
+        answers[1]["reasons"]
+            .to_string()
+            .contains("more than one thing"),
+        "{}",
+        answers[1]["reasons"]
+    );
 }
 
 #[test]

@@ -90,6 +90,8 @@ pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewTex
     let mut judged: Vec<(usize, &str)> = Vec::new();
     let mut skipped = Vec::new();
     let mut in_signature = false;
+    // After "-- " everything is signature by convention, but for a P.S.
+    let mut after_delimiter = false;
     let mut in_disclaimer = false;
     let mut in_postscript = false;
     let mut i = 0;
@@ -136,6 +138,7 @@ pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewTex
                 break;
             }
             Line::SignOff => {
+                after_delimiter |= is_signature_delimiter(line);
                 if judged.is_empty() && !in_signature {
                     // "Thanks!" alone, or a sign-off opening the text, is the text.
                     judged.push((offset, line));
@@ -157,8 +160,8 @@ pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewTex
         }
         let signature_line = in_signature
             && !in_postscript
-            && is_signature_line(line)
-            && !(carries_signal(line) && is_short_or_cjk(line));
+            && (after_delimiter
+                || (is_signature_line(line) && !(carries_signal(line) && is_short_or_cjk(line))));
         if in_disclaimer || signature_line || is_mobile_signature(line) {
             skipped.push(offset);
         } else {
@@ -607,7 +610,12 @@ fn is_disclaimer(line: &str) -> bool {
 /// A line of a signature block: a name, a title, a company, contact details. Sentences are not.
 fn is_signature_line(line: &str) -> bool {
     let t = line.trim();
-    if t.contains('@') || t.contains("http") || t.contains("www.") || t.contains('|') {
+    let email = t.split_whitespace().any(|w| {
+        w.split_once('@').is_some_and(|(user, host)| {
+            user.chars().next_back().is_some_and(char::is_alphanumeric) && host.contains('.')
+        })
+    });
+    if email || t.contains("http") || t.contains("www.") || t.contains('|') {
         return true;
     }
     if t.chars().filter(char::is_ascii_digit).count() >= 6 {
@@ -750,6 +758,58 @@ mod tests {
     fn the_requesters_own_colon_line_is_not_a_header() {
         let body = "Yes. As I wrote before:\nonly the first project, not the second.";
         assert_eq!(assert_substring(body), body);
+    }
+
+    #[test]
+    fn text_after_a_sign_off_that_says_something_is_kept() {
+        let body = "Yes, go ahead.\n\nThanks\nP.S. only the staging project";
+        let got = extract_with(body, |l| l.contains("only"));
+        assert_eq!(got.quote, body);
+        assert_eq!(got.judged, "Yes, go ahead.\nP.S. only the staging project");
+        let body = "Thanks\n\nSent from my iPhone\n\nYes, please proceed with the restore.";
+        let got = extract(body);
+        assert_eq!(got.quote, body);
+        assert!(
+            got.judged
+                .ends_with("Yes, please proceed with the restore.")
+        );
+        let body = "Sí.\n\nSaludos,\nMarta\nDirectora de Sistemas | Acme\nTel. +34 600 000 000";
+        assert_eq!(extract(body).judged, "Sí.");
+    }
+
+    #[test]
+    fn zendesk_marker_cuts_below_and_keeps_text_typed_under_it_alone() {
+        let body = "Go ahead.\n\n##- Please type your reply above this line -##\n\nYour request (#1) has been updated.\n\nCould you please confirm? Yes";
+        assert_eq!(assert_substring(body), "Go ahead.");
+        let body = "##- Please type your reply above this line -##\n\nHallo,\n\nSie haben meine Erlaubnis.\n\nFrom: Support <s@example.com>\nSent: Monday\nTo: Lisa\n\nOld question";
+        assert_eq!(extract(body).judged, "Hallo,\nSie haben meine Erlaubnis.");
+    }
+
+    #[test]
+    fn italian_dutch_and_korean_headers_are_cut() {
+        for header in [
+            "Il giorno lun 8 apr 2024 alle ore 11:02 GitLab Support <support@gitlab.com> ha scritto:",
+            "Op di 16 jan. 2024 om 10:00 schreef Support <support@example.com>:",
+            "2025년 3월 6일 (목) 오전 10:12, GitLab Support <support@gitlab.com>님이 작성:",
+            "-----Messaggio originale-----",
+        ] {
+            let body = format!("Nein danke.\n\n{header}\n> Yes, go ahead\n");
+            assert_eq!(assert_substring(&body), "Nein danke.", "header {header:?}");
+        }
+        let outlook = "Nee.\n\nVan: GitLab Support <support@gitlab.com>\nVerzonden: dinsdag 11 maart 2025 08:47\nAan: Joost\nOnderwerp: RE: groep\n\nCould you?";
+        assert_eq!(assert_substring(outlook), "Nee.");
+    }
+
+    #[test]
+    fn interleaved_answers_below_a_header_are_the_requesters() {
+        let body = "Answers inline below.\n\nOn Mon, Mar 10, 2025 at 4:55 PM Support <s@example.com> wrote:\n> What is your username?\n\nIt's jonas-b.\n\n> Could you please provide permission for staff to change it?\n\nYes, please go ahead.\n";
+        let got = extract(body);
+        assert!(
+            got.judged.ends_with("Yes, please go ahead."),
+            "{:?}",
+            got.judged
+        );
+        assert!(!got.judged.contains("What is your username"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::workflow::CommentFlag;
 use proptest::prelude::*;
 
 const DELETE: &str =
@@ -65,6 +66,11 @@ fn explicit_grants() {
             "I confirm, please delete it.",
             "Please delete it.",
             "yesss go ahead!!",
+            "Sì, procedete pure.",
+            "Ja, ga uw gang.",
+            "네, 진행해 주세요",
+            "Yes.",
+            "Yes, I'm sure.",
             "Sí, adelante",
             "Ja, bitte fortfahren",
             "Oui, je vous autorise",
@@ -92,6 +98,9 @@ fn refusals_and_withdrawals_are_declined() {
             "Is it really necessary? No, don't.",
             "We changed our minds, please keep it.",
             "No, no lo hagan",
+            "No, non procedete",
+            "Nee, liever niet",
+            "아니요, 삭제하지 마세요",
             "Nein, bitte nicht",
             "Non, ne faites rien",
             "Não, por favor não",
@@ -123,6 +132,16 @@ fn anything_less_than_explicit_is_unclear() {
             "Ok, delete it at 5pm.",
             "Yes, delete it on the 31st.",
             "Sure, delete it next quarter.",
+            "ok",
+            "ok 👍",
+            "Got it, thanks.",
+            "네 알겠습니다",
+            "好的 收到",
+            "Yes I'm sure that's my account, I've had it since 2015",
+            "Sí, soy el propietario.",
+            "Ja, das ist mein Konto.",
+            "My boss says it's fine.",
+            "老闆說OK",
         ],
     );
 }
@@ -237,5 +256,218 @@ proptest! {
         let with_history = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, &body));
         prop_assert!(body.contains(&with_history.quote));
         prop_assert_eq!(alone.verdict, with_history.verdict);
+    }
+}
+
+/// The issue's examples, each through the whole `judge_reply` path.
+#[test]
+fn issue_examples() {
+    let two_things = "Hi,\n\nCould you check whether the invoice shows in the portal? Could you please confirm that you would like us to delete the project `blueocean/old-site`?\n\nThanks";
+    let asked = Asked {
+        full_comment: Some(two_things),
+        ..Asked::question(DELETE, "1001")
+    };
+    let body = "ok, I'll look for the invoice in the portal then\n\nOn Tue, 16 Jan 2024, Support <s@example.com> wrote:\n> Could you please confirm that you would like us to delete it?";
+    let j = judge_reply(&asked, &reply("1001", true, body));
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+
+    assert_eq!(
+        verdict(
+            TWO_FA,
+            "Yes I'm sure that's my account, I've had it since 2015"
+        ),
+        ConsentVerdict::Unclear
+    );
+    for refusal in [
+        "Please do\u{AD}n't go ahead",
+        "Please do\u{200B}n't go ahead",
+        "Please \u{202E}t'nod\u{202C} go ahead",
+        "Please dоn't go ahead",
+        "Please don\u{2060}'t go ahead",
+        "n\u{200B}o, go ahead",
+    ] {
+        let j = judge_reply(
+            &Asked::question(DELETE, "1001"),
+            &reply("1001", true, refusal),
+        );
+        assert_ne!(
+            j.verdict,
+            ConsentVerdict::Granted,
+            "{refusal:?}: {:?}",
+            j.reasons
+        );
+    }
+    let ps = "Yes, go ahead.\n\nThanks\nP.S. only the staging project";
+    let j = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, ps));
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+    assert_eq!(j.quote, ps, "the quote covers the P.S. it was judged on");
+
+    assert_eq!(
+        verdict(
+            TWO_FA,
+            "Yes, please disable it. I'll set up a new authenticator right after."
+        ),
+        ConsentVerdict::Granted
+    );
+    let purge = "Could you please provide permission for staff to delete all tags older than 90 days in `acme/api`?";
+    assert_eq!(
+        verdict(purge, "Yes, please delete all tags older than 90 days."),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
+fn invisible_or_look_alike_characters_never_grant_and_say_why() {
+    for body in [
+        "Yes, go ahe\u{200B}ad.",
+        "Y\u{0435}s, go ahead.",
+        "\u{202E}Yes, go ahead.\u{202C}",
+        "Yes, go ahead.\u{0}",
+        "yes\u{0308}, go ahead",
+    ] {
+        let j = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, body));
+        assert_eq!(
+            j.verdict,
+            ConsentVerdict::Unclear,
+            "{body:?}: {:?}",
+            j.reasons
+        );
+        assert!(
+            j.reasons.iter().any(|r| r.contains("invisible")
+                || r.contains("mixed-script")
+                || r.contains("combining")),
+            "{body:?}: {:?}",
+            j.reasons
+        );
+    }
+    // Emoji glue is how emoji are written.
+    assert_eq!(
+        verdict(DELETE, "Yes, go ahead 👍🏻❤️"),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
+fn text_after_a_sign_off_is_judged_when_it_says_something() {
+    for (body, expected) in [
+        (
+            "Yes, go ahead.\n\nThanks\nAna\n\nP.S. wait, actually don't.",
+            ConsentVerdict::Declined,
+        ),
+        (
+            "Sounds good, thanks!\n\nCheers,\nMaria\n\nP.S. On second thought, please don't.",
+            ConsentVerdict::Declined,
+        ),
+        (
+            "Thanks\n\nSent from my iPhone\n\nYes, please proceed with deleting the project.",
+            ConsentVerdict::Granted,
+        ),
+        (
+            "Go ahead.\n\nBest regards,\nNoah Nolan\nHead of No-Go Zones",
+            ConsentVerdict::Granted,
+        ),
+        (
+            "可以。\n\n——\n张伟\n\nPS：请在晚上十点以后再操作。",
+            ConsentVerdict::Unclear,
+        ),
+        (
+            "Sí, adelante.\n\nSaludos,\nMarta\n\nP.D.: solo el proyecto de backend.",
+            ConsentVerdict::Unclear,
+        ),
+    ] {
+        let j = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, body));
+        assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
+    }
+}
+
+#[test]
+fn a_bare_yes_needs_a_single_question() {
+    let full = "Is the affected project `blueocean/old-site`? Could you please confirm that you would like us to delete the project `blueocean/old-site`?";
+    let asked = Asked {
+        full_comment: Some(full),
+        ..Asked::question(DELETE, "1001")
+    };
+    for (body, expected) in [
+        ("Yes", ConsentVerdict::Unclear),
+        ("Sure, go ahead.", ConsentVerdict::Unclear),
+        ("Yes, please delete the project.", ConsentVerdict::Granted),
+    ] {
+        let j = judge_reply(&asked, &reply("1001", true, body));
+        assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
+    }
+    let follow_up =
+        "If so, could you please provide permission for staff to clear the stuck import?";
+    assert_eq!(verdict(follow_up, "yes"), ConsentVerdict::Unclear);
+    assert_eq!(
+        verdict(follow_up, "Yes, please clear the stuck import."),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
+fn two_open_questions_make_an_ambiguous_reply_unclear() {
+    let asked = Asked {
+        other_open_questions: 1,
+        ..Asked::question(DELETE, "1001")
+    };
+    let j = judge_reply(&asked, &reply("1001", true, "Yes, go ahead."));
+    assert_eq!(j.verdict, ConsentVerdict::Unclear);
+    assert!(
+        j.reasons[0].contains("2 permission questions are open"),
+        "{:?}",
+        j.reasons
+    );
+}
+
+#[test]
+fn new_text_beyond_the_cap_is_unclear_by_itself() {
+    let long = format!(
+        "Yes, go ahead. {}",
+        "Thanks again for all the help. ".repeat(NEW_TEXT_CAP / 20)
+    );
+    let j = judge_reply(
+        &Asked::question(DELETE, "1001"),
+        &reply("1001", true, &long),
+    );
+    assert_eq!(j.verdict, ConsentVerdict::Unclear);
+    assert!(j.reasons[0].contains("KiB"), "{:?}", j.reasons);
+    // Quoted history does not count against the cap.
+    let quoted = format!(
+        "Yes, go ahead.\n\nOn Tue, Support <s@example.com> wrote:\n{}",
+        "> earlier text\n".repeat(NEW_TEXT_CAP / 4)
+    );
+    assert_eq!(verdict(DELETE, &quoted), ConsentVerdict::Granted);
+}
+
+#[test]
+fn flagged_comments_never_grant() {
+    for flag in [
+        CommentFlag::OnBehalfOfAuthor,
+        CommentFlag::Untrusted,
+        CommentFlag::NotSignedIn,
+        CommentFlag::AutoGenerated,
+    ] {
+        let mut comment = reply("1001", true, "Yes, go ahead.");
+        comment.flags = vec![flag];
+        let j = judge_reply(&Asked::question(DELETE, "1001"), &comment);
+        assert_eq!(j.verdict, ConsentVerdict::Unclear);
+        assert!(j.reasons[0].contains(flag.as_str()), "{:?}", j.reasons);
+    }
+}
+
+proptest! {
+    /// Control characters, NUL and invisible characters anywhere never make judging panic,
+    /// and never turn a refusal into a grant.
+    #[test]
+    fn odd_characters_never_panic_or_grant_a_refusal(
+        at in 0usize..20,
+        odd in prop::sample::select(&['\u{0}', '\u{1}', '\u{7f}', '\u{ad}', '\u{200b}', '\u{200d}', '\u{202e}', '\u{2066}', '\u{feff}', '\u{fe0f}', '\u{308}', '\u{0430}', '\u{043e}'][..]),
+    ) {
+        let refusal = "Please don't go ahead.";
+        let mut chars: Vec<char> = refusal.chars().collect();
+        chars.insert(at.min(chars.len()), odd);
+        let text: String = chars.into_iter().collect();
+        let j = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, &text));
+        prop_assert_ne!(j.verdict, ConsentVerdict::Granted, "{:?} {:?}", text, j.reasons);
     }
 }

@@ -101,8 +101,19 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 .iter()
                 .any(|m| s.reason.ends_with(&format!("\"{m}\"")))
     };
+    // "I tried, but I don't see the restore button. So yes, please restore it": a negated verb
+    // in the story before explicit permission is no refusal.
+    let story = |s: &Signal| {
+        s.derived
+            && reading.evidence >= Evidence::Permit
+            && reading
+                .first_evidence_sentence
+                .is_some_and(|first| s.sentence < first)
+    };
     let refusal = |s: &&Signal| {
-        matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw) && !weak_self(s)
+        matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw)
+            && !weak_self(s)
+            && !story(s)
     };
 
     let verdict = if has(Kind::AutoReply) {
@@ -176,11 +187,13 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         // Background before the answer does not qualify an answer that names the action;
         // nothing after it, nor anything in the answer's own sentence, is background.
         let background = |s: &Signal| {
-            reading.evidence == Evidence::Anchored
+            reading.evidence >= Evidence::Permit
                 && s.kind != Kind::Relay
-                && reading
+                && (reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence < first)
+                    || (s.kind == Kind::Hedge
+                        && reading.first_strong_at.is_some_and(|at| s.at < at)))
         };
         let blockers: Vec<&Signal> = signals
             .iter()
@@ -413,6 +426,8 @@ struct Reading {
     understood: bool,
     /// The first sentence with evidence more than an acknowledgement.
     first_evidence_sentence: Option<usize>,
+    /// Where the first explicit permission or request for the action is.
+    first_strong_at: Option<usize>,
 }
 
 fn read(
@@ -431,6 +446,7 @@ fn read(
     let mut consumed = vec![false; hits.len()];
     let mut understood = false;
     let mut first_evidence_sentence: Option<usize> = None;
+    let mut first_strong_at: Option<usize> = None;
     let mut sentence = 0;
     let mut h = 0;
     let clause_count = clauses.len();
@@ -667,6 +683,9 @@ fn read(
         }
         if clause_evidence > Evidence::Ack {
             first_evidence_sentence.get_or_insert(sentence);
+            if clause_evidence >= Evidence::Permit {
+                first_strong_at = first_strong_at.or(clause_evidence_at);
+            }
         }
         if let Some(at) = clause_evidence_at {
             first_evidence_at.get_or_insert(at);
@@ -712,6 +731,7 @@ fn read(
         unattached: unattached.into_iter().take(8).collect::<Vec<_>>().join(" "),
         understood,
         first_evidence_sentence,
+        first_strong_at,
     }
 }
 
