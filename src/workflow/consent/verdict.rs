@@ -148,10 +148,17 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 .iter()
                 .any(|s| s.kind == Kind::Decline && !s.derived && s.at > at)
         };
-        let only_derived = signals
+        let last_evidence_sentence = reading.last_evidence_sentence;
+        let refused_in_a_later_sentence = signals.iter().any(|s| {
+            s.kind == Kind::Decline
+                && !s.derived
+                && last_evidence_sentence.is_some_and(|e| s.sentence > e)
+                && !BARE_NO.iter().any(|no| s.reason == format!("decline: \"{no}\""))
+        });
+        let only_soft_or_derived = signals
             .iter()
             .filter(|s| refusal(s))
-            .all(|s| s.kind == Kind::Decline && s.derived);
+            .all(|s| s.kind == Kind::DeclineSoft || (s.kind == Kind::Decline && s.derived));
         match last_grant {
             // A yes after the refusal: which one stands is not for us to guess.
             Some(g)
@@ -165,21 +172,16 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 // "Yes — actually no, don't": taken back, unless the decision is still open.
                 Some(w) if said_outright_after(w) || !pending_after(w) => ConsentVerdict::Declined,
                 Some(_) => ConsentVerdict::Unclear,
-                // "Yes… no, wait", "Yes, but we don't want X": a yes with reservations.
-                None if !reading.strong_refusal
-                    || restrictive_scope
-                    || has(Kind::Condition)
-                    || has(Kind::Question)
-                    || only_derived =>
-                {
-                    ConsentVerdict::Unclear
-                }
-                None => ConsentVerdict::Declined,
+                // "Yes, go ahead. … No, please don't.": refused outright after the yes.
+                None if refused_in_a_later_sentence => ConsentVerdict::Declined,
+                // "Yes… no, wait", "Yes, but don't touch X": a yes with reservations.
+                None => ConsentVerdict::Unclear,
             },
             // "Only staging, production don't touch": part of it, not a refusal.
             _ if restrictive_scope => ConsentVerdict::Unclear,
-            // "Would X still work? I wouldn't want to be locked out": a question, not an answer.
-            _ if only_derived && has(Kind::Question) => ConsentVerdict::Unclear,
+            // "Would X still work? I wouldn't want to be locked out", "I think it's not needed,
+            // reset the password instead": asks, hesitates or wants something else.
+            _ if only_soft_or_derived && has(Kind::Question) => ConsentVerdict::Unclear,
             _ if asks_after && !refuses_first => ConsentVerdict::Unclear,
             _ => ConsentVerdict::Declined,
         }
@@ -241,6 +243,11 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     }
     (verdict, reasons)
 }
+
+/// A lone "no" after a yes may be a pause ("Yes… no, wait"), not a refusal.
+const BARE_NO: &[&str] = &[
+    "no", "nope", "nah", "nee", "nein", "non", "não", "nao", "아니요", "いいえ", "不",
+];
 
 /// Scope words that go with a refusal ("No, keep it for now") rather than a partial yes.
 const REFUSAL_SCOPE: &[&str] = &[
@@ -417,8 +424,6 @@ struct Reading {
     evidence: Evidence,
     first_evidence_at: Option<usize>,
     last_evidence_at: Option<usize>,
-    /// A refusal that is more than a bare "no" after a yes.
-    strong_refusal: bool,
     /// Words of the reply that are neither courtesy, answer nor the question's own words, when
     /// the only answer is a bare yes (what the yes may be attached to).
     unattached: String,
@@ -428,6 +433,8 @@ struct Reading {
     first_evidence_sentence: Option<usize>,
     /// Where the first explicit permission or request for the action is.
     first_strong_at: Option<usize>,
+    /// The last sentence with a yes or more.
+    last_evidence_sentence: Option<usize>,
 }
 
 fn read(
@@ -441,12 +448,12 @@ fn read(
     let mut evidence = Evidence::None;
     let mut first_evidence_at = None;
     let mut last_evidence_at = None;
-    let mut strong_refusal = false;
     let mut unattached: Vec<&str> = Vec::new();
     let mut consumed = vec![false; hits.len()];
     let mut understood = false;
     let mut first_evidence_sentence: Option<usize> = None;
     let mut first_strong_at: Option<usize> = None;
+    let mut last_evidence_sentence: Option<usize> = None;
     let mut sentence = 0;
     let mut h = 0;
     let clause_count = clauses.len();
@@ -515,7 +522,6 @@ fn read(
                         });
                     if let Some((off, next)) = target {
                         consumed[i + 1 + off] = true;
-                        strong_refusal = true;
                         signals.push(Signal {
                             kind: Kind::Decline,
                             at: hit.start,
@@ -530,7 +536,6 @@ fn read(
                     } else if let Some(v) = asked_verb_at.filter(|v| *v >= hit.end)
                         && within_reach(&folded[hit.end..v])
                     {
-                        strong_refusal = true;
                         signals.push(Signal {
                             kind: Kind::Decline,
                             at: hit.start,
@@ -544,21 +549,6 @@ fn read(
                     }
                 }
                 Kind::Decline | Kind::Withdraw | Kind::DeclineSoft => {
-                    let bare_no = hit.phrase.text.split_whitespace().count() == 1
-                        && matches!(
-                            phrase,
-                            "no" | "nope"
-                                | "nah"
-                                | "nee"
-                                | "nein"
-                                | "non"
-                                | "não"
-                                | "nao"
-                                | "아니요"
-                                | "いいえ"
-                                | "不"
-                        );
-                    strong_refusal |= !bare_no;
                     signals.push(signal(hit, folded));
                 }
                 Kind::Action => {
@@ -663,7 +653,12 @@ fn read(
         }
         // A request for the asked action itself: "please delete it", "Yes, disable 2FA",
         // "you can delete it", "削除してください", "Delete it.".
+        // "Don't delete it", "削除しないでください" (the negation follows the verb).
+        let negated = clause_hits
+            .iter()
+            .any(|x| matches!(x.phrase.kind, Kind::Negation | Kind::Decline));
         let asks_for_it = asked_verb_at.is_some()
+            && !negated
             && (has_kind(Kind::Directive)
                 || has_kind(Kind::Permit)
                 || clause_initial_verb
@@ -686,6 +681,9 @@ fn read(
             if clause_evidence >= Evidence::Permit {
                 first_strong_at = first_strong_at.or(clause_evidence_at);
             }
+        }
+        if clause_evidence >= Evidence::Affirm {
+            last_evidence_sentence = Some(sentence);
         }
         if let Some(at) = clause_evidence_at {
             first_evidence_at.get_or_insert(at);
@@ -727,11 +725,11 @@ fn read(
         evidence,
         first_evidence_at,
         last_evidence_at,
-        strong_refusal,
         unattached: unattached.into_iter().take(8).collect::<Vec<_>>().join(" "),
         understood,
         first_evidence_sentence,
         first_strong_at,
+        last_evidence_sentence,
     }
 }
 
