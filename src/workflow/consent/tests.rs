@@ -189,7 +189,7 @@ fn reasons_name_the_blocking_signal() {
     let (v, reasons) = judge_text(DELETE, "Yes, but only after Saturday");
     assert_eq!(v, ConsentVerdict::Unclear);
     assert!(
-        reasons.contains(&"grant: \"yes\"".to_string()),
+        reasons.contains(&"affirmative: \"yes\"".to_string()),
         "{reasons:?}"
     );
     assert!(

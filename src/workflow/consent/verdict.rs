@@ -188,13 +188,18 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     } else {
         // Background before the answer does not qualify an answer that names the action;
         // nothing after it, nor anything in the answer's own sentence, is background.
+        // Only a story of some length is background ("No. Go ahead." is not), and only a
+        // contrast ("…, but: yes, I give permission") may open the answer's own sentence.
         let background = |s: &Signal| {
             reading.evidence >= Evidence::Permit
                 && s.kind != Kind::Relay
-                && (reading
+                && ((reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence < first)
+                    && reading.sentence_words.get(s.sentence).is_some_and(|n| *n >= 6))
                     || (s.kind == Kind::Hedge
+                        && reading.evidence == Evidence::Anchored
+                        && CONTRAST.iter().any(|w| s.reason == format!("hedge: \"{w}\""))
                         && reading.first_strong_at.is_some_and(|at| s.at < at)))
         };
         let blockers: Vec<&Signal> = signals
@@ -243,6 +248,11 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     }
     (verdict, reasons)
 }
+
+/// Contrast words a complaint may end on before the answer ("…, but: yes, …").
+const CONTRAST: &[&str] = &[
+    "but", "however", "aber", "pero", "mais", "mas", "ma", "però", "但", "但是", "でも", "하지만",
+];
 
 /// A lone "no" after a yes may be a pause ("Yes… no, wait"), not a refusal.
 const BARE_NO: &[&str] = &[
@@ -435,6 +445,8 @@ struct Reading {
     first_strong_at: Option<usize>,
     /// The last sentence with a yes or more.
     last_evidence_sentence: Option<usize>,
+    /// Words in each sentence.
+    sentence_words: Vec<usize>,
 }
 
 fn read(
@@ -454,12 +466,14 @@ fn read(
     let mut first_evidence_sentence: Option<usize> = None;
     let mut first_strong_at: Option<usize> = None;
     let mut last_evidence_sentence: Option<usize> = None;
+    let mut sentence_words: Vec<usize> = vec![0];
     let mut sentence = 0;
     let mut h = 0;
     let clause_count = clauses.len();
     for (ci, clause) in clauses.iter().enumerate() {
         if clause.opens_sentence && ci > 0 {
             sentence += 1;
+            sentence_words.push(0);
         }
         let first_hit = h;
         while h < hits.len() && hits[h].start < clause.end {
@@ -470,6 +484,9 @@ fn read(
         let offset = clause.start;
         // Words of the clause with whether a hit covers them.
         let words: Vec<(usize, &str)> = word_spans(text).map(|(i, w)| (offset + i, w)).collect();
+        if let Some(n) = sentence_words.last_mut() {
+            *n += words.len();
+        }
         let covered_by = |at: usize, len: usize| {
             clause_hits
                 .iter()
@@ -730,6 +747,7 @@ fn read(
         first_evidence_sentence,
         first_strong_at,
         last_evidence_sentence,
+        sentence_words,
     }
 }
 
