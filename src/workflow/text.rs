@@ -160,8 +160,7 @@ pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewTex
         }
         let signature_line = in_signature
             && !in_postscript
-            && (after_delimiter
-                || (is_signature_line(line) && !(carries_signal(line) && is_short_or_cjk(line))));
+            && (after_delimiter || (is_signature_line(line) && !carries_signal(line)));
         if in_disclaimer || signature_line || is_mobile_signature(line) {
             skipped.push(offset);
         } else {
@@ -644,10 +643,6 @@ fn is_signature_line(line: &str) -> bool {
                 .is_none_or(|c| c.is_uppercase() || c.is_ascii_digit())
     });
     capitalised && !(t.ends_with('.') && words.len() == 1 && words[0].len() > 5)
-}
-
-fn is_short_or_cjk(line: &str) -> bool {
-    line.split_whitespace().count() <= 2 || line.chars().any(is_cjk)
 }
 
 pub fn is_cjk(c: char) -> bool {

@@ -192,7 +192,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         // contrast ("…, but: yes, I give permission") may open the answer's own sentence.
         let background = |s: &Signal| {
             reading.evidence >= Evidence::Permit
-                && s.kind != Kind::Relay
+                && matches!(s.kind, Kind::Negation | Kind::Hedge)
                 && ((reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence < first)
@@ -205,7 +205,12 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         let blockers: Vec<&Signal> = signals
             .iter()
             .filter(|s| blocks_grant(s.kind) && !s.asked_words && !background(s))
-            .filter(|s| !(s.kind == Kind::Relay && reading.evidence == Evidence::Anchored))
+            // "My manager approved it yesterday. I give permission to delete it": the requester's
+            // own permission naming the action, in a sentence of its own.
+            .filter(|s| {
+                !(s.kind == Kind::Relay
+                    && reading.anchored_sentences.iter().any(|a| *a != s.sentence))
+            })
             .collect();
         match reading.evidence {
             Evidence::None => ConsentVerdict::Unclear,
@@ -447,6 +452,8 @@ struct Reading {
     last_evidence_sentence: Option<usize>,
     /// Words in each sentence.
     sentence_words: Vec<usize>,
+    /// Sentences that ask for the action or permit it by name.
+    anchored_sentences: Vec<usize>,
 }
 
 fn read(
@@ -467,6 +474,7 @@ fn read(
     let mut first_strong_at: Option<usize> = None;
     let mut last_evidence_sentence: Option<usize> = None;
     let mut sentence_words: Vec<usize> = vec![0];
+    let mut anchored_sentences: Vec<usize> = Vec::new();
     let mut sentence = 0;
     let mut h = 0;
     let clause_count = clauses.len();
@@ -695,6 +703,10 @@ fn read(
         }
         if clause_evidence > Evidence::Ack {
             first_evidence_sentence.get_or_insert(sentence);
+            if clause_evidence == Evidence::Anchored && anchored_sentences.last() != Some(&sentence)
+            {
+                anchored_sentences.push(sentence);
+            }
             if clause_evidence >= Evidence::Permit {
                 first_strong_at = first_strong_at.or(clause_evidence_at);
             }
@@ -748,6 +760,7 @@ fn read(
         first_strong_at,
         last_evidence_sentence,
         sentence_words,
+        anchored_sentences,
     }
 }
 
@@ -870,12 +883,20 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
     // Partial scope: of several like things the question lists ("`a` and `b`"), the reply
     // names some but not all. A target the question names as a place ("into `org`") is not
     // one of them.
-    if out.is_empty() && !named.is_empty() {
+    let words = text.to_lowercase();
+    if out.is_empty() {
         for set in listed_sets(request) {
+            // Named as a target, or by the last part of its path as a word ("the staging one"
+            // for `web/staging`).
             let is_named = |a: &String| {
                 named
                     .iter()
                     .any(|(_, n)| n == a || contains_bounded(n, a) || contains_bounded(a, n))
+                    || a
+                        .rsplit('/')
+                        .next()
+                        .filter(|tail| tail.chars().count() >= 3)
+                        .is_some_and(|tail| contains_word(&words, tail))
             };
             let missing: Vec<&str> = set
                 .iter()
@@ -900,7 +921,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
 /// Runs of targets the question lists together ("`a`, `b` and `c`").
 fn listed_sets(request: &str) -> Vec<Vec<(String, String)>> {
     static JOINER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s*(?:,|;|&|/|and|or|y|e|et|und|en|oder|ou|o|和|及|与|與|및|과|와|、|，)?\s*(?:,\s*)?(?:and|y|e|et|und|en)?\s*$")
+        Regex::new(r"(?i)^\s*(?:,|;|&|and|or|y|e|et|und|oder|ou|o|和|及|与|與|및|과|와|、|，)?\s*(?:,\s*)?(?:and|y|e|et|und)?\s*$")
             .expect("literal pattern")
     });
     let found = target_spans(request);
@@ -970,6 +991,15 @@ fn target_spans(text: &str) -> Vec<(usize, usize, String, String)> {
         out.push((whole.start(), whole.end(), raw.to_string(), target));
     }
     out
+}
+
+/// `word` occurs in `text` between non-alphanumeric characters.
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// `needle` occurs in `haystack` as a whole name ("acme/legacy" is not in "acme/legacy-v2").
