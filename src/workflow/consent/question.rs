@@ -107,6 +107,49 @@ fn is_question_or_request(sentence: &str) -> bool {
     });
     let s = sentence.trim();
     let lower = s.to_lowercase();
+    // "Please also send us …", "Bitte senden Sie …", "Merci de nous envoyer …": a request,
+    // unless it only asks to take note.
+    const POLITE: &[&str] = &[
+        "please ",
+        "kindly ",
+        "bitte ",
+        "por favor",
+        "merci de ",
+        "veuillez ",
+        "per favore",
+        "por gentileza",
+        "graag ",
+        "请",
+        "請",
+    ];
+    const NOTE: &[&str] = &[
+        "note",
+        "be ",
+        "bear",
+        "keep in mind",
+        "allow",
+        "see ",
+        "find",
+        "feel",
+        "beachten",
+        "noter",
+        "notare",
+        "notar",
+        "tenga",
+        "houd",
+        "注意",
+        "don",
+        "do not",
+    ];
+    if let Some(rest) = POLITE.iter().find_map(|p| lower.strip_prefix(p)) {
+        let rest = rest
+            .trim_start_matches(|c: char| !c.is_alphanumeric())
+            .trim_start_matches("also ");
+        let about_permission = lower.contains("permission") || lower.contains("confirm");
+        if !NOTE.iter().any(|n| rest.starts_with(n)) && !about_permission {
+            return true;
+        }
+    }
     if lower.contains("replying in this ticket") || lower.contains("will be sufficient") {
         return false;
     }

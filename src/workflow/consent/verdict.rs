@@ -153,7 +153,9 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             s.kind == Kind::Decline
                 && !s.derived
                 && last_evidence_sentence.is_some_and(|e| s.sentence > e)
-                && !BARE_NO.iter().any(|no| s.reason == format!("decline: \"{no}\""))
+                && !BARE_NO
+                    .iter()
+                    .any(|no| s.reason == format!("decline: \"{no}\""))
         });
         let only_soft_or_derived = signals
             .iter()
@@ -196,10 +198,15 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 && ((reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence < first)
-                    && reading.sentence_words.get(s.sentence).is_some_and(|n| *n >= 6))
+                    && reading
+                        .sentence_words
+                        .get(s.sentence)
+                        .is_some_and(|n| *n >= 6))
                     || (s.kind == Kind::Hedge
                         && reading.evidence == Evidence::Anchored
-                        && CONTRAST.iter().any(|w| s.reason == format!("hedge: \"{w}\""))
+                        && CONTRAST
+                            .iter()
+                            .any(|w| s.reason == format!("hedge: \"{w}\""))
                         && reading.first_strong_at.is_some_and(|at| s.at < at)))
         };
         let blockers: Vec<&Signal> = signals
@@ -256,12 +263,33 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
 
 /// Contrast words a complaint may end on before the answer ("…, but: yes, …").
 const CONTRAST: &[&str] = &[
-    "but", "however", "aber", "pero", "mais", "mas", "ma", "però", "但", "但是", "でも", "하지만",
+    "but",
+    "however",
+    "aber",
+    "pero",
+    "mais",
+    "mas",
+    "ma",
+    "però",
+    "但",
+    "但是",
+    "でも",
+    "하지만",
 ];
 
 /// A lone "no" after a yes may be a pause ("Yes… no, wait"), not a refusal.
 const BARE_NO: &[&str] = &[
-    "no", "nope", "nah", "nee", "nein", "non", "não", "nao", "아니요", "いいえ", "不",
+    "no",
+    "nope",
+    "nah",
+    "nee",
+    "nein",
+    "non",
+    "não",
+    "nao",
+    "아니요",
+    "いいえ",
+    "不",
 ];
 
 /// Scope words that go with a refusal ("No, keep it for now") rather than a partial yes.
@@ -678,16 +706,51 @@ fn read(
         }
         // A request for the asked action itself: "please delete it", "Yes, disable 2FA",
         // "you can delete it", "削除してください", "Delete it.".
+        // Words no courtesy, answer or question word explains: what a bare yes may be attached
+        // to. A greeting clause and a closing name are courtesy.
+        let greeting = clause.opens_sentence
+            && clause_hits
+                .first()
+                .is_some_and(|x| x.phrase.kind == Kind::Neutral && x.start == offset);
+        let closing_name = ci + 1 == clause_count && clause_hits.is_empty() && words.len() <= 3;
+        let mut clause_unexplained: Vec<&str> = Vec::new();
+        if !greeting && !closing_name {
+            for (at, w) in &words {
+                let explained = covered_by(*at, w.len()).is_some_and(|x| {
+                    matches!(
+                        x.phrase.kind,
+                        Kind::Affirm
+                            | Kind::Ack
+                            | Kind::Permit
+                            | Kind::Directive
+                            | Kind::Neutral
+                            | Kind::Filler
+                            | Kind::Action
+                            | Kind::Object
+                    )
+                }) || asked.names_word(w)
+                    || asked.is_own_verb(w)
+                    || w.chars().all(|c| !c.is_alphanumeric());
+                if !explained {
+                    clause_unexplained.push(w);
+                }
+            }
+        }
         // "Don't delete it", "削除しないでください" (the negation follows the verb).
         let negated = clause_hits
             .iter()
             .any(|x| matches!(x.phrase.kind, Kind::Negation | Kind::Decline));
+        // A bare yes or a bare verb names the action only in a clause that says nothing else:
+        // "Yes, delete it", not "Yes, the deletion failed again".
+        let says_nothing_else = clause_unexplained.is_empty();
         let asks_for_it = asked_verb_at.is_some()
             && !negated
             && (has_kind(Kind::Directive)
                 || has_kind(Kind::Permit)
-                || clause_initial_verb
-                || (has_kind(Kind::Affirm) && clause_evidence_at < asked_verb_at));
+                || (clause_initial_verb && says_nothing_else)
+                || (has_kind(Kind::Affirm)
+                    && clause_evidence_at < asked_verb_at
+                    && says_nothing_else));
         if asks_for_it {
             clause_evidence = Evidence::Anchored;
             let at = clause_evidence_at.unwrap_or(asked_verb_at.unwrap_or(offset));
@@ -719,35 +782,7 @@ fn read(
             last_evidence_at = Some(at);
         }
         evidence = evidence.max(clause_evidence);
-        // Words no courtesy, answer or question word explains: what a bare yes may be attached
-        // to. A greeting clause and a closing name are courtesy.
-        let greeting = clause.opens_sentence
-            && clause_hits
-                .first()
-                .is_some_and(|x| x.phrase.kind == Kind::Neutral && x.start == offset);
-        let closing_name = ci + 1 == clause_count && clause_hits.is_empty() && words.len() <= 3;
-        if !greeting && !closing_name {
-            for (at, w) in &words {
-                let explained = covered_by(*at, w.len()).is_some_and(|x| {
-                    matches!(
-                        x.phrase.kind,
-                        Kind::Affirm
-                            | Kind::Ack
-                            | Kind::Permit
-                            | Kind::Directive
-                            | Kind::Neutral
-                            | Kind::Filler
-                            | Kind::Action
-                            | Kind::Object
-                    )
-                }) || asked.names_word(w)
-                    || asked.is_own_verb(w)
-                    || w.chars().all(|c| !c.is_alphanumeric());
-                if !explained {
-                    unattached.push(w);
-                }
-            }
-        }
+        unattached.extend(clause_unexplained.iter().copied());
     }
     Reading {
         signals,
@@ -892,8 +927,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                 named
                     .iter()
                     .any(|(_, n)| n == a || contains_bounded(n, a) || contains_bounded(a, n))
-                    || a
-                        .rsplit('/')
+                    || a.rsplit('/')
                         .next()
                         .filter(|tail| tail.chars().count() >= 3)
                         .is_some_and(|tail| contains_word(&words, tail))
