@@ -42,7 +42,7 @@ pub fn normalise(text: &str) -> Normalised {
         }
         // A mark on a Latin letter ("do\u{308}n't") would compose into another letter and hide
         // the word: it is dropped for matching and named, whether it composes or not.
-        if is_combining_mark(c) && prev.is_some_and(is_latin) {
+        if is_combining_mark(c) && !prev.is_some_and(carries_marks) {
             marked.push(c);
             continue;
         }
@@ -190,6 +190,13 @@ fn word_findings(text: &str) -> Vec<String> {
     out
 }
 
+/// A letter of a script that writes with combining marks of its own (kana voicing marks,
+/// Indic vowel signs …); Latin, Greek and Cyrillic letters, digits and punctuation do not need
+/// them once NFKC has composed what it can.
+fn carries_marks(c: char) -> bool {
+    c.is_alphabetic() && !is_latin(c) && !matches!(c as u32, 0x0370..=0x052F)
+}
+
 fn is_latin(c: char) -> bool {
     c.is_ascii_alphabetic() || matches!(c as u32, 0x00C0..=0x024F | 0x1E00..=0x1EFF)
 }
@@ -277,8 +284,13 @@ mod tests {
         let n = normalise("do\u{308}n't");
         assert_eq!(n.text, "don't");
         assert!(n.findings[0].starts_with("Latin letters with combining marks"));
-        // Precomposed letters are ordinary.
-        assert!(normalise("café sí über").findings.is_empty());
+        let n = normalise("don'\u{308}t");
+        assert_eq!(n.text, "don't");
+        assert!(n.findings[0].starts_with("Latin letters with combining marks"));
+        // Precomposed letters are ordinary, kana voicing marks are Japanese; a decomposed
+        // accent is named too (it could as well have hidden a word).
+        assert!(normalise("café sí über か\u{3099}").findings.is_empty());
+        assert!(!normalise("cafe\u{301}").findings.is_empty());
     }
 
     #[test]
