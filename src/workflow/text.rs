@@ -72,7 +72,11 @@ pub fn extract(body: &str) -> NewText<'_> {
 /// something that must be judged ("Yes.", "네 진행해 주세요") rather than name the sender.
 pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewText<'_> {
     let lines = split_lines(body);
-    let kinds: Vec<Line> = (0..lines.len()).map(|i| classify(&lines, i)).collect();
+    // Each line folded once: every test below reads the folded line.
+    let folded: Vec<String> = lines.iter().map(|(_, l)| fold(l)).collect();
+    let kinds: Vec<Line> = (0..lines.len())
+        .map(|i| classify(&lines, &folded, i))
+        .collect();
     // For each line, whether any own text (not quote, blank or history) follows the quote block
     // that starts after it: computed backwards so the whole cut stays linear.
     let mut text_after_quotes = vec![false; lines.len() + 1];
@@ -151,17 +155,17 @@ pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewTex
             }
             Line::Text => {}
         }
-        if is_disclaimer(line) {
+        if is_disclaimer(&folded[i]) {
             in_disclaimer = true;
         }
-        if is_postscript(line) {
+        if is_postscript(&folded[i]) {
             in_postscript = true;
             in_disclaimer = false;
         }
         let signature_line = in_signature
             && !in_postscript
             && (after_delimiter || (is_signature_line(line) && !carries_signal(line)));
-        if in_disclaimer || signature_line || is_mobile_signature(line) {
+        if in_disclaimer || signature_line || is_mobile(&folded[i]) {
             skipped.push(offset);
         } else {
             judged.push((offset, line));
@@ -202,7 +206,7 @@ fn split_lines(body: &str) -> Vec<(usize, &str)> {
     out
 }
 
-fn classify(lines: &[(usize, &str)], i: usize) -> Line {
+fn classify(lines: &[(usize, &str)], folded_lines: &[String], i: usize) -> Line {
     let line = lines[i].1;
     if line.trim().is_empty() {
         return Line::Blank;
@@ -210,17 +214,17 @@ fn classify(lines: &[(usize, &str)], i: usize) -> Line {
     if is_quote(line) {
         return Line::Quote;
     }
-    let folded = fold(line);
-    if is_reply_marker(&folded) {
+    let folded = folded_lines[i].as_str();
+    if is_reply_marker(folded) {
         return Line::ReplyMarker;
     }
-    if let Some(n) = reply_header_len(lines, i) {
+    if let Some(n) = reply_header_len(folded_lines, i) {
         return Line::ReplyHeader(n);
     }
-    if is_history_marker(line, &folded) || outlook_header(lines, i) {
+    if is_history_marker(line, folded) || outlook_header(folded_lines, i) {
         return Line::HistoryStart;
     }
-    if is_sign_off(&folded) || is_signature_delimiter(line) || is_mobile_signature(line) {
+    if is_sign_off(folded) || is_signature_delimiter(line) || is_mobile(folded) {
         return Line::SignOff;
     }
     Line::Text
@@ -279,22 +283,22 @@ const HEADER_VERBS: &[&str] = &[
 const HEADER_OPENINGS: &[&str] = &["on ", "am ", "le ", "el ", "em ", "il ", "op ", "在"];
 
 /// Number of lines (1 or 2) of an "On … wrote:" style header starting at `i`.
-fn reply_header_len(lines: &[(usize, &str)], i: usize) -> Option<usize> {
-    let first = fold(lines[i].1);
-    if first.chars().count() > 300 {
+fn reply_header_len(folded_lines: &[String], i: usize) -> Option<usize> {
+    let first = folded_lines[i].as_str();
+    if first.len() > 1200 || first.chars().count() > 300 {
         return None;
     }
-    if is_header_line(&first) {
+    if is_header_line(first) {
         return Some(1);
     }
     // Clients wrap long headers: "On Tue, 16 Jan 2024, Support <\nsupport@x.com> wrote:".
     let opens_header =
-        HEADER_OPENINGS.iter().any(|p| first.starts_with(p)) || starts_with_date(&first);
+        HEADER_OPENINGS.iter().any(|p| first.starts_with(p)) || starts_with_date(first);
     if !opens_header {
         return None;
     }
-    let next = lines.get(i + 1).map(|(_, l)| fold(l))?;
-    if next.chars().count() > 300 {
+    let next = folded_lines.get(i + 1)?;
+    if next.len() > 1200 || next.chars().count() > 300 {
         return None;
     }
     is_header_line(&format!("{first} {next}")).then_some(2)
@@ -371,8 +375,7 @@ const MOBILE_SIGNATURES: &[&str] = &[
     "iphone에서 보냄",
 ];
 
-fn is_mobile_signature(line: &str) -> bool {
-    let folded = fold(line);
+fn is_mobile(folded: &str) -> bool {
     MOBILE_SIGNATURES.iter().any(|s| folded.starts_with(s))
 }
 
@@ -391,7 +394,7 @@ const FROM_FIELDS: &[&str] = &[
 ];
 
 /// Outlook quotes without `>`: a "From:" line followed closely by "Sent:"/"To:"/"Subject:".
-fn outlook_header(lines: &[(usize, &str)], i: usize) -> bool {
+fn outlook_header(folded_lines: &[String], i: usize) -> bool {
     const NEXT_FIELDS: &[&str] = &[
         "sent:",
         "date:",
@@ -426,12 +429,12 @@ fn outlook_header(lines: &[(usize, &str)], i: usize) -> bool {
         "받는 사람:",
         "제목:",
     ];
-    let first = fold(lines[i].1);
+    let first = &folded_lines[i];
     FROM_FIELDS.iter().any(|f| first.starts_with(f))
-        && lines[i + 1..].iter().take(3).any(|(_, l)| {
-            let folded = fold(l);
-            NEXT_FIELDS.iter().any(|f| folded.starts_with(f))
-        })
+        && folded_lines[i + 1..]
+            .iter()
+            .take(3)
+            .any(|folded| NEXT_FIELDS.iter().any(|f| folded.starts_with(f)))
 }
 
 fn is_history_marker(line: &str, folded: &str) -> bool {
@@ -545,12 +548,11 @@ fn is_sign_off(folded: &str) -> bool {
 }
 
 /// "P.S.", "PS:", "P.D.", "N.B.", "追伸", "추신": an afterthought, always judged.
-fn is_postscript(line: &str) -> bool {
+fn is_postscript(folded: &str) -> bool {
     const MARKS: &[&str] = &[
         "p.p.s", "pps", "p.s", "ps", "p.d", "pd", "n.b", "nb", "追伸", "附言", "补充", "추신",
         "edit", "update", "nachtrag",
     ];
-    let folded = fold(line);
     let t = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
     MARKS.iter().any(|m| {
         t.strip_prefix(m).is_some_and(|rest| {
@@ -560,7 +562,7 @@ fn is_postscript(line: &str) -> bool {
 }
 
 /// Legal footers corporate mail servers append.
-fn is_disclaimer(line: &str) -> bool {
+fn is_disclaimer(folded: &str) -> bool {
     const STARTS: &[&str] = &[
         "this email",
         "this e-mail",
@@ -601,7 +603,6 @@ fn is_disclaimer(line: &str) -> bool {
         "geadresseerde",
         "empfänger",
     ];
-    let folded = fold(line);
     STARTS.iter().any(|s| folded.starts_with(s))
         || (folded.chars().count() > 80 && WORDS.iter().any(|w| folded.contains(w)))
 }

@@ -97,9 +97,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     let weak_self = |s: &Signal| {
         s.kind == Kind::DeclineSoft
             && reading.evidence >= Evidence::Permit
-            && SELF_MARKERS
-                .iter()
-                .any(|m| s.reason.ends_with(&format!("\"{m}\"")))
+            && SELF_MARKERS.iter().any(|m| quoted(&s.reason) == *m)
     };
     // "I tried, but I don't see the restore button. So yes, please restore it": a negated verb
     // in the story before explicit permission is no refusal.
@@ -153,9 +151,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             s.kind == Kind::Decline
                 && !s.derived
                 && last_evidence_sentence.is_some_and(|e| s.sentence > e)
-                && !BARE_NO
-                    .iter()
-                    .any(|no| s.reason == format!("decline: \"{no}\""))
+                && !BARE_NO.iter().any(|no| quoted(&s.reason) == *no)
         });
         let only_soft_or_derived = signals
             .iter()
@@ -204,9 +200,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                         .is_some_and(|n| *n >= 6))
                     || (s.kind == Kind::Hedge
                         && reading.evidence == Evidence::Anchored
-                        && CONTRAST
-                            .iter()
-                            .any(|w| s.reason == format!("hedge: \"{w}\""))
+                        && CONTRAST.iter().any(|w| quoted(&s.reason) == *w)
                         && reading.first_strong_at.is_some_and(|at| s.at < at)))
         };
         let blockers: Vec<&Signal> = signals
@@ -257,6 +251,14 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         reasons.push("no explicit answer".to_string());
     } else if verdict == ConsentVerdict::Unclear && reading.evidence == Evidence::None {
         reasons.push("no explicit grant".to_string());
+    }
+    if reasons.len() > MAX_REASONS {
+        // The verdict's own reason comes last; keep it.
+        let last = reasons.pop().unwrap_or_default();
+        let more = reasons.len() + 1 - MAX_REASONS;
+        reasons.truncate(MAX_REASONS - 2);
+        reasons.push(format!("… and {more} more signals"));
+        reasons.push(last);
     }
     (verdict, reasons)
 }
@@ -332,6 +334,17 @@ const SELF_MARKERS: &[&str] = &[
     "我们自己",
     "제가 직접",
 ];
+
+/// The phrase a reason quotes ("decline: \"no\"" → "no").
+fn quoted(reason: &str) -> &str {
+    match (reason.find('"'), reason.rfind('"')) {
+        (Some(a), Some(b)) if b > a => &reason[a + 1..b],
+        _ => "",
+    }
+}
+
+/// How many reasons a judgment lists; a long reply's are summarised after that.
+const MAX_REASONS: usize = 24;
 
 fn blocks_grant(kind: Kind) -> bool {
     matches!(
@@ -523,11 +536,20 @@ fn read(
         if let Some(n) = sentence_words.last_mut() {
             *n += words.len();
         }
-        let covered_by = |at: usize, len: usize| {
-            clause_hits
-                .iter()
-                .find(|x| x.start < at + len && x.end > at)
-        };
+        // The hit covering each word, in one sweep (hits do not overlap, both are in order).
+        let mut covering: Vec<Option<Kind>> = Vec::with_capacity(words.len());
+        let mut p = 0;
+        for (at, w) in &words {
+            while p < clause_hits.len() && clause_hits[p].end <= *at {
+                p += 1;
+            }
+            covering.push(
+                clause_hits
+                    .get(p)
+                    .filter(|x| x.start < at + w.len())
+                    .map(|x| x.phrase.kind),
+            );
+        }
         let asked_verb_at: Option<usize> = words
             .iter()
             .find(|(_, w)| asked.is_own_verb(w))
@@ -650,7 +672,9 @@ fn read(
                 Kind::Condition => {
                     // "I'll set it up again right after": a sequence of their own, not a
                     // condition on ours.
-                    let rest = folded[hit.end..clause.end].trim();
+                    let mut rest = folded[hit.end..clause.end].split_whitespace();
+                    let next: Vec<&str> = rest.by_ref().take(2).collect();
+                    let rest_is_short = rest.next().is_none();
                     let sequence_only = matches!(
                         phrase,
                         "after"
@@ -661,9 +685,10 @@ fn read(
                             | "depois"
                             | "dopo"
                             | "daarna"
-                    ) && rest.split_whitespace().all(|w| {
-                        matches!(w, "that" | "this" | "it" | "wards" | "eso" | "ça" | "isso")
-                    });
+                    ) && rest_is_short
+                        && next.iter().all(|w| {
+                            matches!(*w, "that" | "this" | "it" | "wards" | "eso" | "ça" | "isso")
+                        });
                     if !sequence_only {
                         signals.push(signal(hit, folded));
                     }
@@ -715,10 +740,10 @@ fn read(
         let closing_name = ci + 1 == clause_count && clause_hits.is_empty() && words.len() <= 3;
         let mut clause_unexplained: Vec<&str> = Vec::new();
         if !greeting && !closing_name {
-            for (at, w) in &words {
-                let explained = covered_by(*at, w.len()).is_some_and(|x| {
+            for ((_, w), kind) in words.iter().zip(&covering) {
+                let explained = kind.is_some_and(|k| {
                     matches!(
-                        x.phrase.kind,
+                        k,
                         Kind::Affirm
                             | Kind::Ack
                             | Kind::Permit
