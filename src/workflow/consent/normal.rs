@@ -40,12 +40,6 @@ pub fn normalise(text: &str) -> Normalised {
             }
             continue;
         }
-        // A mark on a Latin letter ("do\u{308}n't") would compose into another letter and hide
-        // the word: it is dropped for matching and named, whether it composes or not.
-        if is_combining_mark(c) && !prev.is_some_and(carries_marks) {
-            marked.push(c);
-            continue;
-        }
         if is_default_ignorable(c) {
             let next = chars.peek().copied();
             let emoji_glue = matches!(c, '\u{200D}' | '\u{FE0E}' | '\u{FE0F}')
@@ -55,6 +49,12 @@ pub fn normalise(text: &str) -> Normalised {
             } else {
                 invisible.push(c);
             }
+            continue;
+        }
+        // A mark on a Latin letter ("do\u{308}n't") would compose into another letter and hide
+        // the word: it is dropped for matching and named, whether it composes or not.
+        if is_combining_mark(c) && !prev.is_some_and(carries_marks) {
+            marked.push(c);
             continue;
         }
         prev = Some(c);

@@ -362,8 +362,13 @@ fn text_after_a_sign_off_is_judged_when_it_says_something() {
             "Thanks\n\nSent from my iPhone\n\nYes, please proceed with deleting the project.",
             ConsentVerdict::Granted,
         ),
+        // A title that carries a negation is judged too: when unsure, unclear.
         (
             "Go ahead.\n\nBest regards,\nNoah Nolan\nHead of No-Go Zones",
+            ConsentVerdict::Unclear,
+        ),
+        (
+            "Go ahead.\n\nBest regards,\nNoah Nolan\nHead of Platform",
             ConsentVerdict::Granted,
         ),
         (
