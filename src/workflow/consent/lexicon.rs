@@ -366,7 +366,14 @@ pub fn fold(text: &str) -> String {
     let mut last: Option<char> = None;
     let mut run = 0;
     let mut gap: Option<char> = None;
-    for c in text.chars().flat_map(char::to_lowercase) {
+    let mut chars = text.chars().flat_map(char::to_lowercase).peekable();
+    let mut prev_alnum = false;
+    while let Some(c) = chars.next() {
+        // A dot inside a name ("m.osei", "v1.2") ends no sentence: it is dropped.
+        if c == '.' && prev_alnum && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            continue;
+        }
+        prev_alnum = c.is_alphanumeric();
         if matches!(c, '\'' | '’' | '‘' | 'ʼ' | '´' | '`') {
             continue;
         }
