@@ -591,20 +591,33 @@ fn is_disclaimer(folded: &str) -> bool {
         "이 메일은",
     ];
     const WORDS: &[&str] = &[
-        "confidential",
+        // confidential, confidentiel, confidencial(es), confidenciais, confidenziale
+        "confiden",
         "intended recipient",
         "vertraulich",
-        "confidentiel",
-        "confidencial",
-        "confidenziale",
         "vertrouwelijk",
         "destinatario",
         "destinataire",
         "geadresseerde",
         "empfänger",
+        "intended solely",
+        "privileged",
+        "unauthorized",
+        "bestemd voor",
+        "destinati",
+        "destinad",
+        "機密",
+        "机密",
+        "기밀",
+        "受信者",
+        "收件人",
+        "수신인",
     ];
-    STARTS.iter().any(|s| folded.starts_with(s))
-        || (folded.chars().count() > 80 && WORDS.iter().any(|w| folded.contains(w)))
+    // A legal footer is long and says what it is; a requester's "This email confirms: only
+    // staging" is neither.
+    let long = folded.chars().count() > 60;
+    let legal = WORDS.iter().any(|w| folded.contains(w));
+    long && legal && (STARTS.iter().any(|s| folded.starts_with(s)) || folded.chars().count() > 80)
 }
 
 /// A line of a signature block: a name, a title, a company, contact details. Sentences are not.
@@ -806,6 +819,12 @@ mod tests {
             got.judged
         );
         assert!(!got.judged.contains("What is your username"));
+    }
+
+    #[test]
+    fn a_short_line_opening_like_a_disclaimer_is_the_requesters() {
+        let body = "Yes go ahead.\nThis email confirms: only the staging project.";
+        assert_eq!(assert_substring(body), body);
     }
 
     #[test]
