@@ -124,7 +124,9 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.947, authored 0.885), so that a change that loses ground fails.
+/// under today's figures (team 0.959, authored 0.895), so that a change that loses ground fails.
+/// Authored loses 24 cases (0.049) to the rule that invisible, look-alike or combining-mark
+/// characters never grant, which its authors labelled `granted`.
 #[test]
 fn tuned_splits_accuracy_and_no_false_grant() {
     for (split, paths, floor) in [
@@ -134,9 +136,9 @@ fn tuned_splits_accuracy_and_no_false_grant() {
                 "tests/corpus/replies.jsonl",
                 "tests/corpus/dev_consents.jsonl",
             ][..],
-            0.93,
+            0.95,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.87),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.885),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));
