@@ -147,9 +147,20 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 .any(|s| s.kind == Kind::Decline && !s.derived && s.at > at)
         };
         let last_evidence_sentence = reading.last_evidence_sentence;
+        // "Is there really no way?", "If not, then rather not": a refusal asked or made
+        // conditional is not said outright.
+        let asked_or_conditional = |sentence: usize| {
+            signals.iter().any(|x| {
+                x.sentence == sentence
+                    && (x.kind == Kind::Question
+                        || (x.kind == Kind::Condition && IF.contains(&quoted(&x.reason))))
+            })
+        };
+        let outright = |s: &Signal| !asked_or_conditional(s.sentence);
         let refused_in_a_later_sentence = signals.iter().any(|s| {
             s.kind == Kind::Decline
                 && !s.derived
+                && outright(s)
                 && last_evidence_sentence.is_some_and(|e| s.sentence > e)
                 && !BARE_NO.iter().any(|no| quoted(&s.reason) == *no)
         });
@@ -180,6 +191,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             // "Would X still work? I wouldn't want to be locked out", "I think it's not needed,
             // reset the password instead": asks, hesitates or wants something else.
             _ if only_soft_or_derived && has(Kind::Question) => ConsentVerdict::Unclear,
+            _ if !signals.iter().filter(|s| refusal(s)).any(outright) => ConsentVerdict::Unclear,
             _ if asks_after && !refuses_first => ConsentVerdict::Unclear,
             _ => ConsentVerdict::Declined,
         }
@@ -277,6 +289,12 @@ const CONTRAST: &[&str] = &[
     "但是",
     "でも",
     "하지만",
+];
+
+/// Conditions that make what they govern hypothetical ("if", "wenn", "si", "如果").
+const IF: &[&str] = &[
+    "if", "only if", "unless", "wenn", "falls", "sofern", "si", "solo si", "se", "solo se", "als",
+    "indien", "mits", "如果", "要是", "なら", "たら", "れば", "면", "으면", "다면",
 ];
 
 /// A lone "no" after a yes may be a pause ("Yes… no, wait"), not a refusal.
