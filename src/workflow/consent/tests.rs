@@ -132,6 +132,8 @@ fn anything_less_than_explicit_is_unclear() {
             "Ok, delete it at 5pm.",
             "Yes, delete it on the 31st.",
             "Sure, delete it next quarter.",
+            "Delete it.?",
+            "Yes, go ahead!?",
             "ok",
             "ok 👍",
             "Got it, thanks.",

@@ -457,18 +457,25 @@ impl AskedAction {
 struct Clause {
     start: usize,
     end: usize,
+    /// End with its terminator ("?" belongs to the sentence it ends).
+    stop: usize,
     /// First clause of its sentence.
     opens_sentence: bool,
 }
 
 fn clauses(folded: &str) -> Vec<Clause> {
-    let mut out = Vec::new();
+    let mut out: Vec<Clause> = Vec::new();
     let mut start = 0;
     let mut opens_sentence = true;
     for (i, c) in folded.char_indices() {
         let sentence_end = is_sentence_end(c) || matches!(c, '。' | '！' | '？');
         if c == ',' || sentence_end {
             if folded[start..i].trim().is_empty() {
+                // "Delete it.?": a terminator after an empty stretch belongs to the clause
+                // before it, so that no hit is left outside every clause.
+                if let Some(last) = out.last_mut() {
+                    last.stop = i + c.len_utf8();
+                }
                 start = i + c.len_utf8();
                 opens_sentence |= sentence_end;
                 continue;
@@ -476,6 +483,7 @@ fn clauses(folded: &str) -> Vec<Clause> {
             out.push(Clause {
                 start,
                 end: i,
+                stop: i + c.len_utf8(),
                 opens_sentence,
             });
             opens_sentence = sentence_end;
@@ -486,6 +494,7 @@ fn clauses(folded: &str) -> Vec<Clause> {
         out.push(Clause {
             start,
             end: folded.len(),
+            stop: folded.len(),
             opens_sentence,
         });
     }
@@ -543,7 +552,7 @@ fn read(
             sentence_words.push(0);
         }
         let first_hit = h;
-        while h < hits.len() && hits[h].start < clause.end {
+        while h < hits.len() && hits[h].start < clause.stop {
             h += 1;
         }
         let clause_hits = &hits[first_hit..h];
