@@ -1,9 +1,11 @@
 //! `judge`: the cost of judging one reply to a permission question, in process (no I/O), on
 //! the inputs the consent judge must stay cheap on: a 256 KiB reply, a 36 KiB adversarial one
 //! ("never … ok …" on one line, beyond the new-text cap) and the same pattern just under the cap
-//! (16 KiB), which the judge reads in full. Each figure is the slowest of several runs after one
-//! warm-up run; the first judgment in a process, which builds the phrase matcher and patterns
-//! once, is reported on its own.
+//! (16 KiB), which the judge reads in full. For each input: the CPU time of one judgment (this
+//! thread's user + system time over all runs, divided by the runs: what a worker spends,
+//! whatever else the machine is doing) and the median and slowest wall time of one run (which
+//! other processes on a shared machine inflate). One warm-up run comes first; the first
+//! judgment in a process, which builds the phrase matcher and patterns once, is its own row.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use onbehalf::workflow::{Comment, ConsentVerdict};
 
 use crate::report::{Table, Target};
 
-const RUNS: usize = 20;
+const RUNS: usize = 200;
 const QUESTION: &str =
     "Could you please confirm that you would like us to delete the project `acme/legacy-site`?";
 
@@ -39,19 +41,45 @@ fn reply(body: &str) -> Comment {
     }
 }
 
-fn slowest(body: &str) -> (Duration, ConsentVerdict) {
+/// CPU time (user + system) this thread has used, in seconds; Linux reports it in USER_HZ,
+/// which is 100 wherever it exports it.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+struct Timing {
+    cpu_ms: Option<f64>,
+    median: Duration,
+    slowest: Duration,
+    verdict: ConsentVerdict,
+}
+
+fn time(body: &str) -> Timing {
     let asked = Asked::question(QUESTION, "1001");
     let reply = reply(body);
     std::hint::black_box(judge_reply(&asked, &reply));
-    let mut worst = Duration::ZERO;
+    let mut walls = Vec::with_capacity(RUNS);
     let mut verdict = ConsentVerdict::Unclear;
+    let cpu_before = thread_cpu_seconds();
     for _ in 0..RUNS {
         let started = Instant::now();
         let judgment = std::hint::black_box(judge_reply(&asked, &reply));
-        worst = worst.max(started.elapsed());
+        walls.push(started.elapsed());
         verdict = judgment.verdict;
     }
-    (worst, verdict)
+    let cpu_ms = thread_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| (after - before) * 1000.0 / RUNS as f64);
+    walls.sort();
+    Timing {
+        cpu_ms,
+        median: walls[RUNS / 2],
+        slowest: walls[RUNS - 1],
+        verdict,
+    }
 }
 
 pub fn run(table: &mut Table) {
@@ -77,13 +105,28 @@ pub fn run(table: &mut Table) {
             cap_adversarial,
         ),
     ] {
-        let (worst, verdict) = slowest(&body);
+        let t = time(&body);
         table.add(
             "judge",
-            &format!("{figure} → {}", verdict.as_str()),
-            Ok(worst.as_secs_f64() * 1000.0),
+            &format!("{figure} → {}: CPU per judgment", t.verdict.as_str()),
+            t.cpu_ms
+                .ok_or_else(|| "no /proc/thread-self/stat".to_string()),
             "ms",
             Some(Target::Below(10.0)),
+        );
+        table.add(
+            "judge",
+            &format!("{figure}: wall time, median of {RUNS}"),
+            Ok(t.median.as_secs_f64() * 1000.0),
+            "ms",
+            None,
+        );
+        table.add(
+            "judge",
+            &format!("{figure}: wall time, slowest of {RUNS}"),
+            Ok(t.slowest.as_secs_f64() * 1000.0),
+            "ms",
+            None,
         );
     }
 }

@@ -90,7 +90,9 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     signals.sort_by_key(|s| s.at);
 
     let mut reasons: Vec<String> = normalised.findings.clone();
-    reasons.extend(signals.iter().map(|s| s.reason.clone()));
+    // A long reply's signals are summarised: only the first are named.
+    reasons.extend(signals.iter().take(MAX_REASONS).map(|s| s.reason.clone()));
+    let unnamed = signals.len().saturating_sub(MAX_REASONS);
     let has = |k: Kind| signals.iter().any(|s| s.kind == k);
     // "We'll re-register the runners ourselves afterwards" beside explicit permission is about
     // their own part of the work, not a refusal of ours.
@@ -264,10 +266,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     } else if verdict == ConsentVerdict::Unclear && reading.evidence == Evidence::None {
         reasons.push("no explicit grant".to_string());
     }
-    if reasons.len() > MAX_REASONS {
+    if reasons.len() > MAX_REASONS || unnamed > 0 {
         // The verdict's own reason comes last; keep it.
         let last = reasons.pop().unwrap_or_default();
-        let more = reasons.len() + 1 - MAX_REASONS;
+        let more = (reasons.len() + unnamed).saturating_sub(MAX_REASONS - 2);
         reasons.truncate(MAX_REASONS - 2);
         reasons.push(format!("… and {more} more signals"));
         reasons.push(last);
