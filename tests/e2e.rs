@@ -261,3 +261,265 @@ async fn the_whole_permission_flow_over_http() {
     assert_eq!((report.checked, report.first_break), (1, None));
     app.stop().await;
 }
+
+const VERIFIED: [&str; 1] = ["account_ownership_verified"];
+
+/// Posts a signed event and expects it queued.
+async fn post(app: &common::TestApp, event: Value) {
+    assert_eq!(app.post_event(&event.to_string()).await.status(), 202);
+}
+
+/// A public comment on an account ticket whose ownership is verified.
+fn said(ticket: &str, id: &str, author: &str, t: i64, body: &str) -> Value {
+    events::comment(CommentSpec {
+        ticket,
+        comment_id: id,
+        author,
+        is_staff: author == events::AGENT,
+        public: true,
+        body,
+        t,
+        tags: &VERIFIED,
+    })
+}
+
+/// Creates an account ticket, verifies ownership and has the agent ask the 2FA question as
+/// comment `question_id` at `t`; waits for the three notes.
+async fn asked(app: &common::TestApp, ticket: &str, question_id: &str, t: i64) {
+    post(app, events::created(ticket, &[])).await;
+    app.wait_for_notes(1, WAIT).await;
+    post(app, events::tags_changed(ticket, 60, &VERIFIED, &VERIFIED)).await;
+    app.wait_for_notes(2, WAIT).await;
+    post(
+        app,
+        said(
+            ticket,
+            question_id,
+            events::AGENT,
+            t,
+            events::PERMISSION_QUESTION,
+        ),
+    )
+    .await;
+    assert_eq!(
+        app.wait_for_notes(3, WAIT).await.len(),
+        3,
+        "triage, verified, question"
+    );
+}
+
+/// The notes of `ticket` with the entities that minijinja writes for `'` decoded.
+fn note_texts(app: &common::TestApp, ticket: &str) -> Vec<String> {
+    app.zendesk
+        .notes_for(ticket)
+        .into_iter()
+        .map(|n| n.html_body.replace("&#x27;", "'"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_grant_then_a_withdrawal_give_two_records_and_a_withdrawal_note() {
+    let app = spawn_app().await;
+    let t = "6101";
+    asked(&app, t, "201", 120).await;
+    // "Yes" at 10:10, "Actually no, don't do it" at 10:13.
+    post(&app, said(t, "202", events::REQUESTER, 600, "Yes")).await;
+    assert!(
+        common::eventually(WAIT, || async { app.confirmations().await.len() == 1 }).await,
+        "the grant is recorded"
+    );
+    let grant_note = app.wait_for_notes(4, WAIT).await.pop().unwrap().html_body;
+    assert!(grant_note.contains("| user requested |"), "{grant_note}");
+
+    post(
+        &app,
+        said(t, "203", events::REQUESTER, 780, "Actually no, don't do it"),
+    )
+    .await;
+    assert!(
+        common::eventually(WAIT, || async { app.confirmations().await.len() == 2 }).await,
+        "the withdrawal is recorded"
+    );
+    let records = app.confirmations().await;
+    let summary: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r["verdict"].as_str().unwrap(),
+                r["reply_comment_id"].as_str().unwrap(),
+                r["request_comment_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("granted", "202", "201"), ("declined", "203", "201")]
+    );
+    assert_eq!(records[1]["quote"], "Actually no, don't do it");
+    assert_eq!(records[1]["decided_at"], "2025-01-08T10:13:00Z");
+
+    app.wait_for_notes(5, WAIT).await;
+    let notes = note_texts(&app, t);
+    assert_eq!(notes.len(), 5, "{notes:#?}");
+    let withdrawn = &notes[4];
+    assert!(
+        withdrawn.contains("Permission withdrawn — do not proceed"),
+        "{withdrawn}"
+    );
+    assert!(
+        withdrawn.contains("Actually no, don't do it"),
+        "{withdrawn}"
+    );
+    assert!(!withdrawn.contains("| user requested |"), "{withdrawn}");
+    assert_eq!(app.ticket(t).await["stage"], "permission_withdrawn");
+
+    // A thank-you afterwards is silent.
+    post(&app, said(t, "204", events::REQUESTER, 840, "Thanks!")).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.zendesk.notes_for(t).len(), 5);
+    let store = onbehalf::app::open_store(&app.config).await.unwrap();
+    let report = store.verify_trail().await.unwrap();
+    assert_eq!((report.checked, report.first_break), (2, None));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reopened_ticket_records_the_answer_to_a_new_question() {
+    let app = spawn_app().await;
+    let t = "6102";
+    post(&app, events::created(t, &VERIFIED)).await;
+    app.wait_for_notes(1, WAIT).await;
+    post(
+        &app,
+        events::status_change(t, 60, "open", "solved", &VERIFIED),
+    )
+    .await;
+    // Asked while solved: not followed.
+    post(
+        &app,
+        events::with_status(
+            said(t, "300", events::AGENT, 90, events::PERMISSION_QUESTION),
+            "solved",
+        ),
+    )
+    .await;
+    post(
+        &app,
+        events::status_change(t, 120, "solved", "open", &VERIFIED),
+    )
+    .await;
+    let notes = app.wait_for_notes(2, WAIT).await;
+    assert!(
+        notes[1].html_body.contains("ticket reopened"),
+        "{}",
+        notes[1].html_body
+    );
+    post(
+        &app,
+        said(t, "301", events::AGENT, 180, events::PERMISSION_QUESTION),
+    )
+    .await;
+    post(
+        &app,
+        said(t, "302", events::REQUESTER, 240, "Yes, please go ahead."),
+    )
+    .await;
+    assert!(
+        common::eventually(WAIT, || async { app.confirmations().await.len() == 1 }).await,
+        "the answer on the reopened ticket reaches the trail"
+    );
+    let record = &app.confirmations().await[0];
+    assert_eq!(record["verdict"], "granted");
+    assert_eq!(record["request_comment_id"], "301");
+    assert_eq!(record["reply_comment_id"], "302");
+    app.wait_for_notes(4, WAIT).await;
+    assert_eq!(app.ticket(t).await["stage"], "permission_granted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_requester_change_the_old_questions_reply_is_ignored() {
+    let app = spawn_app().await;
+    let t = "6103";
+    const NEW_REQUESTER: &str = "2003";
+    asked(&app, t, "401", 120).await;
+    post(
+        &app,
+        events::requester_changed(t, 180, events::REQUESTER, NEW_REQUESTER, &VERIFIED),
+    )
+    .await;
+    let notes = app.wait_for_notes(4, WAIT).await;
+    let changed = notes[3].html_body.replace("&#x27;", "'");
+    assert!(changed.contains("requester changed"), "{changed}");
+    assert!(changed.contains("no longer counts"), "{changed}");
+    // The previous requester answers the old question, then the new one says yes too.
+    post(
+        &app,
+        events::with_requester(
+            said(t, "402", events::REQUESTER, 240, "Yes, please go ahead."),
+            NEW_REQUESTER,
+        ),
+    )
+    .await;
+    post(
+        &app,
+        events::with_requester(
+            said(t, "403", NEW_REQUESTER, 300, "Yes, please go ahead."),
+            NEW_REQUESTER,
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(app.confirmations().await.is_empty(), "nobody's yes counts");
+    assert_eq!(app.zendesk.notes_for(t).len(), 4, "and no note for them");
+    let ticket = app.ticket(t).await;
+    assert_eq!(ticket["stage"], "verify_ownership");
+    assert_eq!(ticket["state"]["requester_id"], NEW_REQUESTER);
+    assert_eq!(ticket["state"]["questions"], serde_json::json!([]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_two_questions_open_a_yes_is_unclear_and_the_note_says_ask_one_at_a_time() {
+    let app = spawn_app().await;
+    let t = "6104";
+    asked(&app, t, "501", 120).await;
+    post(
+        &app,
+        said(
+            t,
+            "502",
+            events::AGENT,
+            180,
+            "Also, could you please confirm that you would like us to reset the password on your account?",
+        ),
+    )
+    .await;
+    let notes = app.wait_for_notes(4, WAIT).await;
+    assert!(
+        notes[3]
+            .html_body
+            .contains("Other permission questions are still open"),
+        "{}",
+        notes[3].html_body
+    );
+    post(&app, said(t, "503", events::REQUESTER, 240, "Yes")).await;
+    let notes = app.wait_for_notes(5, WAIT).await;
+    let unclear = &notes[4].html_body;
+    assert!(
+        unclear.contains("not an explicit confirmation"),
+        "{unclear}"
+    );
+    assert!(
+        unclear.contains("2 permission questions are open"),
+        "{unclear}"
+    );
+    assert!(unclear.contains("Ask one thing at a time"), "{unclear}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        app.confirmations().await.is_empty(),
+        "a yes to two questions grants neither"
+    );
+    assert_eq!(app.ticket(t).await["stage"], "ask_one_at_a_time");
+    app.stop().await;
+}
