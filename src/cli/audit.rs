@@ -200,11 +200,11 @@ async fn verify(
     };
     store.close().await;
     let report = report?;
-    let mut broken = print_trail_report(&report, keyed, out).map_err(io("writing the report"))?;
+    let mut problems = print_trail_report(&report, keyed, out).map_err(io("writing the report"))?;
     if let Some(anchors) = anchors {
-        broken |= anchors?.print(out).map_err(io("writing the report"))?;
+        problems += anchors?.print(out).map_err(io("writing the report"))?;
     }
-    finish(&report, broken, out).map_err(io("writing the report"))
+    finish(&report, problems, out).map_err(io("writing the report"))
 }
 
 fn verify_file(path: &std::path::Path, options: VerifyOptions) -> Result<ExportReport, AuditError> {
@@ -235,21 +235,22 @@ fn print_export_report(
     for note in &report.notes {
         writeln!(out, "note: {note}")?;
     }
-    let mut broken = print_trail_report(&report.trail, keyed, out)?;
+    let mut problems = print_trail_report(&report.trail, keyed, out)?;
     for problem in &report.problems {
         writeln!(out, "BROKEN: {problem}")?;
-        broken = true;
+        problems += 1;
     }
-    finish(&report.trail, broken, out)
+    finish(&report.trail, problems, out)
 }
 
-/// Prints what the chain check found; true when something is broken.
+/// Prints what the chain check found; returns how many problems it printed (the first break
+/// is printed by `finish`).
 fn print_trail_report(
     report: &TrailReport,
     keyed: bool,
     out: &mut impl Write,
-) -> std::io::Result<bool> {
-    let mut broken = report.first_break.is_some();
+) -> std::io::Result<usize> {
+    let mut broken = 0;
     writeln!(
         out,
         "records checked: {} (head {})",
@@ -268,14 +269,14 @@ fn print_trail_report(
     }
     for problem in &report.problems {
         writeln!(out, "BROKEN: {problem}")?;
-        broken = true;
+        broken += 1;
     }
     for expectation in &report.expectations {
         let expected = &expectation.expected;
         match &expectation.found {
             _ if expectation.met() => writeln!(out, "expected {expected}: present")?,
             Some(other) => {
-                broken = true;
+                broken += 1;
                 writeln!(
                     out,
                     "BROKEN: expected {expected}, but record {} has hash {other}: the trail was rewritten from there on",
@@ -283,7 +284,7 @@ fn print_trail_report(
                 )?;
             }
             None => {
-                broken = true;
+                broken += 1;
                 let why = match &report.first_break {
                     Some(b) if b.seq <= expected.seq => {
                         format!("the chain breaks at seq {}", b.seq)
@@ -303,7 +304,7 @@ fn print_trail_report(
     Ok(broken)
 }
 
-fn finish(report: &TrailReport, broken: bool, out: &mut impl Write) -> std::io::Result<Outcome> {
+fn finish(report: &TrailReport, problems: usize, out: &mut impl Write) -> std::io::Result<Outcome> {
     match &report.first_break {
         Some(b) => {
             writeln!(
@@ -313,8 +314,12 @@ fn finish(report: &TrailReport, broken: bool, out: &mut impl Write) -> std::io::
             )?;
             Ok(Outcome::Broken)
         }
-        None if broken => {
-            writeln!(out, "trail BROKEN: see above")?;
+        None if problems > 0 => {
+            writeln!(
+                out,
+                "trail BROKEN: {problems} problem(s) above ({} record(s) checked)",
+                report.checked
+            )?;
             Ok(Outcome::Broken)
         }
         None => {

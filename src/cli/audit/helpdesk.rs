@@ -38,8 +38,8 @@ pub(super) struct AnchorReport {
 }
 
 impl AnchorReport {
-    /// Prints the findings; true when something is broken.
-    pub(super) fn print(&self, out: &mut impl Write) -> std::io::Result<bool> {
+    /// Prints the findings; returns how many problems it printed.
+    pub(super) fn print(&self, out: &mut impl Write) -> std::io::Result<usize> {
         writeln!(
             out,
             "helpdesk: {} ticket(s) read, {} anchor(s) found in internal notes",
@@ -67,7 +67,7 @@ impl AnchorReport {
                 }
             )?;
         }
-        Ok(!self.problems.is_empty())
+        Ok(self.problems.len())
     }
 }
 
