@@ -124,6 +124,27 @@ fn readme_test_vector() {
         r.hash,
         "2a376174c263400cb47d05f57267def62d1275a9c4b4b59c966d3403668b4175"
     );
+
+    // The same record with the README's example key: the HMAC covers the canonical form
+    // without `hmac`, and the hash then covers the HMAC.
+    let key = TrailKey::new("an example trail key, 32 bytes or more").unwrap();
+    let mut keyed = r.clone();
+    keyed.seal(Some(&key)).unwrap();
+    let without_hmac = String::from_utf8(keyed.hmac_input().unwrap()).unwrap();
+    assert_eq!(
+        without_hmac,
+        String::from_utf8(canonical)
+            .unwrap()
+            .replace(r#""hmac":null,"#, "")
+    );
+    assert_eq!(
+        keyed.hmac.as_deref(),
+        Some("1e0a554e3ebd9d6698be70eaf5c3b79c94e76a2751d0fee400f875d7851aa919")
+    );
+    assert_eq!(
+        keyed.hash,
+        "c9fd2e43f3e5f72a4cb7dc926aee3dd74504bf89c101b6ff5c4345174a512931"
+    );
 }
 
 #[test]
