@@ -415,6 +415,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trail_key_and_app_role_are_checked() {
+        let config = |key: Option<&str>, role: Option<&str>| Config {
+            trail_key: key.map(Secret::new),
+            database_app_role: role.map(str::to_string),
+            ..Config::default()
+        };
+        assert!(config(Some("too short"), None).validate().is_err());
+        assert!(
+            config(Some(&"k".repeat(32)), Some("onbehalf_app"))
+                .validate()
+                .is_ok()
+        );
+        assert!(config(None, Some("app; DROP TABLE x")).validate().is_err());
+        assert!(config(None, Some("1app")).validate().is_err());
+        assert!(config(None, None).trail_key().is_none());
+        assert!(
+            !config(Some(&"k".repeat(32)), None)
+                .masked_toml()
+                .contains("kkkk")
+        );
+    }
+
+    #[test]
     fn prefetch_is_never_below_the_number_of_handlers() {
         let config = |workers, prefetch| Config {
             workers,

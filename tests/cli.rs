@@ -118,6 +118,7 @@ fn check_config_masks_secrets() {
             ("ONBEHALF_ZENDESK_URL", "https://acme.zendesk.com"),
             ("ONBEHALF_ZENDESK_EMAIL", "bot@acme.com"),
             ("ONBEHALF_ZENDESK_API_TOKEN", "123456789"),
+            ("ONBEHALF_TRAIL_KEY", "trail-key-value-of-thirty-two-bytes"),
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -128,6 +129,7 @@ fn check_config_masks_secrets() {
         "admintokenvalue",
         "brokerpassword",
         "123456789",
+        "trail-key-value",
     ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
