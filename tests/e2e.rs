@@ -346,8 +346,8 @@ async fn sqlite_verdict_notes_anchor_the_trail_on_the_helpdesk() {
 #[tokio::test]
 async fn postgres_verdict_notes_anchor_the_trail_on_the_helpdesk() {
     let name = format!("ob_e2e_{}", uuid::Uuid::new_v4().simple());
-    let db = store_support::PgDatabase::create(&name).await;
-    let url = format!("{}/{name}", store_support::PG_BASE_URL);
+    let db = store_support::PgDatabase::create(store_support::PG_BASE_URL, &name).await;
+    let url = db.url();
     let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
         verdict_notes_anchor_the_trail_on_the_helpdesk(Some(url)),
     ))
