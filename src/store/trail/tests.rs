@@ -284,6 +284,7 @@ fn an_expected_head_must_be_in_the_chain_exactly() {
         expect: heads,
     };
     assert!(verify(&[a.clone(), b.clone(), c.clone()], expect(vec![c.head()])).intact());
+    assert!(verify(&[], expect(vec![Head::genesis()])).intact());
     // The tail was deleted: the head an auditor kept is gone.
     let report = verify(&[a.clone(), b.clone()], expect(vec![c.head()]));
     assert!(!report.intact());
