@@ -1,6 +1,7 @@
 //! End to end through HTTP: signed events in, internal notes out, exactly once.
 
 mod common;
+mod store_support;
 
 use common::{events, fake_zendesk::Canned, spawn_app, spawn_app_with};
 use events::CommentSpec;
@@ -522,4 +523,283 @@ async fn with_two_questions_open_a_yes_is_unclear_and_the_note_says_ask_one_at_a
     );
     assert_eq!(app.ticket(t).await["stage"], "ask_one_at_a_time");
     app.stop().await;
+}
+
+/// One granted permission on ticket `t`: created with ownership verified, asked, answered.
+async fn grant_permission(app: &common::TestApp, t: &str, first_comment: u32) {
+    let verified = ["account_ownership_verified"];
+    for event in [
+        events::created(t, &verified),
+        events::comment(CommentSpec {
+            ticket: t,
+            comment_id: &first_comment.to_string(),
+            author: events::AGENT,
+            is_staff: true,
+            public: true,
+            body: events::PERMISSION_QUESTION,
+            t: 60,
+            tags: &verified,
+        }),
+        events::comment(CommentSpec {
+            ticket: t,
+            comment_id: &(first_comment + 1).to_string(),
+            author: events::REQUESTER,
+            is_staff: false,
+            public: true,
+            body: "Yes, please go ahead.",
+            t: 120,
+            tags: &verified,
+        }),
+    ] {
+        assert_eq!(app.post_event(&event.to_string()).await.status(), 202);
+    }
+    assert!(
+        common::eventually(WAIT, || async {
+            app.zendesk
+                .notes_for(t)
+                .iter()
+                .any(|n| n.html_body.contains("onbehalf:trail:"))
+        })
+        .await,
+        "ticket {t} got its verdict note"
+    );
+}
+
+/// `onbehalf audit …` run in-process with the app's configuration; returns the outcome and
+/// what it printed.
+async fn audit(
+    config: &onbehalf::config::Config,
+    args: &[&str],
+) -> (onbehalf::cli::audit::Outcome, String) {
+    #[derive(clap::Parser)]
+    struct Audit {
+        #[command(subcommand)]
+        command: onbehalf::cli::audit::AuditCommand,
+    }
+    let parsed = <Audit as clap::Parser>::try_parse_from(
+        std::iter::once("audit").chain(args.iter().copied()),
+    )
+    .unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = onbehalf::cli::audit::run(parsed.command, config, &mut out, &mut err)
+        .await
+        .unwrap();
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+async fn sql(url: &str, statements: &[&str]) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_verdict_notes_anchor_the_trail_on_the_helpdesk() {
+    verdict_notes_anchor_the_trail_on_the_helpdesk(None).await;
+}
+
+#[tokio::test]
+async fn postgres_verdict_notes_anchor_the_trail_on_the_helpdesk() {
+    let name = format!("ob_e2e_{}", uuid::Uuid::new_v4().simple());
+    let db = store_support::PgDatabase::create(store_support::PG_BASE_URL, &name).await;
+    let url = db.url();
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        verdict_notes_anchor_the_trail_on_the_helpdesk(Some(url)),
+    ))
+    .await;
+    db.drop_now().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn verdict_notes_anchor_the_trail_on_the_helpdesk(postgres: Option<String>) {
+    use onbehalf::cli::audit::Outcome;
+    let app = spawn_app_with(|c| {
+        if let Some(url) = &postgres {
+            c.database_url = url.clone();
+        }
+    })
+    .await;
+    // A long ticket: its verdict note lands on the second page of comments.
+    for i in 0..130 {
+        app.zendesk
+            .insert_note("7103", &format!("<p>an older internal note {i}</p>"));
+    }
+    for (i, t) in ["7101", "7102", "7103"].into_iter().enumerate() {
+        grant_permission(&app, t, 500 + 10 * i as u32).await;
+    }
+    let records = app.confirmations().await;
+    assert_eq!(records.len(), 3);
+    for record in &records {
+        let t = record["ticket_id"].as_str().unwrap();
+        let seq = record["seq"].as_i64().unwrap();
+        let hash = record["hash"].as_str().unwrap();
+        let notes = app.zendesk.notes_for(t);
+        let verdict = notes.last().unwrap();
+        assert!(
+            verdict
+                .html_body
+                .contains(&format!("onbehalf:trail:{seq}:{hash}")),
+            "the full anchor: {}",
+            verdict.html_body
+        );
+        assert!(
+            verdict.html_body.contains(&format!(
+                "<strong>#{seq}</strong> (<code>{}</code>)",
+                &hash[..12]
+            )),
+            "the short form: {}",
+            verdict.html_body
+        );
+        assert!(!verdict.public);
+    }
+
+    // The export's trailer, and paging by seq.
+    let text = app.api("/api/confirmations").await.text().await.unwrap();
+    let trailer: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(trailer["count"], 3);
+    assert_eq!(trailer["trail_head"]["seq"], 3);
+    assert_eq!(trailer["trail_head"]["hash"], records[2]["hash"]);
+    let page = app
+        .api("/api/confirmations?after_seq=2&limit=10")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<Value> = page
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["seq"], 3);
+    assert_eq!(lines[1]["count"], 1);
+    let page = app
+        .api("/api/confirmations?limit=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.lines().count(), 3);
+    for bad in ["after_seq=x", "after_seq=-1", "limit=0", "limit=many"] {
+        let r = app.api(&format!("/api/confirmations?{bad}")).await;
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+
+    // A customer quoting a marker in a public reply proves nothing either way.
+    app.zendesk.insert_comment(
+        "7101",
+        &format!("<p>see onbehalf:trail:99:{}</p>", "e".repeat(64)),
+        true,
+    );
+    let (data, zendesk) = app.stop().await;
+    let config = common::test_config(&data, &zendesk);
+    let config = onbehalf::config::Config {
+        database_url: postgres.clone().unwrap_or(config.database_url.clone()),
+        ..config
+    };
+    let url = config.database_url.clone();
+
+    let requests_before = zendesk.comment_requests();
+    let (outcome, report) = audit(&config, &["verify", "--against-helpdesk"]).await;
+    assert_eq!(outcome, Outcome::Intact, "{report}");
+    assert!(
+        report.contains("3 ticket(s) read, 3 anchor(s) found"),
+        "{report}"
+    );
+    assert!(
+        zendesk.comment_requests() - requests_before >= 4,
+        "the long ticket was read in two pages"
+    );
+
+    // Rewritten with recomputed hashes: the chain is consistent, the anchors are not.
+    let mut rewritten: Vec<onbehalf::store::ConfirmationRecord> = records
+        .iter()
+        .map(|r| serde_json::from_value(r.clone()).unwrap())
+        .collect();
+    rewritten[1].quote = "Yes, and delete everything else too.".into();
+    rewritten[1].seal(None).unwrap();
+    rewritten[2].prev_hash = rewritten[1].hash.clone();
+    rewritten[2].seal(None).unwrap();
+    let drop_triggers: &[&str] = if postgres.is_some() {
+        &[
+            "DROP TRIGGER confirmations_append_only ON confirmations",
+            "DROP TRIGGER confirmations_no_truncate ON confirmations",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER confirmations_no_update",
+            "DROP TRIGGER confirmations_no_delete",
+        ]
+    };
+    sql(&url, drop_triggers).await;
+    for r in &rewritten[1..] {
+        sql(
+            &url,
+            &[&format!(
+                "UPDATE confirmations SET quote = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {}",
+                r.quote, r.prev_hash, r.hash, r.seq
+            )],
+        )
+        .await;
+    }
+    let (outcome, report) = audit(&config, &["verify"]).await;
+    assert_eq!(
+        outcome,
+        Outcome::Intact,
+        "the chain alone is fooled: {report}"
+    );
+    let (outcome, report) = audit(&config, &["verify", "--against-helpdesk"]).await;
+    assert_eq!(outcome, Outcome::Broken, "{report}");
+    assert!(
+        report.contains("record 2 (ticket 7102) was altered"),
+        "{report}"
+    );
+    assert!(
+        report.contains("record 3 (ticket 7103) was altered"),
+        "{report}"
+    );
+
+    // The tail deleted.
+    sql(&url, &["DELETE FROM confirmations WHERE seq = 3"]).await;
+    let (outcome, report) = audit(&config, &["verify", "--against-helpdesk"]).await;
+    assert_eq!(outcome, Outcome::Broken, "{report}");
+    assert!(
+        report.contains("record 3 (ticket 7103, anchored in comment"),
+        "{report}"
+    );
+    assert!(report.contains("is missing from the trail"), "{report}");
+
+    // Emptied: the tickets are still known from their notes, and their anchors still there.
+    let empty = if postgres.is_some() {
+        "TRUNCATE confirmations"
+    } else {
+        "DELETE FROM confirmations"
+    };
+    sql(&url, &[empty]).await;
+    let (outcome, report) = audit(&config, &["verify"]).await;
+    assert_eq!(
+        outcome,
+        Outcome::Intact,
+        "an empty chain is a valid chain: {report}"
+    );
+    let (outcome, report) = audit(&config, &["verify", "--against-helpdesk"]).await;
+    assert_eq!(outcome, Outcome::Broken, "{report}");
+    for seq in 1..=3 {
+        assert!(
+            report.contains(&format!("record {seq} (ticket 710{seq}")),
+            "{report}"
+        );
+    }
+    assert!(
+        !report.contains("record 99"),
+        "public comments do not count: {report}"
+    );
 }
