@@ -332,11 +332,9 @@ async fn a_grant_then_a_withdrawal_give_two_records_and_a_withdrawal_note() {
     let grant_note = app.wait_for_notes(4, WAIT).await.pop().unwrap().html_body;
     assert!(grant_note.contains("| user requested |"), "{grant_note}");
 
-    post(
-        &app,
-        said(t, "203", events::REQUESTER, 780, "Actually no, don't do it"),
-    )
-    .await;
+    let mut withdrawal = said(t, "203", events::REQUESTER, 780, "Actually no, don't do it");
+    withdrawal["event"]["comment"]["via"] = serde_json::json!({"channel": "email"});
+    post(&app, withdrawal).await;
     assert!(
         common::eventually(WAIT, || async { app.confirmations().await.len() == 2 }).await,
         "the withdrawal is recorded"
@@ -358,6 +356,14 @@ async fn a_grant_then_a_withdrawal_give_two_records_and_a_withdrawal_note() {
     );
     assert_eq!(records[1]["quote"], "Actually no, don't do it");
     assert_eq!(records[1]["decided_at"], "2025-01-08T10:13:00Z");
+    // The withdrawal names the record it withdraws, and says how the reply came and what it was.
+    assert_eq!(records[1]["withdraws_seq"], records[0]["seq"]);
+    assert_eq!(records[0]["withdraws_seq"], Value::Null);
+    assert_eq!(records[1]["channel"], "email");
+    assert_eq!(
+        records[1]["body_sha256"],
+        onbehalf::workflow::consent::body_sha256("Actually no, don't do it")
+    );
 
     app.wait_for_notes(5, WAIT).await;
     let notes = note_texts(&app, t);
@@ -372,6 +378,14 @@ async fn a_grant_then_a_withdrawal_give_two_records_and_a_withdrawal_note() {
         "{withdrawn}"
     );
     assert!(!withdrawn.contains("| user requested |"), "{withdrawn}");
+    let (seq, hash) = (
+        records[1]["seq"].as_i64().unwrap(),
+        records[1]["hash"].as_str().unwrap(),
+    );
+    assert!(
+        withdrawn.contains(&format!("onbehalf:trail:{seq}:{hash}")),
+        "the withdrawal note anchors its record: {withdrawn}"
+    );
     assert_eq!(app.ticket(t).await["stage"], "permission_withdrawn");
 
     // A thank-you afterwards is silent.

@@ -74,13 +74,15 @@ pub enum NoteTemplate {
     Withdrawn,
     /// A requester's reply after a grant may narrow it.
     ReplyAfterGrant,
+    /// A grant that arrived after the later refusal that withdraws it.
+    LateGrant,
     Reopened,
     RequesterChanged,
 }
 
 impl NoteTemplate {
     #[cfg(test)]
-    const ALL: [NoteTemplate; 13] = [
+    const ALL: [NoteTemplate; 14] = [
         NoteTemplate::Triage,
         NoteTemplate::Recategorised,
         NoteTemplate::Verified,
@@ -92,6 +94,7 @@ impl NoteTemplate {
         NoteTemplate::Escalated,
         NoteTemplate::Withdrawn,
         NoteTemplate::ReplyAfterGrant,
+        NoteTemplate::LateGrant,
         NoteTemplate::Reopened,
         NoteTemplate::RequesterChanged,
     ];
@@ -109,6 +112,7 @@ impl NoteTemplate {
             NoteTemplate::Escalated => "escalated.html",
             NoteTemplate::Withdrawn => "withdrawn.html",
             NoteTemplate::ReplyAfterGrant => "reply_after_grant.html",
+            NoteTemplate::LateGrant => "late_grant.html",
             NoteTemplate::Reopened => "reopened.html",
             NoteTemplate::RequesterChanged => "requester_changed.html",
         }
@@ -221,7 +225,7 @@ pub enum NoteError {
     },
 }
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "layout.html",
         include_str!("../../templates/notes/layout.html"),
@@ -281,6 +285,10 @@ const TEMPLATES: [(&str, &str); 17] = [
     (
         "reply_after_grant.html",
         include_str!("../../templates/notes/reply_after_grant.html"),
+    ),
+    (
+        "late_grant.html",
+        include_str!("../../templates/notes/late_grant.html"),
     ),
     (
         "reopened.html",

@@ -84,7 +84,6 @@ fn late_answer(state: &mut TicketState, ctx: &mut Ctx, reply: &Comment, at: &Mom
         reply,
     );
     let category = state.category.unwrap_or(Category::Other);
-    let granted_at = settled.withdraws.as_ref().map(|w| w.granted_at);
     match judgment.verdict {
         // Beside a grant (or inside a grant and its withdrawal) a "yes" was a repeated yes in
         // time order: nothing to record. Before a plain refusal it was the grant the refusal
@@ -100,32 +99,28 @@ fn late_answer(state: &mut TicketState, ctx: &mut Ctx, reply: &Comment, at: &Mom
                     granted_at: at.at,
                 });
             }
+            // Every record gets its note right after it: the store anchors them in order.
+            let mut view = reply_view(ctx, state, &settled.action, &settled.decided(), &judgment);
+            view.granted_when = Some(notes::format_time(at.at));
+            note_reply(ctx, state, reply, NoteTemplate::LateGrant, &view);
             true
         }
-        ConsentVerdict::Declined => {
-            // Between a grant and its withdrawal, this refusal was the withdrawal.
-            let withdraws = settled
-                .withdraws
-                .as_ref()
-                .filter(|_| granted_at.is_some_and(|g| at.at > g))
-                .map(|w| w.reply_comment_id.clone());
-            ctx.confirmations.push(draft(
-                ctx, category, &question, reply, at, &judgment, withdraws,
-            ));
-            if settled.verdict == ConsentVerdict::Granted {
-                state.settled = Some(SettledQuestion {
-                    verdict: ConsentVerdict::Declined,
-                    quote: judgment.quote.clone(),
-                    reply_comment_id: reply.id.clone(),
-                    decided_at: at.at,
-                    withdraws: None,
-                    doubted_by: None,
-                    ..settled.clone()
-                });
-                let mut view = reply_view(ctx, state, &settled.action, at, &judgment);
-                view.granted_when = Some(notes::format_time(settled.decided_at));
-                note_reply(ctx, state, reply, NoteTemplate::Declined, &view);
-            }
+        // Beside a refusal a "no" changes nothing either; before a grant it voids the grant.
+        ConsentVerdict::Declined if settled.verdict == ConsentVerdict::Granted => {
+            ctx.confirmations
+                .push(draft(ctx, category, &question, reply, at, &judgment, None));
+            state.settled = Some(SettledQuestion {
+                verdict: ConsentVerdict::Declined,
+                quote: judgment.quote.clone(),
+                reply_comment_id: reply.id.clone(),
+                decided_at: at.at,
+                withdraws: None,
+                doubted_by: None,
+                ..settled.clone()
+            });
+            let mut view = reply_view(ctx, state, &settled.action, at, &judgment);
+            view.granted_when = Some(notes::format_time(settled.decided_at));
+            note_reply(ctx, state, reply, NoteTemplate::Declined, &view);
             true
         }
         _ => false,

@@ -10,6 +10,7 @@ mod steps;
 mod withdrawal;
 
 use super::*;
+use crate::store::trail::ANCHOR_PLACEHOLDER;
 use crate::workflow::{Comment, ConfirmationDraft, EventKind, TicketSnapshot};
 use time::Duration;
 use time::macros::datetime;
@@ -191,6 +192,23 @@ impl Desk {
 
     pub fn deliver(&mut self, event: &TicketEvent) -> Decision {
         let decision = decide(self.state.as_ref(), event, &self.settings, at(10_000));
+        // The store anchors the records in the notes' placeholders, in order: each record
+        // has exactly one (unless the ticket gets no notes: category `other`, or done).
+        let noted =
+            decision.state.category != Some(Category::Other) && decision.state.done_at.is_none();
+        if noted || !decision.notes.is_empty() {
+            let placeholders: usize = decision
+                .notes
+                .iter()
+                .map(|n| n.html_body.matches(ANCHOR_PLACEHOLDER).count())
+                .sum();
+            assert_eq!(
+                placeholders,
+                decision.confirmations.len(),
+                "notes {:?}",
+                steps(&decision)
+            );
+        }
         self.state = Some(decision.state.clone());
         decision
     }
