@@ -33,7 +33,7 @@ enum Command {
     Reference(reference::ReferenceArgs),
     /// A fake Zendesk that takes notes after a delay and reports when they arrived.
     FakeHelpdesk(fake_helpdesk::FakeArgs),
-    /// Every scenario against target/release/onbehalf; prints a Markdown table.
+    /// Every scenario against target/production/onbehalf; prints a Markdown table.
     All(all::AllArgs),
 }
 

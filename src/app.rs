@@ -89,12 +89,17 @@ pub async fn open_queue(config: &Config) -> Result<Arc<dyn Queue>, AppError> {
 }
 
 pub async fn open_store(config: &Config) -> Result<Store, AppError> {
-    Ok(Store::open(&StoreOptions {
+    Ok(Store::open(&store_options(config))
+        .await?
+        .with_trail_key(config.trail_key()))
+}
+
+pub fn store_options(config: &Config) -> StoreOptions {
+    StoreOptions {
         url: config.database_url.clone(),
         max_connections: config.database_max_connections,
         acquire_timeout: Duration::from_secs(config.database_acquire_timeout_secs),
-    })
-    .await?)
+    }
 }
 
 pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> {
@@ -120,21 +125,27 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
 }
 
 fn helpdesk(config: &Config) -> Result<Arc<dyn Helpdesk>, AppError> {
+    Ok(match zendesk_client(config)? {
+        Some(client) => Arc::new(client),
+        None => Arc::new(ShadowHelpdesk),
+    })
+}
+
+/// The Zendesk client the configuration describes; `None` in shadow mode.
+pub fn zendesk_client(config: &Config) -> Result<Option<ZendeskClient>, AppError> {
     match (
         &config.zendesk_url,
         &config.zendesk_email,
         &config.zendesk_api_token,
     ) {
-        (Some(url), Some(email), Some(token)) => {
-            Ok(Arc::new(ZendeskClient::new(&ZendeskOptions {
-                base_url: url.clone(),
-                email: email.clone(),
-                api_token: token.clone(),
-                timeout: Duration::from_secs(config.helpdesk_timeout_secs),
-                requests_per_minute: config.zendesk_requests_per_minute,
-            })?))
-        }
-        _ => Ok(Arc::new(ShadowHelpdesk)),
+        (Some(url), Some(email), Some(token)) => Ok(Some(ZendeskClient::new(&ZendeskOptions {
+            base_url: url.clone(),
+            email: email.clone(),
+            api_token: token.clone(),
+            timeout: Duration::from_secs(config.helpdesk_timeout_secs),
+            requests_per_minute: config.zendesk_requests_per_minute,
+        })?)),
+        _ => Ok(None),
     }
 }
 

@@ -73,6 +73,12 @@ pub struct Config {
     pub zendesk_email: Option<String>,
     pub zendesk_api_token: Option<Secret>,
     pub admin_token: Option<Secret>,
+    /// HMAC key every trail record is signed with (at least 32 bytes; never stored in the
+    /// database). Unset: records carry no HMAC.
+    pub trail_key: Option<Secret>,
+    /// PostgreSQL role `receive` and `work` connect as; `migrate` grants it exactly what they
+    /// need. Unset: no grants.
+    pub database_app_role: Option<String>,
     pub workers: usize,
     pub signature_tolerance_secs: u64,
     /// Attempts per event before it is dead-lettered.
@@ -113,6 +119,8 @@ impl Default for Config {
             zendesk_email: None,
             zendesk_api_token: None,
             admin_token: None,
+            trail_key: None,
+            database_app_role: None,
             workers: 4,
             signature_tolerance_secs: 300,
             max_attempts: 8,
@@ -224,6 +232,22 @@ impl Config {
                 "non-empty comma-separated secrets",
             );
         }
+        if let Some(key) = &self.trail_key
+            && let Err(e) = crate::store::TrailKey::new(key.expose())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "{} (trail_key): {e}",
+                env_name("trail_key")
+            )));
+        }
+        if let Some(role) = &self.database_app_role
+            && !is_role_name(role)
+        {
+            return bad(
+                "database_app_role",
+                "a PostgreSQL role name (letters, digits, '_', not starting with a digit)",
+            );
+        }
         if self.retry_base_ms == 0 || self.retry_max_ms < self.retry_base_ms {
             return bad("retry_base_ms", "a positive delay not above retry_max_ms");
         }
@@ -269,6 +293,7 @@ impl Config {
             .collect();
         shown.zendesk_api_token = self.zendesk_api_token.as_ref().map(|s| Secret(s.masked()));
         shown.admin_token = self.admin_token.as_ref().map(|s| Secret(s.masked()));
+        shown.trail_key = self.trail_key.as_ref().map(|s| Secret(s.masked()));
         shown.database_url = mask_url_password(&self.database_url);
         shown.queue_url = mask_url_password(&self.queue_url);
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
@@ -312,6 +337,25 @@ fn hint(key: &str) -> &'static str {
         "log_format" => " (expected `text` or `json`)",
         "zendesk_signing_secrets" => " (expected comma-separated secrets)",
         _ => "",
+    }
+}
+
+/// An unquoted PostgreSQL identifier (the grants quote it anyway).
+fn is_role_name(role: &str) -> bool {
+    let mut chars = role.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && role.len() <= 63
+}
+
+impl Config {
+    /// The trail key, when configured (validated at load).
+    pub fn trail_key(&self) -> Option<crate::store::TrailKey> {
+        self.trail_key
+            .as_ref()
+            .and_then(|k| crate::store::TrailKey::new(k.expose()).ok())
     }
 }
 
@@ -369,6 +413,29 @@ fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trail_key_and_app_role_are_checked() {
+        let config = |key: Option<&str>, role: Option<&str>| Config {
+            trail_key: key.map(Secret::new),
+            database_app_role: role.map(str::to_string),
+            ..Config::default()
+        };
+        assert!(config(Some("too short"), None).validate().is_err());
+        assert!(
+            config(Some(&"k".repeat(32)), Some("onbehalf_app"))
+                .validate()
+                .is_ok()
+        );
+        assert!(config(None, Some("app; DROP TABLE x")).validate().is_err());
+        assert!(config(None, Some("1app")).validate().is_err());
+        assert!(config(None, None).trail_key().is_none());
+        assert!(
+            !config(Some(&"k".repeat(32)), None)
+                .masked_toml()
+                .contains("kkkk")
+        );
+    }
 
     #[test]
     fn prefetch_is_never_below_the_number_of_handlers() {

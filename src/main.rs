@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 use onbehalf::app::{self, Application, Role};
+use onbehalf::cli::audit::{AuditCommand, Outcome};
 use onbehalf::config::Config;
 
 /// jemalloc rather than the system allocator: the worker allocates and frees many short-lived
@@ -47,7 +48,7 @@ enum Command {
     /// Judge replies to permission questions: JSON Lines on stdin ({"id","requester_id",
     /// "request","reply":{"author_id","public","body"}}), one verdict line per case on stdout.
     Consent,
-    /// The confirmation trail.
+    /// The confirmation trail: verify it, print its head, export it.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -61,12 +62,6 @@ enum Command {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Check the hash chain: exit 0 when intact, 1 with the first broken record otherwise.
-    Verify,
 }
 
 #[derive(Subcommand)]
@@ -150,28 +145,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let store = app::open_store(&config).await?;
+            if let Some(role) = &config.database_app_role {
+                store.grant_app_role(role).await?;
+                println!("granted {role} the privileges receive and work need");
+            }
             store.close().await;
-            println!("database is at the current schema");
+            println!(
+                "{} is at the current schema",
+                onbehalf::store::database_label(&config.database_url)
+            );
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Audit {
-            command: AuditCommand::Verify,
-        } => {
-            let store = app::open_store(&config).await?;
-            let report = store.verify_trail().await?;
-            store.close().await;
-            return Ok(match report.first_break {
-                None => {
-                    println!("trail intact: {} record(s)", report.checked);
-                    ExitCode::SUCCESS
-                }
-                Some(broken) => {
-                    println!(
-                        "trail BROKEN at seq {}: {} ({} record(s) before it are intact)",
-                        broken.seq, broken.problem, report.checked
-                    );
-                    ExitCode::FAILURE
-                }
+        Command::Audit { command } => {
+            let outcome = onbehalf::cli::audit::run(
+                command,
+                &config,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            )
+            .await?;
+            return Ok(match outcome {
+                Outcome::Intact => ExitCode::SUCCESS,
+                Outcome::Broken => ExitCode::FAILURE,
             });
         }
         Command::DeadLetters { command } => {

@@ -1,37 +1,14 @@
 //! Broker restart: the transport reports the outage quickly and recovers on its own, without
-//! re-creating the queue object. Alone in its binary because it stops the (shared) broker's
-//! application; a guard always starts it again. Needs `rabbitmqctl` for the local broker.
+//! re-creating the queue object. The broker is a private RabbitMQ node whose application the
+//! test stops and starts (the machine's broker is never touched), so it is a heavy outage test:
+//! it runs with `TEST_DISRUPTIVE=1` (`.ci/run` sets it).
 
-mod amqp_support;
-
-use amqp_support::{Cleanup, url};
+mod instances;
 
 use bytes::Bytes;
+use instances::PrivateRabbit;
 use onbehalf::queue::{Envelope, Queue, QueueError, RetryPolicy, amqp::AmqpQueue};
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
-
-fn rabbitmqctl(args: &[&str]) -> bool {
-    Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// Starts the broker's application again however the test ends.
-struct StartAppGuard;
-
-impl Drop for StartAppGuard {
-    fn drop(&mut self) {
-        if !rabbitmqctl(&["start_app"]) {
-            eprintln!("WARNING: `rabbitmqctl start_app` failed; start the broker by hand");
-        }
-        let _ = rabbitmqctl(&["await_startup"]);
-    }
-}
+use std::time::{Duration, Instant};
 
 fn envelope(id: &str) -> Envelope {
     Envelope {
@@ -43,30 +20,23 @@ fn envelope(id: &str) -> Envelope {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_after_broker_restart() {
+    let test = "recovers_after_broker_restart";
+    if !instances::heavy_outage_tests_enabled(test, "stops a private RabbitMQ node's application") {
+        return;
+    }
+    let broker = PrivateRabbit::launch();
     let policy = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(2),
     };
     let prefix = format!("t-{}", uuid::Uuid::new_v4());
-    let q = match AmqpQueue::connect(&url(), &prefix, policy, 8).await {
-        Ok(q) => q,
-        Err(e) if std::env::var("TEST_REQUIRE_AMQP").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED: no RabbitMQ at the test URL ({e})");
-            return;
-        }
-        Err(e) => panic!("RabbitMQ required but not reachable: {e}"),
-    };
-    let _cleanup = Cleanup {
-        prefix: prefix.clone(),
-        policy,
-    };
-    if !rabbitmqctl(&["status"]) {
-        eprintln!("SKIPPED: rabbitmqctl cannot control the broker");
-        return;
-    }
+    // The node and its topology go with `broker` however the test ends.
+    let q = AmqpQueue::connect(&broker.url(), &prefix, policy, 8)
+        .await
+        .unwrap_or_else(|e| panic!("the private RabbitMQ node does not answer: {e}"));
     let before = format!("before-{}", uuid::Uuid::new_v4());
     q.publish(envelope(&before)).await.unwrap();
     let d = q.receive().await.unwrap();
@@ -76,28 +46,26 @@ async fn recovers_after_broker_restart() {
     let waiting = tokio::time::timeout(Duration::from_millis(300), q.receive()).await;
     assert!(waiting.is_err());
 
-    {
-        let _guard = StartAppGuard;
-        assert!(rabbitmqctl(&["stop_app"]), "rabbitmqctl stop_app failed");
+    tokio::task::block_in_place(|| broker.stop_app());
 
-        let started = Instant::now();
-        let err = q.publish(envelope("during-outage")).await.unwrap_err();
-        let took = started.elapsed();
-        assert!(matches!(err, QueueError::Unavailable(_)), "{err:?}");
-        assert!(
-            took < Duration::from_secs(6),
-            "publish took {took:?} to fail"
-        );
-        eprintln!("publish failed after {took:?} while the broker was down");
-        assert!(matches!(q.check().await, Err(QueueError::Unavailable(_))));
-        assert!(matches!(
-            q.dead_letters(1).await,
-            Err(QueueError::Unavailable(_))
-        ));
-        assert_eq!(q.stats().await.ready, None);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(matches!(q.check().await, Err(QueueError::Unavailable(_))));
-    } // start_app
+    let started = Instant::now();
+    let err = q.publish(envelope("during-outage")).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, QueueError::Unavailable(_)), "{err:?}");
+    assert!(
+        took < Duration::from_secs(6),
+        "publish took {took:?} to fail"
+    );
+    eprintln!("publish failed after {took:?} while the broker was down");
+    assert!(matches!(q.check().await, Err(QueueError::Unavailable(_))));
+    assert!(matches!(
+        q.dead_letters(1).await,
+        Err(QueueError::Unavailable(_))
+    ));
+    assert_eq!(q.stats().await.ready, None);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(matches!(q.check().await, Err(QueueError::Unavailable(_))));
+    tokio::task::block_in_place(|| broker.start_app());
 
     let started = Instant::now();
     while q.check().await.is_err() {

@@ -1,40 +1,34 @@
 //! The broker goes away while webhooks arrive: the receiver answers 503 with Retry-After (never
 //! 202), `/readyz` says why, and both roles recover by themselves when it is back. Nothing
-//! accepted is lost. Stops the machine's RabbitMQ application for a few seconds, so this is
-//! the only test in its binary (test binaries run one after another).
+//! accepted is lost. The cluster runs on a private RabbitMQ node whose application the test
+//! stops (the machine's broker is never touched), so it is a heavy outage test: it runs with
+//! `TEST_DISRUPTIVE=1` (`.ci/run` sets it).
 
 mod common;
+mod instances;
 
-use common::cluster::Cluster;
+use common::cluster::{Cluster, Services};
 use common::events;
+use instances::PrivateRabbit;
 use std::collections::{BTreeSet, HashMap};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-fn rabbitmqctl(args: &[&str]) -> bool {
-    Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use std::time::{Duration, Instant};
 
 /// Ticket → (HTTP status, Retry-After) of the webhook that created it.
 type Answers = Arc<Mutex<HashMap<String, (u16, Option<String>)>>>;
 
-/// Starts the broker again however the test ends.
-struct StartAppGuard;
-
-impl Drop for StartAppGuard {
-    fn drop(&mut self) {
-        rabbitmqctl(&["start_app"]);
-        rabbitmqctl(&["await_startup"]);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_outage_answers_503_then_recovers_and_loses_nothing() {
-    let cluster = Cluster::new().await;
+    let test = "broker_outage_answers_503_then_recovers_and_loses_nothing";
+    if !instances::heavy_outage_tests_enabled(test, "stops a private RabbitMQ node's application") {
+        return;
+    }
+    let broker = PrivateRabbit::launch();
+    let cluster = Cluster::on(Services {
+        amqp_url: broker.url(),
+        ..Services::default()
+    })
+    .await;
     let receiver = cluster.start("receive").await;
     let _worker = cluster.start("work").await;
 
@@ -83,14 +77,16 @@ async fn broker_outage_answers_503_then_recovers_and_loses_nothing() {
     };
     assert!(common::eventually(Duration::from_secs(20), || async { count(202) >= 20 }).await);
 
-    let guard = StartAppGuard;
-    assert!(rabbitmqctl(&["stop_app"]), "rabbitmqctl stop_app");
+    // Blocks this worker only: the sender goes on on the other.
+    tokio::task::block_in_place(|| broker.stop_app());
     let http = reqwest::Client::new();
     let saw_503 = common::eventually(Duration::from_secs(20), || async { count(503) >= 5 }).await;
     let readyz = http.get(receiver.url("/readyz")).send().await.unwrap();
     let ready_status = readyz.status().as_u16();
     let ready_body: serde_json::Value = readyz.json().await.unwrap();
-    drop(guard); // start_app
+    let started = Instant::now();
+    tokio::task::block_in_place(|| broker.start_app());
+    println!("start_app took {:?}", started.elapsed());
     let accepted_before_recovery = count(202);
     let recovered = common::eventually(Duration::from_secs(60), || async {
         count(202) >= accepted_before_recovery + 20

@@ -1,4 +1,7 @@
-//! The command line as an operator meets it: help, configuration errors, masked config.
+//! The command line as an operator meets it: help, configuration errors, masked config, and
+//! the audit commands on both databases.
+
+mod store_support;
 
 use std::process::{Command, Output};
 
@@ -115,6 +118,7 @@ fn check_config_masks_secrets() {
             ("ONBEHALF_ZENDESK_URL", "https://acme.zendesk.com"),
             ("ONBEHALF_ZENDESK_EMAIL", "bot@acme.com"),
             ("ONBEHALF_ZENDESK_API_TOKEN", "123456789"),
+            ("ONBEHALF_TRAIL_KEY", "trail-key-value-of-thirty-two-bytes"),
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -125,6 +129,7 @@ fn check_config_masks_secrets() {
         "admintokenvalue",
         "brokerpassword",
         "123456789",
+        "trail-key-value",
     ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
@@ -132,10 +137,51 @@ fn check_config_masks_secrets() {
 }
 
 #[test]
-fn audit_verify_on_an_empty_trail_is_intact() {
-    let out = onbehalf(&["audit", "verify"], &[]);
+fn audit_commands_fail_without_a_database_and_create_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("elsewhere/onbehalf.db");
+    let url = format!("sqlite://{}", db.display());
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "head"],
+        &["audit", "export"],
+    ] {
+        let out = onbehalf(args, &[("ONBEHALF_DATABASE_URL", &url)]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains(&db.display().to_string()),
+            "{args:?} names the database it looked for: {}",
+            text(&out)
+        );
+        assert!(!text(&out).contains("intact"), "{}", text(&out));
+    }
+    assert!(
+        !db.exists() && !db.parent().unwrap().exists(),
+        "nothing created"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_database_and_accepts_an_empty_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let store = onbehalf::store::Store::open(&store_support::options(url.clone()))
+        .await
+        .unwrap();
+    store.close().await;
+    let out = onbehalf(&["audit", "verify"], &[("ONBEHALF_DATABASE_URL", &url)]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("intact"));
+    assert!(
+        text(&out).contains("trail intact: 0 record(s)"),
+        "{}",
+        text(&out)
+    );
+    let path = std::fs::canonicalize(dir.path().join("t.db")).unwrap();
+    assert!(
+        text(&out).contains(&format!("database: SQLite database {}", path.display())),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -257,5 +303,280 @@ fn a_broken_rules_file_stops_the_service_naming_the_file() {
     assert!(
         msg.contains("ONBEHALF_RULES_FILE") && msg.contains("rules.toml"),
         "{msg}"
+    );
+}
+
+const TRAIL_KEY: &str = "an auditor's trail key, thirty-two bytes or more";
+
+/// Runs the binary against the database at `url`.
+fn audit(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut all = vec![("ONBEHALF_DATABASE_URL", url)];
+    all.extend_from_slice(env);
+    onbehalf(args, &all)
+}
+
+/// Three keyed records on tickets 1..3.
+async fn three_keyed_records(store: &onbehalf::store::Store) {
+    use onbehalf::store::{NoteStatus, TrailKey};
+    use onbehalf::workflow::*;
+    let keyed = store
+        .clone()
+        .with_trail_key(Some(TrailKey::new(TRAIL_KEY).unwrap()));
+    for i in 1..=3 {
+        let ticket = format!("{i}");
+        let draft = store_support::confirmation(
+            &ticket,
+            &format!("{i}2"),
+            ConsentVerdict::Granted,
+            time::OffsetDateTime::now_utc(),
+        );
+        keyed
+            .apply_event(
+                "zendesk",
+                &store_support::event(&ticket, &format!("e{i}")),
+                NoteStatus::Shadow,
+                |_| Decision {
+                    state: TicketState::default(),
+                    notes: vec![],
+                    confirmations: vec![draft.clone()],
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::store_support::with_sqlite(super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::store_support::with_postgres(super::$name).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    head_export_and_verify_file_agree,
+    an_emptied_or_cut_back_trail_fails_the_expected_head,
+);
+
+async fn head_export_and_verify_file_agree(db: store_support::Db) {
+    three_keyed_records(&db.store).await;
+    let url = db.options.url.clone();
+    let head = db.store.trail_head().await.unwrap().to_string();
+
+    let out = audit(&url, &["audit", "head"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), head);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database: "));
+
+    let out = audit(&url, &["audit", "export"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let export = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[3]["count"], 3);
+    assert_eq!(
+        format!(
+            "{}:{}",
+            lines[3]["trail_head"]["seq"],
+            lines[3]["trail_head"]["hash"].as_str().unwrap()
+        ),
+        head
+    );
+    assert_eq!(lines[0]["format"], 2);
+    assert!(lines[0]["hmac"].as_str().is_some_and(|h| h.len() == 64));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.jsonl");
+    let key_file = dir.path().join("trail.key");
+    std::fs::write(&file, &export).unwrap();
+    std::fs::write(&key_file, format!("{TRAIL_KEY}\n")).unwrap();
+    let f = file.to_str().unwrap();
+    let k = key_file.to_str().unwrap();
+    // No database is opened for --file: point the URL nowhere.
+    let nowhere = "sqlite:///nonexistent/dir/none.db";
+    let out = audit(
+        nowhere,
+        &[
+            "audit",
+            "verify",
+            "--file",
+            f,
+            "--expect",
+            &head,
+            "--key-file",
+            k,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report = text(&out);
+    assert!(report.contains("trail intact: 3 record(s)"), "{report}");
+    assert!(report.contains("HMAC: 3 record(s) signed"), "{report}");
+    assert!(
+        report.contains(&format!("expected {head}: present")),
+        "{report}"
+    );
+    // The key from the environment, as the workers have it.
+    let out = audit(
+        nowhere,
+        &["audit", "verify", "--file", f],
+        &[("ONBEHALF_TRAIL_KEY", TRAIL_KEY)],
+    );
+    assert!(
+        text(&out).contains("HMAC: 3 record(s) signed"),
+        "{}",
+        text(&out)
+    );
+    // Another key: every record fails its HMAC.
+    let out = audit(
+        nowhere,
+        &["audit", "verify", "--file", f],
+        &[(
+            "ONBEHALF_TRAIL_KEY",
+            "some other key that is long enough too",
+        )],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("BROKEN at seq 1: HMAC"),
+        "{}",
+        text(&out)
+    );
+    // A short key is refused before anything is checked.
+    let out = audit(
+        nowhere,
+        &["audit", "verify", "--file", f],
+        &[("ONBEHALF_TRAIL_KEY", "short")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("ONBEHALF_TRAIL_KEY"), "{}", text(&out));
+
+    // Altered in the file.
+    std::fs::write(
+        &file,
+        export.replacen("Yes, go ahead (22)", "Yes, go ahead (22) and more", 1),
+    )
+    .unwrap();
+    let out = audit(nowhere, &["audit", "verify", "--file", f], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("BROKEN at seq 2"), "{}", text(&out));
+    // Cut short: no trailer.
+    let cut: String = export.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, &cut).unwrap();
+    let out = audit(nowhere, &["audit", "verify", "--file", f], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("no trailer"), "{}", text(&out));
+    // A record dropped from the middle, trailer kept.
+    let dropped: String = export
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&file, &dropped).unwrap();
+    let out = audit(nowhere, &["audit", "verify", "--file", f], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // A later page, by seq: one record and its trailer, which verifies on its own.
+    let out = audit(&url, &["audit", "export", "--after-seq", "2"], &[]);
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(page.lines().count(), 2, "{page}");
+    std::fs::write(&file, &page).unwrap();
+    let out = audit(
+        nowhere,
+        &["audit", "verify", "--file", f, "--expect", &head],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("starts at seq 3"), "{}", text(&out));
+}
+
+async fn an_emptied_or_cut_back_trail_fails_the_expected_head(db: store_support::Db) {
+    three_keyed_records(&db.store).await;
+    let url = db.options.url.clone();
+    let head = audit(&url, &["audit", "head"], &[]);
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_string();
+    let first = db.store.confirmations_page(None, 0, 1).await.unwrap()[0]
+        .head()
+        .to_string();
+    let out = audit(
+        &url,
+        &["audit", "verify", "--expect", &head, "--expect", &first],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The tail deleted (triggers dropped first).
+    let drop_triggers = match db.backend {
+        onbehalf::store::Backend::Sqlite => vec![
+            "DROP TRIGGER confirmations_no_update",
+            "DROP TRIGGER confirmations_no_delete",
+        ],
+        onbehalf::store::Backend::Postgres => vec![
+            "DROP TRIGGER confirmations_append_only ON confirmations",
+            "DROP TRIGGER confirmations_no_truncate ON confirmations",
+        ],
+    };
+    for sql in drop_triggers {
+        db.exec(sql).await.unwrap();
+    }
+    db.exec("DELETE FROM confirmations WHERE seq = 3")
+        .await
+        .unwrap();
+    let out = audit(&url, &["audit", "verify"], &[]);
+    assert!(
+        out.status.success(),
+        "the chain alone cannot tell: {}",
+        text(&out)
+    );
+    let out = audit(&url, &["audit", "verify", "--expect", &head], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not in the chain: the trail ends at seq 2"),
+        "{}",
+        text(&out)
+    );
+    // The key notices nothing here (the remaining records are genuine): the head does.
+    let out = audit(
+        &url,
+        &["audit", "verify", "--expect", &head],
+        &[("ONBEHALF_TRAIL_KEY", TRAIL_KEY)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // Emptied.
+    let empty = match db.backend {
+        onbehalf::store::Backend::Sqlite => "DELETE FROM confirmations",
+        onbehalf::store::Backend::Postgres => "TRUNCATE confirmations",
+    };
+    db.exec(empty).await.unwrap();
+    let out = audit(&url, &["audit", "verify", "--expect", &first], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the trail ends at seq 0"),
+        "{}",
+        text(&out)
+    );
+    let out = audit(&url, &["audit", "head"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("0:{}", "0".repeat(64))
     );
 }

@@ -284,7 +284,8 @@ async fn sixty_tickets_three_workers_one_chain_no_note_twice() {
             .text()
             .await
             .unwrap();
-        text.lines().count() >= 60
+        // Records, and the export's trailer line.
+        text.lines().count() > 60
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -297,10 +298,12 @@ async fn sixty_tickets_three_workers_one_chain_no_note_twice() {
         .text()
         .await
         .unwrap();
-    let records: Vec<serde_json::Value> = text
+    let mut records: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let trailer = records.pop().unwrap();
+    assert_eq!(trailer["count"], records.len(), "{trailer}");
     let by_ref = notes_by_reference(&cluster);
     let doubled = by_ref.values().filter(|c| **c > 1).count();
     println!(

@@ -40,6 +40,8 @@ macro_rules! both {
     };
 }
 
+mod store_trail;
+
 both!(
     an_event_applied_twice_is_a_duplicate,
     state_round_trips_between_events,

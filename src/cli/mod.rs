@@ -1,4 +1,6 @@
-//! The dry-run command-line tools: streaming JSON Lines in, one verdict line per input out.
+//! The command-line tools: the dry runs (streaming JSON Lines in, one verdict line per input
+//! out) and the trail's audit.
 
+pub mod audit;
 pub mod classify;
 pub mod consent;

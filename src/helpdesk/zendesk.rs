@@ -167,6 +167,125 @@ struct RemoteComment {
     plain_body: Option<String>,
 }
 
+/// One page of `List Comments` with cursor pagination.
+#[derive(Deserialize)]
+struct CursorPage {
+    #[serde(default)]
+    comments: Vec<ListedComment>,
+    #[serde(default)]
+    meta: Option<CursorMeta>,
+}
+
+#[derive(Deserialize)]
+struct CursorMeta {
+    #[serde(default)]
+    has_more: bool,
+    #[serde(default)]
+    after_cursor: Option<String>,
+}
+
+/// A ticket comment as `List Comments` returns it: the fields the audit reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedComment {
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    #[serde(default, deserialize_with = "optional_id_string")]
+    pub author_id: Option<String>,
+    /// `false` for an internal note.
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default)]
+    pub html_body: Option<String>,
+    #[serde(default)]
+    pub plain_body: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+impl ListedComment {
+    /// Every text form Zendesk gave of the comment.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        [&self.html_body, &self.plain_body, &self.body]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+}
+
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    serde_json::Value::deserialize(d).map(|v| id_text(&v))
+}
+
+fn optional_id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<serde_json::Value>::deserialize(d)?
+        .filter(|v| !v.is_null())
+        .map(|v| id_text(&v)))
+}
+
+/// A page of comments is at most 100 comments of at most 64 KiB of text each, in up to three
+/// forms; anything far beyond that is not Zendesk.
+const MAX_COMMENTS_PAGE: usize = 32 * 1024 * 1024;
+
+async fn bounded_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, HelpdeskError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        HelpdeskError::Transient(format!("reading the answer failed: {}", without_url(&e)))
+    })? {
+        if body.len() + chunk.len() > limit {
+            return Err(HelpdeskError::Permanent(format!(
+                "Zendesk's answer exceeds {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+impl ZendeskClient {
+    /// Every comment of a ticket, oldest first, public and internal, through `List Comments`
+    /// with cursor pagination: `GET /api/v2/tickets/{id}/comments.json?page[size]=100`, then
+    /// `page[after]=<meta.after_cursor>` while `meta.has_more`.
+    /// (developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#list-comments;
+    /// developer.zendesk.com/documentation/api-basics/pagination/paginating-through-lists-using-cursor-pagination/)
+    pub async fn list_comments(
+        &self,
+        ticket_id: &str,
+    ) -> Result<Vec<ListedComment>, HelpdeskError> {
+        if ticket_id.is_empty() || !ticket_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(HelpdeskError::Permanent(format!(
+                "{ticket_id:?} is not a Zendesk ticket id"
+            )));
+        }
+        let mut comments = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let mut url = self.url(&format!("/api/v2/tickets/{ticket_id}/comments.json"))?;
+            {
+                let mut query = url.query_pairs_mut();
+                query.append_pair("page[size]", "100");
+                if let Some(cursor) = &after {
+                    query.append_pair("page[after]", cursor);
+                }
+            }
+            let response = self.send(|| self.http.get(url.clone())).await?;
+            let body = bounded_body(response, MAX_COMMENTS_PAGE).await?;
+            let page: CursorPage = serde_json::from_slice(&body)
+                .map_err(|e| HelpdeskError::Transient(format!("unreadable comments page: {e}")))?;
+            comments.extend(page.comments);
+            match page.meta {
+                Some(CursorMeta {
+                    has_more: true,
+                    after_cursor: Some(cursor),
+                }) if after.as_ref() != Some(&cursor) => after = Some(cursor),
+                _ => return Ok(comments),
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct UpdateResponse {
     #[serde(default)]

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -69,10 +70,17 @@ async fn ticket(
 #[derive(Deserialize)]
 struct TrailQuery {
     since: Option<String>,
+    after_seq: Option<String>,
+    limit: Option<String>,
 }
 
-const PAGE: i64 = 500;
+/// The largest page a client may ask for; without `limit` the whole trail is streamed.
+const MAX_LIMIT: u64 = 100_000;
 
+/// The trail as JSON Lines, oldest first, ending with the trailer line
+/// `{"trail_head": {"seq": N, "hash": "…"}, "count": N}`. `?after_seq=N` pages by seq (records
+/// appended late with an early `decided_at` are still found), `?limit=` bounds a page, and
+/// `?since=` keeps only records decided at or after a time.
 async fn confirmations(
     State(state): State<HttpState>,
     headers: HeaderMap,
@@ -85,39 +93,46 @@ async fn confirmations(
         })?),
         None => None,
     };
+    let after_seq = match query.after_seq.as_deref() {
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::BadRequest(
+                format!("after_seq={s:?} is not a record seq (0 or more)"),
+                "bad_after_seq",
+            )
+        })?,
+        None => 0,
+    };
+    let limit = match query.limit.as_deref() {
+        Some(s) => Some(
+            s.parse::<u64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        format!("limit={s:?} is not a number of records from 1 to {MAX_LIMIT}"),
+                        "bad_limit",
+                    )
+                })?,
+        ),
+        None => None,
+    };
     // Fail before the 200 if the database is down; then stream page by page so an export of
-    // any size never sits in memory whole.
-    let first = state
+    // any size never sits in memory whole. A failure mid-way ends the body without a trailer.
+    let stream = state
         .store
-        .confirmations_page(since, 0, PAGE)
+        .export(crate::store::ExportQuery {
+            since,
+            after_seq,
+            limit,
+        })
         .await
-        .map_err(unavailable)?;
-    let store = state.store.clone();
-    let stream = futures::stream::unfold(Some(first), move |page| {
-        let store = store.clone();
-        async move {
-            let page = page?;
-            if page.is_empty() {
-                return None;
-            }
-            let mut chunk = String::new();
-            for record in &page {
-                if let Ok(line) = serde_json::to_string(record) {
-                    chunk.push_str(&line);
-                    chunk.push('\n');
-                }
-            }
-            let after = page.last().map_or(0, |r| r.seq);
-            let next = match store.confirmations_page(since, after, PAGE).await {
-                Ok(next) => Some(next),
-                Err(e) => {
-                    tracing::error!(error = %e, "confirmation export interrupted");
-                    return Some((Err(std::io::Error::other(e.to_string())), None));
-                }
-            };
-            Some((Ok::<_, std::io::Error>(chunk), next))
-        }
-    });
+        .map_err(unavailable)?
+        .map(|chunk| {
+            chunk.map_err(|e| {
+                tracing::error!(error = %e, "confirmation export interrupted");
+                std::io::Error::other(e.to_string())
+            })
+        });
     Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(stream),

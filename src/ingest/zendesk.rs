@@ -31,6 +31,8 @@ impl PayloadError {
 const PREFIX: &str = "zen:event-type:";
 
 /// The event types the workflow acts on; other well-formed types are accepted and ignored.
+/// Requester changes and merges change who may give permission (the Webhooks reference lists
+/// both, https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/).
 pub fn is_handled(event_type: &str) -> bool {
     matches!(
         event_type,
@@ -38,6 +40,8 @@ pub fn is_handled(event_type: &str) -> bool {
             | "zen:event-type:ticket.comment_added"
             | "zen:event-type:ticket.tags_changed"
             | "zen:event-type:ticket.status_changed"
+            | "zen:event-type:ticket.requester_changed"
+            | "zen:event-type:ticket.merged"
     )
 }
 
@@ -144,6 +148,14 @@ struct RawTagsEvent {
     tags_removed: Vec<String>,
 }
 
+/// `ticket.merged`: the payload's field is read leniently; only a target that is another
+/// ticket makes this one the merged (closed) source.
+#[derive(Deserialize, Default)]
+struct RawMergedEvent {
+    #[serde(default, deserialize_with = "opt_id_string")]
+    target_ticket_id: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct RawStatusEvent {
     #[serde(default)]
@@ -171,6 +183,8 @@ fn event_type_of(event: &TicketEvent) -> String {
         EventKind::CommentAdded { .. } => format!("{PREFIX}ticket.comment_added"),
         EventKind::TagsChanged { .. } => format!("{PREFIX}ticket.tags_changed"),
         EventKind::StatusChanged { .. } => format!("{PREFIX}ticket.status_changed"),
+        EventKind::RequesterChanged => format!("{PREFIX}ticket.requester_changed"),
+        EventKind::Merged { .. } => format!("{PREFIX}ticket.merged"),
         EventKind::Other { event_type } => event_type.clone(),
     }
 }
@@ -272,6 +286,20 @@ pub fn parse_event(body: &[u8]) -> Result<TicketEvent, PayloadError> {
                 current: e.current.to_ascii_lowercase(),
             }
         }
+        // The snapshot (`detail.requester_id`) names the new requester; the event's own
+        // fields are not needed.
+        "zen:event-type:ticket.requester_changed" => EventKind::RequesterChanged,
+        "zen:event-type:ticket.merged" => {
+            let e: RawMergedEvent = match payload {
+                serde_json::Value::Null => RawMergedEvent::default(),
+                payload => {
+                    serde_json::from_value(payload).map_err(|e| malformed(format!("event: {e}")))?
+                }
+            };
+            EventKind::Merged {
+                target_ticket_id: e.target_ticket_id.filter(|t| !t.is_empty()),
+            }
+        }
         other => EventKind::Other {
             event_type: other.to_string(),
         },
@@ -365,6 +393,39 @@ mod tests {
             parse_event(e.to_string().as_bytes()),
             Err(PayloadError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn requester_changes_and_merges_are_handled() {
+        let mut e = comment_event();
+        e["type"] = "zen:event-type:ticket.requester_changed".into();
+        e["event"] = serde_json::json!({"previous": "1001", "current": "1002"});
+        e["detail"]["requester_id"] = "1002".into();
+        let parsed = parse_event(e.to_string().as_bytes()).unwrap();
+        assert_eq!(parsed.kind, EventKind::RequesterChanged);
+        assert_eq!(parsed.ticket.requester_id, "1002");
+        assert!(is_handled(
+            &parse_header(e.to_string().as_bytes()).unwrap().event_type
+        ));
+
+        let mut e = comment_event();
+        e["type"] = "zen:event-type:ticket.merged".into();
+        e["event"] = serde_json::json!({"target_ticket_id": 6001});
+        let parsed = parse_event(e.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            parsed.kind,
+            EventKind::Merged {
+                target_ticket_id: Some("6001".into())
+            }
+        );
+        e["event"] = serde_json::json!({});
+        let parsed = parse_event(e.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            parsed.kind,
+            EventKind::Merged {
+                target_ticket_id: None
+            }
+        );
     }
 
     #[test]

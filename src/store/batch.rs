@@ -18,7 +18,9 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::notes::{NoteRecord, NoteStatus, note_reference};
+use super::storable::stored;
 use super::tickets::WAITING_NOTES;
+use super::trail::fill_anchors;
 use super::{Applied, Backend, Store, StoreError, is_conflict, now_ms};
 use crate::workflow::{Decision, TicketEvent, TicketState};
 
@@ -233,7 +235,12 @@ fn rows(count: usize, width: usize) -> String {
         .join(", ")
 }
 
+/// (source, ticket id), as stored.
 type TicketKey = (String, String);
+
+fn ticket_key(item: &EventToApply) -> TicketKey {
+    (stored(&item.source), stored(&item.event.ticket.id))
+}
 
 /// A ticket as the batch sees it: locked, with its state as the batch's decisions move it on.
 struct LockedTicket {
@@ -262,9 +269,9 @@ impl Store {
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for item in items {
             insert = insert
-                .bind(&item.source)
-                .bind(&item.event.event_id)
-                .bind(&item.event.ticket.id)
+                .bind(stored(&item.source))
+                .bind(stored(&item.event.event_id))
+                .bind(stored(&item.event.ticket.id))
                 .bind(now);
         }
         let mut unclaimed: HashSet<TicketKey> = insert
@@ -275,7 +282,7 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?;
         let fresh: Vec<bool> = items
             .iter()
-            .map(|i| unclaimed.remove(&(i.source.clone(), i.event.event_id.clone())))
+            .map(|i| unclaimed.remove(&(stored(&i.source), stored(&i.event.event_id))))
             .collect();
 
         // Lock the tickets in one order, so two batches never wait on each other in a cycle.
@@ -283,7 +290,7 @@ impl Store {
             .iter()
             .zip(&fresh)
             .filter(|(_, f)| **f)
-            .map(|(i, _)| (i.source.clone(), i.event.ticket.id.clone()))
+            .map(|(i, _)| ticket_key(i))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -296,7 +303,7 @@ impl Store {
                 decisions.push(None);
                 continue;
             }
-            let key = (item.source.clone(), item.event.ticket.id.clone());
+            let key = ticket_key(item);
             let ticket = tickets.get_mut(&key).ok_or_else(|| {
                 StoreError::Corrupt(format!("ticket {}/{} was not locked", key.0, key.1))
             })?;
@@ -306,15 +313,23 @@ impl Store {
             decisions.push(Some(decision));
         }
         self.write_tickets(&mut tx, &tickets, now).await?;
-        let inserted = insert_notes(&mut tx, items, &decisions, now).await?;
+        // Records first: a verdict note carries its record's seq and hash.
         let mut verdicts = Vec::with_capacity(items.len());
-        for (item, decision) in items.iter().zip(&decisions) {
-            let drafts = decision.as_ref().map_or(&[][..], |d| &d.confirmations[..]);
-            verdicts.push(
-                self.append_confirmations(&mut tx, &item.source, drafts)
-                    .await?,
+        for (item, decision) in items.iter().zip(&mut decisions) {
+            let Some(decision) = decision else {
+                verdicts.push(vec![]);
+                continue;
+            };
+            let appended = self
+                .append_confirmations(&mut tx, &item.source, &decision.confirmations)
+                .await?;
+            fill_anchors(
+                decision.notes.iter_mut().map(|n| &mut n.html_body),
+                &appended.anchors,
             );
+            verdicts.push(appended.verdicts);
         }
+        let inserted = insert_notes(&mut tx, items, &decisions, now).await?;
         tx.commit().await?;
 
         let mut results = Vec::with_capacity(items.len());
@@ -323,7 +338,7 @@ impl Store {
                 results.push(Applied::Duplicate);
                 continue;
             };
-            let key = (item.source.clone(), item.event.ticket.id.clone());
+            let key = ticket_key(item);
             let waiting = tickets.get(&key).map_or(0, |t| t.waiting);
             let (mut notes, mut claimed) = (vec![], vec![]);
             for note in decision.notes {
@@ -335,7 +350,7 @@ impl Store {
                     claimed.push(NoteRecord {
                         step: note.step.clone(),
                         reference,
-                        body: note.html_body,
+                        body: stored(&note.html_body),
                         status: item.note_status,
                         remote_id: None,
                         created_at: now,
@@ -509,6 +524,7 @@ async fn write_ticket_rows(
             .bind(ticket_id.clone())
             .bind(state.category().map(|c| c.as_str()))
             .bind(state.stage_name())
+            // serde_json writes U+0000 as `\u0000`: the JSON text itself never holds one.
             .bind(json)
             .bind(now);
     }
@@ -547,11 +563,11 @@ async fn insert_notes(
     let mut insert = sqlx::query(AssertSqlSafe(sql));
     for (item, note, reference, position, claimed_until) in rows_to_insert {
         insert = insert
-            .bind(item.source.clone())
-            .bind(item.event.ticket.id.clone())
-            .bind(note.step.clone())
+            .bind(stored(&item.source))
+            .bind(stored(&item.event.ticket.id))
+            .bind(stored(&note.step))
             .bind(reference)
-            .bind(note.html_body.clone())
+            .bind(stored(&note.html_body))
             .bind(item.note_status.as_str())
             .bind(now)
             .bind(position)

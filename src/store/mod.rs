@@ -9,8 +9,11 @@
 
 mod batch;
 mod confirmations;
-pub use confirmations::TrailReport;
+pub use confirmations::ExportQuery;
 mod notes;
+mod schema;
+pub use schema::database_label;
+pub mod storable;
 mod tickets;
 pub mod trail;
 
@@ -21,7 +24,7 @@ use std::time::Duration;
 pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
-pub use trail::{ChainBreak, ConfirmationRecord};
+pub use trail::{ChainBreak, ConfirmationRecord, Head, TrailKey, TrailReport, VerifyOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -52,6 +55,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("invalid database URL: {0}")]
     Url(String),
+    /// There is no onbehalf database where the configuration points (audit commands never
+    /// create one).
+    #[error("{0}")]
+    Missing(String),
+    /// The database role may not do this (e.g. migrate as the app role).
+    #[error("{0}")]
+    NotPermitted(String),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl StoreError {
@@ -74,6 +86,8 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Signs every record appended (never stored in the database).
+    trail_key: Option<std::sync::Arc<trail::TrailKey>>,
 }
 
 impl Store {
@@ -86,8 +100,13 @@ impl Store {
 
     /// Connects without migrating (for `onbehalf migrate` and read-only tools).
     pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
+        Store::connect_to(options, true).await
+    }
+
+    /// `create`: a SQLite file (and its folder) that does not exist yet is created.
+    async fn connect_to(options: &StoreOptions, create: bool) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = normalise_url(&options.url)?;
+        let (backend, url) = normalise_url(&options.url, create)?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -110,14 +129,25 @@ impl Store {
             });
         }
         let pool = pool.connect(&url).await?;
-        Ok(Store { pool, backend })
+        let store = Store {
+            pool,
+            backend,
+            trail_key: None,
+        };
+        store.check_encoding().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
+    /// Applies pending migrations. A schema already current is left alone without taking the
+    /// migration lock or creating anything, so a role without DDL privileges starts too.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        if self.schema_is_current().await? {
+            return Ok(());
+        }
         let result = match self.backend {
             Backend::Sqlite => migrate_sqlite(&self.pool).await,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
@@ -125,6 +155,14 @@ impl Store {
         result.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(found) => {
                 StoreError::SchemaTooNew { found }
+            }
+            sqlx::migrate::MigrateError::Execute(e)
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
+                if schema::is_permission_denied(&e) =>
+            {
+                StoreError::NotPermitted(format!(
+                    "the database role may not migrate the schema ({e}): run `onbehalf migrate` as the schema's owner"
+                ))
             }
             sqlx::migrate::MigrateError::Execute(e) => StoreError::Unavailable(e),
             other => StoreError::Migration(other),
@@ -159,8 +197,9 @@ async fn migrate_sqlite(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateErro
     }
 }
 
-/// Returns the backend and a URL the driver accepts; a SQLite file and its folder are created.
-fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
+/// Returns the backend and a URL the driver accepts; with `create`, a SQLite file and its
+/// folder are created, otherwise the file must exist.
+fn normalise_url(url: &str, create: bool) -> Result<(Backend, String), StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Backend::Postgres, with_statement_cache(url)));
     }
@@ -175,6 +214,15 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
         return Err(StoreError::Url(
             "an in-memory SQLite database would lose everything on restart; give a file".into(),
         ));
+    }
+    if !create {
+        if !std::path::Path::new(file).is_file() {
+            return Err(StoreError::Missing(format!(
+                "there is no database at {} (ONBEHALF_DATABASE_URL); nothing was created",
+                schema::absolute(file)
+            )));
+        }
+        return Ok((Backend::Sqlite, format!("sqlite://{file}?mode=rw")));
     }
     if let Some(dir) = std::path::Path::new(file)
         .parent()
@@ -232,14 +280,14 @@ mod tests {
 
     #[test]
     fn postgres_urls_get_a_statement_cache_unless_they_set_one() {
-        let (_, url) = normalise_url("postgres://u@h/db").unwrap();
+        let (_, url) = normalise_url("postgres://u@h/db", true).unwrap();
         assert_eq!(url, "postgres://u@h/db?statement-cache-capacity=1024");
-        let (_, url) = normalise_url("postgres://u@h/db?sslmode=require").unwrap();
+        let (_, url) = normalise_url("postgres://u@h/db?sslmode=require", true).unwrap();
         assert_eq!(
             url,
             "postgres://u@h/db?sslmode=require&statement-cache-capacity=1024"
         );
         let mine = "postgresql://h/db?statement-cache-capacity=10";
-        assert_eq!(normalise_url(mine).unwrap().1, mine);
+        assert_eq!(normalise_url(mine, true).unwrap().1, mine);
     }
 }

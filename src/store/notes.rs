@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::Row;
 use std::time::Duration;
 
+use super::storable::stored;
 use super::{Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,8 +65,9 @@ pub struct Claimed {
     pub held_elsewhere: usize,
 }
 
+/// As stored, so a reference built from the event is the one the database holds.
 pub fn note_reference(source: &str, ticket_id: &str, step: &str) -> String {
-    format!("onbehalf:{source}:{ticket_id}:{step}")
+    stored(&format!("onbehalf:{source}:{ticket_id}:{step}"))
 }
 
 impl Store {
@@ -92,8 +94,8 @@ impl Store {
             "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
              WHERE source = $1 AND ticket_id = $2{filter} ORDER BY created_at, position, step"
         )))
-        .bind(source)
-        .bind(ticket_id)
+        .bind(stored(source))
+        .bind(stored(ticket_id))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(note_from_row).collect()

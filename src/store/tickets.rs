@@ -4,6 +4,8 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::notes::{NoteRecord, NoteStatus, note_reference};
+use super::storable::stored;
+use super::trail::fill_anchors;
 use super::{Backend, ConfirmationRecord, Store, StoreError, is_conflict, now_ms};
 use crate::workflow::{Decision, TicketEvent, TicketState};
 
@@ -134,7 +136,8 @@ impl Store {
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
     {
-        let ticket_id = event.ticket.id.as_str();
+        // As stored: U+0000 cannot be (see `storable`).
+        let (source, ticket_id) = (&*stored(source), &*stored(&event.ticket.id));
         let now = now_ms();
         let mut tx = match self.backend {
             // Take SQLite's write lock up front: a deferred transaction that reads and then
@@ -147,7 +150,7 @@ impl Store {
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(source)
-        .bind(&event.event_id)
+        .bind(stored(&event.event_id))
         .bind(ticket_id)
         .bind(now)
         .execute(&mut *tx)
@@ -187,7 +190,7 @@ impl Store {
             })?)
         };
 
-        let decision = decide(prev.as_ref());
+        let mut decision = decide(prev.as_ref());
         let state_json = serde_json::to_string(&decision.state)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialise state: {e}")))?;
         let updated = sqlx::query(
@@ -210,6 +213,14 @@ impl Store {
             return Ok(None);
         }
 
+        // Records first: a verdict note carries its record's seq and hash.
+        let appended = self
+            .append_confirmations(&mut tx, source, &decision.confirmations)
+            .await?;
+        fill_anchors(
+            decision.notes.iter_mut().map(|n| &mut n.html_body),
+            &appended.anchors,
+        );
         let (notes, claimed) = Self::insert_notes(
             &mut tx,
             source,
@@ -220,14 +231,11 @@ impl Store {
             now,
         )
         .await?;
-        let confirmations = self
-            .append_confirmations(&mut tx, source, &decision.confirmations)
-            .await?;
         tx.commit().await?;
         Ok(Some(Applied::Committed {
             notes,
             claimed,
-            confirmations,
+            confirmations: appended.verdicts,
             waiting: usize::try_from(waiting).unwrap_or(0),
         }))
     }
@@ -254,9 +262,9 @@ impl Store {
             )
             .bind(source)
             .bind(ticket_id)
-            .bind(&note.step)
+            .bind(stored(&note.step))
             .bind(&reference)
-            .bind(&note.html_body)
+            .bind(stored(&note.html_body))
             .bind(status.as_str())
             .bind(now)
             .bind(position)
@@ -271,7 +279,7 @@ impl Store {
                     claimed.push(NoteRecord {
                         step: note.step.clone(),
                         reference,
-                        body: note.html_body.clone(),
+                        body: stored(&note.html_body),
                         status,
                         remote_id: None,
                         created_at: now,
@@ -292,8 +300,8 @@ impl Store {
         let Some(row) = sqlx::query(
             "SELECT category, stage, state FROM tickets WHERE source = $1 AND ticket_id = $2",
         )
-        .bind(source)
-        .bind(ticket_id)
+        .bind(stored(source))
+        .bind(stored(ticket_id))
         .fetch_optional(&self.pool)
         .await?
         else {

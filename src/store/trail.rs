@@ -1,18 +1,83 @@
-//! The confirmation trail's record format and hash chain (pure; the store appends).
+//! The confirmation trail's record format, canonical form and hash chain (pure; the store
+//! appends).
 //!
-//! `hash = sha256(prev_hash || canonical JSON of the record without "hash")`, hex-encoded, where
-//! canonical JSON has its keys sorted and no whitespace, and the first record's `prev_hash` is
-//! 64 zeros. Anyone can re-check the chain from the exported JSON Lines alone.
+//! `hash = hex(sha256(prev_hash || JCS(record without "hash")))`, where `prev_hash` is the
+//! previous record's hash as 64 ASCII hex digits (64 zeros for the first record) and JCS is the
+//! JSON Canonicalization Scheme of RFC 8785. With a trail key, `hmac = hex(HMAC-SHA256(key,
+//! JCS(record without "hash" and "hmac")))` is computed first and the hash covers it.
+//!
+//! Two record formats exist, and a record says which it is by the presence of `"format"`:
+//! - format 1 (no `format` key; written before anchors and keys): the twelve fields of
+//!   INTERFACES.md. Its canonical form is those fields minus `hash`. These records were hashed
+//!   as "keys sorted, no whitespace" by serde_json, which for their ASCII keys, strings and
+//!   integer `seq` is byte for byte JCS, so they verify unchanged.
+//! - format 2 (`"format": 2`): adds `channel`, `body_sha256`, `withdraws_seq`,
+//!   `altered_for_storage` and `hmac`, always present (`null` / `[]` when empty), all hashed.
+//!
+//! A record parsed from an export must carry exactly the fields of its format: an extra field
+//! would be data no hash covers, so it is refused.
 
-use serde::{Deserialize, Serialize};
+mod anchor;
+mod export;
+mod key;
+mod verify;
+
+pub use anchor::{ANCHOR_PLACEHOLDER, Anchor, fill_anchors};
+pub use export::{ExportReport, Trailer, verify_export};
+pub use key::{MIN_KEY_BYTES, TrailKey, TrailKeyError};
+pub use verify::{ChainBreak, ChainVerifier, Expectation, Head, TrailReport, VerifyOptions};
+
+use canon_json::CanonJsonSerialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+
+use super::storable::{REPLACED, REPLACEMENT, code_point, storable_counted};
+use crate::workflow::ConfirmationDraft;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One line of `/api/confirmations`, exactly as INTERFACES.md specifies.
+/// Which fields a record has and its hash covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RecordFormat {
+    /// The original twelve fields (no `format` key).
+    V1,
+    /// Adds channel, body digest, withdrawal link, storage alterations and HMAC.
+    V2,
+}
+
+impl RecordFormat {
+    pub const CURRENT: RecordFormat = RecordFormat::V2;
+
+    pub fn number(self) -> u32 {
+        match self {
+            RecordFormat::V1 => 1,
+            RecordFormat::V2 => 2,
+        }
+    }
+}
+
+/// A change the store made to a text so the database could hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alteration {
+    /// The record field that was altered, e.g. `quote`.
+    pub field: String,
+    /// The character replaced (`U+0000`).
+    pub replaced: String,
+    /// What replaced it (`U+FFFD`).
+    pub with: String,
+    /// How many characters were replaced.
+    pub count: u64,
+}
+
+/// One line of `/api/confirmations`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Wire")]
 pub struct ConfirmationRecord {
     pub seq: i64,
+    pub format: RecordFormat,
     pub ticket_id: String,
     pub requester_id: String,
     pub category: String,
@@ -22,143 +87,289 @@ pub struct ConfirmationRecord {
     pub request_comment_id: String,
     pub reply_comment_id: String,
     pub decided_at: String,
+    /// The reply's channel (`via.channel`). Format 2.
+    pub channel: Option<String>,
+    /// sha256 (hex) of the reply's whole body as the helpdesk held it. Format 2.
+    pub body_sha256: Option<String>,
+    /// The granted record this one withdraws. Format 2.
+    pub withdraws_seq: Option<i64>,
+    /// What the store had to change so the database could hold the texts. Format 2.
+    pub altered_for_storage: Vec<Alteration>,
+    /// HMAC-SHA256 with the trail key, when the writer had one. Format 2.
+    pub hmac: Option<String>,
     pub prev_hash: String,
     pub hash: String,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("decided_at cannot be written as RFC 3339: {0}")]
+    Time(String),
+    #[error("canonical JSON: {0}")]
+    Canonical(String),
+}
+
 impl ConfirmationRecord {
-    /// The hash this record must carry, given its other fields.
-    pub fn compute_hash(&self) -> String {
-        let mut value = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => unreachable!("a struct of strings and integers serialises to an object"),
+    /// The record a draft becomes at `seq`, after `prev_hash`: texts made storable (and the
+    /// alterations noted), HMAC'd with `key` when given, hashed.
+    pub fn from_draft(
+        draft: &ConfirmationDraft,
+        seq: i64,
+        prev_hash: &str,
+        withdraws_seq: Option<i64>,
+        key: Option<&TrailKey>,
+    ) -> Result<ConfirmationRecord, RecordError> {
+        let decided_at = draft
+            .decided_at
+            .to_offset(time::UtcOffset::UTC)
+            .format(&Rfc3339)
+            .map_err(|e| RecordError::Time(e.to_string()))?;
+        let mut altered = vec![];
+        let mut text = |field: &str, value: &str| -> String {
+            let (stored, count) = storable_counted(value);
+            if count > 0 {
+                altered.push(Alteration {
+                    field: field.to_string(),
+                    replaced: code_point(REPLACED),
+                    with: code_point(REPLACEMENT),
+                    count: count as u64,
+                });
+            }
+            stored.into_owned()
         };
-        value.remove("hash");
-        // Sorted explicitly: serde_json's map order depends on a crate feature another
-        // dependency could switch on.
-        let sorted: std::collections::BTreeMap<_, _> = value.into_iter().collect();
-        let canonical = serde_json::to_string(&sorted).unwrap_or_default();
+        let mut record = ConfirmationRecord {
+            seq,
+            format: RecordFormat::CURRENT,
+            ticket_id: text("ticket_id", &draft.ticket_id),
+            requester_id: text("requester_id", &draft.requester_id),
+            category: draft.category.as_str().to_string(),
+            action: text("action", &draft.action),
+            verdict: draft.verdict.as_str().to_string(),
+            quote: text("quote", &draft.quote),
+            request_comment_id: text("request_comment_id", &draft.request_comment_id),
+            reply_comment_id: text("reply_comment_id", &draft.reply_comment_id),
+            decided_at,
+            channel: draft.channel.as_deref().map(|c| text("channel", c)),
+            body_sha256: Some(draft.body_sha256.as_str())
+                .filter(|s| !s.is_empty())
+                .map(|s| text("body_sha256", s)),
+            withdraws_seq,
+            altered_for_storage: vec![],
+            hmac: None,
+            prev_hash: prev_hash.to_string(),
+            hash: String::new(),
+        };
+        record.altered_for_storage = altered;
+        record.seal(key)?;
+        Ok(record)
+    }
+
+    /// Sets `hmac` (format 2, with a key) and then `hash` from the other fields.
+    pub fn seal(&mut self, key: Option<&TrailKey>) -> Result<(), RecordError> {
+        self.hmac = match (self.format, key) {
+            (RecordFormat::V2, Some(key)) => Some(key.sign(&self.hmac_input()?)),
+            _ => None,
+        };
+        self.hash = self.try_compute_hash()?;
+        Ok(())
+    }
+
+    /// The JCS bytes the hash covers: every field but `hash`.
+    pub fn canonical_json(&self) -> Result<Vec<u8>, RecordError> {
+        View(self, Omit { hmac: false })
+            .to_canon_json_vec()
+            .map_err(|e| RecordError::Canonical(e.to_string()))
+    }
+
+    /// The JCS bytes the HMAC covers: every field but `hash` and `hmac`.
+    pub fn hmac_input(&self) -> Result<Vec<u8>, RecordError> {
+        View(self, Omit { hmac: true })
+            .to_canon_json_vec()
+            .map_err(|e| RecordError::Canonical(e.to_string()))
+    }
+
+    fn try_compute_hash(&self) -> Result<String, RecordError> {
         let mut hasher = Sha256::new();
         hasher.update(self.prev_hash.as_bytes());
-        hasher.update(canonical.as_bytes());
-        hex::encode(hasher.finalize())
+        hasher.update(self.canonical_json()?);
+        Ok(hex::encode(hasher.finalize()))
     }
-}
 
-/// Where a chain stops being intact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainBreak {
-    pub seq: i64,
-    pub problem: String,
-}
+    /// The hash this record must carry, given its other fields (empty if it has none, which
+    /// matches no stored hash).
+    pub fn compute_hash(&self) -> String {
+        self.try_compute_hash().unwrap_or_default()
+    }
 
-/// Checks records in `seq` order; `expected_prev` is the previous record's hash (or genesis).
-/// Returns the first break.
-pub struct ChainVerifier {
-    expected_prev: String,
-    expected_seq: i64,
-    pub checked: u64,
-}
+    /// Whether `key` made this record's HMAC.
+    pub fn hmac_matches(&self, key: &TrailKey) -> bool {
+        match (&self.hmac, self.hmac_input()) {
+            (Some(tag), Ok(input)) => key.verify(&input, tag),
+            _ => false,
+        }
+    }
 
-impl Default for ChainVerifier {
-    fn default() -> Self {
-        ChainVerifier {
-            expected_prev: GENESIS_HASH.to_string(),
-            expected_seq: 1,
-            checked: 0,
+    pub fn head(&self) -> Head {
+        Head {
+            seq: self.seq,
+            hash: self.hash.clone(),
         }
     }
 }
 
-impl ChainVerifier {
-    pub fn check(&mut self, record: &ConfirmationRecord) -> Result<(), ChainBreak> {
-        let fail = |problem: String| {
-            Err(ChainBreak {
-                seq: record.seq,
-                problem,
-            })
-        };
-        if record.seq != self.expected_seq {
-            return fail(format!(
-                "expected seq {}, found {}",
-                self.expected_seq, record.seq
-            ));
+#[derive(Clone, Copy)]
+struct Omit {
+    hmac: bool,
+}
+
+/// The record as a JSON object, `hash` left out (canonical forms) or not (the export).
+struct View<'a>(&'a ConfirmationRecord, Omit);
+
+impl View<'_> {
+    fn write<M: SerializeMap>(&self, map: &mut M, with_hash: bool) -> Result<(), M::Error> {
+        let r = self.0;
+        let v2 = r.format >= RecordFormat::V2;
+        map.serialize_entry("seq", &r.seq)?;
+        if v2 {
+            map.serialize_entry("format", &r.format.number())?;
         }
-        if record.prev_hash != self.expected_prev {
-            return fail("prev_hash does not match the previous record's hash".into());
+        map.serialize_entry("ticket_id", &r.ticket_id)?;
+        map.serialize_entry("requester_id", &r.requester_id)?;
+        map.serialize_entry("category", &r.category)?;
+        map.serialize_entry("action", &r.action)?;
+        map.serialize_entry("verdict", &r.verdict)?;
+        map.serialize_entry("quote", &r.quote)?;
+        map.serialize_entry("request_comment_id", &r.request_comment_id)?;
+        map.serialize_entry("reply_comment_id", &r.reply_comment_id)?;
+        map.serialize_entry("decided_at", &r.decided_at)?;
+        if v2 {
+            map.serialize_entry("channel", &r.channel)?;
+            map.serialize_entry("body_sha256", &r.body_sha256)?;
+            map.serialize_entry("withdraws_seq", &r.withdraws_seq)?;
+            map.serialize_entry("altered_for_storage", &r.altered_for_storage)?;
         }
-        if record.compute_hash() != record.hash {
-            return fail("hash does not match the record's content (altered)".into());
+        map.serialize_entry("prev_hash", &r.prev_hash)?;
+        if v2 && !self.1.hmac {
+            map.serialize_entry("hmac", &r.hmac)?;
         }
-        if record.verdict != "granted" && record.verdict != "declined" {
-            return fail(format!(
-                "verdict {:?} is not granted/declined",
-                record.verdict
-            ));
+        if with_hash {
+            map.serialize_entry("hash", &r.hash)?;
         }
-        self.expected_prev = record.hash.clone();
-        self.expected_seq += 1;
-        self.checked += 1;
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(seq: i64, prev: &str) -> ConfirmationRecord {
-        let mut r = ConfirmationRecord {
-            seq,
-            ticket_id: "5158".into(),
-            requester_id: "1001".into(),
-            category: "account_access".into(),
-            action: "disable two-factor authentication on your account".into(),
-            verdict: "granted".into(),
-            quote: "Yes, please go ahead.".into(),
-            request_comment_id: "11".into(),
-            reply_comment_id: "12".into(),
-            decided_at: "2025-01-08T14:25:30Z".into(),
-            prev_hash: prev.into(),
-            hash: String::new(),
-        };
-        r.hash = r.compute_hash();
-        r
-    }
-
-    #[test]
-    fn hash_is_sha256_of_prev_hash_and_sorted_compact_json() {
-        let r = record(1, GENESIS_HASH);
-        let canonical = format!(
-            r#"{{"action":"{}","category":"account_access","decided_at":"2025-01-08T14:25:30Z","prev_hash":"{}","quote":"Yes, please go ahead.","reply_comment_id":"12","request_comment_id":"11","requester_id":"1001","seq":1,"ticket_id":"5158","verdict":"granted"}}"#,
-            r.action, GENESIS_HASH
-        );
-        let expected = hex::encode(Sha256::digest(format!("{GENESIS_HASH}{canonical}")));
-        assert_eq!(r.hash, expected);
-    }
-
-    #[test]
-    fn verifier_accepts_an_intact_chain_and_finds_the_first_alteration() {
-        let a = record(1, GENESIS_HASH);
-        let b = record(2, &a.hash);
-        let mut c = record(3, &b.hash);
-        let mut v = ChainVerifier::default();
-        assert!(v.check(&a).is_ok() && v.check(&b).is_ok() && v.check(&c).is_ok());
-
-        c.quote = "Yes".into();
-        let mut v = ChainVerifier::default();
-        v.check(&a).unwrap();
-        v.check(&b).unwrap();
-        assert_eq!(v.check(&c).unwrap_err().seq, 3);
-    }
-
-    #[test]
-    fn verifier_detects_a_removed_record() {
-        let a = record(1, GENESIS_HASH);
-        let b = record(2, &a.hash);
-        let c = record(3, &b.hash);
-        let mut v = ChainVerifier::default();
-        v.check(&a).unwrap();
-        assert!(v.check(&c).is_err());
+impl Serialize for View<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.write(&mut map, false)?;
+        map.end()
     }
 }
+
+impl Serialize for ConfirmationRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        View(self, Omit { hmac: false }).write(&mut map, true)?;
+        map.end()
+    }
+}
+
+/// A record line as read, before its format is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    seq: i64,
+    #[serde(default, deserialize_with = "present")]
+    format: Option<u32>,
+    ticket_id: String,
+    requester_id: String,
+    category: String,
+    action: String,
+    verdict: String,
+    quote: String,
+    request_comment_id: String,
+    reply_comment_id: String,
+    decided_at: String,
+    #[serde(default, deserialize_with = "present")]
+    channel: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    body_sha256: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    withdraws_seq: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    altered_for_storage: Option<Vec<Alteration>>,
+    #[serde(default, deserialize_with = "present")]
+    hmac: Option<Option<String>>,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+impl TryFrom<Wire> for ConfirmationRecord {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Self, String> {
+        let format = match w.format {
+            None => RecordFormat::V1,
+            Some(2) => RecordFormat::V2,
+            Some(1) => {
+                return Err(
+                    "`format: 1` is never written: format-1 records have no `format` key".into(),
+                );
+            }
+            Some(n) => {
+                return Err(format!(
+                    "record format {n} is unknown to this onbehalf (a newer version wrote it)"
+                ));
+            }
+        };
+        let v2_fields = [
+            ("channel", w.channel.is_some()),
+            ("body_sha256", w.body_sha256.is_some()),
+            ("withdraws_seq", w.withdraws_seq.is_some()),
+            ("altered_for_storage", w.altered_for_storage.is_some()),
+            ("hmac", w.hmac.is_some()),
+        ];
+        for (name, given) in v2_fields {
+            match (format, given) {
+                (RecordFormat::V1, true) => {
+                    return Err(format!(
+                        "a format-1 record carries `{name}`, which its hash does not cover"
+                    ));
+                }
+                (RecordFormat::V2, false) => {
+                    return Err(format!("a format-2 record lacks `{name}`"));
+                }
+                _ => {}
+            }
+        }
+        Ok(ConfirmationRecord {
+            seq: w.seq,
+            format,
+            ticket_id: w.ticket_id,
+            requester_id: w.requester_id,
+            category: w.category,
+            action: w.action,
+            verdict: w.verdict,
+            quote: w.quote,
+            request_comment_id: w.request_comment_id,
+            reply_comment_id: w.reply_comment_id,
+            decided_at: w.decided_at,
+            channel: w.channel.flatten(),
+            body_sha256: w.body_sha256.flatten(),
+            withdraws_seq: w.withdraws_seq.flatten(),
+            altered_for_storage: w.altered_for_storage.unwrap_or_default(),
+            hmac: w.hmac.flatten(),
+            prev_hash: w.prev_hash,
+            hash: w.hash,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

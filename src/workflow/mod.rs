@@ -158,6 +158,13 @@ pub enum EventKind {
         previous: String,
         current: String,
     },
+    /// The ticket's requester was changed (the snapshot names the new one).
+    RequesterChanged,
+    /// The ticket was merged: into `target_ticket_id` when that is another ticket (Zendesk
+    /// closes the merged ticket), or other tickets into this one.
+    Merged {
+        target_ticket_id: Option<String>,
+    },
     /// A well-formed event type the workflow does not act on.
     Other {
         event_type: String,

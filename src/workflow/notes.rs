@@ -28,9 +28,12 @@ pub enum NextStep {
     AskPermission,
     Reask,
     AwaitReply,
+    /// Several questions are open and a reply did not say which it answers.
+    AskOneAtATime,
     ProceedProject,
     ProceedAccount,
     DoNotProceed,
+    PermissionWithdrawn,
     FollowEscalation,
     Nothing,
 }
@@ -67,11 +70,19 @@ pub enum NoteTemplate {
     Declined,
     Unclear,
     Escalated,
+    /// A requester's reply after a grant withdrew it.
+    Withdrawn,
+    /// A requester's reply after a grant may narrow it.
+    ReplyAfterGrant,
+    /// A grant that arrived after the later refusal that withdraws it.
+    LateGrant,
+    Reopened,
+    RequesterChanged,
 }
 
 impl NoteTemplate {
     #[cfg(test)]
-    const ALL: [NoteTemplate; 9] = [
+    const ALL: [NoteTemplate; 14] = [
         NoteTemplate::Triage,
         NoteTemplate::Recategorised,
         NoteTemplate::Verified,
@@ -81,6 +92,11 @@ impl NoteTemplate {
         NoteTemplate::Declined,
         NoteTemplate::Unclear,
         NoteTemplate::Escalated,
+        NoteTemplate::Withdrawn,
+        NoteTemplate::ReplyAfterGrant,
+        NoteTemplate::LateGrant,
+        NoteTemplate::Reopened,
+        NoteTemplate::RequesterChanged,
     ];
 
     fn file_name(self) -> &'static str {
@@ -94,6 +110,11 @@ impl NoteTemplate {
             NoteTemplate::Declined => "declined.html",
             NoteTemplate::Unclear => "unclear.html",
             NoteTemplate::Escalated => "escalated.html",
+            NoteTemplate::Withdrawn => "withdrawn.html",
+            NoteTemplate::ReplyAfterGrant => "reply_after_grant.html",
+            NoteTemplate::LateGrant => "late_grant.html",
+            NoteTemplate::Reopened => "reopened.html",
+            NoteTemplate::RequesterChanged => "requester_changed.html",
         }
     }
 }
@@ -119,6 +140,22 @@ pub struct NoteView {
     pub judgment_reasons: Vec<String>,
     /// Whether the question being answered was asked after ownership was verified.
     pub asked_verified: bool,
+    /// Other permission questions still open (a question note), the questions a reply could
+    /// not be told apart between (an unclear note), or the questions a requester change voided.
+    pub open_questions: Vec<String>,
+    /// Questions no longer waited for: they got an unclear reply and the agent asked since.
+    pub closed_questions: Vec<String>,
+    /// With several open questions: the reply reads as a refusal of one of them.
+    pub refusal: bool,
+    /// When the permission a later reply withdraws or questions was given.
+    pub granted_when: Option<String>,
+    /// A requester change: who it was and who it is now.
+    pub previous_requester: Option<String>,
+    pub requester: Option<String>,
+    /// The permission (its action) a requester change voided.
+    pub voided_permission: Option<String>,
+    /// The verification tags that no longer count until removed and re-added.
+    pub stale_facts: Vec<String>,
 }
 
 impl NoteView {
@@ -137,6 +174,14 @@ impl NoteView {
             quote_lines: vec![],
             judgment_reasons: vec![],
             asked_verified: true,
+            open_questions: vec![],
+            closed_questions: vec![],
+            refusal: false,
+            granted_when: None,
+            previous_requester: None,
+            requester: None,
+            voided_permission: None,
+            stale_facts: vec![],
         }
     }
 
@@ -180,7 +225,7 @@ pub enum NoteError {
     },
 }
 
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "layout.html",
         include_str!("../../templates/notes/layout.html"),
@@ -232,6 +277,26 @@ const TEMPLATES: [(&str, &str); 13] = [
     (
         "escalated.html",
         include_str!("../../templates/notes/escalated.html"),
+    ),
+    (
+        "withdrawn.html",
+        include_str!("../../templates/notes/withdrawn.html"),
+    ),
+    (
+        "reply_after_grant.html",
+        include_str!("../../templates/notes/reply_after_grant.html"),
+    ),
+    (
+        "late_grant.html",
+        include_str!("../../templates/notes/late_grant.html"),
+    ),
+    (
+        "reopened.html",
+        include_str!("../../templates/notes/reopened.html"),
+    ),
+    (
+        "requester_changed.html",
+        include_str!("../../templates/notes/requester_changed.html"),
     ),
 ];
 

@@ -1,5 +1,6 @@
 //! Several real processes on RabbitMQ and PostgreSQL: a unique queue prefix and a fresh
-//! database per test, both removed afterwards.
+//! database per test, both removed afterwards. The machine's shared servers by default; a test
+//! that takes a server down runs on a private one (`Cluster::on`, `tests/instances`).
 
 use super::process::{ChildApp, spawn_process};
 use super::{FakeZendesk, SECRET};
@@ -10,9 +11,28 @@ use sqlx::Connection;
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 const PG: &str = "postgres://postgres@127.0.0.1:5432";
 
+/// The broker and the database server a cluster runs on.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub amqp_url: String,
+    /// `postgres://user@host:port`, without a database.
+    pub postgres: String,
+}
+
+impl Default for Services {
+    /// The machine's shared RabbitMQ and PostgreSQL.
+    fn default() -> Services {
+        Services {
+            amqp_url: AMQP_URL.into(),
+            postgres: PG.into(),
+        }
+    }
+}
+
 pub struct Cluster {
     pub prefix: String,
     pub database: String,
+    pub services: Services,
     pub zendesk: FakeZendesk,
     pub extra_env: Vec<(String, String)>,
     /// Every process started, so `cleanup` can stop them first: a live process would declare
@@ -22,12 +42,17 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn new() -> Cluster {
+        Cluster::on(Services::default()).await
+    }
+
+    pub async fn on(services: Services) -> Cluster {
         super::init_test_logging();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let database = format!("ob_cluster_{}", &id[..16]);
-        let mut admin = sqlx::PgConnection::connect(&format!("{PG}/postgres"))
+        let server = &services.postgres;
+        let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
             .await
-            .expect("PostgreSQL answers");
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} answers: {e}"));
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
             .execute(&mut admin)
             .await
@@ -36,6 +61,7 @@ impl Cluster {
         Cluster {
             prefix: format!("t-{}", &id[..12]),
             database,
+            services,
             zendesk: FakeZendesk::start().await,
             extra_env: vec![],
             started: std::sync::Mutex::new(vec![]),
@@ -43,13 +69,13 @@ impl Cluster {
     }
 
     pub fn database_url(&self) -> String {
-        format!("{PG}/{}", self.database)
+        format!("{}/{}", self.services.postgres, self.database)
     }
 
     pub fn env(&self) -> Vec<(String, String)> {
         let data = std::env::temp_dir().join(&self.prefix);
         let mut env = vec![
-            ("ONBEHALF_QUEUE_URL".into(), AMQP_URL.into()),
+            ("ONBEHALF_QUEUE_URL".into(), self.services.amqp_url.clone()),
             ("ONBEHALF_QUEUE_PREFIX".into(), self.prefix.clone()),
             ("ONBEHALF_DATABASE_URL".into(), self.database_url()),
             ("ONBEHALF_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
@@ -128,7 +154,7 @@ impl Cluster {
             base_delay: std::time::Duration::from_millis(200),
             max_delay: std::time::Duration::from_millis(2000),
         };
-        match AmqpQueue::connect(AMQP_URL, &self.prefix, policy, 1).await {
+        match AmqpQueue::connect(&self.services.amqp_url, &self.prefix, policy, 1).await {
             Ok(queue) => {
                 if let Err(e) = queue.delete_topology().await {
                     eprintln!("WARNING: leftover topology {}: {e}", self.prefix);
@@ -137,7 +163,8 @@ impl Cluster {
             }
             Err(e) => eprintln!("WARNING: leftover topology {}: {e}", self.prefix),
         }
-        if let Ok(mut admin) = sqlx::PgConnection::connect(&format!("{PG}/postgres")).await {
+        let admin_url = format!("{}/postgres", self.services.postgres);
+        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.database

@@ -105,3 +105,47 @@ pub fn status_changed(ticket: &str, t: i64, current: &str) -> Value {
 }
 
 pub const PERMISSION_QUESTION: &str = "Hi,\n\nCould you please confirm that you would like us to disable two-factor authentication on your account `rbanks`? Replying in this ticket stating you provide permission will be sufficient.\n\nThanks,\nSam";
+
+/// `event` with another requester in its ticket snapshot (`detail.requester_id`).
+pub fn with_requester(mut event: Value, requester: &str) -> Value {
+    event["detail"]["requester_id"] = requester.into();
+    event
+}
+
+/// `event` with another status in its ticket snapshot (Zendesk sends it upper-case).
+pub fn with_status(mut event: Value, status: &str) -> Value {
+    event["detail"]["status"] = status.to_uppercase().into();
+    event
+}
+
+/// `ticket.status_changed` from `previous` to `current`, the snapshot carrying `tags`.
+pub fn status_change(ticket: &str, t: i64, previous: &str, current: &str, tags: &[&str]) -> Value {
+    envelope(
+        "status_changed",
+        ticket,
+        t,
+        detail(ticket, TWO_FA_SUBJECT, TWO_FA_DESCRIPTION, tags, current),
+        json!({"previous": previous.to_uppercase(), "current": current.to_uppercase()}),
+    )
+}
+
+/// `ticket.requester_changed`: the snapshot names the new requester.
+pub fn requester_changed(
+    ticket: &str,
+    t: i64,
+    previous: &str,
+    current: &str,
+    tags: &[&str],
+) -> Value {
+    let detail = detail(ticket, TWO_FA_SUBJECT, TWO_FA_DESCRIPTION, tags, "OPEN");
+    with_requester(
+        envelope(
+            "requester_changed",
+            ticket,
+            t,
+            detail,
+            json!({"previous": previous, "current": current}),
+        ),
+        current,
+    )
+}

@@ -1,7 +1,8 @@
-//! A fake Zendesk: records internal notes, lists them back as comments, and can be told to
-//! answer the next requests with failures (429 with Retry-After, 500, …).
+//! A fake Zendesk: records internal notes, lists them back as comments (the List Comments
+//! endpoint with its offset and cursor pagination), and can be told to answer the next
+//! requests with failures (429 with Retry-After, 500, …).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -27,6 +28,8 @@ pub struct Canned {
 #[derive(Default)]
 struct Inner {
     notes: Vec<PostedNote>,
+    /// `GET …/comments.json` requests served.
+    comment_requests: usize,
     failures: VecDeque<Canned>,
     requests: Vec<(String, Instant, u16)>,
     bad_auth: usize,
@@ -114,12 +117,41 @@ impl FakeZendesk {
 
     /// Adds a note as if it had been posted by a worker that then crashed.
     pub fn insert_note(&self, ticket_id: &str, html_body: &str) {
+        self.insert_comment(ticket_id, html_body, false);
+    }
+
+    /// Adds a comment (public: as a customer's reply) without going through the API.
+    pub fn insert_comment(&self, ticket_id: &str, html_body: &str, public: bool) {
         self.inner.lock().unwrap().notes.push(PostedNote {
             ticket_id: ticket_id.into(),
             html_body: html_body.into(),
-            public: false,
+            public,
             at: Instant::now(),
         });
+    }
+
+    /// Removes the ticket's comments for which `remove` is true (an agent deleting a ticket's
+    /// history, or a redaction).
+    pub fn remove_comments(&self, ticket_id: &str, remove: impl Fn(&PostedNote) -> bool) {
+        self.inner
+            .lock()
+            .unwrap()
+            .notes
+            .retain(|n| n.ticket_id != ticket_id || !remove(n));
+    }
+
+    /// Rewrites the ticket's comments (a tamperer with Zendesk admin rights).
+    pub fn edit_comments(&self, ticket_id: &str, edit: impl Fn(&mut PostedNote)) {
+        for note in self.inner.lock().unwrap().notes.iter_mut() {
+            if note.ticket_id == ticket_id {
+                edit(note);
+            }
+        }
+    }
+
+    /// How many comment-list requests were served.
+    pub fn comment_requests(&self) -> usize {
+        self.inner.lock().unwrap().comment_requests
     }
 
     pub async fn wait_for_notes(&self, n: usize, timeout: Duration) -> Vec<PostedNote> {
@@ -208,16 +240,102 @@ fn respond(
     .into_response()
 }
 
-async fn comments(State(inner): State<Arc<Mutex<Inner>>>, Path(id): Path<String>) -> Response {
-    let inner = inner.lock().unwrap();
-    let comments: Vec<_> = inner
+/// `GET /api/v2/tickets/{id}/comments.json`, as the Ticket Comments reference describes it
+/// (developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/#list-comments):
+/// oldest first unless `sort_order=desc`; with `page[size]` (at most 100) cursor pagination
+/// (`meta.has_more`, `meta.after_cursor`, `links.next`, then `page[after]=<cursor>`), otherwise
+/// offset pagination (`per_page`, `page`, `next_page`, `count`).
+async fn comments(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
+        inner.bad_auth += 1;
+        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+    }
+    inner.comment_requests += 1;
+    let mut comments: Vec<serde_json::Value> = inner
         .notes
         .iter()
         .enumerate()
         .filter(|(_, n)| n.ticket_id == id)
-        .rev()
-        .map(|(i, n)| serde_json::json!({"id": 70_000 + i as u64 + 1, "html_body": n.html_body, "body": n.html_body, "public": n.public}))
+        .map(|(i, n)| {
+            let author_id: u64 = if n.public { 1001 } else { 9000 };
+            serde_json::json!({
+                "id": 70_000 + i as u64 + 1, "type": "Comment", "author_id": author_id,
+                "body": strip_tags(&n.html_body), "html_body": n.html_body,
+                "plain_body": strip_tags(&n.html_body), "public": n.public,
+                "attachments": [], "via": {"channel": if n.public { "email" } else { "api" }},
+                "metadata": {"flags": []}, "created_at": "2025-01-08T10:00:00Z"
+            })
+        })
         .collect();
-    Json(serde_json::json!({"comments": comments, "next_page": null, "count": comments.len()}))
-        .into_response()
+    if query.get("sort_order").map(String::as_str) == Some("desc") {
+        comments.reverse();
+    }
+    let total = comments.len();
+    if let Some(size) = query.get("page[size]") {
+        let size = size.parse::<usize>().unwrap_or(100).clamp(1, 100);
+        let start = query
+            .get("page[after]")
+            .and_then(|c| c.strip_prefix("cursor-"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(total);
+        let end = (start + size).min(total);
+        let has_more = end < total;
+        let after = format!("cursor-{end}");
+        let next = has_more.then(|| {
+            format!(
+                "/api/v2/tickets/{id}/comments.json?page%5Bsize%5D={size}&page%5Bafter%5D={after}"
+            )
+        });
+        return Json(serde_json::json!({
+            "comments": &comments[start..end],
+            "meta": {"has_more": has_more, "after_cursor": after, "before_cursor": format!("cursor-{start}")},
+            "links": {"next": next, "prev": null}
+        }))
+        .into_response();
+    }
+    let per_page = query
+        .get("per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let page = query
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let start = ((page - 1) * per_page).min(total);
+    let end = (start + per_page).min(total);
+    let next_page = (end < total).then(|| {
+        format!(
+            "/api/v2/tickets/{id}/comments.json?page={}&per_page={per_page}",
+            page + 1
+        )
+    });
+    Json(serde_json::json!({
+        "comments": &comments[start..end], "next_page": next_page, "previous_page": null,
+        "count": total
+    }))
+    .into_response()
+}
+
+/// Zendesk's `plain_body`: the text without markup.
+fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
 }

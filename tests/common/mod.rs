@@ -145,11 +145,16 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// The trail's records, without the export's trailer line (checked to count them).
     pub async fn confirmations(&self) -> Vec<serde_json::Value> {
         let text = self.api("/api/confirmations").await.text().await.unwrap();
-        text.lines()
+        let mut lines: Vec<serde_json::Value> = text
+            .lines()
             .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+            .collect();
+        let trailer = lines.pop().expect("an export ends with its trailer");
+        assert_eq!(trailer["count"], lines.len(), "trailer: {trailer}");
+        lines
     }
 
     /// Waits until the fake Zendesk holds `n` notes (or fails after `timeout`).

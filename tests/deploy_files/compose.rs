@@ -161,7 +161,7 @@ fn image_runs_unprivileged_and_listens_where_it_exposes_and_checks() {
     assert!(
         args("RUN")
             .iter()
-            .any(|r| r.contains("cargo build --release --locked"))
+            .any(|r| r.contains("cargo build --profile production --locked"))
     );
     let user = args("USER");
     let uid = user.last().expect("no USER: the image would run as root");

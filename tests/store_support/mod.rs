@@ -17,7 +17,8 @@ use onbehalf::workflow::{
 use sqlx::{AssertSqlSafe, Connection};
 use time::OffsetDateTime;
 
-pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The machine's shared server; a test that stops its database uses a private one instead
+/// (`with_postgres_on`, `tests/instances`).
 pub const PG_BASE_URL: &str = "postgres://postgres@127.0.0.1:5432";
 /// The concurrency tests need real parallel connections; PostgreSQL's default cap is 100
 /// connections for the whole machine, so a pool stays modest.
@@ -64,9 +65,9 @@ impl Db {
         match self.backend {
             Backend::Sqlite => options(self.options.url.replace("/t.db", "/sibling.db")),
             Backend::Postgres => {
-                let name = format!("{}_sibling", pg_name(&self.options.url));
-                PgDatabase::create(&name).await;
-                options(format!("{PG_BASE_URL}/{name}"))
+                let (server, name) = split_pg_url(&self.options.url);
+                let sibling = PgDatabase::create(server, &format!("{name}_sibling")).await;
+                options(sibling.url())
             }
         }
     }
@@ -112,16 +113,25 @@ where
     }
 }
 
-/// Runs `body` on a store backed by a fresh PostgreSQL database, dropped afterwards even when
-/// `body` panics.
+/// Runs `body` on a store backed by a fresh database on the shared PostgreSQL, dropped
+/// afterwards even when `body` panics.
 pub async fn with_postgres<F, Fut>(body: F)
 where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = ()>,
 {
+    with_postgres_on(PG_BASE_URL, body).await
+}
+
+/// `with_postgres` on the server at `server` (`postgres://user@host:port`), e.g. a private one.
+pub async fn with_postgres_on<F, Fut>(server: &str, body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let name = format!("ob_test_{}", uuid::Uuid::new_v4().simple());
-    let db = PgDatabase::create(&name).await;
-    let options = options(format!("{PG_BASE_URL}/{name}"));
+    let db = PgDatabase::create(server, &name).await;
+    let options = options(db.url());
     let outcome = AssertUnwindSafe(async {
         let store = Store::open(&options).await.unwrap();
         let closer = store.clone();
@@ -140,6 +150,7 @@ where
     .catch_unwind()
     .await;
     PgDatabase {
+        server: server.into(),
         name: format!("{name}_sibling"),
     }
     .drop_now()
@@ -150,33 +161,40 @@ where
     }
 }
 
-fn pg_name(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or_default()
+/// `(server, database)` of a `postgres://…/database` URL.
+fn split_pg_url(url: &str) -> (&str, &str) {
+    url.rsplit_once('/').unwrap_or((url, ""))
 }
 
 /// A PostgreSQL database owned by one test.
 pub struct PgDatabase {
+    pub server: String,
     pub name: String,
 }
 
 impl PgDatabase {
-    pub async fn create(name: &str) -> PgDatabase {
-        admin(&format!("CREATE DATABASE {name}"))
+    pub async fn create(server: &str, name: &str) -> PgDatabase {
+        admin(server, &format!("CREATE DATABASE {name}"))
             .await
             .unwrap_or_else(|e| {
-                panic!(
-                    "cannot create test database on {PG_ADMIN_URL} (is PostgreSQL running?): {e}"
-                )
+                panic!("cannot create test database on {server} (is PostgreSQL running?): {e}")
             });
-        PgDatabase { name: name.into() }
+        PgDatabase {
+            server: server.into(),
+            name: name.into(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
     }
 
     /// `FORCE` ends connections a failed test may have left open.
     pub async fn drop_now(self) {
-        if let Err(e) = admin(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
+        if let Err(e) = admin(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
         .await
         {
             eprintln!("could not drop test database {}: {e}", self.name);
@@ -184,9 +202,9 @@ impl PgDatabase {
     }
 }
 
-async fn admin(sql: &str) -> Result<(), sqlx::Error> {
+async fn admin(server: &str, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(PG_ADMIN_URL).await?;
+    let mut conn = sqlx::AnyConnection::connect(&format!("{server}/postgres")).await?;
     sqlx::query(AssertSqlSafe(sql.to_owned()))
         .execute(&mut conn)
         .await?;

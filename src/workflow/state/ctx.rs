@@ -42,6 +42,15 @@ impl Ctx<'_> {
                 text: notes::permission_question(category, None, None),
                 line: false,
             }),
+            NextStep::AskOneAtATime => Some(notes::Paste {
+                label: "Permission question to paste (one action per comment)",
+                text: notes::permission_question(
+                    category,
+                    current.map(|(a, _)| a),
+                    current.map(|(_, q)| q),
+                ),
+                line: false,
+            }),
             NextStep::Reask => Some(notes::Paste {
                 label: "Permission question to paste",
                 text: notes::permission_question(

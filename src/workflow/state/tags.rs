@@ -1,5 +1,5 @@
-//! What the ticket snapshot says: category (first event, override tags), the agents' fact
-//! tags, and the status.
+//! What the ticket snapshot says: category (first event, override tags) and the agents' fact
+//! tags. (The status is `status`'s, the requester `requester`'s.)
 
 use super::{Ctx, TicketState};
 use crate::workflow::notes::{NextStep, NoteTemplate};
@@ -26,25 +26,11 @@ fn override_category(tags: &[String], names: &TagNames) -> Option<Category> {
         .find_map(Category::parse)
 }
 
-fn is_done_status(status: &str) -> bool {
-    status.eq_ignore_ascii_case("solved") || status.eq_ignore_ascii_case("closed")
-}
-
 pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
     let event = ctx.event;
     let names = &ctx.settings.tags;
     let tags = effective_tags(ctx);
     let has = |name: &str| tags.iter().any(|t| t == name);
-
-    let status_done = is_done_status(&event.ticket.status)
-        || matches!(&event.kind, EventKind::StatusChanged { current, .. } if is_done_status(current));
-    if status_done {
-        state.done_at = Some(
-            state
-                .done_at
-                .map_or(event.occurred_at, |d| d.min(event.occurred_at)),
-        );
-    }
 
     let first = state.category.is_none();
     let fresh = state
@@ -57,6 +43,9 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
     let was = state.clone();
     state.ownership_verified = has(&names.ownership_verified);
     state.role_verified = has(&names.role_verified);
+    // A tag that voided facts left behind counts again once it was taken off and put back.
+    state.ownership_stale &= state.ownership_verified;
+    state.role_stale &= state.role_verified;
     state.escalated = has(&names.escalated);
     state.category_override = override_category(&tags, names);
 
@@ -116,11 +105,7 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
         // Principle 2: the escalation decides now; no verification prompts.
         return;
     }
-    let newly = match category {
-        Category::AccountAccess => state.ownership_verified && !was.ownership_verified,
-        Category::ProjectGroupChange => state.role_verified && !was.role_verified,
-        Category::Other => false,
-    };
+    let newly = state.verified(category) && !was.verified(category);
     if newly {
         let step = match category {
             Category::AccountAccess => "ownership-verified",

@@ -3,16 +3,23 @@
 
 mod flow;
 mod ordering;
+mod questions;
+mod reopen;
+mod requester;
 mod steps;
+mod withdrawal;
 
 use super::*;
-use crate::workflow::{Comment, EventKind, TicketSnapshot};
+use crate::store::trail::ANCHOR_PLACEHOLDER;
+use crate::workflow::{Comment, ConfirmationDraft, EventKind, TicketSnapshot};
 use time::Duration;
 use time::macros::datetime;
 
 pub const REQUESTER: &str = "1001";
 pub const AGENT: &str = "900";
 pub const COLLEAGUE: &str = "1002";
+/// Who the requester becomes when an agent changes it.
+pub const NEW_REQUESTER: &str = "1003";
 pub const ACCOUNT: &str = "onbehalf_category_account_access";
 pub const PROJECT: &str = "onbehalf_category_project_group_change";
 pub const OWNERSHIP: &str = "account_ownership_verified";
@@ -29,6 +36,7 @@ pub struct Script {
     pub subject: String,
     pub tags: Vec<String>,
     pub status: String,
+    pub requester: String,
     next_event: u32,
 }
 
@@ -38,6 +46,7 @@ impl Script {
             subject: subject.into(),
             tags: tags.iter().map(|t| t.to_string()).collect(),
             status: "open".into(),
+            requester: REQUESTER.into(),
             next_event: 0,
         }
     }
@@ -60,7 +69,7 @@ impl Script {
                 id: "5158".into(),
                 subject: self.subject.clone(),
                 description: "Please help.".into(),
-                requester_id: REQUESTER.into(),
+                requester_id: self.requester.clone(),
                 status: self.status.clone(),
                 tags: self.tags.clone(),
             },
@@ -72,7 +81,7 @@ impl Script {
         self.event(minute, EventKind::TicketCreated)
     }
 
-    fn comment(
+    pub fn comment(
         &mut self,
         minute: i64,
         id: &str,
@@ -126,18 +135,42 @@ impl Script {
         self.event(minute, kind)
     }
 
-    pub fn solve(&mut self, minute: i64) -> TicketEvent {
-        let previous = std::mem::replace(&mut self.status, "solved".into());
+    pub fn status(&mut self, minute: i64, current: &str) -> TicketEvent {
+        let previous = std::mem::replace(&mut self.status, current.into());
         self.event(
             minute,
             EventKind::StatusChanged {
                 previous,
-                current: "solved".into(),
+                current: current.into(),
             },
         )
     }
+
+    pub fn solve(&mut self, minute: i64) -> TicketEvent {
+        self.status(minute, "solved")
+    }
+
+    pub fn reopen(&mut self, minute: i64) -> TicketEvent {
+        self.status(minute, "open")
+    }
+
+    pub fn close(&mut self, minute: i64) -> TicketEvent {
+        self.status(minute, "closed")
+    }
+
+    /// An agent makes `requester` the ticket's requester.
+    pub fn change_requester(&mut self, minute: i64, requester: &str) -> TicketEvent {
+        self.requester = requester.into();
+        self.event(minute, EventKind::RequesterChanged)
+    }
+
+    /// A public reply by `author`, an end user.
+    pub fn end_user(&mut self, minute: i64, id: &str, author: &str, body: &str) -> TicketEvent {
+        self.comment(minute, id, author, false, true, body)
+    }
 }
 
+#[derive(Clone)]
 pub struct Desk {
     pub state: Option<TicketState>,
     pub settings: WorkflowSettings,
@@ -159,6 +192,23 @@ impl Desk {
 
     pub fn deliver(&mut self, event: &TicketEvent) -> Decision {
         let decision = decide(self.state.as_ref(), event, &self.settings, at(10_000));
+        // The store anchors the records in the notes' placeholders, in order: each record
+        // has exactly one (unless the ticket gets no notes: category `other`, or done).
+        let noted =
+            decision.state.category != Some(Category::Other) && decision.state.done_at.is_none();
+        if noted || !decision.notes.is_empty() {
+            let placeholders: usize = decision
+                .notes
+                .iter()
+                .map(|n| n.html_body.matches(ANCHOR_PLACEHOLDER).count())
+                .sum();
+            assert_eq!(
+                placeholders,
+                decision.confirmations.len(),
+                "notes {:?}",
+                steps(&decision)
+            );
+        }
         self.state = Some(decision.state.clone());
         decision
     }
@@ -172,19 +222,77 @@ impl Desk {
     }
 }
 
+/// An account ticket with ownership verified and the 2FA question `c10` asked at minute 2.
+pub fn account_awaiting() -> (Script, Desk) {
+    let (mut s, mut desk) = (Script::account(), Desk::with_url());
+    desk.deliver(&s.created(0));
+    desk.deliver(&s.tag(1, OWNERSHIP));
+    desk.deliver(&s.agent(2, "c10", ASK_2FA));
+    (s, desk)
+}
+
+/// Whether a note offers a ready-to-paste Admin Note or issue line.
+pub fn offers_a_draft(html: &str) -> bool {
+    html.contains("| user requested |") || html.contains("The user provided permission")
+}
+
 pub fn steps(d: &Decision) -> Vec<&str> {
     d.notes.iter().map(|n| n.step.as_str()).collect()
+}
+
+/// Every order of `events` (a handful: n! runs), each delivered to a copy of `desk`; `check`
+/// gets the final desk, every decision in delivery order, and the order (indices into
+/// `events`).
+pub fn in_every_order(
+    desk: &Desk,
+    events: &[TicketEvent],
+    check: impl Fn(&Desk, &[Decision], &[usize]),
+) {
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![vec![]];
+        }
+        let mut all = vec![];
+        for rest in permutations(n - 1) {
+            for at in 0..=rest.len() {
+                let mut p = rest.clone();
+                p.insert(at, n - 1);
+                all.push(p);
+            }
+        }
+        all
+    }
+    for order in permutations(events.len()) {
+        let mut copy = desk.clone();
+        let decisions: Vec<Decision> = order.iter().map(|&i| copy.deliver(&events[i])).collect();
+        check(&copy, &decisions, &order);
+    }
+}
+
+/// Every record and every note body (decoded as in [`only_note`]) of some decisions.
+pub fn records(decisions: &[Decision]) -> Vec<&ConfirmationDraft> {
+    decisions.iter().flat_map(|d| &d.confirmations).collect()
+}
+
+pub fn note_bodies(decisions: &[Decision]) -> Vec<String> {
+    decisions
+        .iter()
+        .flat_map(|d| &d.notes)
+        .map(|n| decode(&n.html_body))
+        .collect()
+}
+
+fn decode(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
 }
 
 /// The single note of a decision, with the entities minijinja uses for `/`, `'` and `"`
 /// decoded so assertions read like the text an agent sees (`<`, `>`, `&` stay escaped).
 pub fn only_note(d: &Decision) -> String {
     assert_eq!(d.notes.len(), 1, "expected one note, got {:?}", steps(d));
-    d.notes[0]
-        .html_body
-        .replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
+    decode(&d.notes[0].html_body)
 }
 
 pub fn quiet(d: &Decision) {
@@ -210,4 +318,59 @@ fn states_stored_by_older_versions_still_load() {
     assert_eq!(old.stage_name(), "verify_ownership");
     let round: TicketState = serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
     assert_eq!(round, old);
+}
+
+#[test]
+fn a_state_stored_before_questions_were_bound_to_requesters_loads_and_works() {
+    // As the previous version stored it: one pending question, no requester anywhere.
+    let old = r#"{"category":"account_access","reasons":["tag onbehalf_category_account_access"],
+        "category_override":"account_access","recategorisations":0,
+        "ownership_verified":true,"role_verified":false,"escalated":false,
+        "escalation_noted":false,"tags_seen_at":"2025-01-08T10:01:00Z","done_at":null,
+        "pending":{"action":"disable two-factor authentication on your account",
+            "question":"Could you please confirm that you would like us to disable two-factor authentication on your account?",
+            "asked":{"at":"2025-01-08T10:02:00Z","comment_id":"c10"},"verified_when_asked":true},
+        "settled":null,"last_question":{"at":"2025-01-08T10:02:00Z","comment_id":"c10"},
+        "early_replies":[],"handled_comments":["c10"]}"#;
+    let state: TicketState = serde_json::from_str(old).unwrap();
+    assert_eq!(state.questions.len(), 1);
+    assert_eq!(state.stage_name(), "awaiting_permission");
+    let round: TicketState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+    assert_eq!(round, state);
+
+    let mut desk = Desk::new();
+    desk.state = Some(state);
+    let mut s = Script::account();
+    s.tags.push(OWNERSHIP.into());
+    let d = desk.deliver(&s.requester(3, "c11", "Yes, please go ahead."));
+    let [record] = d.confirmations.as_slice() else {
+        panic!("{:?}", d.confirmations)
+    };
+    assert_eq!(record.requester_id, REQUESTER);
+    assert_eq!(record.request_comment_id, "c10");
+    assert_eq!(desk.stage(), "permission_granted");
+
+    // A settled question stored then can still be withdrawn.
+    let d = desk.deliver(&s.requester(4, "c12", "Actually no, don't do it"));
+    assert_eq!(
+        d.confirmations[0].withdraws_reply_comment_id.as_deref(),
+        Some("c11")
+    );
+}
+
+#[test]
+fn an_old_settled_grant_without_requester_or_time_of_asking_still_loads() {
+    let old = r#"{"category":"account_access","ownership_verified":true,
+        "tags_seen_at":"2025-01-08T10:01:00Z",
+        "settled":{"action":"reset your password","question":"Could you please confirm that you would like us to reset your password?",
+            "verdict":"granted","quote":"Yes","request_comment_id":"c10","reply_comment_id":"c11",
+            "decided_at":"2025-01-08T10:03:00Z","verified_when_asked":true}}"#;
+    let mut desk = Desk::new();
+    desk.state = Some(serde_json::from_str(old).unwrap());
+    let mut s = Script::account();
+    s.tags.push(OWNERSHIP.into());
+    let d = desk.deliver(&s.requester(5, "c12", "Actually no, don't do it"));
+    assert_eq!(d.confirmations.len(), 1);
+    assert_eq!(d.confirmations[0].requester_id, REQUESTER);
+    assert_eq!(desk.stage(), "permission_withdrawn");
 }

@@ -120,7 +120,9 @@ fn a_question_after_verification_is_remembered_verbatim() {
     let d = desk.deliver(&s.agent(2, "c10", &format!("Thanks.\n\n{ASK_2FA}")));
     assert_eq!(steps(&d), ["question-c10"]);
     assert!(only_note(&d).contains("disable two-factor authentication on your account"));
-    let pending = desk.state().pending.clone().unwrap();
+    let [pending] = desk.state().questions.as_slice() else {
+        panic!("{:?}", desk.state().questions)
+    };
     assert_eq!(
         pending.action,
         "disable two-factor authentication on your account"
@@ -144,7 +146,7 @@ fn a_question_before_ownership_verification_warns_and_is_asked_again_later() {
         "a question that does not count: {html}"
     );
     assert!(
-        desk.state().pending.is_some(),
+        !desk.state().questions.is_empty(),
         "the question is still recorded"
     );
 
@@ -156,10 +158,7 @@ fn a_question_before_ownership_verification_warns_and_is_asked_again_later() {
 
     let d = desk.deliver(&s.agent(4, "c11", ASK_2FA));
     assert_eq!(steps(&d), ["question-c11"]);
-    assert_eq!(
-        desk.state().pending.as_ref().unwrap().asked.comment_id,
-        "c11"
-    );
+    assert_eq!(desk.state().questions[0].asked.comment_id, "c11");
     assert_eq!(desk.stage(), "awaiting_permission");
 }
 
@@ -183,7 +182,7 @@ fn an_internal_note_is_never_a_question() {
     desk.deliver(&s.created(0));
     desk.deliver(&s.tag(1, OWNERSHIP));
     quiet(&desk.deliver(&s.agent_internal(2, "c10", ASK_2FA)));
-    assert!(desk.state().pending.is_none());
+    assert!(desk.state().questions.is_empty());
     quiet(&desk.deliver(&s.requester(3, "c11", "Yes, please go ahead.")));
 }
 
@@ -252,10 +251,10 @@ fn unclear_asks_again_and_keeps_the_question_pending() {
 fn a_cc_colleague_or_an_agent_cannot_answer() {
     let (mut s, mut desk) = (Script::account(), Desk::new());
     awaiting(&mut s, &mut desk, ASK_2FA);
-    let before = desk.state().pending.clone();
+    let before = desk.state().questions.clone();
     quiet(&desk.deliver(&s.colleague(30, "c20", "Yes, please go ahead.")));
     quiet(&desk.deliver(&s.agent(31, "c21", "Yes, please go ahead.")));
-    assert_eq!(desk.state().pending, before);
+    assert_eq!(desk.state().questions, before);
     assert_eq!(desk.stage(), "awaiting_permission");
 }
 
