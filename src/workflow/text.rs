@@ -112,15 +112,10 @@ pub fn extract_with(body: &str, carries_signal: impl Fn(&str) -> bool) -> NewTex
                 i += 1;
                 continue;
             }
-            Line::ReplyMarker => {
-                // Above the marker is the reply; with nothing above it, the requester typed
-                // below it, and the history starts at the next header.
-                if judged.is_empty() {
-                    i += 1;
-                    continue;
-                }
-                break;
-            }
+            // Above the marker is the reply; below it is the helpdesk's copy of the
+            // conversation, even when nothing was typed above it (what sits below cannot be
+            // told from history, so it never grants).
+            Line::ReplyMarker => break,
             Line::HistoryStart => break,
             Line::ReplyHeader(n) => {
                 // Bottom-posted or interleaved: the header introduces quotes with the
@@ -787,11 +782,11 @@ mod tests {
     }
 
     #[test]
-    fn zendesk_marker_cuts_below_and_keeps_text_typed_under_it_alone() {
+    fn zendesk_marker_cuts_everything_below_it() {
         let body = "Go ahead.\n\n##- Please type your reply above this line -##\n\nYour request (#1) has been updated.\n\nCould you please confirm? Yes";
         assert_eq!(assert_substring(body), "Go ahead.");
-        let body = "##- Please type your reply above this line -##\n\nHallo,\n\nSie haben meine Erlaubnis.\n\nFrom: Support <s@example.com>\nSent: Monday\nTo: Lisa\n\nOld question";
-        assert_eq!(extract(body).judged, "Hallo,\nSie haben meine Erlaubnis.");
+        let body = "##- Please type your reply above this line -##\n\nHallo,\n\nSie haben meine Erlaubnis.";
+        assert_eq!(extract(body).judged, "");
     }
 
     #[test]
