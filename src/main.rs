@@ -22,7 +22,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// helpdesk webhooks, posts internal notes with the next step, and records every permission a
 /// customer gave or refused in a tamper-evident trail.
 ///
-/// Configuration comes from ONBEHALF_* environment variables (see `onbehalf check-config`)
+/// Configuration comes from ONBEHALF_* environment variables (`onbehalf check-config --help`
+/// lists them)
 /// over an optional TOML file.
 #[derive(Parser)]
 #[command(name = "onbehalf", version, about, long_about)]
@@ -55,7 +56,9 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Print the effective configuration (secrets masked) and exit non-zero if it is invalid.
+    /// Print the effective configuration (secrets masked) and exit non-zero if it is invalid;
+    /// `--help` lists every key with its default and meaning.
+    #[command(after_long_help = onbehalf::config::key_reference())]
     CheckConfig,
     /// Inspect and re-queue dead-lettered events.
     DeadLetters {
