@@ -244,6 +244,16 @@ impl Config {
                 "non-empty comma-separated secrets",
             );
         }
+        if self
+            .zendesk_signing_secrets
+            .iter()
+            .any(|s| s.expose() == crate::ingest::signature::ZENDESK_TEST_SECRET)
+        {
+            return bad(
+                "zendesk_signing_secrets",
+                "your webhook's own secret, not Zendesk's public test secret (anyone can sign with it)",
+            );
+        }
         if let Some(key) = &self.trail_key
             && let Err(e) = crate::store::TrailKey::new(key.expose())
         {

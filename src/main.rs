@@ -60,10 +60,31 @@ enum Command {
     /// `--help` lists every key with its default and meaning.
     #[command(after_long_help = onbehalf::config::key_reference())]
     CheckConfig,
+    /// Zendesk connection: check the receiver end to end.
+    Zendesk {
+        #[command(subcommand)]
+        command: ZendeskCommand,
+    },
     /// Inspect and re-queue dead-lettered events.
     DeadLetters {
         #[command(subcommand)]
         command: DeadLetterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ZendeskCommand {
+    /// Sign a harmless event (a ticket.priority_changed, which onbehalf ignores) with the
+    /// configured signing secret, send it to the receiver and report what came back. Exit 0
+    /// when the receiver accepted it, 1 when it refused it or did not answer.
+    ///
+    /// Zendesk's own "Test webhook" button signs with Zendesk's public test secret, which
+    /// onbehalf refuses (401 `test_secret`): anyone could sign with it.
+    Check {
+        /// The receiver's webhook URL as Zendesk calls it (default: this configuration's
+        /// listener, http://<listen>/webhooks/zendesk).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
 }
 
@@ -170,6 +191,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             return Ok(match outcome {
                 Outcome::Intact => ExitCode::SUCCESS,
                 Outcome::Broken => ExitCode::FAILURE,
+            });
+        }
+        Command::Zendesk {
+            command: ZendeskCommand::Check { url },
+        } => {
+            use onbehalf::cli::zendesk_check;
+            let url = url.unwrap_or_else(|| zendesk_check::default_receiver_url(&config));
+            let outcome = zendesk_check::run(&config, &url, &mut std::io::stdout()).await?;
+            return Ok(match outcome {
+                zendesk_check::CheckOutcome::Accepted => ExitCode::SUCCESS,
+                zendesk_check::CheckOutcome::Refused => ExitCode::FAILURE,
             });
         }
         Command::DeadLetters { command } => {
