@@ -44,10 +44,13 @@ enum Command {
     /// Workers only: consume events, post notes, record confirmations (needs a shared queue).
     Work,
     /// Classify tickets: JSON Lines on stdin ({"id","subject","description","tags"}), one
-    /// verdict line per ticket on stdout.
+    /// category line per ticket on stdout (`--help` for the fields and categories).
+    #[command(after_long_help = onbehalf::cli::classify::long_help())]
     Classify,
     /// Judge replies to permission questions: JSON Lines on stdin ({"id","requester_id",
-    /// "request","reply":{"author_id","public","body"}}), one verdict line per case on stdout.
+    /// "request","reply":{"author_id","public","body"}}), one verdict line per case on stdout
+    /// (`--help` for every field and the verdicts).
+    #[command(after_long_help = onbehalf::cli::consent::long_help())]
     Consent,
     /// The confirmation trail: verify it, print its head, export it.
     Audit {
