@@ -151,3 +151,16 @@ fn a_bad_key_or_value_in_the_file_names_the_file_and_the_toml_key() {
     );
     assert!(text(&out).contains("ONBEHALF_QUEUE_URL"), "{}", text(&out));
 }
+
+#[test]
+fn the_readme_documents_every_key() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (key, _) in onbehalf::config::KEY_DOCS {
+        let variable = format!("`ONBEHALF_{}`", key.to_ascii_uppercase());
+        assert!(
+            readme.contains(&variable),
+            "README's configuration table lacks {variable}"
+        );
+    }
+}
