@@ -238,7 +238,7 @@ impl Worker {
 }
 
 fn count_note(step: &str, mode: &'static str) {
-    let kind = step.split('-').next().unwrap_or(step).to_string();
+    let kind = crate::workflow::NoteStep::kind_of(step);
     metrics::counter!("onbehalf_notes_total", "kind" => kind, "mode" => mode).increment(1);
 }
 

@@ -15,7 +15,7 @@ use onbehalf::store::{
     StoreError,
 };
 use onbehalf::workflow::{Category, ConsentVerdict, Decision, TicketState};
-use store_support::{Db, SOURCE, confirmation, event, keep, note};
+use store_support::{Db, SOURCE, confirmation, event, keep, note, step};
 use time::OffsetDateTime;
 
 /// Instantiates every listed behaviour for both backends.
@@ -165,7 +165,7 @@ async fn one_note_per_ticket_and_step(db: Db) {
     assert_eq!(
         first,
         Applied::Committed {
-            notes: vec!["ask_permission".into()],
+            notes: vec![step("ask_permission")],
             confirmations: vec![],
             claimed: vec![],
             waiting: 0
@@ -195,7 +195,7 @@ async fn one_note_per_ticket_and_step(db: Db) {
 
     let notes = db.store.notes_of(SOURCE, "1").await.unwrap();
     assert_eq!(notes.len(), 1);
-    assert_eq!(notes[0].step, "ask_permission");
+    assert_eq!(notes[0].step, step("ask_permission"));
     assert!(notes[0].reference.contains("ask_permission"));
     assert_ne!(
         notes[0].reference,
@@ -228,7 +228,7 @@ async fn note_status_follows_shadow_mode(db: Db) {
     let steps: Vec<&str> = pending.notes.iter().map(|n| n.step.as_str()).collect();
     assert_eq!(
         steps,
-        ["summary", "checklist"],
+        [step("summary"), step("checklist")],
         "posted in the decision's order"
     );
     let shadow = db.store.notes_of(SOURCE, "1").await.unwrap();
@@ -595,7 +595,7 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
                 else {
                     panic!("{applied:?}");
                 };
-                assert_eq!(notes, vec![id]);
+                assert_eq!(notes, vec![step(&id)]);
                 assert_eq!(confirmations, vec![ConsentVerdict::Granted]);
                 assert!(claimed.is_empty());
             }
@@ -616,7 +616,7 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
             .map(|n| n.step)
             .collect();
         let expected: BTreeSet<String> = (0..EVENTS_PER_TASK)
-            .map(|i| format!("own{t}-{i}"))
+            .map(|i| step(&format!("own{t}-{i}")))
             .collect();
         assert_eq!(steps, expected);
         assert_eq!(db.ticket_version(&ticket).await, EVENTS_PER_TASK as i64);
@@ -815,10 +815,14 @@ async fn group_commit_applies_each_event_once(db: Db) {
                     ..
                 } => {
                     assert!(committed.insert(id.clone()), "{id} applied twice");
-                    assert_eq!(notes, vec![id.clone()]);
+                    assert_eq!(notes, vec![step(&id)]);
                     assert_eq!(confirmations, vec![ConsentVerdict::Granted]);
                     assert!(claimed.len() <= 1);
-                    assert!(claimed.iter().all(|n| n.step == id && n.attempts == 1));
+                    assert!(
+                        claimed
+                            .iter()
+                            .all(|n| n.step == step(&id) && n.attempts == 1)
+                    );
                 }
             }
         }
@@ -833,7 +837,7 @@ async fn group_commit_applies_each_event_once(db: Db) {
             .into_iter()
             .map(|n| n.step)
             .collect();
-        assert_eq!(steps, (0..3).map(|i| format!("ev{t}-{i}")).collect());
+        assert_eq!(steps, (0..3).map(|i| step(&format!("ev{t}-{i}"))).collect());
     }
     assert_eq!(db.store.notes_of(SOURCE, "shared").await.unwrap().len(), 30);
     let report = db.store.verify_trail().await.unwrap();

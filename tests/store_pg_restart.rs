@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use instances::PrivatePostgres;
 use onbehalf::store::{Applied, NoteStatus, StoreError};
 use onbehalf::workflow::{ConsentVerdict, Decision, TicketState};
-use store_support::{Db, SOURCE, confirmation, event, keep, note};
+use store_support::{Db, SOURCE, confirmation, event, keep, note, step};
 use time::OffsetDateTime;
 
 /// Events applied after the restart finished, to show the pool is healthy again.
@@ -94,7 +94,7 @@ async fn survives_restart(db: Db, pg: &PrivatePostgres) {
         assert_eq!(version as usize, notes.len(), "ticket {ticket}");
         steps.extend(notes.into_iter().map(|n| n.step));
     }
-    let expected: BTreeSet<String> = (0..seen.events).map(|i| format!("ev{i}")).collect();
+    let expected: BTreeSet<String> = (0..seen.events).map(|i| step(&format!("ev{i}"))).collect();
     assert_eq!(steps, expected, "an event is missing or was applied twice");
     let report = db.store.verify_trail().await.unwrap();
     assert_eq!(report.first_break, None);

@@ -342,13 +342,14 @@ impl Store {
             let waiting = tickets.get(&key).map_or(0, |t| t.waiting);
             let (mut notes, mut claimed) = (vec![], vec![]);
             for note in decision.notes {
-                let reference = note_reference(&item.source, &item.event.ticket.id, &note.step);
+                let reference =
+                    note_reference(&item.source, &item.event.ticket.id, &note.step.key());
                 if !inserted.contains(&reference) {
                     continue;
                 }
                 if item.hold.is_some() {
                     claimed.push(NoteRecord {
-                        step: note.step.clone(),
+                        step: note.step.key(),
                         reference,
                         body: stored(&note.html_body),
                         status: item.note_status,
@@ -357,7 +358,7 @@ impl Store {
                         attempts: 1,
                     });
                 }
-                notes.push(note.step);
+                notes.push(note.step.key());
             }
             results.push(Applied::Committed {
                 notes,
@@ -546,7 +547,7 @@ async fn insert_notes(
         let Some(decision) = decision else { continue };
         let claimed_until = item.hold.map(|h| now + h.as_millis() as i64);
         for (position, note) in (0_i64..).zip(&decision.notes) {
-            let reference = note_reference(&item.source, &item.event.ticket.id, &note.step);
+            let reference = note_reference(&item.source, &item.event.ticket.id, &note.step.key());
             if seen.insert(reference.clone()) {
                 rows_to_insert.push((item, note, reference, position, claimed_until));
             }
@@ -565,7 +566,7 @@ async fn insert_notes(
         insert = insert
             .bind(stored(&item.source))
             .bind(stored(&item.event.ticket.id))
-            .bind(stored(&note.step))
+            .bind(stored(&note.step.key()))
             .bind(reference)
             .bind(stored(&note.html_body))
             .bind(item.note_status.as_str())

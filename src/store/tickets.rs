@@ -254,7 +254,7 @@ impl Store {
         let claimed_until = hold.map(|h| now + h.as_millis() as i64);
         let attempts = i64::from(claimed_until.is_some());
         for (position, note) in (0_i64..).zip(&decision.notes) {
-            let reference = note_reference(source, ticket_id, &note.step);
+            let reference = note_reference(source, ticket_id, &note.step.key());
             let rows = sqlx::query(
                 "INSERT INTO notes (source, ticket_id, step, reference, body, status, created_at,
                  position, claimed_until, attempts)
@@ -262,7 +262,7 @@ impl Store {
             )
             .bind(source)
             .bind(ticket_id)
-            .bind(stored(&note.step))
+            .bind(stored(&note.step.key()))
             .bind(&reference)
             .bind(stored(&note.html_body))
             .bind(status.as_str())
@@ -274,10 +274,10 @@ impl Store {
             .await?
             .rows_affected();
             if rows == 1 {
-                inserted.push(note.step.clone());
+                inserted.push(note.step.key());
                 if claimed_until.is_some() {
                     claimed.push(NoteRecord {
-                        step: note.step.clone(),
+                        step: note.step.key(),
                         reference,
                         body: stored(&note.html_body),
                         status,

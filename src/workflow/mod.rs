@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod consent;
+pub mod note_step;
 pub mod notes;
 pub mod state;
 pub mod text;
@@ -14,6 +15,7 @@ pub mod text;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use note_step::NoteStep;
 pub use state::{TicketState, decide};
 
 /// The three categories of the handbook page.
@@ -225,7 +227,7 @@ impl Default for WorkflowSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteDraft {
     /// Idempotency key within the ticket: at most one note per (ticket, step) is ever posted.
-    pub step: String,
+    pub step: NoteStep,
     /// Helpdesk markup (HTML for Zendesk's `html_body`), without the reference marker; the
     /// worker appends the marker that ties the note to its record.
     pub html_body: String,

@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures::FutureExt;
 use onbehalf::store::{Backend, Store, StoreOptions};
 use onbehalf::workflow::{
-    Category, ConfirmationDraft, ConsentVerdict, Decision, EventKind, NoteDraft, TicketEvent,
-    TicketSnapshot, TicketState,
+    Category, ConfirmationDraft, ConsentVerdict, Decision, EventKind, NoteDraft, NoteStep,
+    TicketEvent, TicketSnapshot, TicketState,
 };
 use sqlx::{AssertSqlSafe, Connection};
 use time::OffsetDateTime;
@@ -225,10 +225,22 @@ pub fn event(ticket_id: &str, event_id: &str) -> TicketEvent {
     }
 }
 
-pub fn note(step: &str) -> NoteDraft {
+/// A question note for the comment `id` (any text: the store treats the key as opaque).
+pub fn note(id: &str) -> NoteDraft {
     NoteDraft {
-        step: step.into(),
-        html_body: format!("<p>note for {step}</p>"),
+        step: question(id),
+        html_body: format!("<p>note for {id}</p>"),
+    }
+}
+
+/// The stored step of [`note`]`(id)`.
+pub fn step(id: &str) -> String {
+    question(id).key()
+}
+
+fn question(id: &str) -> NoteStep {
+    NoteStep::Question {
+        comment_id: id.into(),
     }
 }
 

@@ -13,7 +13,7 @@ use onbehalf::store::{
     Applied, Backend, EventToApply, ExportQuery, GroupCommitter, Head, NoteStatus, Store,
     StoreError, TrailKey, VerifyOptions,
 };
-use onbehalf::workflow::{ConsentVerdict, Decision, NoteDraft, TicketState};
+use onbehalf::workflow::{ConsentVerdict, Decision, NoteDraft, NoteStep, TicketState};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -122,7 +122,9 @@ async fn records_carry_channel_digest_and_the_grant_a_withdrawal_withdraws(db: D
 
 fn verdict_note(reply: &str) -> NoteDraft {
     NoteDraft {
-        step: format!("verdict-{reply}"),
+        step: NoteStep::Verdict {
+            reply_id: reply.into(),
+        },
         html_body: format!("<p>Permission confirmed</p>\n{ANCHOR_PLACEHOLDER}\n<p>Next step</p>"),
     }
 }
@@ -136,7 +138,7 @@ async fn a_verdict_note_carries_its_records_seq_and_hash(db: Db) {
     // Records before, so the seq is not simply 1.
     grant(&db, "110", "r0", at).await;
     let decision = Decision {
-        notes: vec![onbehalf_note("triage"), verdict_note("r1")],
+        notes: vec![onbehalf_note(NoteStep::Triage), verdict_note("r1")],
         confirmations: vec![confirmation("110", "r1", ConsentVerdict::Declined, at)],
         ..keep(None)
     };
@@ -164,10 +166,10 @@ async fn a_verdict_note_carries_its_records_seq_and_hash(db: Db) {
     assert_eq!(Anchor::find_all(&verdict.body), vec![Anchor(record.head())]);
 }
 
-fn onbehalf_note(step: &str) -> NoteDraft {
+fn onbehalf_note(step: NoteStep) -> NoteDraft {
     NoteDraft {
-        step: step.into(),
         html_body: format!("<p>{step}</p>"),
+        step,
     }
 }
 
@@ -230,7 +232,9 @@ async fn nul_in_any_text_never_fails_an_event(db: Db) {
     let decision = Decision {
         state: state.clone(),
         notes: vec![NoteDraft {
-            step: "verdict-r\u{0}1".into(),
+            step: NoteStep::Verdict {
+                reply_id: "r\u{0}1".into(),
+            },
             html_body: format!("<p>Yes\u{0}</p>{ANCHOR_PLACEHOLDER}"),
         }],
         confirmations: vec![draft.clone()],
@@ -264,7 +268,9 @@ async fn nul_in_any_text_never_fails_an_event(db: Db) {
     grouped.quote = "No\u{0}".into();
     let grouped_decision = Decision {
         notes: vec![NoteDraft {
-            step: "verdict-\u{0}".into(),
+            step: NoteStep::Verdict {
+                reply_id: "\u{0}".into(),
+            },
             html_body: "<p>\u{0}</p>".into(),
         }],
         confirmations: vec![grouped],

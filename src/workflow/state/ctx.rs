@@ -2,7 +2,9 @@
 
 use super::{SettledQuestion, TicketState};
 use crate::workflow::notes::{self, NextStep, NoteTemplate, NoteView};
-use crate::workflow::{Category, ConfirmationDraft, NoteDraft, TicketEvent, WorkflowSettings};
+use crate::workflow::{
+    Category, ConfirmationDraft, NoteDraft, NoteStep, TicketEvent, WorkflowSettings,
+};
 
 /// Collects the notes and records of one event.
 pub(super) struct Ctx<'a> {
@@ -91,7 +93,7 @@ impl Ctx<'_> {
     pub(super) fn note(
         &mut self,
         state: &TicketState,
-        step: String,
+        step: NoteStep,
         template: NoteTemplate,
         view: &NoteView,
         force: bool,

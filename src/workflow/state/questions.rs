@@ -9,7 +9,7 @@ use super::comments::order;
 use super::{COMMENT_KEPT, Ctx, Moment, PendingQuestion, TicketState, replies};
 use crate::workflow::consent::PermissionQuestion;
 use crate::workflow::notes::{self, NoteTemplate};
-use crate::workflow::{Category, ConsentVerdict};
+use crate::workflow::{Category, ConsentVerdict, NoteStep};
 
 /// The same action, whatever the markup, spacing, case or final punctuation.
 fn same_action(a: &str, b: &str) -> bool {
@@ -93,7 +93,9 @@ pub(super) fn on_question(
             view.voided_permission = Some(settled.action);
             ctx.note(
                 state,
-                format!("question-{}", at.comment_id),
+                NoteStep::Question {
+                    comment_id: at.comment_id.clone(),
+                },
                 NoteTemplate::Question,
                 &view,
                 false,
@@ -147,7 +149,9 @@ pub(super) fn on_question(
         if category == Category::AccountAccess && !verified_when_asked {
             ctx.note(
                 state,
-                format!("warning-unverified-{id}"),
+                NoteStep::WarningUnverified {
+                    comment_id: id.clone(),
+                },
                 NoteTemplate::Warning,
                 &view,
                 false,
@@ -155,7 +159,9 @@ pub(super) fn on_question(
         } else {
             ctx.note(
                 state,
-                format!("question-{id}"),
+                NoteStep::Question {
+                    comment_id: id.clone(),
+                },
                 NoteTemplate::Question,
                 &view,
                 false,

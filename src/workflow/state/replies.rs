@@ -25,7 +25,7 @@ use super::{
 };
 use crate::workflow::consent::{self, Asked, Judgment};
 use crate::workflow::notes::{self, NextStep, NoteTemplate, NoteView};
-use crate::workflow::{Category, Comment, ConfirmationDraft, ConsentVerdict};
+use crate::workflow::{Category, Comment, ConfirmationDraft, ConsentVerdict, NoteStep};
 
 pub(super) fn on_reply(state: &mut TicketState, ctx: &mut Ctx, reply: &Comment, at: Moment) {
     let asked_before: Vec<PendingQuestion> = state
@@ -262,7 +262,9 @@ fn note_reply(
 ) {
     ctx.note(
         state,
-        format!("verdict-{}", reply.id),
+        NoteStep::Verdict {
+            reply_id: reply.id.clone(),
+        },
         template,
         view,
         false,

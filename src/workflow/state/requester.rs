@@ -10,6 +10,7 @@
 //! keeps what the previous requester said.
 
 use super::{Ctx, TicketState};
+use crate::workflow::NoteStep;
 use crate::workflow::notes::NoteTemplate;
 
 pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
@@ -64,7 +65,9 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
     .collect();
     ctx.note(
         state,
-        format!("requester-changed-{}", state.requester_changes),
+        NoteStep::RequesterChanged {
+            nth: state.requester_changes,
+        },
         NoteTemplate::RequesterChanged,
         &view,
         false,

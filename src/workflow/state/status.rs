@@ -15,7 +15,7 @@
 
 use super::{Ctx, TicketState};
 use crate::workflow::notes::NoteTemplate;
-use crate::workflow::{EventKind, TicketEvent};
+use crate::workflow::{EventKind, NoteStep, TicketEvent};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -176,7 +176,9 @@ pub(super) fn note_reopened(state: &TicketState, ctx: &mut Ctx) {
     let view = ctx.view(state);
     ctx.note(
         state,
-        format!("reopened-{}", state.reopenings),
+        NoteStep::Reopened {
+            nth: state.reopenings,
+        },
         NoteTemplate::Reopened,
         &view,
         false,

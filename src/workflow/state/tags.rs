@@ -3,7 +3,7 @@
 
 use super::{Ctx, TicketState};
 use crate::workflow::notes::{NextStep, NoteTemplate};
-use crate::workflow::{Category, EventKind, TagNames};
+use crate::workflow::{Category, EventKind, NoteStep, TagNames};
 
 /// The ticket's tags after the event. The snapshot should already include a tag change; the
 /// change itself is applied on top in case the snapshot lags behind it.
@@ -60,7 +60,7 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
         // A ticket already escalated when first seen gets its escalation in the triage note.
         state.escalation_noted = state.escalated;
         let view = ctx.view(state);
-        ctx.note(state, "triage".into(), NoteTemplate::Triage, &view, false);
+        ctx.note(state, NoteStep::Triage, NoteTemplate::Triage, &view, false);
         return;
     }
 
@@ -73,9 +73,9 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
             state.category = Some(found.category);
             state.reasons = found.reasons;
             state.recategorisations += 1;
-            let step = match state.recategorisations {
-                1 => format!("recategorised-{}", found.category),
-                n => format!("recategorised-{}-{n}", found.category),
+            let step = NoteStep::Recategorised {
+                category: found.category,
+                nth: state.recategorisations,
             };
             let mut view = ctx.view(state);
             view.previous_category = was.category;
@@ -94,7 +94,7 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
         let view = ctx.view(state);
         ctx.note(
             state,
-            "escalated".into(),
+            NoteStep::Escalated,
             NoteTemplate::Escalated,
             &view,
             false,
@@ -108,11 +108,11 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
     let newly = state.verified(category) && !was.verified(category);
     if newly {
         let step = match category {
-            Category::AccountAccess => "ownership-verified",
-            _ => "role-verified",
+            Category::AccountAccess => NoteStep::OwnershipVerified,
+            _ => NoteStep::RoleVerified,
         };
         let view = ctx.view(state);
         debug_assert!(view.next != NextStep::VerifyOwnership);
-        ctx.note(state, step.into(), NoteTemplate::Verified, &view, false);
+        ctx.note(state, step, NoteTemplate::Verified, &view, false);
     }
 }

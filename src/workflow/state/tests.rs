@@ -236,8 +236,8 @@ pub fn offers_a_draft(html: &str) -> bool {
     html.contains("| user requested |") || html.contains("The user provided permission")
 }
 
-pub fn steps(d: &Decision) -> Vec<&str> {
-    d.notes.iter().map(|n| n.step.as_str()).collect()
+pub fn steps(d: &Decision) -> Vec<String> {
+    d.notes.iter().map(|n| n.step.key()).collect()
 }
 
 /// Every order of `events` (a handful: n! runs), each delivered to a copy of `desk`; `check`
