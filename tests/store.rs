@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use onbehalf::store::{
-    Applied, Backend, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store,
-    StoreError,
+    Applied, Backend, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus,
+    RecordedVerdict, Store, StoreError,
 };
 use onbehalf::workflow::{Category, ConsentVerdict, Decision, TicketState};
 use store_support::{Db, SOURCE, confirmation, event, keep, note, step};
@@ -418,7 +418,7 @@ async fn trail_chain_stays_intact_across_many_appends(db: Db) {
     let all = db.store.confirmations_page(None, 0, 1000).await.unwrap();
     let seqs: Vec<i64> = all.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=48).collect::<Vec<_>>());
-    assert_eq!(all[1].verdict, "declined");
+    assert_eq!(all[1].verdict, RecordedVerdict::Declined);
     for pair in all.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
@@ -752,7 +752,7 @@ async fn check_and_ticket_view(db: Db) {
     assert_eq!(view.notes.len(), 1);
     assert_eq!(view.notes[0].status, NoteStatus::Shadow);
     assert_eq!(view.confirmations.len(), 1);
-    assert_eq!(view.confirmations[0].verdict, "declined");
+    assert_eq!(view.confirmations[0].verdict, RecordedVerdict::Declined);
     // Another helpdesk's ticket with the same id is not this one.
     assert!(
         db.store

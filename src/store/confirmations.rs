@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use super::storable::stored;
 use super::trail::{
-    Alteration, Anchor, ChainVerifier, ConfirmationRecord, Head, RecordFormat, TrailReport,
-    Trailer, VerifyOptions,
+    Alteration, Anchor, ChainVerifier, ConfirmationRecord, Head, RecordFormat, RecordedVerdict,
+    TrailReport, Trailer, VerifyOptions,
 };
 use super::{Backend, Store, StoreError};
 use crate::workflow::{ConfirmationDraft, ConsentVerdict};
@@ -82,7 +82,7 @@ impl Store {
                     let granted = self
                         .recorded_reply(tx, source, &draft.ticket_id, reply)
                         .await?
-                        .filter(|(_, verdict)| verdict == "granted")
+                        .filter(|(_, verdict)| *verdict == RecordedVerdict::Granted)
                         .map(|(head, _)| head.seq);
                     if granted.is_none() {
                         tracing::warn!(
@@ -150,7 +150,7 @@ impl Store {
         .bind(&r.requester_id)
         .bind(&r.category)
         .bind(&r.action)
-        .bind(&r.verdict)
+        .bind(r.verdict.as_str())
         .bind(&r.quote)
         .bind(&r.request_comment_id)
         .bind(&r.reply_comment_id)
@@ -176,7 +176,7 @@ impl Store {
         source: &str,
         ticket_id: &str,
         reply_comment_id: &str,
-    ) -> Result<Option<(Head, String)>, StoreError> {
+    ) -> Result<Option<(Head, RecordedVerdict)>, StoreError> {
         let row = sqlx::query(
             "SELECT seq, hash, verdict FROM confirmations WHERE source = $1 AND ticket_id = $2
              AND reply_comment_id = $3",
@@ -192,7 +192,7 @@ impl Store {
                     seq: row.try_get("seq")?,
                     hash: row.try_get("hash")?,
                 },
-                row.try_get("verdict")?,
+                RecordedVerdict::from_stored(row.try_get("verdict")?),
             )),
             None => None,
         })
@@ -421,7 +421,7 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ConfirmationRecord, StoreE
         requester_id: row.try_get("requester_id")?,
         category: row.try_get("category")?,
         action: row.try_get("action")?,
-        verdict: row.try_get("verdict")?,
+        verdict: RecordedVerdict::from_stored(row.try_get("verdict")?),
         quote: row.try_get("quote")?,
         request_comment_id: row.try_get("request_comment_id")?,
         reply_comment_id: row.try_get("reply_comment_id")?,

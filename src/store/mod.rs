@@ -24,7 +24,9 @@ use std::time::Duration;
 pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
-pub use trail::{ChainBreak, ConfirmationRecord, Head, TrailKey, TrailReport, VerifyOptions};
+pub use trail::{
+    ChainBreak, ConfirmationRecord, Head, RecordedVerdict, TrailKey, TrailReport, VerifyOptions,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -20,11 +20,13 @@
 mod anchor;
 mod export;
 mod key;
+mod verdict;
 mod verify;
 
 pub use anchor::{ANCHOR_PLACEHOLDER, Anchor, fill_anchors};
 pub use export::{ExportReport, Trailer, verify_export};
 pub use key::{MIN_KEY_BYTES, TrailKey, TrailKeyError};
+pub use verdict::RecordedVerdict;
 pub use verify::{ChainBreak, ChainVerifier, Expectation, Head, TrailReport, VerifyOptions};
 
 use canon_json::CanonJsonSerialize;
@@ -34,7 +36,7 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
 use super::storable::{REPLACED, REPLACEMENT, code_point, storable_counted};
-use crate::workflow::ConfirmationDraft;
+use crate::workflow::{ConfirmationDraft, ConsentVerdict};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -82,7 +84,7 @@ pub struct ConfirmationRecord {
     pub requester_id: String,
     pub category: String,
     pub action: String,
-    pub verdict: String,
+    pub verdict: RecordedVerdict,
     pub quote: String,
     pub request_comment_id: String,
     pub reply_comment_id: String,
@@ -107,6 +109,8 @@ pub enum RecordError {
     Time(String),
     #[error("canonical JSON: {0}")]
     Canonical(String),
+    #[error("a {0:?} verdict is never recorded")]
+    NotRecorded(ConsentVerdict),
 }
 
 impl ConfirmationRecord {
@@ -119,6 +123,8 @@ impl ConfirmationRecord {
         withdraws_seq: Option<i64>,
         key: Option<&TrailKey>,
     ) -> Result<ConfirmationRecord, RecordError> {
+        let verdict =
+            RecordedVerdict::of(draft.verdict).ok_or(RecordError::NotRecorded(draft.verdict))?;
         let decided_at = draft
             .decided_at
             .to_offset(time::UtcOffset::UTC)
@@ -144,7 +150,7 @@ impl ConfirmationRecord {
             requester_id: text("requester_id", &draft.requester_id),
             category: draft.category.as_str().to_string(),
             action: text("action", &draft.action),
-            verdict: draft.verdict.as_str().to_string(),
+            verdict,
             quote: text("quote", &draft.quote),
             request_comment_id: text("request_comment_id", &draft.request_comment_id),
             reply_comment_id: text("reply_comment_id", &draft.reply_comment_id),
@@ -355,7 +361,7 @@ impl TryFrom<Wire> for ConfirmationRecord {
             requester_id: w.requester_id,
             category: w.category,
             action: w.action,
-            verdict: w.verdict,
+            verdict: RecordedVerdict::from_stored(w.verdict),
             quote: w.quote,
             request_comment_id: w.request_comment_id,
             reply_comment_id: w.reply_comment_id,

@@ -10,7 +10,7 @@ fn v1(seq: i64, prev: &str) -> ConfirmationRecord {
         requester_id: "1001".into(),
         category: "account_access".into(),
         action: "disable two-factor authentication on your account".into(),
-        verdict: "granted".into(),
+        verdict: RecordedVerdict::Granted,
         quote: "Yes, please go ahead.".into(),
         request_comment_id: "11".into(),
         reply_comment_id: "12".into(),
@@ -407,4 +407,37 @@ fn an_export_is_checked_with_its_trailer() {
     let mut text = export(&[a, b], Some(good));
     text.push_str("{\"seq\":3}\n");
     assert!(check(&text).problems[0].contains("follows the trailer"));
+}
+
+/// A verdict no release writes, hashed over as read, is named by verification rather than
+/// refused when the line is parsed.
+#[test]
+fn a_record_with_an_unknown_verdict_parses_and_breaks_the_chain() {
+    let a = v1(1, GENESIS_HASH);
+    let mut line: serde_json::Value = serde_json::to_value(v1(2, &a.hash)).unwrap();
+    line["verdict"] = "maybe".into();
+    let mut b: ConfirmationRecord = serde_json::from_value(line).unwrap();
+    assert_eq!(b.verdict, RecordedVerdict::Unrecognised("maybe".into()));
+    b.hash = b.compute_hash();
+    assert!(
+        serde_json::to_string(&b)
+            .unwrap()
+            .contains(r#""verdict":"maybe""#)
+    );
+    let broken = verify(&[a, b], VerifyOptions::default())
+        .first_break
+        .unwrap();
+    assert_eq!(broken.seq, 2);
+    assert_eq!(broken.problem, r#"verdict "maybe" is not granted/declined"#);
+}
+
+#[test]
+fn an_unclear_verdict_is_never_recorded() {
+    let mut unclear = draft("Maybe", "12");
+    unclear.verdict = ConsentVerdict::Unclear;
+    let refused = ConfirmationRecord::from_draft(&unclear, 1, GENESIS_HASH, None, None);
+    assert!(matches!(
+        refused,
+        Err(RecordError::NotRecorded(ConsentVerdict::Unclear))
+    ));
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfirmationRecord, GENESIS_HASH, RecordFormat, TrailKey};
+use super::{ConfirmationRecord, GENESIS_HASH, RecordFormat, RecordedVerdict, TrailKey};
 
 /// A record named by its place and hash, as `audit head` prints it: `SEQ:HASH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,11 +187,8 @@ impl ChainVerifier {
         if record.compute_hash() != record.hash {
             return Some("hash does not match the record's content (altered)".into());
         }
-        if record.verdict != "granted" && record.verdict != "declined" {
-            return Some(format!(
-                "verdict {:?} is not granted/declined",
-                record.verdict
-            ));
+        if let RecordedVerdict::Unrecognised(verdict) = &record.verdict {
+            return Some(format!("verdict {verdict:?} is not granted/declined"));
         }
         if record.format == RecordFormat::V1 && self.seen_v2 {
             return Some(
@@ -203,7 +200,7 @@ impl ChainVerifier {
             return Some(problem);
         }
         if let Some(withdrawn) = record.withdraws_seq {
-            if record.verdict != "declined" {
+            if record.verdict != RecordedVerdict::Declined {
                 return Some(format!(
                     "withdraws record {withdrawn} but is not a declined record"
                 ));
@@ -246,7 +243,7 @@ impl ChainVerifier {
             self.unkeyed += 1;
         }
         self.seen_v2 |= record.format >= RecordFormat::V2;
-        if record.verdict == "granted" {
+        if record.verdict == RecordedVerdict::Granted {
             self.granted.insert(record.seq, record.ticket_id.clone());
         }
         if self.options.expect.iter().any(|e| e.seq == record.seq) {
