@@ -131,21 +131,35 @@ pub struct Moment {
 }
 
 impl Moment {
-    /// Strictly later. Zendesk times have second resolution, so equal times fall back to the
-    /// comment ids, which Zendesk allocates in increasing order.
+    /// Strictly later (see the [`Ord`] impl).
     pub fn is_after(&self, other: &Moment) -> bool {
-        match self.at.cmp(&other.at) {
-            std::cmp::Ordering::Equal => {
-                match (
-                    self.comment_id.parse::<u64>(),
-                    other.comment_id.parse::<u64>(),
-                ) {
-                    (Ok(a), Ok(b)) => a > b,
-                    _ => self.comment_id > other.comment_id,
-                }
-            }
-            order => order.is_gt(),
+        self > other
+    }
+
+    /// Zendesk allocates comment ids in increasing order, so numeric ids compare as numbers;
+    /// other ids (never seen from Zendesk) after them, as text; the text last keeps the order
+    /// consistent with `Eq` (`07` and `7`).
+    fn tie_break(&self) -> (bool, u64, &str) {
+        match self.comment_id.parse::<u64>() {
+            Ok(n) => (false, n, &self.comment_id),
+            Err(_) => (true, 0, &self.comment_id),
         }
+    }
+}
+
+/// Time order. Zendesk times have second resolution, so equal times fall back to the comment
+/// ids.
+impl Ord for Moment {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.at
+            .cmp(&other.at)
+            .then_with(|| self.tie_break().cmp(&other.tie_break()))
+    }
+}
+
+impl PartialOrd for Moment {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

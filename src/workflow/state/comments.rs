@@ -31,21 +31,10 @@ pub(super) fn apply(state: &mut TicketState, ctx: &mut Ctx) {
     // Anyone else (a CC'd colleague, another end user) cannot give permission.
 }
 
-/// Time order of two moments (see [`Moment::is_after`]).
-pub(super) fn order(a: &Moment, b: &Moment) -> std::cmp::Ordering {
-    if a.is_after(b) {
-        std::cmp::Ordering::Greater
-    } else if b.is_after(a) {
-        std::cmp::Ordering::Less
-    } else {
-        std::cmp::Ordering::Equal
-    }
-}
-
 /// The later of two moments.
 pub(super) fn latest(a: Option<Moment>, b: &Moment) -> Option<Moment> {
     match a {
-        Some(a) if a.is_after(b) => Some(a),
+        Some(a) if a > *b => Some(a),
         _ => Some(b.clone()),
     }
 }

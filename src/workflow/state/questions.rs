@@ -5,7 +5,6 @@
 //! that (the agent has moved on; asking again is how to reopen it). Two questions asked one
 //! after the other are both open: a reply then has to say which it answers.
 
-use super::comments::order;
 use super::{COMMENT_KEPT, Ctx, Moment, PendingQuestion, TicketState, replies};
 use crate::workflow::consent::PermissionQuestion;
 use crate::workflow::notes::{self, NoteTemplate};
@@ -130,7 +129,7 @@ pub(super) fn on_question(
         asked_of,
         unclear_reply,
     });
-    state.questions.sort_by(|a, b| order(&a.asked, &b.asked));
+    state.questions.sort_by(|a, b| a.asked.cmp(&b.asked));
     let closed = close_passed_over(state);
 
     if state.questions.iter().any(|q| q.asked == at) {
@@ -176,7 +175,7 @@ pub(super) fn on_question(
         .partition(|r| r.moment().is_after(&at));
     state.early_replies = before;
     let mut after = after;
-    after.sort_by(|a, b| order(&a.moment(), &b.moment()));
+    after.sort_by_key(|a| a.moment());
     for reply in after {
         let moment = reply.moment();
         replies::on_reply(state, ctx, &reply.comment, moment);

@@ -18,7 +18,7 @@
 //!   skip onbehalf's notes, including the one that matters. No record either: the permission
 //!   on record is unchanged, and the trail records permissions, not conversation.
 
-use super::comments::{latest, order};
+use super::comments::latest;
 use super::{
     Ctx, EARLY_REPLIES_KEPT, EarlyReply, Moment, PendingQuestion, SettledQuestion, TicketState,
     Withdrawn,
@@ -133,9 +133,7 @@ fn keep_for_later(state: &mut TicketState, reply: &Comment, at: &Moment) {
         comment: reply.clone(),
         at: at.at,
     });
-    state
-        .early_replies
-        .sort_by(|a, b| order(&a.moment(), &b.moment()));
+    state.early_replies.sort_by_key(|a| a.moment());
     let excess = state.early_replies.len().saturating_sub(EARLY_REPLIES_KEPT);
     state.early_replies.drain(..excess);
 }

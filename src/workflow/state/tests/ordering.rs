@@ -150,3 +150,35 @@ fn late_events_after_solving_write_no_notes_but_earlier_permission_is_still_reco
     );
     assert_eq!(desk.stage(), "done");
 }
+
+/// Moments order by time, then by comment id as Zendesk allocates them (as numbers), and the
+/// order is total: sorting mixed ids must not meet `a < b < c < a`.
+#[test]
+fn moments_are_totally_ordered_by_time_then_comment_id() {
+    let at = time::macros::datetime!(2025-01-08 14:25:30 UTC);
+    let moment = |secs: i64, id: &str| Moment {
+        at: at + time::Duration::seconds(secs),
+        comment_id: id.into(),
+    };
+    assert!(moment(0, "10").is_after(&moment(0, "9")));
+    assert!(moment(1, "9").is_after(&moment(0, "10")));
+    assert!(!moment(0, "9").is_after(&moment(0, "9")));
+    let all = [
+        moment(0, "2"),
+        moment(0, "10"),
+        moment(0, "1a"),
+        moment(0, "07"),
+        moment(0, "7"),
+        moment(1, "1"),
+    ];
+    for a in &all {
+        for b in &all {
+            assert_eq!(a.cmp(b) == std::cmp::Ordering::Equal, a == b, "{a:?} {b:?}");
+            for c in &all {
+                if a.is_after(b) && b.is_after(c) {
+                    assert!(a.is_after(c), "{a:?} > {b:?} > {c:?}");
+                }
+            }
+        }
+    }
+}
