@@ -38,6 +38,27 @@ pub struct EventToApply {
     pub decide: Decide,
 }
 
+impl EventToApply {
+    fn applying(&self) -> Applying<'_> {
+        Applying {
+            source: &self.source,
+            event: &self.event,
+            note_status: self.note_status,
+            hold: self.hold,
+            decide: &self.decide,
+        }
+    }
+}
+
+/// One event as a transaction applies it: the group committer's and `apply_event`'s alike.
+pub(super) struct Applying<'a> {
+    pub(super) source: &'a str,
+    pub(super) event: &'a TicketEvent,
+    pub(super) note_status: NoteStatus,
+    pub(super) hold: Option<Duration>,
+    pub(super) decide: &'a (dyn Fn(Option<&TicketState>) -> Decision + Send + Sync),
+}
+
 /// Hands requests to a few tasks that serve them in batches: whatever queued up while the
 /// previous batch ran goes into the next.
 struct Batcher<T, R> {
@@ -144,10 +165,10 @@ impl GroupCommitter {
 }
 
 async fn commit(store: &Store, items: Vec<EventToApply>) -> Vec<Result<Applied, StoreError>> {
+    let batch: Vec<Applying> = items.iter().map(EventToApply::applying).collect();
     let mut races = 0;
     loop {
-        let refs: Vec<&EventToApply> = items.iter().collect();
-        match store.apply_batch(&refs).await {
+        match store.apply_batch(&batch).await {
             Ok(results) => {
                 metrics::histogram!("onbehalf_store_batch_events").record(items.len() as f64);
                 return results.into_iter().map(Ok).collect();
@@ -160,18 +181,8 @@ async fn commit(store: &Store, items: Vec<EventToApply>) -> Vec<Result<Applied, 
             Err(e) => {
                 tracing::debug!(error = %e, events = items.len(), "batch failed; applying its events one by one");
                 let mut results = Vec::with_capacity(items.len());
-                for item in &items {
-                    results.push(
-                        store
-                            .apply_one(
-                                &item.source,
-                                &item.event,
-                                item.note_status,
-                                item.hold,
-                                &item.decide,
-                            )
-                            .await,
-                    );
+                for item in &batch {
+                    results.push(store.apply_one(item).await);
                 }
                 return results;
             }
@@ -238,7 +249,7 @@ fn rows(count: usize, width: usize) -> String {
 /// (source, ticket id), as stored.
 type TicketKey = (String, String);
 
-fn ticket_key(item: &EventToApply) -> TicketKey {
+fn ticket_key(item: &Applying) -> TicketKey {
     (stored(&item.source), stored(&item.event.ticket.id))
 }
 
@@ -253,7 +264,11 @@ struct LockedTicket {
 }
 
 impl Store {
-    async fn apply_batch(&self, items: &[&EventToApply]) -> Result<Vec<Applied>, StoreError> {
+    /// Applies `items` in one transaction; a lost race is a conflict error (`is_conflict`).
+    pub(super) async fn apply_batch(
+        &self,
+        items: &[Applying<'_>],
+    ) -> Result<Vec<Applied>, StoreError> {
         let now = now_ms();
         let mut tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -537,7 +552,7 @@ async fn write_ticket_rows(
 /// references of the notes inserted now.
 async fn insert_notes(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    items: &[&EventToApply],
+    items: &[Applying<'_>],
     decisions: &[Option<Decision>],
     now: i64,
 ) -> Result<HashSet<String>, StoreError> {

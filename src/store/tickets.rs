@@ -1,12 +1,12 @@
 //! Applying one event to a ticket, atomically, and reading a ticket back.
 
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
-use super::notes::{NoteRecord, NoteStatus, note_reference};
+use super::batch::Applying;
+use super::notes::{NoteRecord, NoteStatus};
 use super::storable::stored;
-use super::trail::fill_anchors;
-use super::{Backend, ConfirmationRecord, Store, StoreError, is_conflict, now_ms};
+use super::{Backend, ConfirmationRecord, Store, StoreError, is_conflict};
 use crate::workflow::{Decision, TicketEvent, TicketState};
 
 /// What applying an event did.
@@ -70,8 +70,14 @@ impl Store {
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
     {
-        self.apply_one(source, event, note_status, None, &decide)
-            .await
+        self.apply_one(&Applying {
+            source,
+            event,
+            note_status,
+            hold: None,
+            decide: &decide,
+        })
+        .await
     }
 
     /// As `apply_event` with pending notes, which the caller claims for `hold` in the same
@@ -86,209 +92,40 @@ impl Store {
     where
         F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
     {
-        self.apply_one(source, event, NoteStatus::Pending, Some(hold), &decide)
-            .await
+        self.apply_one(&Applying {
+            source,
+            event,
+            note_status: NoteStatus::Pending,
+            hold: Some(hold),
+            decide: &decide,
+        })
+        .await
     }
 
-    pub(super) async fn apply_one<F>(
-        &self,
-        source: &str,
-        event: &TicketEvent,
-        note_status: NoteStatus,
-        hold: Option<std::time::Duration>,
-        decide: &F,
-    ) -> Result<Applied, StoreError>
-    where
-        F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
-    {
+    /// The single event is a batch of one: the group committer's transaction, retried as a
+    /// whole on a lost race.
+    pub(super) async fn apply_one(&self, item: &Applying<'_>) -> Result<Applied, StoreError> {
         let mut races = 0;
         loop {
-            let attempt = self
-                .try_apply(source, event, note_status, hold, decide)
-                .await;
-            // `Ok(None)` and conflict errors mean a lost race: go round again.
-            match attempt {
-                Ok(Some(applied)) => return Ok(applied),
-                Ok(None) => {}
+            match self.apply_batch(std::slice::from_ref(item)).await {
+                Ok(mut applied) => {
+                    return applied.pop().ok_or_else(|| {
+                        StoreError::Corrupt("a batch of one event gave no result".into())
+                    });
+                }
                 Err(StoreError::Unavailable(e)) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
             }
             if races >= MAX_RACES {
                 return Err(StoreError::Unavailable(sqlx::Error::Protocol(format!(
-                    "ticket {source}/{} kept changing under {MAX_RACES} attempts",
-                    event.ticket.id
+                    "ticket {}/{} kept changing under {MAX_RACES} attempts",
+                    item.source, item.event.ticket.id
                 ))));
             }
             races += 1;
             let jitter = rand::random_range(1..=10u64 * u64::from(races.min(10)));
             tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
         }
-    }
-
-    async fn try_apply<F>(
-        &self,
-        source: &str,
-        event: &TicketEvent,
-        note_status: NoteStatus,
-        hold: Option<std::time::Duration>,
-        decide: &F,
-    ) -> Result<Option<Applied>, StoreError>
-    where
-        F: Fn(Option<&TicketState>) -> Decision + Send + Sync,
-    {
-        // As stored: U+0000 cannot be (see `storable`).
-        let (source, ticket_id) = (&*stored(source), &*stored(&event.ticket.id));
-        let now = now_ms();
-        let mut tx = match self.backend {
-            // Take SQLite's write lock up front: a deferred transaction that reads and then
-            // writes can fail on upgrade instead of waiting.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        let fresh = sqlx::query(
-            "INSERT INTO processed_events (source, event_id, ticket_id, processed_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(source)
-        .bind(stored(&event.event_id))
-        .bind(ticket_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if fresh == 0 {
-            tx.rollback().await?;
-            return Ok(Some(Applied::Duplicate));
-        }
-
-        sqlx::query(
-            "INSERT INTO tickets (source, ticket_id, category, stage, state, version, updated_at)
-             VALUES ($1, $2, NULL, 'new', '', 0, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(source)
-        .bind(ticket_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let lock = self.ticket_lock();
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT t.state, t.version, {WAITING_NOTES}
-             FROM tickets t WHERE t.source = $1 AND t.ticket_id = $2{lock}"
-        )))
-        .bind(source)
-        .bind(ticket_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let stored: String = row.try_get("state")?;
-        let version: i64 = row.try_get("version")?;
-        let waiting: i64 = row.try_get("waiting")?;
-        let prev = if stored.is_empty() {
-            None
-        } else {
-            Some(serde_json::from_str::<TicketState>(&stored).map_err(|e| {
-                StoreError::Corrupt(format!("state of ticket {source}/{ticket_id}: {e}"))
-            })?)
-        };
-
-        let mut decision = decide(prev.as_ref());
-        let state_json = serde_json::to_string(&decision.state)
-            .map_err(|e| StoreError::Corrupt(format!("cannot serialise state: {e}")))?;
-        let updated = sqlx::query(
-            "UPDATE tickets SET category = $1, stage = $2, state = $3, version = version + 1,
-             updated_at = $4 WHERE source = $5 AND ticket_id = $6 AND version = $7",
-        )
-        .bind(decision.state.category().map(|c| c.as_str()))
-        .bind(decision.state.stage_name())
-        .bind(&state_json)
-        .bind(now)
-        .bind(source)
-        .bind(ticket_id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated != 1 {
-            // Someone else moved the ticket on between our read and write: redo from scratch.
-            tx.rollback().await?;
-            return Ok(None);
-        }
-
-        // Records first: a verdict note carries its record's seq and hash.
-        let appended = self
-            .append_confirmations(&mut tx, source, &decision.confirmations)
-            .await?;
-        fill_anchors(
-            decision.notes.iter_mut().map(|n| &mut n.html_body),
-            &appended.anchors,
-        );
-        let (notes, claimed) = Self::insert_notes(
-            &mut tx,
-            source,
-            ticket_id,
-            &decision,
-            note_status,
-            hold,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(Applied::Committed {
-            notes,
-            claimed,
-            confirmations: appended.verdicts,
-            waiting: usize::try_from(waiting).unwrap_or(0),
-        }))
-    }
-
-    async fn insert_notes(
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        source: &str,
-        ticket_id: &str,
-        decision: &Decision,
-        status: NoteStatus,
-        hold: Option<std::time::Duration>,
-        now: i64,
-    ) -> Result<(Vec<String>, Vec<NoteRecord>), StoreError> {
-        let mut inserted = vec![];
-        let mut claimed = vec![];
-        let claimed_until = hold.map(|h| now + h.as_millis() as i64);
-        let attempts = i64::from(claimed_until.is_some());
-        for (position, note) in (0_i64..).zip(&decision.notes) {
-            let reference = note_reference(source, ticket_id, &note.step.key());
-            let rows = sqlx::query(
-                "INSERT INTO notes (source, ticket_id, step, reference, body, status, created_at,
-                 position, claimed_until, attempts)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-            )
-            .bind(source)
-            .bind(ticket_id)
-            .bind(stored(&note.step.key()))
-            .bind(&reference)
-            .bind(stored(&note.html_body))
-            .bind(status.as_str())
-            .bind(now)
-            .bind(position)
-            .bind(claimed_until)
-            .bind(attempts)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            if rows == 1 {
-                inserted.push(note.step.key());
-                if claimed_until.is_some() {
-                    claimed.push(NoteRecord {
-                        step: note.step.key(),
-                        reference,
-                        body: stored(&note.html_body),
-                        status,
-                        remote_id: None,
-                        created_at: now,
-                        attempts,
-                    });
-                }
-            }
-        }
-        Ok((inserted, claimed))
     }
 
     /// The ticket's record, or `None` when the service never saw it.
