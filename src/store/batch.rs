@@ -250,7 +250,7 @@ fn rows(count: usize, width: usize) -> String {
 type TicketKey = (String, String);
 
 fn ticket_key(item: &Applying) -> TicketKey {
-    (stored(&item.source), stored(&item.event.ticket.id))
+    (stored(item.source), stored(&item.event.ticket.id))
 }
 
 /// A ticket as the batch sees it: locked, with its state as the batch's decisions move it on.
@@ -284,7 +284,7 @@ impl Store {
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for item in items {
             insert = insert
-                .bind(stored(&item.source))
+                .bind(stored(item.source))
                 .bind(stored(&item.event.event_id))
                 .bind(stored(&item.event.ticket.id))
                 .bind(now);
@@ -297,7 +297,7 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?;
         let fresh: Vec<bool> = items
             .iter()
-            .map(|i| unclaimed.remove(&(stored(&i.source), stored(&i.event.event_id))))
+            .map(|i| unclaimed.remove(&(stored(i.source), stored(&i.event.event_id))))
             .collect();
 
         // Lock the tickets in one order, so two batches never wait on each other in a cycle.
@@ -336,7 +336,7 @@ impl Store {
                 continue;
             };
             let appended = self
-                .append_confirmations(&mut tx, &item.source, &decision.confirmations)
+                .append_confirmations(&mut tx, item.source, &decision.confirmations)
                 .await?;
             fill_anchors(
                 decision.notes.iter_mut().map(|n| &mut n.html_body),
@@ -358,7 +358,7 @@ impl Store {
             let (mut notes, mut claimed) = (vec![], vec![]);
             for note in decision.notes {
                 let reference =
-                    note_reference(&item.source, &item.event.ticket.id, &note.step.key());
+                    note_reference(item.source, &item.event.ticket.id, &note.step.key());
                 if !inserted.contains(&reference) {
                     continue;
                 }
@@ -562,7 +562,7 @@ async fn insert_notes(
         let Some(decision) = decision else { continue };
         let claimed_until = item.hold.map(|h| now + h.as_millis() as i64);
         for (position, note) in (0_i64..).zip(&decision.notes) {
-            let reference = note_reference(&item.source, &item.event.ticket.id, &note.step.key());
+            let reference = note_reference(item.source, &item.event.ticket.id, &note.step.key());
             if seen.insert(reference.clone()) {
                 rows_to_insert.push((item, note, reference, position, claimed_until));
             }
@@ -579,7 +579,7 @@ async fn insert_notes(
     let mut insert = sqlx::query(AssertSqlSafe(sql));
     for (item, note, reference, position, claimed_until) in rows_to_insert {
         insert = insert
-            .bind(stored(&item.source))
+            .bind(stored(item.source))
             .bind(stored(&item.event.ticket.id))
             .bind(stored(&note.step.key()))
             .bind(reference)
