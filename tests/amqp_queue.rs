@@ -28,6 +28,7 @@ fn policy(max_attempts: u32, base_ms: u64) -> RetryPolicy {
         max_attempts,
         base_delay: Duration::from_millis(base_ms),
         max_delay: Duration::from_secs(5),
+        budget: Duration::ZERO,
     }
 }
 

@@ -30,6 +30,7 @@ fn policy(max_attempts: u32, base_ms: u64) -> RetryPolicy {
         max_attempts,
         base_delay: Duration::from_millis(base_ms),
         max_delay: Duration::from_secs(60),
+        budget: Duration::ZERO,
     }
 }
 

@@ -35,6 +35,11 @@ pub struct HttpState {
     pub zendesk: Arc<dyn SignatureScheme>,
     pub admin_token: Option<Secret>,
     pub metrics: PrometheusHandle,
+    /// Dependencies the workers found down (the helpdesk's state is known only from them).
+    pub health: crate::health::Health,
+    /// Whether a helpdesk outage makes this process unready: only for a process that does not
+    /// receive webhooks (a receiver must keep taking them: they queue).
+    pub needs_helpdesk: bool,
 }
 
 /// All routes. `receive_webhooks` is false for the `work` role (probes and metrics only).
@@ -154,16 +159,32 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         Ok(Err(e)) => e.to_string(),
         Err(_) => "database did not answer within 2s".to_string(),
     };
-    let ready = queue == "ok" && database == "ok";
+    let helpdesk = state
+        .health
+        .down_reason(crate::health::Dependency::Helpdesk)
+        .unwrap_or_else(|| "ok".to_string());
+    let ready = queue == "ok" && database == "ok" && (helpdesk == "ok" || !state.needs_helpdesk);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut body = serde_json::json!({"queue": queue, "database": database});
+    let down: Vec<&str> = [
+        ("queue", &queue),
+        ("database", &database),
+        ("helpdesk", &helpdesk),
+    ]
+    .into_iter()
+    .filter(|(_, state)| *state != "ok")
+    .map(|(name, _)| name)
+    .collect();
+    let mut body = serde_json::json!({
+        "queue": queue, "database": database, "helpdesk": helpdesk, "down": down,
+    });
     if !ready {
         body["error"] = "not_ready".into();
-        body["message"] = format!("queue: {queue}; database: {database}").into();
+        body["message"] =
+            format!("queue: {queue}; database: {database}; helpdesk: {helpdesk}").into();
     }
     (status, Json(body))
 }
