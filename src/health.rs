@@ -261,9 +261,9 @@ mod tests {
             max: Duration::from_secs(4),
         });
         for _ in 0..10 {
-            health.down(Dependency::Database, "refused", None);
             // Each report a round of its own.
             health.outage(Dependency::Database).resume_at = None;
+            health.down(Dependency::Database, "refused", None);
         }
         let at = health.resume_at(Dependency::Database).unwrap();
         assert!(at <= Instant::now() + Duration::from_secs(4));

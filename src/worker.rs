@@ -165,7 +165,11 @@ impl Worker {
                 envelope.source
             )));
         }
-        let event = zendesk::parse_event(&envelope.body)
+        let received_at = OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(envelope.received_at_ms) * 1_000_000,
+        )
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let event = zendesk::parse_event(&envelope.body, received_at)
             .map_err(|e| HandleError::Permanent(format!("payload rejected: {}", e.code())))?;
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);

@@ -55,13 +55,34 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
             post(zendesk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         );
     }
+    // A slow answer is a 503 with Retry-After, which Zendesk retries; never a 408.
     router
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::map_response(with_retry_after))
         .with_state(state)
 }
+
+/// Every 503 says when to come back (the timeout layer's own answers too).
+async fn with_retry_after(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response
+            .headers()
+            .contains_key(axum::http::header::RETRY_AFTER)
+    {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(error::RETRY_AFTER_SECS),
+        );
+    }
+    response
+}
+
+/// A queue that takes longer than this to store an event is answered 503 (Zendesk retries),
+/// well inside Zendesk's own request timeout.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
@@ -114,7 +135,14 @@ async fn zendesk_webhook(
         body,
     };
     let started = Instant::now();
-    let published = state.queue.publish(envelope).await;
+    let published = tokio::time::timeout(PUBLISH_TIMEOUT, state.queue.publish(envelope))
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::queue::QueueError::Unavailable(format!(
+                "it did not store the event within {}s",
+                PUBLISH_TIMEOUT.as_secs()
+            )))
+        });
     metrics::histogram!("onbehalf_queue_publish_seconds").record(started.elapsed().as_secs_f64());
     match published {
         Ok(PublishOutcome::Accepted) => {
