@@ -148,21 +148,21 @@ fn only_bodies_that_are_not_zendesk_events_are_refused() {
 async fn the_receiver_takes_harmless_nulls() {
     let app = common::spawn_app().await;
     let base: Value = serde_json::from_str(FIXTURES[0]).unwrap();
-    let variants: Vec<Box<dyn Fn(&mut Value)>> = vec![
-        Box::new(|e| {
+    let variants: Vec<fn(&mut Value)> = vec![
+        |e| {
             e["type"] = "zen:event-type:ticket.status_changed".into();
             e["event"] = json!({"previous": null, "current": "SOLVED"});
-        }),
-        Box::new(|e| {
+        },
+        |e| {
             e["type"] = "zen:event-type:ticket.tags_changed".into();
             e["event"] = json!({"tags_added": ["vip"], "tags_removed": null});
-        }),
-        Box::new(|e| e["event"]["comment"]["body"] = Value::Null),
-        Box::new(|e| e["detail"]["tags"] = "vip 2fa".into()),
-        Box::new(|e| {
+        },
+        |e| e["event"]["comment"]["body"] = Value::Null,
+        |e| e["detail"]["tags"] = "vip 2fa".into(),
+        |e| {
             e["type"] = "zen:event-type:ticket.priority_changed".into();
             e.as_object_mut().unwrap().remove("time");
-        }),
+        },
     ];
     for (i, change) in variants.iter().enumerate() {
         let mut event = base.clone();
