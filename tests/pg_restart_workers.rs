@@ -95,6 +95,10 @@ async fn workers_ride_out_a_postgresql_restart() {
     );
     assert!(lost.is_empty(), "accepted but never noted: {lost:?}");
     assert_eq!(twice, 0);
-    assert_eq!(cluster.run(&["dead-letters", "list"]).trim(), "", "no dead letter");
+    assert_eq!(
+        cluster.run(&["dead-letters", "list"]).trim(),
+        "",
+        "no dead letter"
+    );
     cluster.cleanup().await;
 }

@@ -24,6 +24,7 @@ use crate::health::{Dependency, Health};
 const ATTEMPTS: u32 = 3;
 /// A 429 without `Retry-After` (Zendesk always sends one) waits this long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
+const MAX_RETRY_AFTER_SECS: u64 = 3600;
 
 pub struct ZendeskClient {
     http: reqwest::Client,
@@ -155,7 +156,8 @@ async fn classify_failure(response: reqwest::Response) -> HelpdeskError {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        // A day-long hold would be a misreading rather than Zendesk's wish.
+        .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
     match status {
         StatusCode::TOO_MANY_REQUESTS => HelpdeskError::RateLimited {
             retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),

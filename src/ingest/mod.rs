@@ -119,7 +119,8 @@ async fn zendesk_webhook(
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())
     })?;
-    if !zendesk::is_handled(&event.event_type) {
+    // A handled type that names no ticket gives the workflow nothing to act on either.
+    if !zendesk::is_handled(&event.event_type) || event.ticket_id.is_empty() {
         outcome("ignored");
         tracing::debug!(event_id = %event.event_id, event_type = %event.event_type, "event type not handled");
         return Ok((
