@@ -8,7 +8,6 @@
 //! change is logged once and shown by `onbehalf_dependency_up{dependency}`, by
 //! `onbehalf_paused_seconds_total` and by `/readyz`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,8 +76,6 @@ struct Outage {
 struct Inner {
     settings: PauseSettings,
     outages: [Mutex<Outage>; 3],
-    /// Successes per dependency: a failure that repeats while others succeed is the event's.
-    successes: [AtomicU64; 3],
     changed: Notify,
 }
 
@@ -109,7 +106,6 @@ impl Health {
             inner: Arc::new(Inner {
                 settings,
                 outages: Default::default(),
-                successes: Default::default(),
                 changed: Notify::new(),
             }),
         }
@@ -140,10 +136,11 @@ impl Health {
         // Several workers may report the same outage: keep the latest point any asked for.
         outage.resume_at = Some(outage.resume_at.map_or(resume_at, |r| r.max(resume_at)));
         outage.reason = reason.to_string();
-        if outage.since.is_none() {
-            outage.since = Some(now);
-            drop(outage);
-            up_gauge(dependency, false);
+        let first = outage.since.is_none();
+        outage.since.get_or_insert(now);
+        drop(outage);
+        up_gauge(dependency, false);
+        if first {
             tracing::warn!(
                 dependency = dependency.as_str(),
                 %reason,
@@ -156,7 +153,6 @@ impl Health {
 
     /// `dependency` answered.
     pub fn up(&self, dependency: Dependency) {
-        self.inner.successes[dependency.index()].fetch_add(1, Ordering::Relaxed);
         let mut outage = self.outage(dependency);
         let Some(since) = outage.since.take() else {
             return;
@@ -173,11 +169,6 @@ impl Health {
             "dependency answers again: resuming"
         );
         self.inner.changed.notify_waiters();
-    }
-
-    /// Successes so far (compare two readings: did anything get through meanwhile?).
-    pub fn successes(&self, dependency: Dependency) -> u64 {
-        self.inner.successes[dependency.index()].load(Ordering::Relaxed)
     }
 
     /// Why `dependency` is down, when it is.
