@@ -380,7 +380,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "zendesk_requests_per_minute",
-        "helpdesk API budget per process",
+        "the account's helpdesk API budget (shared through PostgreSQL, per process on SQLite)",
     ),
     (
         "admin_token",
@@ -401,10 +401,22 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "max_attempts",
-        "attempts per event before it is dead-lettered",
+        "attempts at least, for failures of the event itself, before it is dead-lettered",
+    ),
+    (
+        "retry_budget_secs",
+        "and for at least this long since it was accepted (0: attempts alone decide)",
     ),
     ("retry_base_ms", "first retry delay (doubles per attempt)"),
     ("retry_max_ms", "longest retry delay"),
+    (
+        "pause_first_ms",
+        "first pause while a dependency is down (doubles while it stays down)",
+    ),
+    (
+        "pause_max_ms",
+        "longest pause while a dependency is down; a helpdesk's Retry-After overrides both",
+    ),
     (
         "prefetch",
         "RabbitMQ consumer prefetch; raised to `workers` when lower",
