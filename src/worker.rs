@@ -175,11 +175,10 @@ impl Worker {
             return Ok(Outcome::Ignored);
         }
         let mode = self.helpdesk.mode();
-        let now = OffsetDateTime::now_utc();
         let event = Arc::new(event);
         let decide: Decide = {
             let (event, settings) = (event.clone(), self.settings.clone());
-            Box::new(move |prev| workflow::decide(prev, &event, &settings, now))
+            Box::new(move |prev| workflow::decide(prev, &event, &settings))
         };
         let (note_status, hold) = match mode {
             NoteMode::Posted => (NoteStatus::Pending, Some(NOTE_CLAIM)),

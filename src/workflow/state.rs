@@ -441,12 +441,11 @@ impl TicketState {
 }
 
 /// Applies one event to the ticket's state. `prev` is `None` for a ticket never seen before.
-/// Pure: `now` is not needed (all ordering uses the event's own time) and kept for callers.
+/// Pure, and without a clock: all ordering uses the event's own time.
 pub fn decide(
     prev: Option<&TicketState>,
     event: &TicketEvent,
     settings: &WorkflowSettings,
-    _now: OffsetDateTime,
 ) -> Decision {
     let mut state = prev.cloned().unwrap_or_default();
     let standing = status::observe(&mut state, event);

@@ -191,7 +191,7 @@ impl Desk {
     }
 
     pub fn deliver(&mut self, event: &TicketEvent) -> Decision {
-        let decision = decide(self.state.as_ref(), event, &self.settings, at(10_000));
+        let decision = decide(self.state.as_ref(), event, &self.settings);
         // The store anchors the records in the notes' placeholders, in order: each record
         // has exactly one (unless the ticket gets no notes: category `other`, or done).
         let noted =
