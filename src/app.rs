@@ -19,6 +19,7 @@ use crate::queue::Queue;
 use crate::queue::amqp::AmqpQueue;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::store::{Store, StoreOptions};
+use crate::sync::reconcile::Reconciler;
 use crate::worker::{self, Worker};
 use crate::workflow::WorkflowSettings;
 use crate::workflow::classify::Classifier;
@@ -124,10 +125,15 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
     })
 }
 
-fn helpdesk(config: &Config) -> Result<Arc<dyn Helpdesk>, AppError> {
+/// Where notes go, and the API client that reads tickets back (`None` in shadow mode). One
+/// client for both: they share its rate limiter.
+fn helpdesk(config: &Config) -> Result<(Arc<dyn Helpdesk>, Option<Arc<ZendeskClient>>), AppError> {
     Ok(match zendesk_client(config)? {
-        Some(client) => Arc::new(client),
-        None => Arc::new(ShadowHelpdesk),
+        Some(client) => {
+            let client = Arc::new(client);
+            (client.clone(), Some(client))
+        }
+        None => (Arc::new(ShadowHelpdesk), None),
     })
 }
 
@@ -193,6 +199,9 @@ struct WorkerParts {
     settings: tokio::task::JoinHandle<Result<WorkflowSettings, AppError>>,
     store: Store,
     helpdesk: Arc<dyn Helpdesk>,
+    history: Option<Arc<ZendeskClient>>,
+    /// Zero: no reconciler.
+    reconcile_every: Duration,
     concurrency: usize,
 }
 
@@ -243,6 +252,7 @@ impl Application {
             metrics,
         };
         let worker = if role.works() {
+            let (helpdesk, history) = helpdesk(&config)?;
             let for_settings = config.clone();
             Some(WorkerParts {
                 settings: tokio::task::spawn_blocking(move || {
@@ -252,7 +262,9 @@ impl Application {
                     Ok(settings)
                 }),
                 store: store.clone(),
-                helpdesk: helpdesk(&config)?,
+                helpdesk,
+                history,
+                reconcile_every: Duration::from_secs(config.reconcile_interval_secs),
                 concurrency: config.workers,
             })
         } else {
@@ -306,7 +318,14 @@ impl Application {
                         )));
                     }
                 };
-                let worker = Worker::new(parts.store, parts.helpdesk, settings);
+                let mut worker = Worker::new(parts.store, parts.helpdesk, settings);
+                if let Some(api) = parts.history {
+                    worker = worker.with_history(api.clone());
+                    if !parts.reconcile_every.is_zero() {
+                        let reconciler = Reconciler::new(worker.clone(), api);
+                        tokio::spawn(reconciler.run(parts.reconcile_every, shutdown.clone()));
+                    }
+                }
                 worker::run(worker, queue, parts.concurrency, shutdown, drain).await;
                 Ok(())
             })

@@ -103,6 +103,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Time allowed to drain in-flight work on SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// How often the reconciler follows Zendesk's incremental ticket export (0: never).
+    pub reconcile_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -138,6 +140,7 @@ impl Default for Config {
             tag_escalated: tags.escalated,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 10,
+            reconcile_interval_secs: 300,
         }
     }
 }

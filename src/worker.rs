@@ -81,6 +81,8 @@ pub struct Worker {
     settler: NoteSettler,
     helpdesk: Arc<dyn Helpdesk>,
     settings: Arc<WorkflowSettings>,
+    /// Reads tickets back for "this ticket changed" notices (`sync`); `None` in shadow mode.
+    history: Option<Arc<crate::helpdesk::zendesk::ZendeskClient>>,
 }
 
 impl Worker {
@@ -95,11 +97,41 @@ impl Worker {
             store,
             helpdesk,
             settings,
+            history: None,
         }
+    }
+
+    /// Lets the worker sync tickets from the Zendesk API (trigger webhooks, reconciliation).
+    pub fn with_history(mut self, api: Arc<crate::helpdesk::zendesk::ZendeskClient>) -> Worker {
+        self.history = Some(api);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A "this ticket changed" notice: the ticket is read back and what is new is handled.
+    async fn sync(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+        let Some(api) = &self.history else {
+            return Err(HandleError::Permanent(
+                "a ticket sync needs the Zendesk API (ONBEHALF_ZENDESK_URL, _EMAIL, _API_TOKEN)"
+                    .into(),
+            ));
+        };
+        let report = crate::sync::sync_ticket(self, api, &envelope.ticket_id).await?;
+        Ok(if report.fed > 0 {
+            Outcome::Processed
+        } else {
+            Outcome::Duplicate
+        })
     }
 
     /// Handles one event to the end: decision committed, notes posted. Callable from tests.
     pub async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+        if envelope.source == crate::sync::TICKET_CHANGED {
+            return self.sync(envelope).await;
+        }
         if envelope.source != "zendesk" {
             return Err(HandleError::Permanent(format!(
                 "unknown source {:?}",

@@ -4,3 +4,4 @@
 pub mod audit;
 pub mod classify;
 pub mod consent;
+pub mod reconcile;

@@ -17,6 +17,8 @@ use std::time::Duration;
 use super::{Helpdesk, HelpdeskError, NoteMode};
 use crate::config::Secret;
 
+pub mod history;
+
 /// Waits longer than this are not spent holding a worker: the event goes back to the queue.
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 3;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod signature;
+pub mod trigger;
 pub mod zendesk;
 
 use axum::Json;
@@ -58,7 +59,7 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
         .with_state(state)
 }
 
-fn outcome(outcome: &'static str) {
+pub(crate) fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
 }
 
@@ -89,6 +90,9 @@ async fn zendesk_webhook(
             outcome(label);
             ApiError::Unauthorized(e.to_string(), code)
         })?;
+    if let Some(changed) = trigger::parse(&body) {
+        return trigger::queue(&state, &headers, body, changed).await;
+    }
     let event = zendesk::parse_header(&body).map_err(|e| {
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())

@@ -1,0 +1,79 @@
+//! Ticket sync: "this ticket changed" → read the ticket back from the API and feed what has not
+//! been handled yet into the same decision path as webhook events.
+//!
+//! A trigger webhook (`ingest::trigger`) and the reconciler (`reconcile`) only name a ticket.
+//! The sync reads its audits (each update of the ticket: field changes and comments, oldest
+//! first) and its comments, rebuilds the ticket as it was after each update, and turns every
+//! update into the event-subscription payloads Zendesk would have sent for it, with the
+//! ticket as it was then. Those go through `Worker::handle` like any webhook, so the notes and
+//! trail records are the ones the webhooks would have produced.
+//!
+//! Each synthetic event is keyed by what it is — the comment id, the audit event id, the
+//! ticket's creation — so a sync never feeds an event twice, and the workflow state itself
+//! ignores a comment it already handled under a webhook's event id (`handled_comments`): a
+//! ticket that got both its webhooks and a sync gets nothing twice.
+
+pub mod reconcile;
+mod replay;
+
+pub use replay::{SyncedEvent, replay};
+
+use bytes::Bytes;
+use std::sync::Arc;
+
+use crate::helpdesk::zendesk::ZendeskClient;
+use crate::queue::Envelope;
+use crate::worker::{HandleError, Outcome, Worker};
+
+/// The envelope source of a "this ticket changed" notice (a trigger webhook).
+pub const TICKET_CHANGED: &str = "zendesk-ticket-changed";
+/// The helpdesk the synthetic events belong to (as webhook events do).
+pub const SOURCE: &str = "zendesk";
+
+/// What one sync of a ticket did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub ticket_id: String,
+    /// Events the ticket's history holds.
+    pub events: usize,
+    /// Of those, not handled before: fed to the workflow now.
+    pub fed: usize,
+}
+
+/// Reads the ticket from the API and feeds what is new. A failure leaves what was fed so
+/// far committed; the next sync goes on from there.
+pub async fn sync_ticket(
+    worker: &Worker,
+    api: &Arc<ZendeskClient>,
+    ticket_id: &str,
+) -> Result<SyncReport, HandleError> {
+    let history = api.ticket_history(ticket_id).await?;
+    let events = replay(&history);
+    let handled = worker.store().handled_event_ids(SOURCE, ticket_id).await?;
+    let mut report = SyncReport {
+        ticket_id: ticket_id.to_string(),
+        events: events.len(),
+        fed: 0,
+    };
+    for event in events {
+        if handled.contains(&event.key) {
+            continue;
+        }
+        let body = serde_json::to_vec(&event.payload)
+            .map_err(|e| HandleError::Permanent(format!("cannot encode a synced event: {e}")))?;
+        let envelope = Envelope {
+            event_id: event.key,
+            ticket_id: ticket_id.to_string(),
+            source: SOURCE.to_string(),
+            received_at_ms: crate::store::now_ms(),
+            body: Bytes::from(body),
+        };
+        // `handle` is what a webhook goes through; boxed, as it calls back into the sync for
+        // envelopes of `TICKET_CHANGED` (never these).
+        if Box::pin(worker.handle(&envelope)).await? == Outcome::Processed {
+            report.fed += 1;
+        }
+    }
+    metrics::counter!("onbehalf_synced_events_total").increment(report.fed as u64);
+    Ok(report)
+}
