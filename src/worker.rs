@@ -138,8 +138,9 @@ impl Worker {
                 envelope.source
             )));
         }
-        let event = zendesk::parse_event(&envelope.body)
+        let mut event = zendesk::parse_event(&envelope.body)
             .map_err(|e| HandleError::Permanent(format!("payload rejected: {}", e.code())))?;
+        crate::sync::key_by_what_it_is(&mut event);
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
         }

@@ -24,11 +24,28 @@ use std::sync::Arc;
 use crate::helpdesk::zendesk::ZendeskClient;
 use crate::queue::Envelope;
 use crate::worker::{HandleError, Outcome, Worker};
+use crate::workflow::{EventKind, TicketEvent};
 
 /// The envelope source of a "this ticket changed" notice (a trigger webhook).
 pub const TICKET_CHANGED: &str = "zendesk-ticket-changed";
 /// The helpdesk the synthetic events belong to (as webhook events do).
 pub const SOURCE: &str = "zendesk";
+
+/// Dedupes an event by what it is where the webhook says: a comment by its id, a ticket's
+/// creation by the ticket (the keys the sync gives the same events). Other events keep their
+/// webhook id: their payloads name no audit (the workflow takes a repeated tag or status
+/// snapshot as the same fact).
+pub fn key_by_what_it_is(event: &mut TicketEvent) {
+    match &event.kind {
+        EventKind::CommentAdded { comment } => {
+            event.event_id = format!("zendesk-comment:{}", comment.id);
+        }
+        EventKind::TicketCreated => {
+            event.event_id = format!("zendesk-created:{}", event.ticket.id);
+        }
+        _ => {}
+    }
+}
 
 /// What one sync of a ticket did.
 #[derive(Debug, Clone, PartialEq, Eq)]
