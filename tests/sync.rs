@@ -3,6 +3,7 @@
 //! well gets nothing twice.
 
 mod common;
+mod store_support;
 
 use common::events::{PERMISSION_QUESTION, TWO_FA_DESCRIPTION, TWO_FA_SUBJECT};
 use common::fake_zendesk::{AGENT, Canned, REQUESTER};
@@ -236,4 +237,35 @@ async fn the_reconciler_follows_the_export_on_its_own_and_waits_out_its_rate_lim
     common::eventually(WAIT, || async { app.zendesk.export_requests().len() >= 4 }).await;
     assert_eq!(app.zendesk.notes_for("7301").len(), notes);
     app.stop().await;
+}
+
+/// One reconciler at a time: the lease is held until released or run out, and only its
+/// holder moves the export's cursor.
+async fn one_reconciler_holds_the_lease(db: store_support::Db) {
+    let store = &db.store;
+    let lease = Duration::from_secs(60);
+    assert!(store.take_sync_lease("export", "a", lease).await.unwrap());
+    assert!(!store.take_sync_lease("export", "b", lease).await.unwrap());
+    assert!(store.take_sync_lease("export", "a", lease).await.unwrap(), "renewed");
+    assert!(store.save_sync_cursor("export", "a", "c1").await.unwrap());
+    assert!(!store.save_sync_cursor("export", "b", "c2").await.unwrap());
+    assert_eq!(store.sync_cursor("export").await.unwrap().as_deref(), Some("c1"));
+    store.release_sync_lease("export", "a").await.unwrap();
+    assert!(store.take_sync_lease("export", "b", lease).await.unwrap());
+    // A holder that stopped renewing loses the lease once it runs out.
+    assert!(store.take_sync_lease("other", "a", Duration::ZERO).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(store.take_sync_lease("other", "b", lease).await.unwrap());
+    assert!(!store.save_sync_cursor("other", "a", "late").await.unwrap());
+    assert_eq!(store.sync_cursor("other").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn one_reconciler_holds_the_lease_on_sqlite() {
+    store_support::with_sqlite(one_reconciler_holds_the_lease).await
+}
+
+#[tokio::test]
+async fn one_reconciler_holds_the_lease_on_postgres() {
+    store_support::with_postgres(one_reconciler_holds_the_lease).await
 }
