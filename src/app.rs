@@ -127,13 +127,24 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
 
 /// Where notes go, and the API client that reads tickets back (`None` in shadow mode). One
 /// client for both: they share its rate limiter.
-fn helpdesk(config: &Config) -> Result<(Arc<dyn Helpdesk>, Option<Arc<ZendeskClient>>), AppError> {
+struct HelpdeskParts {
+    notes: Arc<dyn Helpdesk>,
+    history: Option<Arc<ZendeskClient>>,
+}
+
+fn helpdesk(config: &Config) -> Result<HelpdeskParts, AppError> {
     Ok(match zendesk_client(config)? {
         Some(client) => {
             let client = Arc::new(client);
-            (client.clone(), Some(client))
+            HelpdeskParts {
+                notes: client.clone(),
+                history: Some(client),
+            }
         }
-        None => (Arc::new(ShadowHelpdesk), None),
+        None => HelpdeskParts {
+            notes: Arc::new(ShadowHelpdesk),
+            history: None,
+        },
     })
 }
 
@@ -252,7 +263,10 @@ impl Application {
             metrics,
         };
         let worker = if role.works() {
-            let (helpdesk, history) = helpdesk(&config)?;
+            let HelpdeskParts {
+                notes: helpdesk,
+                history,
+            } = helpdesk(&config)?;
             let for_settings = config.clone();
             Some(WorkerParts {
                 settings: tokio::task::spawn_blocking(move || {

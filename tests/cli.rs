@@ -62,7 +62,11 @@ fn reconcile_says_what_it_needs() {
     assert!(text(&out).contains("RFC 3339"), "{}", text(&out));
     let out = onbehalf(&["reconcile", "--since", "2025-01-08T00:00:00Z"], &[]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("ONBEHALF_ZENDESK_URL"), "{}", text(&out));
+    assert!(
+        text(&out).contains("ONBEHALF_ZENDESK_URL"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

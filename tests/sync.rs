@@ -6,7 +6,8 @@ mod common;
 mod store_support;
 
 use common::events::{PERMISSION_QUESTION, TWO_FA_DESCRIPTION, TWO_FA_SUBJECT};
-use common::fake_zendesk::{AGENT, Canned, REQUESTER};
+use common::fake_zendesk::Canned;
+use common::fake_zendesk::world::{AGENT, REQUESTER};
 use common::{TestApp, post_signed, sign_now, spawn_app_with};
 use serde_json::Value;
 use std::time::Duration;
@@ -246,14 +247,25 @@ async fn one_reconciler_holds_the_lease(db: store_support::Db) {
     let lease = Duration::from_secs(60);
     assert!(store.take_sync_lease("export", "a", lease).await.unwrap());
     assert!(!store.take_sync_lease("export", "b", lease).await.unwrap());
-    assert!(store.take_sync_lease("export", "a", lease).await.unwrap(), "renewed");
+    assert!(
+        store.take_sync_lease("export", "a", lease).await.unwrap(),
+        "renewed"
+    );
     assert!(store.save_sync_cursor("export", "a", "c1").await.unwrap());
     assert!(!store.save_sync_cursor("export", "b", "c2").await.unwrap());
-    assert_eq!(store.sync_cursor("export").await.unwrap().as_deref(), Some("c1"));
+    assert_eq!(
+        store.sync_cursor("export").await.unwrap().as_deref(),
+        Some("c1")
+    );
     store.release_sync_lease("export", "a").await.unwrap();
     assert!(store.take_sync_lease("export", "b", lease).await.unwrap());
     // A holder that stopped renewing loses the lease once it runs out.
-    assert!(store.take_sync_lease("other", "a", Duration::ZERO).await.unwrap());
+    assert!(
+        store
+            .take_sync_lease("other", "a", Duration::ZERO)
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(store.take_sync_lease("other", "b", lease).await.unwrap());
     assert!(!store.save_sync_cursor("other", "a", "late").await.unwrap());

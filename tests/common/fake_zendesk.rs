@@ -3,8 +3,7 @@
 //! requests with failures (429 with Retry-After, 500, …). Tickets made through `world` are
 //! also readable as the REST API shows them (ticket, audits, comments, incremental export).
 
-mod world;
-pub use world::{AGENT, REQUESTER};
+pub mod world;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
