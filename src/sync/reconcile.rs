@@ -25,6 +25,8 @@ use crate::worker::{HandleError, Worker};
 pub const EXPORT: &str = "zendesk-ticket-export";
 /// How long a reconciler holds the lease without renewing it.
 const LEASE: Duration = Duration::from_secs(120);
+/// How far back the first pass ever looks, at least.
+const FIRST_LOOKBACK: Duration = Duration::from_secs(120);
 /// Export requests tried per page before the pass gives up (rate limits are waited out).
 const PAGE_ATTEMPTS: u32 = 6;
 
@@ -115,20 +117,21 @@ impl Reconciler {
     ) -> Result<PassReport, ReconcileError> {
         let mut report = PassReport::default();
         loop {
-            if periodic
-                && !self
-                    .store
-                    .take_sync_lease(EXPORT, &self.owner, LEASE)
-                    .await?
-            {
-                return Ok(report);
-            }
             let page = self.page(&from).await?;
             report.pages += 1;
             for ticket in &page.tickets {
                 // Deleted tickets stay in the export unless `exclude_deleted=true`.
                 if ticket.status.as_deref() == Some("deleted") {
                     continue;
+                }
+                // Renewed ticket by ticket: a page may take minutes at the API's pace.
+                if periodic
+                    && !self
+                        .store
+                        .take_sync_lease(EXPORT, &self.owner, LEASE)
+                        .await?
+                {
+                    return Ok(report);
                 }
                 let outcome = sync_ticket(&self.worker, &self.api, &ticket.id).await;
                 let reconciled = Reconciled {
@@ -141,17 +144,18 @@ impl Reconciler {
                         metrics::counter!("onbehalf_reconciled_tickets_total").increment(1);
                         tracing::info!(ticket_id = %synced.ticket_id, events = synced.events, fed = synced.fed, "ticket reconciled");
                     }
-                    // Gone or unreadable for good: nothing later will change that.
-                    Err(HandleError::Permanent(reason)) => {
-                        tracing::warn!(ticket_id = %ticket.id, %reason, "ticket cannot be reconciled; skipped");
-                    }
-                    // The cursor stays before this page: the next pass tries it again.
-                    Err(HandleError::Transient(reason)) => {
+                    // The cursor stays before this page: the next pass tries it again. (A
+                    // pass by hand reports the ticket and goes on.)
+                    Err(HandleError::Transient(reason)) if periodic => {
                         report.tickets.push(reconciled);
                         return Err(ReconcileError::Sync {
                             ticket_id: ticket.id.clone(),
                             reason,
                         });
+                    }
+                    // Gone or unreadable for good: nothing later will change that.
+                    Err(HandleError::Permanent(reason) | HandleError::Transient(reason)) => {
+                        tracing::warn!(ticket_id = %ticket.id, %reason, "ticket not reconciled; skipped");
                     }
                 }
                 report.tickets.push(reconciled);
@@ -195,10 +199,11 @@ impl Reconciler {
     }
 
     /// Every `interval` until `shutdown` (the first pass right away): a pass when this
-    /// instance holds the lease. The first pass ever starts one interval back.
+    /// instance holds the lease. The first pass ever starts one interval back (two minutes at
+    /// least: the export hides the most recent minute).
     pub async fn run(self, interval: Duration, shutdown: CancellationToken) {
         loop {
-            let first_start = OffsetDateTime::now_utc() - interval;
+            let first_start = OffsetDateTime::now_utc() - interval.max(FIRST_LOOKBACK);
             let pass = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 pass = self.periodic_pass(first_start) => pass,

@@ -59,6 +59,9 @@ pub struct RemoteTicket {
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// Always an agent.
+    #[serde(default, deserialize_with = "optional_id_string")]
+    pub assignee_id: Option<String>,
 }
 
 /// A comment as List Comments gives it.
@@ -191,6 +194,12 @@ struct CommentsPage {
 }
 
 #[derive(Deserialize)]
+struct UsersPage {
+    #[serde(default)]
+    users: Vec<RemoteUser>,
+}
+
+#[derive(Deserialize)]
 struct AuditsPage {
     #[serde(default)]
     audits: Vec<Audit>,
@@ -251,7 +260,29 @@ impl ZendeskClient {
                 "ticket",
             )
             .await?;
-        let (comments, staff) = self.history_comments(id).await?;
+        let (comments, mut roles) = self.history_comments(id).await?;
+        let unknown: Vec<&str> = comments
+            .iter()
+            .filter_map(|c| c.author_id.as_deref())
+            .filter(|a| !roles.contains_key(*a))
+            .collect();
+        if !unknown.is_empty() {
+            match self.roles_of(&unknown).await {
+                Ok(found) => roles.extend(found),
+                Err(e) if e.is_transient() => return Err(e),
+                // Unknown authors are taken for end users: their comments ask nothing.
+                Err(e) => tracing::warn!(error = %e, "comment authors' roles unknown"),
+            }
+        }
+        let mut staff: std::collections::HashSet<String> = roles
+            .into_iter()
+            .filter(|(_, role)| role == "agent" || role == "admin")
+            .map(|(id, _)| id)
+            .collect();
+        staff.extend(ticket.ticket.assignee_id.clone());
+        if let Some(requester) = &ticket.ticket.requester_id {
+            staff.remove(requester);
+        }
         let audits = self.audits(id).await?;
         Ok(TicketHistory {
             ticket: ticket.ticket,
@@ -261,10 +292,35 @@ impl ZendeskClient {
         })
     }
 
+    /// Roles of users the comments page did not sideload: Show Many Users,
+    /// `GET /api/v2/users/show_many.json?ids=…` (at most 100 ids a request)
+    /// (developer.zendesk.com/api-reference/ticketing/users/users/#show-many-users).
+    async fn roles_of(&self, ids: &[&str]) -> Result<HashMap<String, String>, HelpdeskError> {
+        let mut ids: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|i| i.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut roles = HashMap::new();
+        for chunk in ids.chunks(100) {
+            let mut url = self.url("/api/v2/users/show_many.json")?;
+            url.query_pairs_mut().append_pair("ids", &chunk.join(","));
+            let page: UsersPage = self.get_json(url, MAX_PAGE, "users").await?;
+            roles.extend(
+                page.users
+                    .into_iter()
+                    .map(|u| (u.id, u.role.unwrap_or_default())),
+            );
+        }
+        Ok(roles)
+    }
+
     async fn history_comments(
         &self,
         id: &str,
-    ) -> Result<(Vec<HistoryComment>, std::collections::HashSet<String>), HelpdeskError> {
+    ) -> Result<(Vec<HistoryComment>, HashMap<String, String>), HelpdeskError> {
         let mut comments = vec![];
         let mut roles: HashMap<String, String> = HashMap::new();
         let mut after: Option<String> = None;
@@ -288,12 +344,7 @@ impl ZendeskClient {
                 None => break,
             }
         }
-        let staff = roles
-            .into_iter()
-            .filter(|(_, role)| role == "agent" || role == "admin")
-            .map(|(id, _)| id)
-            .collect();
-        Ok((comments, staff))
+        Ok((comments, roles))
     }
 
     async fn audits(&self, id: &str) -> Result<Vec<Audit>, HelpdeskError> {
