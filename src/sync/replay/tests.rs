@@ -41,6 +41,7 @@ fn history() -> TicketHistory {
             status: Some("solved".into()),
             tags: Some(vec!["2fa".into(), "verified".into()]),
             updated_at: Some("2025-01-08T10:10:00Z".into()),
+            assignee_id: None,
         },
         comments: vec![
             comment(

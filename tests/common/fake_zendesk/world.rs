@@ -25,7 +25,7 @@ pub const AGENT: &str = "8447388090495";
 pub const BOT: &str = "9000";
 
 /// Tickets per export page: small, so that a pass follows cursors.
-pub const EXPORT_PAGE: usize = 2;
+pub const EXPORT_PAGE: usize = 1;
 /// Audits per page at most (Zendesk allows 100): small, so that the client follows cursors.
 const AUDIT_PAGE: usize = 2;
 
