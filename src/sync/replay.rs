@@ -211,6 +211,26 @@ pub fn replay(history: &TicketHistory) -> Vec<SyncedEvent> {
         after_updates.push((*at, snapshot.clone()));
     }
 
+    // No update could be read: the ticket was created as it is now (the best known).
+    if audits.is_empty()
+        && let Some(at) = time_of(current.created_at.as_deref())
+    {
+        let time = current.created_at.clone().unwrap_or_default();
+        let payload = event_payload(
+            "created",
+            ticket_id,
+            &time,
+            snapshot.detail(ticket_id),
+            json!({}),
+        );
+        let event = SyncedEvent {
+            key: format!("zendesk-created:{ticket_id}"),
+            payload,
+        };
+        push(&mut out, at, event);
+        after_updates.push((at, snapshot.clone()));
+    }
+
     // Comments no audit read here names: with the ticket as the updates before them left it.
     let mut rest: Vec<(OffsetDateTime, &HistoryComment)> = history
         .comments

@@ -62,6 +62,8 @@ pub struct RemoteTicket {
     /// Always an agent.
     #[serde(default, deserialize_with = "optional_id_string")]
     pub assignee_id: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// A comment as List Comments gives it.
@@ -283,7 +285,15 @@ impl ZendeskClient {
         if let Some(requester) = &ticket.ticket.requester_id {
             staff.remove(requester);
         }
-        let audits = self.audits(id).await?;
+        let audits = match self.audits(id).await {
+            Ok(audits) => audits,
+            Err(e) if e.is_transient() => return Err(e),
+            // Without its updates the ticket is replayed from its comments and as it is now.
+            Err(e) => {
+                tracing::warn!(error = %e, "the ticket's audits cannot be read");
+                vec![]
+            }
+        };
         Ok(TicketHistory {
             ticket: ticket.ticket,
             comments,

@@ -42,6 +42,7 @@ fn history() -> TicketHistory {
             tags: Some(vec!["2fa".into(), "verified".into()]),
             updated_at: Some("2025-01-08T10:10:00Z".into()),
             assignee_id: None,
+            created_at: Some("2025-01-08T10:00:00Z".into()),
         },
         comments: vec![
             comment(
@@ -143,5 +144,26 @@ fn a_comment_no_audit_names_gets_the_ticket_as_the_updates_before_it_left_it() {
     assert_eq!(
         reply.payload["event"]["comment"]["author"]["is_staff"],
         false
+    );
+}
+
+#[test]
+fn without_its_audits_a_ticket_is_replayed_from_its_comments_as_it_is_now() {
+    let mut h = history();
+    h.audits.clear();
+    let events = replay(&h);
+    let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "zendesk-created:77",
+            "zendesk-comment:501",
+            "zendesk-comment:502"
+        ]
+    );
+    assert_eq!(events[0].payload["detail"]["status"], "solved");
+    assert_eq!(
+        events[2].payload["detail"]["tags"],
+        json!(["2fa", "verified"])
     );
 }
