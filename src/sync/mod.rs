@@ -87,8 +87,15 @@ pub async fn sync_ticket(
         };
         // `handle` is what a webhook goes through; boxed, as it calls back into the sync for
         // envelopes of `TICKET_CHANGED` (never these).
-        if Box::pin(worker.handle(&envelope)).await? == Outcome::Processed {
-            report.fed += 1;
+        match Box::pin(worker.handle(&envelope)).await {
+            Ok(Outcome::Processed) => report.fed += 1,
+            Ok(_) => {}
+            // One update the workflow cannot take (as a webhook of it would be dead-lettered)
+            // does not hold up the ticket's others.
+            Err(HandleError::Permanent(reason)) => {
+                tracing::warn!(ticket_id, event_id = %envelope.event_id, %reason, "synced event refused");
+            }
+            Err(e) => return Err(e),
         }
     }
     metrics::counter!("onbehalf_synced_events_total").increment(report.fed as u64);
