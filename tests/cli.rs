@@ -26,7 +26,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "serve",
     "receive",
     "work",
@@ -37,6 +37,7 @@ const SUBCOMMANDS: [&str; 10] = [
     "check-config",
     "dead-letters",
     "reconcile",
+    "zendesk",
 ];
 
 #[test]
