@@ -37,10 +37,10 @@ pub const SOURCE: &str = "zendesk";
 /// snapshot as the same fact).
 pub fn key_by_what_it_is(event: &mut TicketEvent) {
     match &event.kind {
-        EventKind::CommentAdded { comment } => {
+        EventKind::CommentAdded { comment } if !comment.id.trim().is_empty() => {
             event.event_id = format!("zendesk-comment:{}", comment.id);
         }
-        EventKind::TicketCreated => {
+        EventKind::TicketCreated if !event.ticket.id.trim().is_empty() => {
             event.event_id = format!("zendesk-created:{}", event.ticket.id);
         }
         _ => {}
