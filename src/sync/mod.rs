@@ -101,3 +101,42 @@ pub async fn sync_ticket(
     metrics::counter!("onbehalf_synced_events_total").increment(report.fed as u64);
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{Comment, TicketSnapshot};
+
+    fn event(kind: EventKind) -> TicketEvent {
+        TicketEvent {
+            event_id: "d4f5c389".into(),
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+            ticket: TicketSnapshot {
+                id: "5158".into(),
+                ..TicketSnapshot::default()
+            },
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_webhook_comment_or_creation_is_keyed_as_the_sync_keys_it() {
+        let comment = |id: &str| EventKind::CommentAdded {
+            comment: Comment {
+                id: id.into(),
+                ..Comment::default()
+            },
+        };
+        let mut e = event(comment("9876"));
+        key_by_what_it_is(&mut e);
+        assert_eq!(e.event_id, "zendesk-comment:9876");
+        let mut e = event(EventKind::TicketCreated);
+        key_by_what_it_is(&mut e);
+        assert_eq!(e.event_id, "zendesk-created:5158");
+        for kind in [comment(""), EventKind::RequesterChanged] {
+            let mut e = event(kind);
+            key_by_what_it_is(&mut e);
+            assert_eq!(e.event_id, "d4f5c389");
+        }
+    }
+}
