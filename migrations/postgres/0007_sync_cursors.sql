@@ -11,9 +11,10 @@ CREATE TABLE sync_cursors (
 -- A ticket's sync reads back what was already handled of it.
 CREATE INDEX processed_events_ticket ON processed_events (source, ticket_id);
 
+-- As 0006, with the cursor table.
 CREATE OR REPLACE FUNCTION onbehalf_grant_app_role(app_role TEXT) RETURNS void AS $$
 BEGIN
-    EXECUTE format('REVOKE ALL ON processed_events, tickets, notes, confirmations, sync_cursors, _sqlx_migrations FROM %I', app_role);
+    EXECUTE format('REVOKE ALL ON processed_events, tickets, notes, confirmations, api_budget, sync_cursors, _sqlx_migrations FROM %I', app_role);
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), app_role);
     -- Dedupe inserts (ON CONFLICT DO NOTHING RETURNING reads the keys back).
     EXECUTE format('GRANT SELECT, INSERT ON processed_events TO %I', app_role);
@@ -21,6 +22,8 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON tickets, notes TO %I', app_role);
     -- The trail: read and append only.
     EXECUTE format('GRANT SELECT, INSERT ON confirmations TO %I', app_role);
+    -- Workers take API tokens and record Retry-After holds.
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON api_budget TO %I', app_role);
     -- The reconciler's cursor and lease.
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON sync_cursors TO %I', app_role);
     -- Start-up checks the schema is current before deciding whether to migrate.

@@ -144,6 +144,14 @@ impl Reconciler {
                         metrics::counter!("onbehalf_reconciled_tickets_total").increment(1);
                         tracing::info!(ticket_id = %synced.ticket_id, events = synced.events, fed = synced.fed, "ticket reconciled");
                     }
+                    // The helpdesk or the database is down: so is the rest of the pass.
+                    Err(HandleError::Outage { reason, .. }) => {
+                        report.tickets.push(reconciled);
+                        return Err(ReconcileError::Sync {
+                            ticket_id: ticket.id.clone(),
+                            reason,
+                        });
+                    }
                     // The cursor stays before this page: the next pass tries it again. (A
                     // pass by hand reports the ticket and goes on.)
                     Err(HandleError::Transient(reason)) if periodic => {
