@@ -112,6 +112,8 @@ pub struct Config {
     pub pause_first_ms: u64,
     /// …up to this; a helpdesk's `Retry-After` overrides both.
     pub pause_max_ms: u64,
+    /// How often the reconciler follows Zendesk's incremental ticket export (0: never).
+    pub reconcile_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -150,6 +152,7 @@ impl Default for Config {
             retry_budget_secs: 6 * 3600,
             pause_first_ms: 1000,
             pause_max_ms: 30_000,
+            reconcile_interval_secs: 300,
         }
     }
 }
@@ -449,6 +452,10 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("tag_escalated", "tag meaning \"escalated\""),
     ("log_format", "`text` or `json` (one JSON object per line)"),
     ("shutdown_timeout_secs", "drain time on SIGTERM"),
+    (
+        "reconcile_interval_secs",
+        "how often the reconciler follows Zendesk's incremental ticket export (0: off)",
+    ),
 ];
 
 /// The key reference `onbehalf check-config --help` ends with: every key, its environment

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod signature;
+pub mod trigger;
 pub mod zendesk;
 
 use axum::Json;
@@ -84,7 +85,7 @@ async fn with_retry_after(mut response: axum::response::Response) -> axum::respo
 /// well inside Zendesk's own request timeout.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn outcome(outcome: &'static str) {
+pub(crate) fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
 }
 
@@ -116,6 +117,9 @@ async fn zendesk_webhook(
             outcome(label);
             ApiError::Unauthorized(e.to_string(), code)
         })?;
+    if let Some(changed) = trigger::parse(&body) {
+        return trigger::queue(&state, &headers, body, changed).await;
+    }
     let event = zendesk::parse_header(&body).map_err(|e| {
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())
