@@ -106,6 +106,7 @@ struct RulesFile {
     redirect: Vec<String>,
     auto_reply: Vec<String>,
     neutral: Vec<String>,
+    need: Vec<String>,
     actions: BTreeMap<String, Vec<String>>,
     objects: BTreeMap<String, Vec<String>>,
     permission_question: QuestionRules,
@@ -170,6 +171,8 @@ pub struct Lexicon {
     pub action_names: Vec<String>,
     /// Object kind names by bit position, for reasons.
     pub object_names: Vec<String>,
+    /// Stems of words for needing or using something ("need", "usamos", "brauch"), folded.
+    pub need: Vec<String>,
     /// Openings of a permission question (regular expressions, see the rules file).
     pub question_leads: Vec<String>,
     /// Openings of a question sentence that say the agent's message asked something before it
@@ -248,6 +251,12 @@ impl Lexicon {
             by_pattern,
             action_names,
             object_names,
+            need: rules
+                .need
+                .iter()
+                .map(|n| fold(n).trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
             question_leads: rules.permission_question.leads,
             question_follow_ups: rules.permission_question.follow_ups,
         })

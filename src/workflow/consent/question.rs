@@ -153,6 +153,25 @@ fn is_question_or_request(sentence: &str) -> bool {
     if lower.contains("replying in this ticket") || lower.contains("will be sufficient") {
         return false;
     }
+    // Korean and Japanese put the request at the end ("확인 부탁드립니다", "ご確認ください");
+    // "よろしくお願いします" only closes the message.
+    const POLITE_ENDINGS: &[&str] = &[
+        "부탁드립니다",
+        "부탁드려요",
+        "부탁합니다",
+        "주세요",
+        "주십시오",
+        "바랍니다",
+        "ください",
+        "下さい",
+        "お願いします",
+        "お願いいたします",
+        "お願い致します",
+    ];
+    let unterminated = s.trim_end_matches(|c: char| !c.is_alphanumeric());
+    if POLITE_ENDINGS.iter().any(|e| unterminated.ends_with(e)) && !s.contains("よろしく") {
+        return true;
+    }
     if lower.contains("if you have any") || lower.contains("let us know if") {
         return false;
     }

@@ -48,6 +48,9 @@ struct Signal {
     asked_words: bool,
     /// A refusal read from a negated verb ("I don't want anything to break"), not said outright.
     derived: bool,
+    /// A negation in a clause that only gives a reason for the action ("we don't use it
+    /// anymore"): it says nothing about the permission.
+    gives_reason: bool,
 }
 
 /// The evidence for a grant.
@@ -110,13 +113,40 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 .first_evidence_sentence
                 .is_some_and(|first| s.sentence < first)
     };
+    // A sentence of the story before the first answer: long enough to be one, and addressed
+    // to nothing the question asks (no request, question, answer or asked verb in it).
+    let story_sentence = |n: usize| {
+        reading
+            .first_evidence_sentence
+            .is_some_and(|first| n < first)
+            && reading.sentence_words.get(n).is_some_and(|w| *w >= 6)
+            && !reading.directed.get(n).copied().unwrap_or(true)
+    };
+    // "We don't use it anymore" beside "please delete it": a reason for the action.
+    let reason = |s: &Signal| s.gives_reason && reading.evidence == Evidence::Anchored;
+    // "I don't have the recovery codes anymore. I give permission to disable 2FA": "anymore"
+    // in the story says what happened, not that the action is unneeded.
+    let story_no_longer = |s: &Signal| {
+        s.kind == Kind::DeclineSoft
+            && reading.evidence == Evidence::Anchored
+            && NO_LONGER.contains(&quoted(&s.reason))
+            && story_sentence(s.sentence)
+    };
     let refusal = |s: &&Signal| {
         matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw)
             && !weak_self(s)
             && !story(s)
+            && !reason(s)
+            && !story_no_longer(s)
     };
+    // "When I was on holiday I lost my phone": a story that mentions a holiday is no
+    // out-of-office answer when the reply goes on to permit the action by name.
+    let auto_reply = signals.iter().any(|s| {
+        s.kind == Kind::AutoReply
+            && !(reading.evidence == Evidence::Anchored && story_sentence(s.sentence))
+    });
 
-    let verdict = if has(Kind::AutoReply) {
+    let verdict = if auto_reply {
         ConsentVerdict::Unclear
     } else if let Some(first_refusal) = signals.iter().find(refusal) {
         let last_refusal = signals.iter().rev().find(refusal).map_or(0, |s| s.at);
@@ -217,9 +247,33 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                         && CONTRAST.iter().any(|w| quoted(&s.reason) == *w)
                         && reading.first_strong_at.is_some_and(|at| s.at < at)))
         };
+        // A qualifier in the story ("it only has a few stale pages", "two weeks ago", "when I
+        // graduated") says what happened, not on what terms the answer is given; words that
+        // order the action after something ("first", "until") may still be terms.
+        let story_qualifier = |s: &Signal| {
+            reading.evidence >= Evidence::Permit
+                && matches!(
+                    s.kind,
+                    Kind::Condition | Kind::Timing | Kind::Scope | Kind::Redirect | Kind::AutoReply
+                )
+                && story_sentence(s.sentence)
+                && !SEQUENCE.contains(&quoted(&s.reason))
+                && !IF.contains(&quoted(&s.reason))
+                // "Only the staging one." opens with its terms; "it only has a few pages"
+                // tells.
+                && !opens_clause(&folded, s.at)
+                // "…. Then you may delete it" answers on the terms just set.
+                && !reading.answer_follows_on
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
-            .filter(|s| blocks_grant(s.kind) && !s.asked_words && !background(s))
+            .filter(|s| {
+                blocks_grant(s.kind)
+                    && !s.asked_words
+                    && !background(s)
+                    && !story_qualifier(s)
+                    && !reason(s)
+            })
             // "My manager approved it yesterday. I give permission to delete it": the requester's
             // own permission naming the action, in a sentence of its own.
             .filter(|s| {
@@ -298,6 +352,97 @@ const IF: &[&str] = &[
     "if", "only if", "unless", "wenn", "falls", "sofern", "si", "solo si", "se", "solo se", "als",
     "indien", "mits", "如果", "要是", "なら", "たら", "れば", "면", "으면", "다면",
 ];
+
+/// Words that order the action after something else: in the story too, they may set terms.
+const SEQUENCE: &[&str] = &[
+    "first",
+    "before",
+    "until",
+    "till",
+    "after",
+    "once",
+    "as soon as",
+    "make sure",
+    "primero",
+    "antes",
+    "hasta",
+    "después",
+    "erst",
+    "bevor",
+    "bis",
+    "nachdem",
+    "dabord",
+    "avant",
+    "après",
+    "primeiro",
+    "depois",
+    "prima di",
+    "dopo",
+    "finché",
+    "appena",
+    "eerst",
+    "voordat",
+    "totdat",
+    "tot",
+    "nadat",
+    "zodra",
+    "まで",
+    "前に",
+    "後で",
+    "あとで",
+    "終わったら",
+    "之前",
+    "之后",
+    "以后",
+    "先",
+    "等",
+    "먼저",
+    "전에",
+    "까지",
+    "후에",
+    "다음에",
+    "하고 나서",
+];
+
+/// Openings that make a sentence follow on from the one before ("Then go ahead").
+const FOLLOW_ON: &[&str] = &[
+    "then",
+    "in that case",
+    "if so",
+    "so then",
+    "dann",
+    "in dem fall",
+    "entonces",
+    "en ese caso",
+    "alors",
+    "dans ce cas",
+    "então",
+    "nesse caso",
+    "allora",
+    "in quel caso",
+    "dan",
+    "in dat geval",
+    "その場合",
+    "それなら",
+    "では",
+    "那么",
+    "那样的话",
+    "那樣的話",
+    "그러면",
+    "그럼",
+    "그렇다면",
+];
+
+/// `at` opens a clause of `folded`: only spaces since its start or the last clause mark.
+fn opens_clause(folded: &str, at: usize) -> bool {
+    folded
+        .get(..at)
+        .and_then(|before| before.chars().rev().find(|c| *c != ' '))
+        .is_none_or(|c| is_sentence_end(c) || matches!(c, ',' | '。' | '！' | '？'))
+}
+
+/// "Anymore", "no longer": not needed, or only the end of a story.
+const NO_LONGER: &[&str] = &["anymore", "no longer", "not anymore"];
 
 /// A lone "no" after a yes may be a pause ("Yes… no, wait"), not a refusal.
 const BARE_NO: &[&str] = &[
@@ -524,6 +669,12 @@ struct Reading {
     sentence_words: Vec<usize>,
     /// Sentences that ask for the action or permit it by name.
     anchored_sentences: Vec<usize>,
+    /// The first sentence with an answer opens with "then", "in that case": it answers on the
+    /// terms of the sentence before.
+    answer_follows_on: bool,
+    /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
+    /// verb itself. Only a sentence that is none of these can be background.
+    directed: Vec<bool>,
 }
 
 fn read(
@@ -545,13 +696,19 @@ fn read(
     let mut last_evidence_sentence: Option<usize> = None;
     let mut sentence_words: Vec<usize> = vec![0];
     let mut anchored_sentences: Vec<usize> = Vec::new();
+    let mut directed: Vec<bool> = vec![false];
+    let mut answer_follows_on = false;
+    let spanish = is_spanish(folded);
     let mut sentence = 0;
+    let mut sentence_start = 0;
     let mut h = 0;
     let clause_count = clauses.len();
     for (ci, clause) in clauses.iter().enumerate() {
         if clause.opens_sentence && ci > 0 {
             sentence += 1;
             sentence_words.push(0);
+            directed.push(false);
+            sentence_start = clause.start;
         }
         let first_hit = h;
         while h < hits.len() && hits[h].start < clause.stop {
@@ -636,6 +793,7 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: next.phrase.kind == Kind::Action,
+                            gives_reason: false,
                         });
                     } else if let Some(v) = asked_verb_at.filter(|v| *v >= hit.end)
                         && within_reach(&folded[hit.end..v])
@@ -647,6 +805,7 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: true,
+                            gives_reason: false,
                         });
                     } else {
                         signals.push(signal(hit, folded));
@@ -668,6 +827,7 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: false,
+                            gives_reason: false,
                         });
                     }
                 }
@@ -683,6 +843,7 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: false,
+                            gives_reason: false,
                         });
                     }
                 }
@@ -698,6 +859,9 @@ fn read(
                         signals.push(signal(hit, folded));
                     }
                 }
+                // Spanish "se" is a pronoun ("se puede eliminar") and "desde que" is "since":
+                // neither is the Portuguese or Italian condition they spell.
+                Kind::Condition if spanish && matches!(phrase, "se" | "desde que") => {}
                 Kind::Condition => {
                     // "I'll set it up again right after": a sequence of their own, not a
                     // condition on ours.
@@ -740,6 +904,7 @@ fn read(
                         sentence,
                         asked_words: false,
                         derived: false,
+                        gives_reason: false,
                     });
                 }
                 Kind::Directive | Kind::Neutral | Kind::Past | Kind::Filler | Kind::Grant => {}
@@ -816,6 +981,49 @@ fn read(
                 sentence,
                 asked_words: false,
                 derived: false,
+                gives_reason: false,
+            });
+        }
+        // The asked verb as such, not a participle of it ("the deleted project"); without a
+        // recognised verb, an action of the asked kind.
+        let names_asked_action = words
+            .iter()
+            .any(|(_, w)| asked.is_own_verb(w) && !w.ends_with("ed") && !w.ends_with("ing"))
+            || (asked.verb_stem.is_none()
+                && clause_hits.iter().any(|x| {
+                    x.phrase.kind == Kind::Action && x.phrase.groups & asked.actions != 0
+                }));
+        let clause_directed = names_asked_action
+            || clause_evidence > Evidence::Ack
+            || has_kind(Kind::Directive)
+            || has_kind(Kind::Question);
+        if let Some(d) = directed.last_mut() {
+            *d |= clause_directed;
+        }
+        // "We don't use it anymore", "Não há lá nada de que precisemos": a clause of its own
+        // that only says the thing is not needed or used gives a reason for the action.
+        let gives_reason = !clause_directed
+            && !has_kind(Kind::Ack)
+            && lexicon.need.iter().any(|n| {
+                // Latin stems are word prefixes; CJK ones and phrases are found anywhere.
+                if n.contains(' ') || n.chars().any(is_cjk) {
+                    text.contains(n.as_str())
+                } else {
+                    words.iter().any(|(_, w)| w.starts_with(n.as_str()))
+                }
+            });
+        if gives_reason {
+            for s in signals.iter_mut().skip(clause_signals_from) {
+                s.gives_reason = matches!(s.kind, Kind::Negation | Kind::DeclineSoft)
+                    || (s.kind == Kind::Decline && BARE_NO.contains(&quoted(&s.reason)));
+            }
+        }
+        if clause_evidence > Evidence::Ack && first_evidence_sentence.is_none() {
+            let opening = folded[sentence_start..].trim_start();
+            answer_follows_on = FOLLOW_ON.iter().any(|w| {
+                opening.strip_prefix(w).is_some_and(|rest| {
+                    !rest.starts_with(|c: char| c.is_alphanumeric()) || !w.is_ascii()
+                })
             });
         }
         if clause_evidence > Evidence::Ack {
@@ -850,7 +1058,33 @@ fn read(
         last_evidence_sentence,
         sentence_words,
         anchored_sentences,
+        answer_follows_on,
+        directed,
     }
+}
+
+/// Words only Spanish spells so (of the languages whose condition words it could be misread
+/// with), against words only Portuguese or Italian spell so.
+const SPANISH_ONLY: &[&str] = &[
+    "el", "los", "las", "del", "y", "muy", "pero", "usted", "ustedes", "gracias", "hola", "pueden",
+    "puede", "tienen", "también", "nosotros", "hace", "ya", "lo", "eso", "esto",
+];
+const PORTUGUESE_OR_ITALIAN: &[&str] = &[
+    "não", "nao", "você", "vocês", "obrigado", "obrigada", "olá", "também", "pode", "podem", "il",
+    "che", "grazie", "sono", "non", "è", "potete", "uma", "um", "isso", "nós", "gli",
+];
+
+/// The text reads as Spanish rather than Portuguese or Italian (by its function words).
+fn is_spanish(folded: &str) -> bool {
+    let mut balance = 0i32;
+    for (_, w) in word_spans(folded) {
+        if SPANISH_ONLY.contains(&w) {
+            balance += 1;
+        } else if PORTUGUESE_OR_ITALIAN.contains(&w) {
+            balance -= 1;
+        }
+    }
+    balance > 0
 }
 
 fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
@@ -865,6 +1099,7 @@ fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
         sentence: 0,
         asked_words: false,
         derived: false,
+        gives_reason: false,
     }
 }
 
@@ -941,6 +1176,7 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
             sentence: usize::MAX,
             asked_words: false,
             derived: false,
+            gives_reason: false,
         })
         .collect()
 }
@@ -966,6 +1202,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                 sentence: usize::MAX,
                 asked_words: false,
                 derived: false,
+                gives_reason: false,
             });
         }
     }
@@ -999,6 +1236,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                     sentence: usize::MAX,
                     asked_words: false,
                     derived: false,
+                    gives_reason: false,
                 });
             }
         }
