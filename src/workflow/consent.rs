@@ -14,7 +14,7 @@ mod normal;
 mod question;
 mod verdict;
 
-pub use question::{other_things_asked, recognise_question};
+pub use question::{numbered_answer, other_things_asked, recognise_question};
 pub use verdict::judge_text;
 
 /// The most new text (bytes, after quoted history is cut) a reply may have to be judged.
@@ -92,10 +92,18 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
             )],
         )
     } else {
-        let framing = verdict::Framing {
-            other_things: other_things_asked(asked.question, asked.full_comment),
-        };
-        verdict::judge_framed(asked.question, &new_text.judged, &framing)
+        // An answer given by the question's own number says which question it answers.
+        match numbered_answer(asked.question, asked.full_comment, &new_text.judged) {
+            Some(answer) => {
+                verdict::judge_framed(asked.question, &answer, &verdict::Framing::default())
+            }
+            None => {
+                let framing = verdict::Framing {
+                    other_things: other_things_asked(asked.question, asked.full_comment),
+                };
+                verdict::judge_framed(asked.question, &new_text.judged, &framing)
+            }
+        }
     };
     if let Some(flag) = reply.flags.first() {
         // Words that may not be the author's own never carry a permission.

@@ -404,6 +404,54 @@ const SEQUENCE: &[&str] = &[
     "하고 나서",
 ];
 
+/// "I don't want", in every language: a refusal, or with a clause after it a worry.
+const NOT_WANTED: &[&str] = &[
+    "i do not want",
+    "i dont want",
+    "we do not want",
+    "we dont want",
+    "no quiero",
+    "no queremos",
+    "ich möchte nicht",
+    "wir möchten nicht",
+    "ich will nicht",
+    "je ne veux pas",
+    "nous ne voulons pas",
+    "não quero",
+    "nao quero",
+    "non voglio",
+    "ik wil niet",
+    "wij willen niet",
+];
+
+/// Words that open a clause saying what is not wanted ("that", "dass", "que", "che", "dat").
+const COMPLEMENTISERS: &[&str] = &[
+    "that", "anything", "any", "to", "dass", "que", "che", "dat", "om",
+];
+
+/// After "I don't want": a clause of its own ("that we get billed") that does not name the
+/// asked action.
+fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
+    let sentence = rest
+        .split(|c: char| is_sentence_end(c))
+        .next()
+        .unwrap_or_default();
+    let mut words = sentence
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let opens_clause = words.next().is_some_and(|w| COMPLEMENTISERS.contains(&w));
+    let rest: Vec<&str> = words.collect();
+    opens_clause
+        && rest.len() >= 2
+        && !rest
+            .iter()
+            .any(|w| asked.is_own_verb(w) || asked.has_phrase(w) && w.chars().count() >= 5)
+        && !Lexicon::builtin()
+            .scan(sentence)
+            .iter()
+            .any(|h| h.phrase.kind == Kind::Action && h.phrase.groups & asked.actions != 0)
+}
+
 /// Openings that make a sentence follow on from the one before ("Then go ahead").
 const FOLLOW_ON: &[&str] = &[
     "then",
@@ -701,6 +749,10 @@ fn read(
     let spanish = is_spanish(folded);
     let mut sentence = 0;
     let mut sentence_start = 0;
+    // "Sie haben meine Erlaubnis, das Projekt zu löschen": permission in one clause, the asked
+    // action in the next, one sentence.
+    let mut sentence_permits = false;
+    let mut sentence_names_action = false;
     let mut h = 0;
     let clause_count = clauses.len();
     for (ci, clause) in clauses.iter().enumerate() {
@@ -709,6 +761,8 @@ fn read(
             sentence_words.push(0);
             directed.push(false);
             sentence_start = clause.start;
+            sentence_permits = false;
+            sentence_names_action = false;
         }
         let first_hit = h;
         while h < hits.len() && hits[h].start < clause.stop {
@@ -812,7 +866,14 @@ fn read(
                     }
                 }
                 Kind::Decline | Kind::Withdraw | Kind::DeclineSoft => {
-                    signals.push(signal(hit, folded));
+                    let mut found = signal(hit, folded);
+                    // "Ik wil niet dat we daarna extra betalen", "I don't want that anything
+                    // breaks": a worry about what follows, not a refusal of the action, unless
+                    // what is not wanted is the action itself.
+                    found.derived = kind == Kind::Decline
+                        && NOT_WANTED.contains(&phrase)
+                        && worry_follows(&folded[hit.end..], asked);
+                    signals.push(found);
                 }
                 Kind::Action => {
                     let is_asked = hit.phrase.groups & asked.actions != 0;
@@ -855,7 +916,11 @@ fn read(
                         next.phrase.kind == Kind::Past
                             && within_reach_of(&folded[hit.end..next.start], 0)
                     });
-                    if !(after_past || before_ago) {
+                    if !(after_past
+                        || before_ago
+                        || (UNITS.contains(&phrase)
+                            && is_duration(&folded[clause.start..hit.start])))
+                    {
                         signals.push(signal(hit, folded));
                     }
                 }
@@ -1018,6 +1083,12 @@ fn read(
                     || (s.kind == Kind::Decline && BARE_NO.contains(&quoted(&s.reason)));
             }
         }
+        sentence_permits |= clause_evidence >= Evidence::Permit;
+        sentence_names_action |= names_asked_action && !negated;
+        if sentence_permits && sentence_names_action && clause_evidence < Evidence::Anchored {
+            clause_evidence = Evidence::Anchored;
+            clause_evidence_at.get_or_insert(offset);
+        }
         if clause_evidence > Evidence::Ack && first_evidence_sentence.is_none() {
             let opening = folded[sentence_start..].trim_start();
             answer_follows_on = FOLLOW_ON.iter().any(|w| {
@@ -1159,6 +1230,79 @@ fn within_reach_of(gap: &str, words: usize) -> bool {
     true
 }
 
+/// Spans of time (not moments: "for tomorrow" is a moment).
+const UNITS: &[&str] = &[
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "hour",
+    "hours",
+    "minutes",
+    "semana",
+    "woche",
+    "semaine",
+    "settimana",
+];
+
+/// Words that make a following span of time a duration ("for two years", "durante meses").
+const DURATION: &[&str] = &["for", "durante", "während", "pendant", "per", "al"];
+
+/// `before` (the clause up to a time word) ends in a duration opening: "for", "for two",
+/// "for the last": how long something has been, not when to act.
+fn is_duration(before: &str) -> bool {
+    let words: Vec<&str> = before.split_whitespace().rev().take(3).collect();
+    words.iter().take(3).any(|w| DURATION.contains(w))
+        && words
+            .iter()
+            .take_while(|w| !DURATION.contains(*w))
+            .all(|w| {
+                w.chars().all(|c| c.is_ascii_digit())
+                    || matches!(
+                        *w,
+                        "a" | "an"
+                            | "one"
+                            | "two"
+                            | "three"
+                            | "few"
+                            | "several"
+                            | "many"
+                            | "the"
+                            | "last"
+                            | "past"
+                            | "dos"
+                            | "tres"
+                            | "varios"
+                            | "zwei"
+                            | "drei"
+                            | "deux"
+                            | "trois"
+                            | "plusieurs"
+                            | "dois"
+                            | "due"
+                            | "tre"
+                            | "twee"
+                            | "drie"
+                            | "paar"
+                            | "meses"
+                            | "anni"
+                            | "jaar"
+                    )
+            })
+}
+
+/// A clock time that opens its line ("[10:02] customer: …"): a chat transcript's timestamp.
+fn is_timestamp(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    text[line_start..at]
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, '[' | '(' | '<'))
+}
+
 /// Dates and clock times ("on the 31st", "at 5pm", "20.01."): a moment other than now.
 fn clock_and_dates(text: &str) -> Vec<Signal> {
     static MOMENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -1169,6 +1313,7 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
     });
     MOMENT
         .find_iter(text)
+        .filter(|m| !is_timestamp(text, m.start()))
         .map(|m| Signal {
             kind: Kind::Timing,
             at: usize::MAX,
