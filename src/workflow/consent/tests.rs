@@ -462,6 +462,198 @@ fn flagged_comments_never_grant() {
     }
 }
 
+#[test]
+fn a_story_before_explicit_permission_does_not_qualify_it() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Hi Tom,\n\nThanks for looking into this. We moved everything to the new site last year and nobody has touched the old one since, it only has a few stale pages in it.\n\nYes, please delete the project blueocean/old-site.\n\nBest,\nAnna",
+            "Buenas tardes. Les explico: el proyecto se creó para un curso que ya terminó y se quedó abandonado. Autorizo la eliminación del proyecto.",
+        ],
+    );
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "I lost my phone when I was on holiday two weeks ago and I don't have the recovery codes anymore. I give permission for staff to disable two-factor authentication on my account.",
+        ],
+    );
+    // Terms set before the answer are still terms: a condition, words that order the action
+    // after something, a sentence addressed to the action, a restriction that opens its
+    // sentence, an answer that follows on from the sentence before.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "We still need the issues from it. Only delete it after we export them next week. You have my permission.",
+            "If the backup is done by then, which it should be, you have my permission to delete it.",
+            "We will need to export the wiki from it first. You have my permission to delete the project.",
+            "Only the staging copy of the project, not the main one. You have my permission.",
+            "Alleen als de back-up van het project klaar is. Dan mag u het project verwijderen.",
+        ],
+    );
+}
+
+#[test]
+fn a_clause_saying_the_thing_is_unused_is_a_reason_beside_a_named_request() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Yep, delete it. We don't need it anymore.",
+            "Hola, sí, pueden eliminar el proyecto. Ya no lo usamos desde que migramos.",
+            "Ja, Sie haben meine Erlaubnis, das Projekt zu löschen. Es wird seit dem Umzug nicht mehr gebraucht.",
+            "Ciao, sì confermo, eliminate pure il progetto. Non ci serve più da quando siamo passati al nuovo repository.",
+        ],
+    );
+    // Permission that names nothing beside "no longer needed" may mean the action is not.
+    assert_eq!(
+        verdict(TWO_FA, "Go ahead. Not needed anymore."),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn spanish_se_is_a_pronoun_and_portuguese_se_a_condition() {
+    assert_eq!(
+        verdict(DELETE, "Sí, adelante, se puede eliminar. Gracias."),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Se o backup já estiver feito, podem eliminar o projeto."
+        ),
+        ConsentVerdict::Unclear
+    );
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Se avete fatto il backup, potete eliminare il progetto."
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn courtesy_around_a_grant_is_courtesy() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Thanks for the quick answer! Go ahead and delete it, you have my permission.\n\nHave a great day,\nAnna",
+            "Sorry for the late reply. You have my permission to delete the project.",
+            "Yes, please delete it. Let me know if you need anything else.",
+            "Yes please delete it. It was a test project and it's been archived for two years.",
+            "[10:02] anna: hi\n[10:02] anna: yes you can delete the project\n[10:03] anna: thanks",
+        ],
+    );
+    // A moment is still a moment ("for tomorrow"), and a P.S. is still judged.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes, please delete it for tomorrow.",
+            "Yes, go ahead and delete it.\n\nThanks,\nJohn\n\nPS: please wait until Friday, we are still exporting.",
+        ],
+    );
+}
+
+#[test]
+fn the_permission_formula_in_every_language() {
+    let provide = "Could you please provide permission for staff to delete the project `blueocean/old-site`? Replying in this ticket stating you provide permission will be sufficient.";
+    assert_all(
+        provide,
+        ConsentVerdict::Granted,
+        &[
+            "I provide permission.",
+            "Proporciono el permiso.",
+            "Autorisation accordée.",
+            "Forneço a permissão.",
+            "Fornisco il permesso.",
+            "Ik verleen toestemming.",
+            "権限を付与します。",
+            "我授权你们删除。",
+            "권한을 제공합니다.",
+            "네, 삭제하셔도 됩니다.",
+            "Ja, das Projekt darf gelöscht werden.",
+            "好的，请删除吧。",
+        ],
+    );
+    assert_all(
+        provide,
+        ConsentVerdict::Declined,
+        &[
+            "삭제 안 하셔도 됩니다.",
+            "Sorry, ik trek mijn toestemming in.",
+        ],
+    );
+}
+
+#[test]
+fn an_answer_by_the_questions_number_answers_that_question() {
+    let full = "Hi,\n\n1. Have you tried regenerating the recovery codes over SSH?\n2. Could you please confirm that you would like us to disable two-factor authentication on your account?\n\nThanks";
+    let asked = Asked {
+        full_comment: Some(full),
+        ..Asked::question(TWO_FA, "1001")
+    };
+    for (body, expected) in [
+        (
+            "1. Yes, tried it, but it doesn't work: no SSH key.\n2. Yes, please disable it.\n\nYuna",
+            ConsentVerdict::Granted,
+        ),
+        // The answer to the other number is not this one's.
+        (
+            "1. Yes\n2. Not yet, let me try once more.",
+            ConsentVerdict::Unclear,
+        ),
+        ("1. Yes", ConsentVerdict::Unclear),
+        // Text outside the numbered answers is still judged.
+        (
+            "1. No.\n2. Yes, go ahead.\n\nP.S. only after Friday",
+            ConsentVerdict::Unclear,
+        ),
+    ] {
+        let j = judge_reply(&asked, &reply("1001", true, body));
+        assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
+    }
+}
+
+#[test]
+fn a_request_closing_a_korean_or_japanese_sentence_is_another_thing_asked() {
+    let question =
+        "`sales/crm` 프로젝트를 `sales-team` 그룹으로 이전할 수 있도록 권한을 제공해 주시겠습니까?";
+    let full = "안녕하세요,\n\n먼저 `sales-team` 그룹의 Owner 권한을 가지고 계신지 확인 부탁드립니다. 그리고 `sales/crm` 프로젝트를 `sales-team` 그룹으로 이전할 수 있도록 권한을 제공해 주시겠습니까?\n\n감사합니다.";
+    let asked = Asked {
+        full_comment: Some(full),
+        ..Asked::question(question, "1001")
+    };
+    assert_eq!(
+        judge_reply(&asked, &reply("1001", true, "네")).verdict,
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn a_worry_about_what_follows_is_no_refusal() {
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Kost dit extra? Ik wil niet dat we daarna ineens extra moeten betalen."
+        ),
+        ConsentVerdict::Unclear
+    );
+    assert_eq!(
+        verdict(DELETE, "I don't want that you delete the project."),
+        ConsentVerdict::Declined
+    );
+    assert_eq!(
+        verdict(DELETE, "No, I don't want that."),
+        ConsentVerdict::Declined
+    );
+}
+
 proptest! {
     /// Control characters, NUL and invisible characters anywhere never make judging panic,
     /// and never turn a refusal into a grant.

@@ -1084,7 +1084,7 @@ fn read(
             }
         }
         sentence_permits |= clause_evidence >= Evidence::Permit;
-        sentence_names_action |= names_asked_action && !negated;
+        sentence_names_action |= asked_verb_at.is_some() && !negated;
         if sentence_permits && sentence_names_action && clause_evidence < Evidence::Anchored {
             clause_evidence = Evidence::Anchored;
             clause_evidence_at.get_or_insert(offset);
