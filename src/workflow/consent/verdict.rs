@@ -452,6 +452,36 @@ fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
             .any(|h| h.phrase.kind == Kind::Action && h.phrase.groups & asked.actions != 0)
 }
 
+/// Negations that follow the verb they negate (Japanese, Korean).
+fn negates_backwards(phrase: &str) -> bool {
+    matches!(
+        phrase,
+        "ない"
+            | "ません"
+            | "ず"
+            | "ぬ"
+            | "なし"
+            | "않습"
+            | "않아"
+            | "않고"
+            | "않겠"
+            | "않았"
+            | "않기로"
+            | "않으"
+            | "없어"
+            | "없습"
+            | "없이"
+    )
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len()))
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0)
+}
+
 /// Openings that make a sentence follow on from the one before ("Then go ahead").
 const FOLLOW_ON: &[&str] = &[
     "then",
@@ -819,6 +849,18 @@ fn read(
             let kind = hit.phrase.kind;
             let phrase = &folded[hit.start..hit.end];
             match kind {
+                // Japanese and Korean negate the verb before them ("使用していない", "필요 없어요"):
+                // what follows is not what they negate.
+                Kind::Negation if negates_backwards(phrase) => {
+                    let mut found = signal(hit, folded);
+                    let before = &folded
+                        [floor_char_boundary(folded, hit.start.saturating_sub(24))..hit.start];
+                    found.gives_reason = lexicon
+                        .need
+                        .iter()
+                        .any(|n| !n.is_ascii() && before.contains(n.as_str()));
+                    signals.push(found);
+                }
                 Kind::Negation => {
                     let target = hits[i + 1..]
                         .iter()
