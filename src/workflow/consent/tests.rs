@@ -654,6 +654,44 @@ fn a_worry_about_what_follows_is_no_refusal() {
     );
 }
 
+#[test]
+fn the_requesters_own_plan_for_afterwards_sets_no_terms() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "Go ahead and disable 2FA. I'll set it up again once I'm back in.",
+            "Sí, desactívenla por favor. La volveré a activar cuando tenga el móvil nuevo.",
+        ],
+    );
+    // A prerequisite, a plan that speaks to the agent, or a plan before the answer still sets
+    // terms.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes, go ahead and delete it. We'll export the data first.",
+            "Yes, go ahead. I'll let you know when the export is done.",
+            "Yes, go ahead. Once the export is done.",
+        ],
+    );
+}
+
+#[test]
+fn japanese_negation_belongs_to_the_verb_before_it() {
+    assert_eq!(
+        verdict(
+            DELETE,
+            "お世話になっております。プロジェクトの削除をお願いいたします。もう使用していないため問題ありません。"
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(DELETE, "削除はまだしないでください。"),
+        ConsentVerdict::Declined
+    );
+}
+
 proptest! {
     /// Control characters, NUL and invisible characters anywhere never make judging panic,
     /// and never turn a refusal into a grant.

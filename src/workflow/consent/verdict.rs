@@ -265,10 +265,24 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 // "…. Then you may delete it" answers on the terms just set.
                 && !reading.answer_follows_on
         };
+        // "…, please disable it. I'll set it up again once I'm back in": the requester's own
+        // plan for afterwards, in a sentence of its own after the answer, sets no terms on it.
+        let own_plan = |s: &Signal| {
+            reading.evidence >= Evidence::Permit
+                && matches!(s.kind, Kind::Condition | Kind::Timing)
+                && reading
+                    .first_evidence_sentence
+                    .is_some_and(|first| s.sentence > first)
+                && reading.own_plan.get(s.sentence).copied().unwrap_or(false)
+                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
+                && !PREREQUISITE.contains(&quoted(&s.reason))
+                && !IF.contains(&quoted(&s.reason))
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
             .filter(|s| {
-                blocks_grant(s.kind)
+                !own_plan(s)
+                    && blocks_grant(s.kind)
                     && !s.asked_words
                     && !background(s)
                     && !story_qualifier(s)
@@ -511,6 +525,110 @@ const FOLLOW_ON: &[&str] = &[
     "그렇다면",
 ];
 
+/// `text` (after leading spaces) opens with one of `openings` as whole words.
+fn opens_with(text: &str, openings: &[&str]) -> bool {
+    let text = text.trim_start();
+    openings.iter().any(|w| {
+        text.strip_prefix(w)
+            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()) || !w.is_ascii())
+    })
+}
+
+/// Openings of the requester's own plan for afterwards ("I'll set it up again once I'm in").
+const OWN_PLAN: &[&str] = &[
+    "ill",
+    "i will",
+    "well",
+    "we will",
+    "im going to",
+    "i am going to",
+    "were going to",
+    "we are going to",
+    "ich werde",
+    "wir werden",
+    "je vais",
+    "nous allons",
+    "on va",
+    "voy a",
+    "vamos a",
+    "la volveré",
+    "lo volveré",
+    "eu vou",
+    "vou",
+    "nós vamos",
+    "ik ga",
+    "we gaan",
+    "wij gaan",
+    "ik zal",
+    "we zullen",
+    "我会",
+    "我们会",
+    "我再",
+    "제가 다시",
+    "저희가 다시",
+];
+
+/// Words addressing the agent ("you", "vous", "jullie", "您").
+const SECOND_PERSON: &[&str] = &[
+    "you",
+    "your",
+    "yourself",
+    "u",
+    "jullie",
+    "vous",
+    "usted",
+    "ustedes",
+    "vocês",
+    "você",
+    "voi",
+    "vi",
+    "ihnen",
+    "euch",
+    "ihr",
+    "te",
+    "ti",
+    "您",
+    "你",
+    "あなた",
+    "당신",
+];
+
+/// Conditions that set a prerequisite for the action ("first", "until"): even in the
+/// requester's own plan they say "not yet".
+const PREREQUISITE: &[&str] = &[
+    "first",
+    "before",
+    "until",
+    "till",
+    "make sure",
+    "unless",
+    "only if",
+    "as long as",
+    "so long as",
+    "provided",
+    "providing",
+    "without",
+    "primero",
+    "antes",
+    "hasta",
+    "erst",
+    "bevor",
+    "bis",
+    "dabord",
+    "avant",
+    "primeiro",
+    "prima di",
+    "eerst",
+    "voordat",
+    "totdat",
+    "tot",
+    "先",
+    "之前",
+    "먼저",
+    "전에",
+    "까지",
+];
+
 /// `at` opens a clause of `folded`: only spaces since its start or the last clause mark.
 fn opens_clause(folded: &str, at: usize) -> bool {
     folded
@@ -750,6 +868,8 @@ struct Reading {
     /// The first sentence with an answer opens with "then", "in that case": it answers on the
     /// terms of the sentence before.
     answer_follows_on: bool,
+    /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
+    own_plan: Vec<bool>,
     /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
     /// verb itself. Only a sentence that is none of these can be background.
     directed: Vec<bool>,
@@ -775,6 +895,7 @@ fn read(
     let mut sentence_words: Vec<usize> = vec![0];
     let mut anchored_sentences: Vec<usize> = Vec::new();
     let mut directed: Vec<bool> = vec![false];
+    let mut own_plan: Vec<bool> = vec![opens_with(folded, OWN_PLAN)];
     let mut answer_follows_on = false;
     let spanish = is_spanish(folded);
     let mut sentence = 0;
@@ -790,6 +911,7 @@ fn read(
             sentence += 1;
             sentence_words.push(0);
             directed.push(false);
+            own_plan.push(opens_with(&folded[clause.start..], OWN_PLAN));
             sentence_start = clause.start;
             sentence_permits = false;
             sentence_names_action = false;
@@ -1107,6 +1229,12 @@ fn read(
         if let Some(d) = directed.last_mut() {
             *d |= clause_directed;
         }
+        // "I'll let you know when…" speaks to the agent: not a plan of the requester's own.
+        if words.iter().any(|(_, w)| SECOND_PERSON.contains(w))
+            && let Some(p) = own_plan.last_mut()
+        {
+            *p = false;
+        }
         // "We don't use it anymore", "Não há lá nada de que precisemos": a clause of its own
         // that only says the thing is not needed or used gives a reason for the action.
         let gives_reason = !clause_directed
@@ -1133,11 +1261,7 @@ fn read(
         }
         if clause_evidence > Evidence::Ack && first_evidence_sentence.is_none() {
             let opening = folded[sentence_start..].trim_start();
-            answer_follows_on = FOLLOW_ON.iter().any(|w| {
-                opening.strip_prefix(w).is_some_and(|rest| {
-                    !rest.starts_with(|c: char| c.is_alphanumeric()) || !w.is_ascii()
-                })
-            });
+            answer_follows_on = opens_with(opening, FOLLOW_ON);
         }
         if clause_evidence > Evidence::Ack {
             first_evidence_sentence.get_or_insert(sentence);
@@ -1172,6 +1296,7 @@ fn read(
         sentence_words,
         anchored_sentences,
         answer_follows_on,
+        own_plan,
         directed,
     }
 }
