@@ -692,6 +692,75 @@ fn japanese_negation_belongs_to_the_verb_before_it() {
     );
 }
 
+#[test]
+fn the_requesters_own_conclusion_from_an_approval_is_their_permission() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "My manager approved this yesterday, so yes — I give permission for staff to delete the project.",
+            "Mi jefe dice que está bien, así que adelante: doy mi permiso para eliminar el proyecto.",
+        ],
+    );
+    // Someone else's approval with no permission of the requester's own.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "My manager says it's fine, so go ahead and delete it.",
+            "My manager says: you can delete it.",
+        ],
+    );
+}
+
+#[test]
+fn an_answer_marked_as_one_sets_the_story_apart() {
+    let restore = "Kunt u toestemming geven om het project `stichting/leden` te herstellen, dat op 27 februari is verwijderd?";
+    assert_eq!(
+        verdict(
+            restore,
+            "Goedemiddag,\n\nEerst even wat achtergrond, want het helpt misschien. Op 27 februari heeft een nieuwe vrijwilliger dit project verwijderd omdat hij dacht dat het een oude kopie was.\n\nOm op uw vraag terug te komen: ja, ik geef toestemming om het project stichting/leden te herstellen.\n\nMet vriendelijke groet,\nGerard"
+        ),
+        ConsentVerdict::Granted
+    );
+    // A condition in the story is still a condition.
+    assert_eq!(
+        verdict(
+            DELETE,
+            "If the export of the wiki has finished by the time you read this, fine. Anyway: I give permission to delete the project."
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn how_long_something_took_is_no_moment() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "Honestly pretty frustrated that this took a week for a side project, but: yes, I give permission for you to disable 2FA on my account.",
+            "네 허락해요 2단계 인증 해제해 주세요 빨리 좀 부탁드려요 데모 1시간 남았어요",
+        ],
+    );
+    assert_eq!(
+        verdict(TWO_FA, "Yes, please disable it in a week."),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn every_part_of_a_named_target_is_the_questions_own_word() {
+    let q = "Could you please confirm that you would like us to delete the project `studio-pol/oude-website`?";
+    assert_eq!(
+        verdict(
+            q,
+            "Ja, verwijder het project studio-pol/oude-website maar. We gebruiken het al twee jaar niet meer."
+        ),
+        ConsentVerdict::Granted
+    );
+}
+
 proptest! {
     /// Control characters, NUL and invisible characters anywhere never make judging panic,
     /// and never turn a refusal into a grant.

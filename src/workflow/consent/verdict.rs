@@ -122,6 +122,15 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             && reading.sentence_words.get(n).is_some_and(|w| *w >= 6)
             && !reading.directed.get(n).copied().unwrap_or(true)
     };
+    // After a story, an answer marked as one ("Anyway -", "To be explicit:") sets the story
+    // apart, even where it mentions the action or what was tried.
+    let marked_story_sentence = |n: usize| {
+        reading.answer_marked
+            && reading
+                .first_evidence_sentence
+                .is_some_and(|first| n < first)
+            && reading.sentence_words.get(n).is_some_and(|w| *w >= 6)
+    };
     // "We don't use it anymore" beside "please delete it": a reason for the action.
     let reason = |s: &Signal| s.gives_reason && reading.evidence == Evidence::Anchored;
     // "I don't have the recovery codes anymore. I give permission to disable 2FA": "anymore"
@@ -256,12 +265,14 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                     s.kind,
                     Kind::Condition | Kind::Timing | Kind::Scope | Kind::Redirect | Kind::AutoReply
                 )
-                && story_sentence(s.sentence)
-                && !SEQUENCE.contains(&quoted(&s.reason))
+                && (story_sentence(s.sentence) || marked_story_sentence(s.sentence))
+                && (!SEQUENCE.contains(&quoted(&s.reason)) || reading.answer_marked)
                 && !IF.contains(&quoted(&s.reason))
                 // "Only the staging one." opens with its terms; "it only has a few pages"
-                // tells.
-                && !opens_clause(&folded, s.at)
+                // tells, and so does "Some background: …".
+                && (!opens_clause(&folded, s.at)
+                    || reading.answer_marked
+                    || quoted(&s.reason) == "some")
                 // "…. Then you may delete it" answers on the terms just set.
                 && !reading.answer_follows_on
         };
@@ -293,6 +304,16 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .filter(|s| {
                 !(s.kind == Kind::Relay
                     && reading.anchored_sentences.iter().any(|a| *a != s.sentence))
+            })
+            // "My manager approved this, so I give permission to delete it": the requester's
+            // own conclusion, naming the action, after the approval it rests on.
+            .filter(|s| {
+                !(s.kind == Kind::Relay
+                    && reading.evidence == Evidence::Anchored
+                    && reading
+                        .own_conclusions
+                        .iter()
+                        .any(|(sentence, start)| *sentence == s.sentence && s.at < *start))
             })
             .collect();
         match reading.evidence {
@@ -523,6 +544,93 @@ const FOLLOW_ON: &[&str] = &[
     "그러면",
     "그럼",
     "그렇다면",
+];
+
+/// Words that mark the answer after a story.
+const ANSWER_MARKERS: &[&str] = &[
+    "anyway",
+    "anyhow",
+    "to be explicit",
+    "to be clear",
+    "to answer your question",
+    "in any case",
+    "long story short",
+    "bottom line",
+    "in short",
+    "that said",
+    "en todo caso",
+    "de todos modos",
+    "en cualquier caso",
+    "respondiendo a su pregunta",
+    "para responder",
+    "jedenfalls",
+    "wie auch immer",
+    "um ihre frage zu beantworten",
+    "kurz gesagt",
+    "quoi quil en soit",
+    "bref",
+    "pour répondre à votre question",
+    "en tout cas",
+    "de qualquer forma",
+    "enfim",
+    "respondendo à sua pergunta",
+    "comunque",
+    "in ogni caso",
+    "per rispondere",
+    "insomma",
+    "hoe dan ook",
+    "in ieder geval",
+    "om op uw vraag terug te komen",
+    "om uw vraag te beantwoorden",
+    "kortom",
+    "つきましては",
+    "とにかく",
+    "いずれにしても",
+    "总之",
+    "總之",
+    "无论如何",
+    "아무튼",
+    "어쨌든",
+    "답을 드리자면",
+    "결론적으로",
+];
+
+/// Openings of a clause that draws a conclusion ("so", "así que", "daher", "所以").
+const CONSEQUENCE: &[&str] = &[
+    "so",
+    "therefore",
+    "thus",
+    "hence",
+    "así que",
+    "por lo tanto",
+    "por eso",
+    "also",
+    "daher",
+    "deshalb",
+    "deswegen",
+    "donc",
+    "alors",
+    "então",
+    "portanto",
+    "por isso",
+    "quindi",
+    "perciò",
+    "dunque",
+    "dus",
+    "daarom",
+    "なので",
+    "ですので",
+    "所以",
+    "因此",
+    "그래서",
+    "따라서",
+];
+
+/// The requester speaking for themselves ("I", "my", "ich", "mi", "我", "제가").
+const FIRST_PERSON: &[&str] = &[
+    "i", "my", "we", "our", "yo", "mi", "doy", "ich", "meine", "mein", "je", "mon", "ma", "eu",
+    "minha", "meu", "dou", "io", "mio", "mia", "do", "ik", "mijn", "geef", "私", "我", "저",
+    "제가",
 ];
 
 /// `text` (after leading spaces) opens with one of `openings` as whole words.
@@ -759,6 +867,15 @@ impl AskedAction {
             .filter(|w| w.chars().count() >= 4 || w.chars().any(|c| c.is_ascii_digit()))
             .map(str::to_string)
             .collect();
+        // "studio-pol/oude-website": every part of a target the question names is its own word.
+        for (_, target) in targets(request) {
+            words.extend(
+                fold(&target)
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string),
+            );
+        }
         words.sort();
         words.dedup();
         AskedAction {
@@ -868,6 +985,12 @@ struct Reading {
     /// The first sentence with an answer opens with "then", "in that case": it answers on the
     /// terms of the sentence before.
     answer_follows_on: bool,
+    /// The first answer is marked as one after a story ("Anyway -", "To be explicit:",
+    /// "Om op uw vraag terug te komen:").
+    answer_marked: bool,
+    /// Clauses (sentence, start) that draw the requester's own permission from someone else's
+    /// approval ("…, so I give permission to delete it").
+    own_conclusions: Vec<(usize, usize)>,
     /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
     own_plan: Vec<bool>,
     /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
@@ -897,6 +1020,10 @@ fn read(
     let mut directed: Vec<bool> = vec![false];
     let mut own_plan: Vec<bool> = vec![opens_with(folded, OWN_PLAN)];
     let mut answer_follows_on = false;
+    let mut answer_marked = false;
+    let mut own_conclusions: Vec<(usize, usize)> = Vec::new();
+    // Where the current sentence starts drawing a conclusion ("…, so …").
+    let mut conclusion_at: Option<usize> = None;
     let spanish = is_spanish(folded);
     let mut sentence = 0;
     let mut sentence_start = 0;
@@ -915,6 +1042,7 @@ fn read(
             sentence_start = clause.start;
             sentence_permits = false;
             sentence_names_action = false;
+            conclusion_at = None;
         }
         let first_hit = h;
         while h < hits.len() && hits[h].start < clause.stop {
@@ -1262,6 +1390,24 @@ fn read(
         if clause_evidence > Evidence::Ack && first_evidence_sentence.is_none() {
             let opening = folded[sentence_start..].trim_start();
             answer_follows_on = opens_with(opening, FOLLOW_ON);
+            let lead =
+                &folded[sentence_start..clause_evidence_at.unwrap_or(offset).max(sentence_start)];
+            answer_marked = ANSWER_MARKERS.iter().any(|m| {
+                if m.is_ascii() {
+                    contains_word(lead, m)
+                } else {
+                    lead.contains(m)
+                }
+            });
+        }
+        if opens_with(text, CONSEQUENCE) {
+            conclusion_at.get_or_insert(clause.start);
+        }
+        if let Some(at) = conclusion_at
+            && clause_evidence >= Evidence::Permit
+            && words.iter().any(|(_, w)| FIRST_PERSON.contains(w))
+        {
+            own_conclusions.push((sentence, at));
         }
         if clause_evidence > Evidence::Ack {
             first_evidence_sentence.get_or_insert(sentence);
@@ -1296,6 +1442,8 @@ fn read(
         sentence_words,
         anchored_sentences,
         answer_follows_on,
+        answer_marked,
+        own_conclusions,
         own_plan,
         directed,
     }
@@ -1417,7 +1565,10 @@ const UNITS: &[&str] = &[
 ];
 
 /// Words that make a following span of time a duration ("for two years", "durante meses").
-const DURATION: &[&str] = &["for", "durante", "während", "pendant", "per", "al"];
+const DURATION: &[&str] = &[
+    "for", "durante", "während", "pendant", "per", "al", "took", "takes", "taken", "spent",
+    "tardó", "dauerte", "duurde", "levou",
+];
 
 /// `before` (the clause up to a time word) ends in a duration opening: "for", "for two",
 /// "for the last": how long something has been, not when to act.
@@ -1481,6 +1632,8 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
     MOMENT
         .find_iter(text)
         .filter(|m| !is_timestamp(text, m.start()))
+        // "1시간", "3時間": a number of hours, not a clock time.
+        .filter(|m| !text[m.end()..].starts_with(['간', '間']))
         .map(|m| Signal {
             kind: Kind::Timing,
             at: usize::MAX,
