@@ -594,10 +594,6 @@ fn the_permission_formula_in_every_language() {
 #[test]
 fn an_answer_by_the_questions_number_answers_that_question() {
     let full = "Hi,\n\n1. Have you tried regenerating the recovery codes over SSH?\n2. Could you please confirm that you would like us to disable two-factor authentication on your account?\n\nThanks";
-    let asked = Asked {
-        full_comment: Some(full),
-        ..Asked::question(TWO_FA, "1001")
-    };
     for (body, expected) in [
         (
             "1. Yes, tried it, but it doesn't work: no SSH key.\n2. Yes, please disable it.\n\nYuna",
@@ -615,9 +611,18 @@ fn an_answer_by_the_questions_number_answers_that_question() {
             ConsentVerdict::Unclear,
         ),
     ] {
-        let j = judge_reply(&asked, &reply("1001", true, body));
+        let j = judge_in_comment(TWO_FA, full, body);
         assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
     }
+}
+
+/// Judges `body` as a reply to `question`, asked in the agent's comment `full`.
+fn judge_in_comment(question: &str, full: &str, body: &str) -> Judgment {
+    let asked = Asked {
+        full_comment: Some(full),
+        ..Asked::question(question, "1001")
+    };
+    judge_reply(&asked, &reply("1001", true, body))
 }
 
 #[test]
@@ -625,12 +630,8 @@ fn a_request_closing_a_korean_or_japanese_sentence_is_another_thing_asked() {
     let question =
         "`sales/crm` 프로젝트를 `sales-team` 그룹으로 이전할 수 있도록 권한을 제공해 주시겠습니까?";
     let full = "안녕하세요,\n\n먼저 `sales-team` 그룹의 Owner 권한을 가지고 계신지 확인 부탁드립니다. 그리고 `sales/crm` 프로젝트를 `sales-team` 그룹으로 이전할 수 있도록 권한을 제공해 주시겠습니까?\n\n감사합니다.";
-    let asked = Asked {
-        full_comment: Some(full),
-        ..Asked::question(question, "1001")
-    };
     assert_eq!(
-        judge_reply(&asked, &reply("1001", true, "네")).verdict,
+        judge_in_comment(question, full, "네").verdict,
         ConsentVerdict::Unclear
     );
 }
