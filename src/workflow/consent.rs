@@ -92,8 +92,9 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
             )],
         )
     } else {
+        let judged = without_the_question(asked.question, &new_text.judged);
         // An answer given by the question's own number says which question it answers.
-        match numbered_answer(asked.question, asked.full_comment, &new_text.judged) {
+        match numbered_answer(asked.question, asked.full_comment, &judged) {
             Some(answer) => {
                 verdict::judge_framed(asked.question, &answer, &verdict::Framing::default())
             }
@@ -101,7 +102,7 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
                 let framing = verdict::Framing {
                     other_things: other_things_asked(asked.question, asked.full_comment),
                 };
-                verdict::judge_framed(asked.question, &new_text.judged, &framing)
+                verdict::judge_framed(asked.question, &judged, &framing)
             }
         }
     };
@@ -142,6 +143,33 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
         quote: quote.to_string(),
         reasons,
     }
+}
+
+/// `text` without the lines that repeat the permission question itself ("Agent: Could you
+/// please provide permission …?" pasted from a chat): the agent's words, not the requester's.
+/// The quote keeps them: it is the new text verbatim.
+fn without_the_question<'t>(question: &str, text: &'t str) -> std::borrow::Cow<'t, str> {
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let asked = letters(question);
+    // A short question could be repeated by chance inside an answer.
+    if asked.chars().count() < 24 || !letters(text).contains(&asked) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.split_inclusive('\n')
+            // Only a line that is the question after at most a speaker's name or a time
+            // ("Agent:", "[10:02] Support:"): an answer on the same line is kept.
+            .filter(|line| {
+                let own = letters(line);
+                !(own.ends_with(&asked) && own.chars().count() <= asked.chars().count() + 24)
+            })
+            .collect(),
+    )
 }
 
 /// sha256 (hex) of a comment's whole body, as the trail records it beside the quote.

@@ -778,3 +778,21 @@ proptest! {
         prop_assert_ne!(j.verdict, ConsentVerdict::Granted, "{:?} {:?}", text, j.reasons);
     }
 }
+
+#[test]
+fn the_question_pasted_back_from_a_chat_is_not_the_requesters_answer() {
+    let pasted = format!("Agent: {TWO_FA}\nMe: yes\nMe: I give permission");
+    assert_eq!(verdict(TWO_FA, &pasted), ConsentVerdict::Granted);
+    // An answer on the question's own line is still read.
+    let answered = format!("{TWO_FA} No, please don't.");
+    let j = judge_reply(
+        &Asked::question(TWO_FA, "1001"),
+        &reply("1001", true, &answered),
+    );
+    assert_ne!(j.verdict, ConsentVerdict::Granted);
+    assert!(
+        j.reasons.iter().any(|r| r.contains("please dont")),
+        "{:?}",
+        j.reasons
+    );
+}
