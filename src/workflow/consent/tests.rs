@@ -796,3 +796,46 @@ fn the_question_pasted_back_from_a_chat_is_not_the_requesters_answer() {
         j.reasons
     );
 }
+
+#[test]
+fn a_refusal_that_only_puts_the_action_off_is_unclear() {
+    let ssh = "Could you please provide permission for staff to remove the SSH key `laptop-2019` from your account?";
+    assert_all(
+        ssh,
+        ConsentVerdict::Unclear,
+        &[
+            "Hold off for a day please, I need to rotate the key on the server first.",
+            "네 진행해주세요\n\n아 잠깐만요, 백업 먼저 하고 다시 연락드릴게요.",
+        ],
+    );
+    // Taken back and said outright, or put off with nothing to wait for: declined.
+    assert_all(
+        ssh,
+        ConsentVerdict::Declined,
+        &[
+            "Yes, go ahead. Actually no, don't remove it, we still use that laptop.",
+            "Please hold off.",
+        ],
+    );
+}
+
+#[test]
+fn a_negation_opening_a_doubt_with_a_question_is_unclear() {
+    let unlink = "Could you please confirm that you would like us to unlink the SAML identity from your account?";
+    assert_all(
+        unlink,
+        ConsentVerdict::Unclear,
+        &[
+            "Ma se scollegate l'identità SAML poi riesco ancora a entrare con la password? Non vorrei restare chiuso fuori di nuovo.",
+            "Ik denk het wel? Eerlijk gezegd weet ik niet precies wat dat inhoudt. Raakt het onze data?",
+        ],
+    );
+    assert_all(
+        unlink,
+        ConsentVerdict::Declined,
+        &[
+            "Non, merci.",
+            "Non voglio che scolleghiate l'identità SAML.",
+        ],
+    );
+}

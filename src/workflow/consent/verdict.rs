@@ -178,9 +178,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .max();
         let grant_before = reading.evidence >= Evidence::Affirm && !refuses_first;
         let pending_after = |at: usize| {
-            signals
-                .iter()
-                .any(|s| matches!(s.kind, Kind::Hedge | Kind::Question) && s.at > at)
+            signals.iter().any(|s| {
+                // "…, wait, back up first": put off, not refused.
+                matches!(s.kind, Kind::Hedge | Kind::Question | Kind::Condition) && s.at > at
+            })
         };
         let said_outright_after = |at: usize| {
             signals
@@ -229,6 +230,17 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             },
             // "Only staging, production don't touch": part of it, not a refusal.
             _ if restrictive_scope => ConsentVerdict::Unclear,
+            // "Hold off for a day, I need to rotate the key first": put off, not refused.
+            _ if signals
+                .iter()
+                .filter(|s| refusal(s))
+                .all(|s| PUT_OFF.contains(&quoted(&s.reason)))
+                && signals
+                    .iter()
+                    .any(|s| matches!(s.kind, Kind::Condition | Kind::Timing)) =>
+            {
+                ConsentVerdict::Unclear
+            }
             // "Would X still work? I wouldn't want to be locked out", "I think it's not needed,
             // reset the password instead": asks, hesitates or wants something else.
             _ if only_soft_or_derived && has(Kind::Question) => ConsentVerdict::Unclear,
@@ -437,6 +449,20 @@ const SEQUENCE: &[&str] = &[
     "후에",
     "다음에",
     "하고 나서",
+];
+
+/// Refusals that only put the action off ("hold off", "attendez", "先别").
+const PUT_OFF: &[&str] = &[
+    "hold off",
+    "please hold",
+    "attendez",
+    "先别",
+    "先別",
+    "warte",
+    "moment",
+    "wait no",
+    "no wait",
+    "nee wacht",
 ];
 
 /// "I don't want", in every language: a refusal, or with a clause after it a worry.
@@ -1138,7 +1164,12 @@ fn read(
                             ),
                             sentence,
                             asked_words: false,
-                            derived: next.phrase.kind == Kind::Action,
+                            // "Not exactly", "niet precies": a doubt, or a refusal read from
+                            // a negated verb; not said outright.
+                            derived: matches!(
+                                next.phrase.kind,
+                                Kind::Action | Kind::Affirm | Kind::Ack
+                            ),
                             gives_reason: false,
                         });
                     } else if let Some(v) = asked_verb_at.filter(|v| *v >= hit.end)
@@ -1163,8 +1194,14 @@ fn read(
                     // breaks": a worry about what follows, not a refusal of the action, unless
                     // what is not wanted is the action itself.
                     found.derived = kind == Kind::Decline
-                        && NOT_WANTED.contains(&phrase)
-                        && worry_follows(&folded[hit.end..], asked);
+                        && ((NOT_WANTED.contains(&phrase)
+                            && worry_follows(&folded[hit.end..], asked))
+                            // Italian "Non vorrei …" opens with "not", French "Non, …" with
+                            // "no": only the second is said outright.
+                            || (phrase == "non"
+                                && folded[hit.end..]
+                                    .strip_prefix(' ')
+                                    .is_some_and(|rest| rest.starts_with(char::is_alphabetic))));
                     signals.push(found);
                 }
                 Kind::Action => {
