@@ -491,6 +491,8 @@ fn a_story_before_explicit_permission_does_not_qualify_it() {
             "We will need to export the wiki from it first. You have my permission to delete the project.",
             "Only the staging copy of the project, not the main one. You have my permission.",
             "Alleen als de back-up van het project klaar is. Dan mag u het project verwijderen.",
+            "Everything in the project except the wiki pages can go. You have my permission to delete the project.",
+            "Honestly we would prefer that you archive the whole thing. Anyway, you have my permission to delete the project.",
         ],
     );
 }

@@ -278,6 +278,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                     Kind::Condition | Kind::Timing | Kind::Scope | Kind::Redirect | Kind::AutoReply
                 )
                 && (story_sentence(s.sentence) || marked_story_sentence(s.sentence))
+                // "Everything except the wiki can go", "I'd prefer you archive it": a part of
+                // the action, or something else wanted, is a term wherever it is said.
+                && !(s.kind == Kind::Scope && !TELLING_SCOPE.contains(&quoted(&s.reason)))
+                && !(s.kind == Kind::Redirect && WANTS_ELSE.contains(&quoted(&s.reason)))
                 && (!SEQUENCE.contains(&quoted(&s.reason)) || reading.answer_marked)
                 && !IF.contains(&quoted(&s.reason))
                 // "Only the staging one." opens with its terms; "it only has a few pages"
@@ -398,6 +402,54 @@ const CONTRAST: &[&str] = &[
 const IF: &[&str] = &[
     "if", "only if", "unless", "wenn", "falls", "sofern", "si", "solo si", "se", "solo se", "als",
     "indien", "mits", "如果", "要是", "なら", "たら", "れば", "면", "으면", "다면",
+];
+
+/// Scope words a story uses to tell ("it only has a few pages", "some background"); any other
+/// scope word names part of the action.
+const TELLING_SCOPE: &[&str] = &[
+    "only",
+    "some",
+    "solo",
+    "sólo",
+    "solamente",
+    "nur",
+    "seulement",
+    "juste",
+    "só",
+    "somente",
+    "apenas",
+    "alleen",
+    "soltanto",
+    "만",
+    "只",
+];
+
+/// Words that want something else than the action ("instead", "rather", "lieber").
+const WANTS_ELSE: &[&str] = &[
+    "instead",
+    "rather",
+    "prefer",
+    "stattdessen",
+    "lieber",
+    "plutôt",
+    "au lieu",
+    "en cambio",
+    "en vez",
+    "en lugar",
+    "em vez",
+    "ao invés",
+    "invece",
+    "piuttosto",
+    "liever",
+    "in plaats van",
+    "대신",
+    "말고",
+    "代わりに",
+    "代わり",
+    "ではなく",
+    "而是",
+    "改为",
+    "换成",
 ];
 
 /// Words that order the action after something else: in the story too, they may set terms.
