@@ -493,6 +493,8 @@ fn a_story_before_explicit_permission_does_not_qualify_it() {
             "Alleen als de back-up van het project klaar is. Dan mag u het project verwijderen.",
             "Everything in the project except the wiki pages can go. You have my permission to delete the project.",
             "Honestly we would prefer that you archive the whole thing. Anyway, you have my permission to delete the project.",
+            "The team still opens the old one now and then. Let me check with them. You have my permission to delete it.",
+            "We are still exporting the wiki from the project this week. You have my permission to delete it.",
         ],
     );
 }

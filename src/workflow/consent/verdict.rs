@@ -256,6 +256,8 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         let background = |s: &Signal| {
             reading.evidence >= Evidence::Permit
                 && matches!(s.kind, Kind::Negation | Kind::Hedge)
+                // "Let me check with them": the decision is still open, wherever it is said.
+                && !PENDING.contains(&quoted(&s.reason))
                 && ((reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence < first)
@@ -281,6 +283,11 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 // "Everything except the wiki can go", "I'd prefer you archive it": a part of
                 // the action, or something else wanted, is a term wherever it is said.
                 && !(s.kind == Kind::Scope && !TELLING_SCOPE.contains(&quoted(&s.reason)))
+                // "We are still exporting it this week": only how long ago or how long, never
+                // a moment to come, is story.
+                && !(s.kind == Kind::Timing
+                    && !(UNITS.contains(&quoted(&s.reason))
+                        && !comes_after(&folded[..s.at.min(folded.len())], COMING)))
                 && !(s.kind == Kind::Redirect && WANTS_ELSE.contains(&quoted(&s.reason)))
                 && (!SEQUENCE.contains(&quoted(&s.reason)) || reading.answer_marked)
                 && !IF.contains(&quoted(&s.reason))
@@ -403,6 +410,81 @@ const IF: &[&str] = &[
     "if", "only if", "unless", "wenn", "falls", "sofern", "si", "solo si", "se", "solo se", "als",
     "indien", "mits", "如果", "要是", "なら", "たら", "れば", "면", "으면", "다면",
 ];
+
+/// Hedges that leave the decision open ("let me check", "ask my team"): never background.
+const PENDING: &[&str] = &[
+    "let me check",
+    "let me think",
+    "ask my",
+    "check with",
+    "talk to",
+    "need to ask",
+    "need to check",
+    "get back to you",
+    "ill confirm",
+    "will confirm",
+    "discuss",
+    "discussed internally",
+    "internally first",
+    "intern besprechen",
+    "besprechen",
+    "abklären",
+    "hablarlo",
+    "consultarlo",
+    "en discuter",
+    "discutir",
+    "discutere",
+    "overleggen",
+    "bespreken",
+    "相談",
+    "商量",
+    "讨论",
+    "討論",
+    "논의",
+    "상의",
+    "approval",
+    "wait",
+    "hmm",
+];
+
+/// Words that make a following span of time one to come ("this week", "next month").
+const COMING: &[&str] = &[
+    "this",
+    "next",
+    "coming",
+    "these",
+    "diese",
+    "dieser",
+    "diesen",
+    "nächste",
+    "nächsten",
+    "esta",
+    "este",
+    "próxima",
+    "próximo",
+    "cette",
+    "ce",
+    "prochaine",
+    "prochain",
+    "questa",
+    "questo",
+    "prossima",
+    "prossimo",
+    "deze",
+    "dit",
+    "volgende",
+    "komende",
+    "essa",
+    "esse",
+];
+
+/// `before` ends with one of `words` (the word just before a phrase).
+fn comes_after(before: &str, words: &[&str]) -> bool {
+    before
+        .split_whitespace()
+        .next_back()
+        .is_some_and(|w| words.contains(&w))
+}
 
 /// Scope words a story uses to tell ("it only has a few pages", "some background"); any other
 /// scope word names part of the action.
