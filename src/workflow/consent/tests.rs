@@ -843,3 +843,17 @@ fn a_negation_opening_a_doubt_with_a_question_is_unclear() {
         ],
     );
 }
+
+#[test]
+fn french_dont_and_date_are_no_negation_or_moment() {
+    let fr = "Pourriez-vous nous donner l'autorisation de supprimer le projet `sud/ancien` ?";
+    assert_eq!(
+        verdict(
+            fr,
+            "Bonjour, pour le contexte, ce projet date de mon stage et je ne l'utilise plus depuis longtemps. J'ai déjà récupéré tout ce dont j'avais besoin. Donc oui, je vous autorise à supprimer le projet sud/ancien. Cordialement, Léa"
+        ),
+        ConsentVerdict::Granted
+    );
+    // In English, "dont" is still "don't".
+    assert_eq!(verdict(DELETE, "Dont delete it."), ConsentVerdict::Declined);
+}

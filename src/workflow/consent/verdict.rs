@@ -1185,6 +1185,7 @@ fn read(
     // Where the current sentence starts drawing a conclusion ("…, so …").
     let mut conclusion_at: Option<usize> = None;
     let spanish = is_spanish(folded);
+    let french = is_french(folded);
     let mut sentence = 0;
     let mut sentence_start = 0;
     // "Sie haben meine Erlaubnis, das Projekt zu löschen": permission in one clause, the asked
@@ -1259,6 +1260,9 @@ fn read(
             let kind = hit.phrase.kind;
             let phrase = &folded[hit.start..hit.end];
             match kind {
+                // French "dont" is "of which" ("tout ce dont j'avais besoin"), and "date" the
+                // verb "dater" ("ce projet date de 2020").
+                Kind::Negation | Kind::Timing if french && matches!(phrase, "dont" | "date") => {}
                 // Japanese and Korean negate the verb before them ("使用していない", "필요 없어요"):
                 // what follows is not what they negate.
                 Kind::Negation if negates_backwards(phrase) => {
@@ -1630,6 +1634,42 @@ const PORTUGUESE_OR_ITALIAN: &[&str] = &[
     "não", "nao", "você", "vocês", "obrigado", "obrigada", "olá", "também", "pode", "podem", "il",
     "che", "grazie", "sono", "non", "è", "potete", "uma", "um", "isso", "nós", "gli",
 ];
+
+/// Words only French spells so, of the languages the judge reads.
+const FRENCH_ONLY: &[&str] = &[
+    "je",
+    "vous",
+    "nous",
+    "est",
+    "pour",
+    "avec",
+    "merci",
+    "bonjour",
+    "les",
+    "des",
+    "une",
+    "mais",
+    "pas",
+    "cest",
+    "jai",
+    "nai",
+    "suis",
+    "votre",
+    "notre",
+    "depuis",
+    "très",
+    "aussi",
+    "cordialement",
+];
+
+/// The text reads as French: at least two of its words are only French.
+fn is_french(folded: &str) -> bool {
+    word_spans(folded)
+        .filter(|(_, w)| FRENCH_ONLY.contains(w))
+        .take(2)
+        .count()
+        >= 2
+}
 
 /// The text reads as Spanish rather than Portuguese or Italian (by its function words).
 fn is_spanish(folded: &str) -> bool {
