@@ -138,7 +138,9 @@ impl Phrase {
         let prefix = raw.ends_with('*');
         let inner = raw.trim_start_matches('^').trim_end_matches(['$', '*']);
         Phrase {
-            text: fold(inner).trim().to_string(),
+            // The text is NFKC before folding ("ㅇㅇ" is stored as conjoining jamo): so are the
+            // phrases.
+            text: fold(&crate::workflow::text::nfkc(inner)).trim().to_string(),
             kind,
             sentence_start,
             sentence_end,

@@ -583,6 +583,10 @@ fn the_permission_formula_in_every_language() {
             "네, 삭제하셔도 됩니다.",
             "Ja, das Projekt darf gelöscht werden.",
             "好的，请删除吧。",
+            "oui vas-y",
+            "sì sì vai pure",
+            "はい大丈夫です",
+            "ㅇㅇ 해주세요",
         ],
     );
     assert_all(
