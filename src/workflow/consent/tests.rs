@@ -402,6 +402,16 @@ fn a_bare_yes_needs_a_single_question() {
         let j = judge_reply(&asked, &reply("1001", true, body));
         assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
     }
+    // Every question answered at once answers this one too.
+    for body in ["Yes to both.", "Sí, a ambas.", "네, 둘 다."] {
+        let j = judge_reply(&asked, &reply("1001", true, body));
+        assert_eq!(
+            j.verdict,
+            ConsentVerdict::Granted,
+            "{body:?}: {:?}",
+            j.reasons
+        );
+    }
     let follow_up =
         "If so, could you please provide permission for staff to clear the stuck import?";
     assert_eq!(verdict(follow_up, "yes"), ConsentVerdict::Unclear);

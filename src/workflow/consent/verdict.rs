@@ -350,7 +350,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 reasons.push("\"yes, understood\" acknowledges: it is not permission".to_string());
                 ConsentVerdict::Unclear
             }
-            Evidence::Affirm | Evidence::Permit if framing.other_things.is_some() => {
+            // "Yes to both": an answer to every question the agent asked, this one included.
+            Evidence::Affirm | Evidence::Permit
+                if framing.other_things.is_some() && !answers_every_question(&folded) =>
+            {
                 reasons.push(format!(
                     "the agent's message asked more than one thing ({}): the reply does not say which it answers",
                     framing.other_things.as_deref().unwrap_or_default()
@@ -387,6 +390,43 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         reasons.push(last);
     }
     (verdict, reasons)
+}
+
+/// Words that answer every question of a message at once ("yes to both", "beides", "둘 다").
+const EVERY_QUESTION: &[&str] = &[
+    "both",
+    "to both",
+    "yes to both",
+    "all of them",
+    "beide",
+    "beides",
+    "ambos",
+    "ambas",
+    "les deux",
+    "tous les deux",
+    "entrambi",
+    "entrambe",
+    "tutti e due",
+    "allebei",
+    "alle twee",
+    "beide vragen",
+    "両方",
+    "どちらも",
+    "两个都",
+    "兩個都",
+    "둘 다",
+    "모두",
+];
+
+/// `folded` answers every question at once, as words of its own.
+fn answers_every_question(folded: &str) -> bool {
+    EVERY_QUESTION.iter().any(|w| {
+        if w.is_ascii() {
+            contains_word(folded, w)
+        } else {
+            folded.contains(w)
+        }
+    })
 }
 
 /// Contrast words a complaint may end on before the answer ("…, but: yes, …").
