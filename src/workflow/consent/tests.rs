@@ -594,6 +594,7 @@ fn the_permission_formula_in_every_language() {
             "Ja, das Projekt darf gelöscht werden.",
             "好的，请删除吧。",
             "oui vas-y",
+            "Please consider this email my explicit permission for staff to delete the project.",
             "sì sì vai pure",
             "はい大丈夫です",
             "ㅇㅇ 해주세요",
