@@ -561,6 +561,9 @@ fn courtesy_around_a_grant_is_courtesy() {
             "Yes, please delete it. Let me know if you need anything else.",
             "Yes please delete it. It was a test project and it's been archived for two years.",
             "[10:02] anna: hi\n[10:02] anna: yes you can delete the project\n[10:03] anna: thanks",
+            "Feel free to delete it whenever.",
+            "Yes please, the sooner the better.",
+            "Yes — nuke it.",
         ],
     );
     // A moment is still a moment ("for tomorrow"), and a P.S. is still judged.
@@ -569,6 +572,7 @@ fn courtesy_around_a_grant_is_courtesy() {
         ConsentVerdict::Unclear,
         &[
             "Yes, please delete it for tomorrow.",
+            "Feel free to delete it whenever the export is done.",
             "Yes, go ahead and delete it.\n\nThanks,\nJohn\n\nPS: please wait until Friday, we are still exporting.",
         ],
     );
