@@ -596,6 +596,7 @@ fn the_permission_formula_in_every_language() {
             "권한을 제공합니다.",
             "네, 삭제하셔도 됩니다.",
             "Ja, das Projekt darf gelöscht werden.",
+            "Hiermit bestätige ich die Löschung des Projekts.",
             "好的，请删除吧。",
             "oui vas-y",
             "Please consider this email my explicit permission for staff to delete the project.",
