@@ -519,6 +519,7 @@ fn a_clause_saying_the_thing_is_unused_is_a_reason_beside_a_named_request() {
             "Hola, sí, pueden eliminar el proyecto. Ya no lo usamos desde que migramos.",
             "Ja, Sie haben meine Erlaubnis, das Projekt zu löschen. Es wird seit dem Umzug nicht mehr gebraucht.",
             "Ciao, sì confermo, eliminate pure il progetto. Non ci serve più da quando siamo passati al nuovo repository.",
+            "可以删除，这个项目已经不用了。",
         ],
     );
     // Permission that names nothing beside "no longer needed" may mean the action is not.
@@ -597,6 +598,7 @@ fn the_permission_formula_in_every_language() {
             "네, 삭제하셔도 됩니다.",
             "Ja, das Projekt darf gelöscht werden.",
             "Hiermit bestätige ich die Löschung des Projekts.",
+            "确认删除，谢谢。",
             "好的，请删除吧。",
             "oui vas-y",
             "Please consider this email my explicit permission for staff to delete the project.",
