@@ -879,3 +879,22 @@ fn french_dont_and_date_are_no_negation_or_moment() {
     // In English, "dont" is still "don't".
     assert_eq!(verdict(DELETE, "Dont delete it."), ConsentVerdict::Declined);
 }
+
+#[test]
+fn si_is_if_in_spanish_and_french_and_a_pronoun_in_italian() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Vous pouvez y aller si la sauvegarde est faite.",
+            "Pueden borrarlo si ya hicieron la copia de seguridad.",
+        ],
+    );
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Sì, il progetto si può eliminare, grazie. Non ci serve più."
+        ),
+        ConsentVerdict::Granted
+    );
+}

@@ -1226,6 +1226,7 @@ fn read(
     let mut conclusion_at: Option<usize> = None;
     let spanish = is_spanish(folded);
     let french = is_french(folded);
+    let italian = is_italian(folded);
     let mut sentence = 0;
     let mut sentence_start = 0;
     // "Sie haben meine Erlaubnis, das Projekt zu löschen": permission in one clause, the asked
@@ -1434,6 +1435,8 @@ fn read(
                 // Spanish "se" is a pronoun ("se puede eliminar") and "desde que" is "since":
                 // neither is the Portuguese or Italian condition they spell.
                 Kind::Condition if spanish && matches!(phrase, "se" | "desde que") => {}
+                // Italian "si" is a pronoun ("si può eliminare"); Spanish and French "si" is "if".
+                Kind::Condition if italian && phrase == "si" => {}
                 Kind::Condition => {
                     // "I'll set it up again right after": a sequence of their own, not a
                     // condition on ours.
@@ -1701,6 +1704,48 @@ const FRENCH_ONLY: &[&str] = &[
     "aussi",
     "cordialement",
 ];
+
+/// Words only Italian spells so, of the languages the judge reads.
+const ITALIAN_ONLY: &[&str] = &[
+    "il",
+    "che",
+    "grazie",
+    "sono",
+    "della",
+    "gli",
+    "potete",
+    "questo",
+    "questa",
+    "anche",
+    "molto",
+    "buongiorno",
+    "ciao",
+    "perché",
+    "vostro",
+    "nostro",
+    "progetto",
+    "salve",
+    "cordiali",
+    "ho",
+    "io",
+    "delle",
+    "degli",
+    "adesso",
+    "ancora",
+    "sì",
+    "più",
+    "già",
+    "quindi",
+];
+
+/// The text reads as Italian: at least two of its words are only Italian.
+fn is_italian(folded: &str) -> bool {
+    word_spans(folded)
+        .filter(|(_, w)| ITALIAN_ONLY.contains(w))
+        .take(2)
+        .count()
+        >= 2
+}
 
 /// The text reads as French: at least two of its words are only French.
 fn is_french(folded: &str) -> bool {
