@@ -898,3 +898,25 @@ fn si_is_if_in_spanish_and_french_and_a_pronoun_in_italian() {
         ConsentVerdict::Granted
     );
 }
+
+#[test]
+fn asking_to_be_told_when_it_is_done_sets_no_terms() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Yes, please delete it. Let me know once it's done.",
+            "はい、削除してください。\n\n追伸：対応完了後、このチケットでご一報いただけますと助かります。",
+        ],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes. Tell me when you are about to delete it, I need to stop the sync.",
+            "Yes, go ahead. Let me know first whether the wiki is kept.",
+            "Vous pouvez le supprimer dès que la sauvegarde est faite.",
+            "バックアップ後に削除してください。",
+        ],
+    );
+}

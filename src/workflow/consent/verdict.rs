@@ -307,8 +307,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 && reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence > first)
-                && reading.own_plan.get(s.sentence).copied().unwrap_or(false)
-                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
+                && ((reading.own_plan.get(s.sentence).copied().unwrap_or(false)
+                    && !reading.directed.get(s.sentence).copied().unwrap_or(true))
+                    // "Please let me know once it's done": when to tell, not when to act.
+                    || reading.notify.get(s.sentence).copied().unwrap_or(false))
                 && !PREREQUISITE.contains(&quoted(&s.reason))
                 && !IF.contains(&quoted(&s.reason))
         };
@@ -901,6 +903,57 @@ const SECOND_PERSON: &[&str] = &[
     "당신",
 ];
 
+/// Asking to be told ("let me know", "avísenme", "ご一報", "알려 주세요").
+const NOTIFY: &[&str] = &[
+    "let me know",
+    "let us know",
+    "notify me",
+    "ping me",
+    "tell me",
+    "drop me a line",
+    "avísenme",
+    "avísame",
+    "me avisan",
+    "me avisen",
+    "geben sie mir bescheid",
+    "sagen sie mir bescheid",
+    "informieren sie mich",
+    "prévenez moi",
+    "dites moi",
+    "tenez moi au courant",
+    "me avisem",
+    "me avise",
+    "me informem",
+    "fatemi sapere",
+    "avvisatemi",
+    "mi fate sapere",
+    "laat me weten",
+    "laat het me weten",
+    "laat even weten",
+    "ご一報",
+    "お知らせください",
+    "ご連絡ください",
+    "ご連絡いただけ",
+    "告诉我",
+    "通知我",
+    "告知",
+    "알려 주세요",
+    "알려주세요",
+    "알려 주시면",
+    "알려주시면",
+    "연락 주세요",
+    "연락주세요",
+];
+
+/// `text` has `phrase` as whole words (anywhere for CJK and Hangul phrases).
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    if phrase.is_ascii() {
+        contains_word(text, phrase)
+    } else {
+        text.contains(phrase)
+    }
+}
+
 /// Conditions that set a prerequisite for the action ("first", "until"): even in the
 /// requester's own plan they say "not yet".
 const PREREQUISITE: &[&str] = &[
@@ -1191,6 +1244,9 @@ struct Reading {
     /// Clauses (sentence, start) that draw the requester's own permission from someone else's
     /// approval ("…, so I give permission to delete it").
     own_conclusions: Vec<(usize, usize)>,
+    /// Sentences that ask to be told when the action is done ("let me know once it's done",
+    /// "完了後、ご一報ください"), without naming the action again.
+    notify: Vec<bool>,
     /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
     own_plan: Vec<bool>,
     /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
@@ -1218,6 +1274,9 @@ fn read(
     let mut sentence_words: Vec<usize> = vec![0];
     let mut anchored_sentences: Vec<usize> = Vec::new();
     let mut directed: Vec<bool> = vec![false];
+    let mut notify: Vec<bool> = vec![false];
+    // Sentences that name the asked action (for `notify`).
+    let mut names_action: Vec<bool> = vec![false];
     let mut own_plan: Vec<bool> = vec![opens_with(folded, OWN_PLAN)];
     let mut answer_follows_on = false;
     let mut answer_marked = false;
@@ -1240,6 +1299,8 @@ fn read(
             sentence += 1;
             sentence_words.push(0);
             directed.push(false);
+            notify.push(false);
+            names_action.push(false);
             own_plan.push(opens_with(&folded[clause.start..], OWN_PLAN));
             sentence_start = clause.start;
             sentence_permits = false;
@@ -1575,6 +1636,14 @@ fn read(
         if let Some(d) = directed.last_mut() {
             *d |= clause_directed;
         }
+        if let Some(n) = names_action.last_mut() {
+            *n |= asked_verb_at.is_some();
+        }
+        if NOTIFY.iter().any(|p| contains_phrase(text, p))
+            && let Some(n) = notify.last_mut()
+        {
+            *n = true;
+        }
         // "I'll let you know when…" speaks to the agent: not a plan of the requester's own.
         if words.iter().any(|(_, w)| SECOND_PERSON.contains(w))
             && let Some(p) = own_plan.last_mut()
@@ -1662,6 +1731,11 @@ fn read(
         answer_follows_on,
         answer_marked,
         own_conclusions,
+        notify: notify
+            .iter()
+            .zip(&names_action)
+            .map(|(n, a)| *n && !*a)
+            .collect(),
         own_plan,
         directed,
     }
