@@ -85,6 +85,7 @@ async fn zendesk_webhook(
                 SignatureError::MissingHeader(_) => ("bad_signature", "missing_signature"),
                 SignatureError::BadTimestamp => ("bad_signature", "bad_timestamp"),
                 SignatureError::Mismatch => ("bad_signature", "bad_signature"),
+                SignatureError::TestSecret => ("bad_signature", "test_secret"),
             };
             outcome(label);
             ApiError::Unauthorized(e.to_string(), code)
