@@ -666,10 +666,15 @@ const COMPLEMENTISERS: &[&str] = &[
     "that", "anything", "any", "to", "dass", "que", "che", "dat", "om",
 ];
 
+/// How far after "I don't want" (bytes) the clause saying what is not wanted is read.
+const WORRY_REACH: usize = 160;
+
 /// After "I don't want": a clause of its own ("that we get billed") that does not name the
 /// asked action.
 fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
-    let sentence = rest
+    // A clause of a few words is enough to tell; reading no further keeps judging linear
+    // however many times "I don't want that" is repeated on one line.
+    let sentence = rest[..floor_char_boundary(rest, WORRY_REACH)]
         .split(|c: char| is_sentence_end(c))
         .next()
         .unwrap_or_default();
@@ -1694,7 +1699,10 @@ fn read(
             && clause_evidence >= Evidence::Permit
             && words.iter().any(|(_, w)| FIRST_PERSON.contains(w))
         {
-            own_conclusions.push((sentence, at));
+            // One entry per sentence: every conclusion in it starts at the same clause.
+            if own_conclusions.last() != Some(&(sentence, at)) {
+                own_conclusions.push((sentence, at));
+            }
         }
         if clause_evidence > Evidence::Ack {
             first_evidence_sentence.get_or_insert(sentence);
