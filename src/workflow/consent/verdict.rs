@@ -282,11 +282,11 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 && (story_sentence(s.sentence) || marked_story_sentence(s.sentence))
                 // "Everything except the wiki can go", "I'd prefer you archive it": a part of
                 // the action, or something else wanted, is a term wherever it is said.
-                && !(s.kind == Kind::Scope && !TELLING_SCOPE.contains(&quoted(&s.reason)))
+                && (s.kind != Kind::Scope || TELLING_SCOPE.contains(&quoted(&s.reason)))
                 // "We are still exporting it this week": only how long ago or how long, never
                 // a moment to come, is story.
-                && !(s.kind == Kind::Timing
-                    && !(UNITS.contains(&quoted(&s.reason))
+                && (s.kind != Kind::Timing
+                    || (UNITS.contains(&quoted(&s.reason))
                         && !comes_after(&folded[..s.at.min(folded.len())], COMING)))
                 && !(s.kind == Kind::Redirect && WANTS_ELSE.contains(&quoted(&s.reason)))
                 && (!SEQUENCE.contains(&quoted(&s.reason)) || reading.answer_marked)
