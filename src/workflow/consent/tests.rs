@@ -603,9 +603,14 @@ fn the_permission_formula_in_every_language() {
             "oui vas-y",
             "Please consider this email my explicit permission for staff to delete the project.",
             "sì sì vai pure",
-            "はい大丈夫です",
             "ㅇㅇ 해주세요",
         ],
+    );
+    // 「大丈夫です」 alone is as often "no thanks" / "I'm fine" as "go ahead": never a grant by itself.
+    assert_all(
+        provide,
+        ConsentVerdict::Unclear,
+        &["大丈夫です", "大丈夫です。"],
     );
     assert_all(
         provide,
