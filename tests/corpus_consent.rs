@@ -124,9 +124,9 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.959, authored 0.895), so that a change that loses ground fails.
-/// Authored loses 24 cases (0.049) to the rule that invisible, look-alike or combining-mark
-/// characters never grant, which its authors labelled `granted`.
+/// under today's figures (team 0.968, authored 0.952 over CA–CE), so that a change that loses
+/// ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
+/// are labelled `unclear` by policy (tests/corpus/README.md).
 #[test]
 fn tuned_splits_accuracy_and_no_false_grant() {
     for (split, paths, floor) in [
@@ -136,9 +136,9 @@ fn tuned_splits_accuracy_and_no_false_grant() {
                 "tests/corpus/replies.jsonl",
                 "tests/corpus/dev_consents.jsonl",
             ][..],
-            0.95,
+            0.96,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.885),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.94),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));

@@ -14,7 +14,7 @@ mod normal;
 mod question;
 mod verdict;
 
-pub use question::{other_things_asked, recognise_question};
+pub use question::{numbered_answer, other_things_asked, recognise_question};
 pub use verdict::judge_text;
 
 /// The most new text (bytes, after quoted history is cut) a reply may have to be judged.
@@ -92,10 +92,19 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
             )],
         )
     } else {
-        let framing = verdict::Framing {
-            other_things: other_things_asked(asked.question, asked.full_comment),
-        };
-        verdict::judge_framed(asked.question, &new_text.judged, &framing)
+        let judged = without_the_question(asked.question, &new_text.judged);
+        // An answer given by the question's own number says which question it answers.
+        match numbered_answer(asked.question, asked.full_comment, &judged) {
+            Some(answer) => {
+                verdict::judge_framed(asked.question, &answer, &verdict::Framing::default())
+            }
+            None => {
+                let framing = verdict::Framing {
+                    other_things: other_things_asked(asked.question, asked.full_comment),
+                };
+                verdict::judge_framed(asked.question, &judged, &framing)
+            }
+        }
     };
     if let Some(flag) = reply.flags.first() {
         // Words that may not be the author's own never carry a permission.
@@ -134,6 +143,33 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
         quote: quote.to_string(),
         reasons,
     }
+}
+
+/// `text` without the lines that repeat the permission question itself ("Agent: Could you
+/// please provide permission …?" pasted from a chat): the agent's words, not the requester's.
+/// The quote keeps them: it is the new text verbatim.
+fn without_the_question<'t>(question: &str, text: &'t str) -> std::borrow::Cow<'t, str> {
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let asked = letters(question);
+    // A short question could be repeated by chance inside an answer.
+    if asked.chars().count() < 24 || !letters(text).contains(&asked) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.split_inclusive('\n')
+            // Only a line that is the question after at most a speaker's name or a time
+            // ("Agent:", "[10:02] Support:"): an answer on the same line is kept.
+            .filter(|line| {
+                let own = letters(line);
+                !(own.ends_with(&asked) && own.chars().count() <= asked.chars().count() + 24)
+            })
+            .collect(),
+    )
 }
 
 /// sha256 (hex) of a comment's whole body, as the trail records it beside the quote.

@@ -106,6 +106,7 @@ struct RulesFile {
     redirect: Vec<String>,
     auto_reply: Vec<String>,
     neutral: Vec<String>,
+    need: Vec<String>,
     actions: BTreeMap<String, Vec<String>>,
     objects: BTreeMap<String, Vec<String>>,
     permission_question: QuestionRules,
@@ -137,7 +138,9 @@ impl Phrase {
         let prefix = raw.ends_with('*');
         let inner = raw.trim_start_matches('^').trim_end_matches(['$', '*']);
         Phrase {
-            text: fold(inner).trim().to_string(),
+            // The text is NFKC before folding ("ㅇㅇ" is stored as conjoining jamo): so are the
+            // phrases.
+            text: fold(&crate::workflow::text::nfkc(inner)).trim().to_string(),
             kind,
             sentence_start,
             sentence_end,
@@ -170,6 +173,8 @@ pub struct Lexicon {
     pub action_names: Vec<String>,
     /// Object kind names by bit position, for reasons.
     pub object_names: Vec<String>,
+    /// Stems of words for needing or using something ("need", "usamos", "brauch"), folded.
+    pub need: Vec<String>,
     /// Openings of a permission question (regular expressions, see the rules file).
     pub question_leads: Vec<String>,
     /// Openings of a question sentence that say the agent's message asked something before it
@@ -248,6 +253,12 @@ impl Lexicon {
             by_pattern,
             action_names,
             object_names,
+            need: rules
+                .need
+                .iter()
+                .map(|n| fold(n).trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
             question_leads: rules.permission_question.leads,
             question_follow_ups: rules.permission_question.follow_ups,
         })

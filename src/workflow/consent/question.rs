@@ -77,6 +77,52 @@ pub fn other_things_asked(question: &str, full_comment: Option<&str>) -> Option<
     })
 }
 
+/// The item number ("2." or "2)") the agent's message gave the permission `question`, if the
+/// message numbers its questions.
+fn item_number(question: &str, full_comment: &str) -> Option<u32> {
+    let asked = squash(question);
+    if asked.is_empty() {
+        return None;
+    }
+    full_comment.lines().find_map(|line| {
+        let (number, rest) = numbered(line)?;
+        let own = squash(rest);
+        (!own.is_empty() && (own.contains(&asked) || asked.contains(&own))).then_some(number)
+    })
+}
+
+/// A line opening with an item number ("2. …", "2) …"): the number and the rest.
+fn numbered(line: &str) -> Option<(u32, &str)> {
+    static ITEM: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\s*(\d{1,2})\s*[.)]\s+").expect("literal pattern"));
+    let m = ITEM.captures(line)?;
+    let number = m.get(1)?.as_str().parse().ok()?;
+    Some((number, &line[m.get(0)?.end()..]))
+}
+
+/// When the agent numbered its questions and the reply answers by number ("1. yes, …⏎2. yes,
+/// go ahead"), the reply without the answers to the other numbers: they answer something else.
+/// `None` when the reply does not answer the permission question's number.
+pub fn numbered_answer(question: &str, full_comment: Option<&str>, reply: &str) -> Option<String> {
+    let number = item_number(question, full_comment?)?;
+    let mut kept = String::with_capacity(reply.len());
+    let mut answers_it = false;
+    // Inside an answer to another number, up to the next number or a blank line.
+    let mut skipping = false;
+    for line in reply.split_inclusive('\n') {
+        if let Some((n, _)) = numbered(line) {
+            skipping = n != number;
+            answers_it |= n == number;
+        } else if line.trim().is_empty() {
+            skipping = false;
+        }
+        if !skipping {
+            kept.push_str(line);
+        }
+    }
+    answers_it.then_some(kept)
+}
+
 /// Sentences of a comment, by terminator or line, quoted lines left out.
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
     text.lines()
@@ -152,6 +198,25 @@ fn is_question_or_request(sentence: &str) -> bool {
     }
     if lower.contains("replying in this ticket") || lower.contains("will be sufficient") {
         return false;
+    }
+    // Korean and Japanese put the request at the end ("확인 부탁드립니다", "ご確認ください");
+    // "よろしくお願いします" only closes the message.
+    const POLITE_ENDINGS: &[&str] = &[
+        "부탁드립니다",
+        "부탁드려요",
+        "부탁합니다",
+        "주세요",
+        "주십시오",
+        "바랍니다",
+        "ください",
+        "下さい",
+        "お願いします",
+        "お願いいたします",
+        "お願い致します",
+    ];
+    let unterminated = s.trim_end_matches(|c: char| !c.is_alphanumeric());
+    if POLITE_ENDINGS.iter().any(|e| unterminated.ends_with(e)) && !s.contains("よろしく") {
+        return true;
     }
     if lower.contains("if you have any") || lower.contains("let us know if") {
         return false;

@@ -402,6 +402,16 @@ fn a_bare_yes_needs_a_single_question() {
         let j = judge_reply(&asked, &reply("1001", true, body));
         assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
     }
+    // Every question answered at once answers this one too.
+    for body in ["Yes to both.", "Sí, a ambas.", "네, 둘 다."] {
+        let j = judge_reply(&asked, &reply("1001", true, body));
+        assert_eq!(
+            j.verdict,
+            ConsentVerdict::Granted,
+            "{body:?}: {:?}",
+            j.reasons
+        );
+    }
     let follow_up =
         "If so, could you please provide permission for staff to clear the stuck import?";
     assert_eq!(verdict(follow_up, "yes"), ConsentVerdict::Unclear);
@@ -462,6 +472,327 @@ fn flagged_comments_never_grant() {
     }
 }
 
+#[test]
+fn a_story_before_explicit_permission_does_not_qualify_it() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Hi Tom,\n\nThanks for looking into this. We moved everything to the new site last year and nobody has touched the old one since, it only has a few stale pages in it.\n\nYes, please delete the project blueocean/old-site.\n\nBest,\nAnna",
+            "Buenas tardes. Les explico: el proyecto se creó para un curso que ya terminó y se quedó abandonado. Autorizo la eliminación del proyecto.",
+        ],
+    );
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "I lost my phone when I was on holiday two weeks ago and I don't have the recovery codes anymore. I give permission for staff to disable two-factor authentication on my account.",
+        ],
+    );
+    // Terms set before the answer are still terms: a condition, words that order the action
+    // after something, a sentence addressed to the action, a restriction that opens its
+    // sentence, an answer that follows on from the sentence before.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "We still need the issues from it. Only delete it after we export them next week. You have my permission.",
+            "If the backup is done by then, which it should be, you have my permission to delete it.",
+            "We will need to export the wiki from it first. You have my permission to delete the project.",
+            "Only the staging copy of the project, not the main one. You have my permission.",
+            "Alleen als de back-up van het project klaar is. Dan mag u het project verwijderen.",
+            "Everything in the project except the wiki pages can go. You have my permission to delete the project.",
+            "Honestly we would prefer that you archive the whole thing. Anyway, you have my permission to delete the project.",
+            "The team still opens the old one now and then. Let me check with them. You have my permission to delete it.",
+            "We are still exporting the wiki from the project this week. You have my permission to delete it.",
+        ],
+    );
+}
+
+#[test]
+fn a_clause_saying_the_thing_is_unused_is_a_reason_beside_a_named_request() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Yep, delete it. We don't need it anymore.",
+            "Hola, sí, pueden eliminar el proyecto. Ya no lo usamos desde que migramos.",
+            "Ja, Sie haben meine Erlaubnis, das Projekt zu löschen. Es wird seit dem Umzug nicht mehr gebraucht.",
+            "Ciao, sì confermo, eliminate pure il progetto. Non ci serve più da quando siamo passati al nuovo repository.",
+            "可以删除，这个项目已经不用了。",
+        ],
+    );
+    // Permission that names nothing beside "no longer needed" may mean the action is not.
+    assert_eq!(
+        verdict(TWO_FA, "Go ahead. Not needed anymore."),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn spanish_se_is_a_pronoun_and_portuguese_se_a_condition() {
+    assert_eq!(
+        verdict(DELETE, "Sí, adelante, se puede eliminar. Gracias."),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Se o backup já estiver feito, podem eliminar o projeto."
+        ),
+        ConsentVerdict::Unclear
+    );
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Se avete fatto il backup, potete eliminare il progetto."
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn courtesy_around_a_grant_is_courtesy() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Thanks for the quick answer! Go ahead and delete it, you have my permission.\n\nHave a great day,\nAnna",
+            "Sorry for the late reply. You have my permission to delete the project.",
+            "Yes, please delete it. Let me know if you need anything else.",
+            "Yes please delete it. It was a test project and it's been archived for two years.",
+            "[10:02] anna: hi\n[10:02] anna: yes you can delete the project\n[10:03] anna: thanks",
+            "Feel free to delete it whenever.",
+            "Yes please, the sooner the better.",
+            "Yes — nuke it.",
+        ],
+    );
+    // A moment is still a moment ("for tomorrow"), and a P.S. is still judged.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes, please delete it for tomorrow.",
+            "Feel free to delete it whenever the export is done.",
+            "Yes, go ahead and delete it.\n\nThanks,\nJohn\n\nPS: please wait until Friday, we are still exporting.",
+        ],
+    );
+}
+
+#[test]
+fn the_permission_formula_in_every_language() {
+    let provide = "Could you please provide permission for staff to delete the project `blueocean/old-site`? Replying in this ticket stating you provide permission will be sufficient.";
+    assert_all(
+        provide,
+        ConsentVerdict::Granted,
+        &[
+            "I provide permission.",
+            "Proporciono el permiso.",
+            "Autorisation accordée.",
+            "Forneço a permissão.",
+            "Fornisco il permesso.",
+            "Ik verleen toestemming.",
+            "権限を付与します。",
+            "我授权你们删除。",
+            "권한을 제공합니다.",
+            "네, 삭제하셔도 됩니다.",
+            "Ja, das Projekt darf gelöscht werden.",
+            "Hiermit bestätige ich die Löschung des Projekts.",
+            "确认删除，谢谢。",
+            "好的，请删除吧。",
+            "oui vas-y",
+            "Please consider this email my explicit permission for staff to delete the project.",
+            "sì sì vai pure",
+            "ㅇㅇ 해주세요",
+        ],
+    );
+    // 「大丈夫です」 alone is as often "no thanks" / "I'm fine" as "go ahead": never a grant by itself.
+    assert_all(
+        provide,
+        ConsentVerdict::Unclear,
+        &["大丈夫です", "大丈夫です。"],
+    );
+    assert_all(
+        provide,
+        ConsentVerdict::Declined,
+        &[
+            "삭제 안 하셔도 됩니다.",
+            "Sorry, ik trek mijn toestemming in.",
+        ],
+    );
+}
+
+#[test]
+fn an_answer_by_the_questions_number_answers_that_question() {
+    let full = "Hi,\n\n1. Have you tried regenerating the recovery codes over SSH?\n2. Could you please confirm that you would like us to disable two-factor authentication on your account?\n\nThanks";
+    for (body, expected) in [
+        (
+            "1. Yes, tried it, but it doesn't work: no SSH key.\n2. Yes, please disable it.\n\nYuna",
+            ConsentVerdict::Granted,
+        ),
+        // The answer to the other number is not this one's.
+        (
+            "1. Yes\n2. Not yet, let me try once more.",
+            ConsentVerdict::Unclear,
+        ),
+        ("1. Yes", ConsentVerdict::Unclear),
+        // Text outside the numbered answers is still judged.
+        (
+            "1. No.\n2. Yes, go ahead.\n\nP.S. only after Friday",
+            ConsentVerdict::Unclear,
+        ),
+    ] {
+        let j = judge_in_comment(TWO_FA, full, body);
+        assert_eq!(j.verdict, expected, "{body:?}: {:?}", j.reasons);
+    }
+}
+
+/// Judges `body` as a reply to `question`, asked in the agent's comment `full`.
+fn judge_in_comment(question: &str, full: &str, body: &str) -> Judgment {
+    let asked = Asked {
+        full_comment: Some(full),
+        ..Asked::question(question, "1001")
+    };
+    judge_reply(&asked, &reply("1001", true, body))
+}
+
+#[test]
+fn a_request_closing_a_korean_or_japanese_sentence_is_another_thing_asked() {
+    let question =
+        "`sales/crm` 프로젝트를 `sales-team` 그룹으로 이전할 수 있도록 권한을 제공해 주시겠습니까?";
+    let full = "안녕하세요,\n\n먼저 `sales-team` 그룹의 Owner 권한을 가지고 계신지 확인 부탁드립니다. 그리고 `sales/crm` 프로젝트를 `sales-team` 그룹으로 이전할 수 있도록 권한을 제공해 주시겠습니까?\n\n감사합니다.";
+    assert_eq!(
+        judge_in_comment(question, full, "네").verdict,
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn a_worry_about_what_follows_is_no_refusal() {
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Kost dit extra? Ik wil niet dat we daarna ineens extra moeten betalen."
+        ),
+        ConsentVerdict::Unclear
+    );
+    assert_eq!(
+        verdict(DELETE, "I don't want that you delete the project."),
+        ConsentVerdict::Declined
+    );
+    assert_eq!(
+        verdict(DELETE, "No, I don't want that."),
+        ConsentVerdict::Declined
+    );
+}
+
+#[test]
+fn the_requesters_own_plan_for_afterwards_sets_no_terms() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "Go ahead and disable 2FA. I'll set it up again once I'm back in.",
+            "Sí, desactívenla por favor. La volveré a activar cuando tenga el móvil nuevo.",
+        ],
+    );
+    // A prerequisite, a plan that speaks to the agent, or a plan before the answer still sets
+    // terms.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes, go ahead and delete it. We'll export the data first.",
+            "Yes, go ahead. I'll let you know when the export is done.",
+            "Yes, go ahead. Once the export is done.",
+        ],
+    );
+}
+
+#[test]
+fn japanese_negation_belongs_to_the_verb_before_it() {
+    assert_eq!(
+        verdict(
+            DELETE,
+            "お世話になっております。プロジェクトの削除をお願いいたします。もう使用していないため問題ありません。"
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(DELETE, "削除はまだしないでください。"),
+        ConsentVerdict::Declined
+    );
+}
+
+#[test]
+fn the_requesters_own_conclusion_from_an_approval_is_their_permission() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "My manager approved this yesterday, so yes — I give permission for staff to delete the project.",
+            "Mi jefe dice que está bien, así que adelante: doy mi permiso para eliminar el proyecto.",
+        ],
+    );
+    // Someone else's approval with no permission of the requester's own.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "My manager says it's fine, so go ahead and delete it.",
+            "My manager says: you can delete it.",
+        ],
+    );
+}
+
+#[test]
+fn an_answer_marked_as_one_sets_the_story_apart() {
+    let restore = "Kunt u toestemming geven om het project `stichting/leden` te herstellen, dat op 27 februari is verwijderd?";
+    assert_eq!(
+        verdict(
+            restore,
+            "Goedemiddag,\n\nEerst even wat achtergrond, want het helpt misschien. Op 27 februari heeft een nieuwe vrijwilliger dit project verwijderd omdat hij dacht dat het een oude kopie was.\n\nOm op uw vraag terug te komen: ja, ik geef toestemming om het project stichting/leden te herstellen.\n\nMet vriendelijke groet,\nGerard"
+        ),
+        ConsentVerdict::Granted
+    );
+    // A condition in the story is still a condition.
+    assert_eq!(
+        verdict(
+            DELETE,
+            "If the export of the wiki has finished by the time you read this, fine. Anyway: I give permission to delete the project."
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn how_long_something_took_is_no_moment() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "Honestly pretty frustrated that this took a week for a side project, but: yes, I give permission for you to disable 2FA on my account.",
+            "네 허락해요 2단계 인증 해제해 주세요 빨리 좀 부탁드려요 데모 1시간 남았어요",
+        ],
+    );
+    assert_eq!(
+        verdict(TWO_FA, "Yes, please disable it in a week."),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn every_part_of_a_named_target_is_the_questions_own_word() {
+    let q = "Could you please confirm that you would like us to delete the project `studio-pol/oude-website`?";
+    assert_eq!(
+        verdict(
+            q,
+            "Ja, verwijder het project studio-pol/oude-website maar. We gebruiken het al twee jaar niet meer."
+        ),
+        ConsentVerdict::Granted
+    );
+}
+
 proptest! {
     /// Control characters, NUL and invisible characters anywhere never make judging panic,
     /// and never turn a refusal into a grant.
@@ -477,4 +808,120 @@ proptest! {
         let j = judge_reply(&Asked::question(DELETE, "1001"), &reply("1001", true, &text));
         prop_assert_ne!(j.verdict, ConsentVerdict::Granted, "{:?} {:?}", text, j.reasons);
     }
+}
+
+#[test]
+fn the_question_pasted_back_from_a_chat_is_not_the_requesters_answer() {
+    let pasted = format!("Agent: {TWO_FA}\nMe: yes\nMe: I give permission");
+    assert_eq!(verdict(TWO_FA, &pasted), ConsentVerdict::Granted);
+    // An answer on the question's own line is still read.
+    let answered = format!("{TWO_FA} No, please don't.");
+    let j = judge_reply(
+        &Asked::question(TWO_FA, "1001"),
+        &reply("1001", true, &answered),
+    );
+    assert_ne!(j.verdict, ConsentVerdict::Granted);
+    assert!(
+        j.reasons.iter().any(|r| r.contains("please dont")),
+        "{:?}",
+        j.reasons
+    );
+}
+
+#[test]
+fn a_refusal_that_only_puts_the_action_off_is_unclear() {
+    let ssh = "Could you please provide permission for staff to remove the SSH key `laptop-2019` from your account?";
+    assert_all(
+        ssh,
+        ConsentVerdict::Unclear,
+        &[
+            "Hold off for a day please, I need to rotate the key on the server first.",
+            "네 진행해주세요\n\n아 잠깐만요, 백업 먼저 하고 다시 연락드릴게요.",
+        ],
+    );
+    // Taken back and said outright, or put off with nothing to wait for: declined.
+    assert_all(
+        ssh,
+        ConsentVerdict::Declined,
+        &[
+            "Yes, go ahead. Actually no, don't remove it, we still use that laptop.",
+            "Please hold off.",
+        ],
+    );
+}
+
+#[test]
+fn a_negation_opening_a_doubt_with_a_question_is_unclear() {
+    let unlink = "Could you please confirm that you would like us to unlink the SAML identity from your account?";
+    assert_all(
+        unlink,
+        ConsentVerdict::Unclear,
+        &[
+            "Ma se scollegate l'identità SAML poi riesco ancora a entrare con la password? Non vorrei restare chiuso fuori di nuovo.",
+            "Ik denk het wel? Eerlijk gezegd weet ik niet precies wat dat inhoudt. Raakt het onze data?",
+        ],
+    );
+    assert_all(
+        unlink,
+        ConsentVerdict::Declined,
+        &[
+            "Non, merci.",
+            "Non voglio che scolleghiate l'identità SAML.",
+        ],
+    );
+}
+
+#[test]
+fn french_dont_and_date_are_no_negation_or_moment() {
+    let fr = "Pourriez-vous nous donner l'autorisation de supprimer le projet `sud/ancien` ?";
+    assert_eq!(
+        verdict(
+            fr,
+            "Bonjour, pour le contexte, ce projet date de mon stage et je ne l'utilise plus depuis longtemps. J'ai déjà récupéré tout ce dont j'avais besoin. Donc oui, je vous autorise à supprimer le projet sud/ancien. Cordialement, Léa"
+        ),
+        ConsentVerdict::Granted
+    );
+    // In English, "dont" is still "don't".
+    assert_eq!(verdict(DELETE, "Dont delete it."), ConsentVerdict::Declined);
+}
+
+#[test]
+fn si_is_if_in_spanish_and_french_and_a_pronoun_in_italian() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Vous pouvez y aller si la sauvegarde est faite.",
+            "Pueden borrarlo si ya hicieron la copia de seguridad.",
+        ],
+    );
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Sì, il progetto si può eliminare, grazie. Non ci serve più."
+        ),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
+fn asking_to_be_told_when_it_is_done_sets_no_terms() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Yes, please delete it. Let me know once it's done.",
+            "はい、削除してください。\n\n追伸：対応完了後、このチケットでご一報いただけますと助かります。",
+        ],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes. Tell me when you are about to delete it, I need to stop the sync.",
+            "Yes, go ahead. Let me know first whether the wiki is kept.",
+            "Vous pouvez le supprimer dès que la sauvegarde est faite.",
+            "バックアップ後に削除してください。",
+        ],
+    );
 }

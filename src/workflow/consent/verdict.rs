@@ -48,6 +48,9 @@ struct Signal {
     asked_words: bool,
     /// A refusal read from a negated verb ("I don't want anything to break"), not said outright.
     derived: bool,
+    /// A negation in a clause that only gives a reason for the action ("we don't use it
+    /// anymore"): it says nothing about the permission.
+    gives_reason: bool,
 }
 
 /// The evidence for a grant.
@@ -110,13 +113,49 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 .first_evidence_sentence
                 .is_some_and(|first| s.sentence < first)
     };
+    // A sentence of the story before the first answer: long enough to be one, and addressed
+    // to nothing the question asks (no request, question, answer or asked verb in it).
+    let story_sentence = |n: usize| {
+        reading
+            .first_evidence_sentence
+            .is_some_and(|first| n < first)
+            && reading.sentence_words.get(n).is_some_and(|w| *w >= 6)
+            && !reading.directed.get(n).copied().unwrap_or(true)
+    };
+    // After a story, an answer marked as one ("Anyway -", "To be explicit:") sets the story
+    // apart, even where it mentions the action or what was tried.
+    let marked_story_sentence = |n: usize| {
+        reading.answer_marked
+            && reading
+                .first_evidence_sentence
+                .is_some_and(|first| n < first)
+            && reading.sentence_words.get(n).is_some_and(|w| *w >= 6)
+    };
+    // "We don't use it anymore" beside "please delete it": a reason for the action.
+    let reason = |s: &Signal| s.gives_reason && reading.evidence == Evidence::Anchored;
+    // "I don't have the recovery codes anymore. I give permission to disable 2FA": "anymore"
+    // in the story says what happened, not that the action is unneeded.
+    let story_no_longer = |s: &Signal| {
+        s.kind == Kind::DeclineSoft
+            && reading.evidence == Evidence::Anchored
+            && NO_LONGER.contains(&quoted(&s.reason))
+            && story_sentence(s.sentence)
+    };
     let refusal = |s: &&Signal| {
         matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw)
             && !weak_self(s)
             && !story(s)
+            && !reason(s)
+            && !story_no_longer(s)
     };
+    // "When I was on holiday I lost my phone": a story that mentions a holiday is no
+    // out-of-office answer when the reply goes on to permit the action by name.
+    let auto_reply = signals.iter().any(|s| {
+        s.kind == Kind::AutoReply
+            && !(reading.evidence == Evidence::Anchored && story_sentence(s.sentence))
+    });
 
-    let verdict = if has(Kind::AutoReply) {
+    let verdict = if auto_reply {
         ConsentVerdict::Unclear
     } else if let Some(first_refusal) = signals.iter().find(refusal) {
         let last_refusal = signals.iter().rev().find(refusal).map_or(0, |s| s.at);
@@ -139,9 +178,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .max();
         let grant_before = reading.evidence >= Evidence::Affirm && !refuses_first;
         let pending_after = |at: usize| {
-            signals
-                .iter()
-                .any(|s| matches!(s.kind, Kind::Hedge | Kind::Question) && s.at > at)
+            signals.iter().any(|s| {
+                // "…, wait, back up first": put off, not refused.
+                matches!(s.kind, Kind::Hedge | Kind::Question | Kind::Condition) && s.at > at
+            })
         };
         let said_outright_after = |at: usize| {
             signals
@@ -190,6 +230,17 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             },
             // "Only staging, production don't touch": part of it, not a refusal.
             _ if restrictive_scope => ConsentVerdict::Unclear,
+            // "Hold off for a day, I need to rotate the key first": put off, not refused.
+            _ if signals
+                .iter()
+                .filter(|s| refusal(s))
+                .all(|s| PUT_OFF.contains(&quoted(&s.reason)))
+                && signals
+                    .iter()
+                    .any(|s| matches!(s.kind, Kind::Condition | Kind::Timing)) =>
+            {
+                ConsentVerdict::Unclear
+            }
             // "Would X still work? I wouldn't want to be locked out", "I think it's not needed,
             // reset the password instead": asks, hesitates or wants something else.
             _ if only_soft_or_derived && has(Kind::Question) => ConsentVerdict::Unclear,
@@ -205,6 +256,8 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         let background = |s: &Signal| {
             reading.evidence >= Evidence::Permit
                 && matches!(s.kind, Kind::Negation | Kind::Hedge)
+                // "Let me check with them": the decision is still open, wherever it is said.
+                && !PENDING.contains(&quoted(&s.reason))
                 && ((reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence < first)
@@ -217,14 +270,75 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                         && CONTRAST.iter().any(|w| quoted(&s.reason) == *w)
                         && reading.first_strong_at.is_some_and(|at| s.at < at)))
         };
+        // A qualifier in the story ("it only has a few stale pages", "two weeks ago", "when I
+        // graduated") says what happened, not on what terms the answer is given; words that
+        // order the action after something ("first", "until") may still be terms.
+        let story_qualifier = |s: &Signal| {
+            reading.evidence >= Evidence::Permit
+                && matches!(
+                    s.kind,
+                    Kind::Condition | Kind::Timing | Kind::Scope | Kind::Redirect | Kind::AutoReply
+                )
+                && (story_sentence(s.sentence) || marked_story_sentence(s.sentence))
+                // "Everything except the wiki can go", "I'd prefer you archive it": a part of
+                // the action, or something else wanted, is a term wherever it is said.
+                && (s.kind != Kind::Scope || TELLING_SCOPE.contains(&quoted(&s.reason)))
+                // "We are still exporting it this week": only how long ago or how long, never
+                // a moment to come, is story.
+                && (s.kind != Kind::Timing
+                    || (UNITS.contains(&quoted(&s.reason))
+                        && !comes_after(&folded[..s.at.min(folded.len())], COMING)))
+                && !(s.kind == Kind::Redirect && WANTS_ELSE.contains(&quoted(&s.reason)))
+                && (!SEQUENCE.contains(&quoted(&s.reason)) || reading.answer_marked)
+                && !IF.contains(&quoted(&s.reason))
+                // "Only the staging one." opens with its terms; "it only has a few pages"
+                // tells, and so does "Some background: …".
+                && (!opens_clause(&folded, s.at)
+                    || reading.answer_marked
+                    || quoted(&s.reason) == "some")
+                // "…. Then you may delete it" answers on the terms just set.
+                && !reading.answer_follows_on
+        };
+        // "…, please disable it. I'll set it up again once I'm back in": the requester's own
+        // plan for afterwards, in a sentence of its own after the answer, sets no terms on it.
+        let own_plan = |s: &Signal| {
+            reading.evidence >= Evidence::Permit
+                && matches!(s.kind, Kind::Condition | Kind::Timing)
+                && reading
+                    .first_evidence_sentence
+                    .is_some_and(|first| s.sentence > first)
+                && ((reading.own_plan.get(s.sentence).copied().unwrap_or(false)
+                    && !reading.directed.get(s.sentence).copied().unwrap_or(true))
+                    // "Please let me know once it's done": when to tell, not when to act.
+                    || reading.notify.get(s.sentence).copied().unwrap_or(false))
+                && !PREREQUISITE.contains(&quoted(&s.reason))
+                && !IF.contains(&quoted(&s.reason))
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
-            .filter(|s| blocks_grant(s.kind) && !s.asked_words && !background(s))
+            .filter(|s| {
+                !own_plan(s)
+                    && blocks_grant(s.kind)
+                    && !s.asked_words
+                    && !background(s)
+                    && !story_qualifier(s)
+                    && !reason(s)
+            })
             // "My manager approved it yesterday. I give permission to delete it": the requester's
             // own permission naming the action, in a sentence of its own.
             .filter(|s| {
                 !(s.kind == Kind::Relay
                     && reading.anchored_sentences.iter().any(|a| *a != s.sentence))
+            })
+            // "My manager approved this, so I give permission to delete it": the requester's
+            // own conclusion, naming the action, after the approval it rests on.
+            .filter(|s| {
+                !(s.kind == Kind::Relay
+                    && reading.evidence == Evidence::Anchored
+                    && reading
+                        .own_conclusions
+                        .iter()
+                        .any(|(sentence, start)| *sentence == s.sentence && s.at < *start))
             })
             .collect();
         match reading.evidence {
@@ -238,7 +352,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 reasons.push("\"yes, understood\" acknowledges: it is not permission".to_string());
                 ConsentVerdict::Unclear
             }
-            Evidence::Affirm | Evidence::Permit if framing.other_things.is_some() => {
+            // "Yes to both": an answer to every question the agent asked, this one included.
+            Evidence::Affirm | Evidence::Permit
+                if framing.other_things.is_some() && !answers_every_question(&folded) =>
+            {
                 reasons.push(format!(
                     "the agent's message asked more than one thing ({}): the reply does not say which it answers",
                     framing.other_things.as_deref().unwrap_or_default()
@@ -277,6 +394,43 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     (verdict, reasons)
 }
 
+/// Words that answer every question of a message at once ("yes to both", "beides", "둘 다").
+const EVERY_QUESTION: &[&str] = &[
+    "both",
+    "to both",
+    "yes to both",
+    "all of them",
+    "beide",
+    "beides",
+    "ambos",
+    "ambas",
+    "les deux",
+    "tous les deux",
+    "entrambi",
+    "entrambe",
+    "tutti e due",
+    "allebei",
+    "alle twee",
+    "beide vragen",
+    "両方",
+    "どちらも",
+    "两个都",
+    "兩個都",
+    "둘 다",
+    "모두",
+];
+
+/// `folded` answers every question at once, as words of its own.
+fn answers_every_question(folded: &str) -> bool {
+    EVERY_QUESTION.iter().any(|w| {
+        if w.is_ascii() {
+            contains_word(folded, w)
+        } else {
+            folded.contains(w)
+        }
+    })
+}
+
 /// Contrast words a complaint may end on before the answer ("…, but: yes, …").
 const CONTRAST: &[&str] = &[
     "but",
@@ -298,6 +452,559 @@ const IF: &[&str] = &[
     "if", "only if", "unless", "wenn", "falls", "sofern", "si", "solo si", "se", "solo se", "als",
     "indien", "mits", "如果", "要是", "なら", "たら", "れば", "면", "으면", "다면",
 ];
+
+/// Hedges that leave the decision open ("let me check", "ask my team"): never background.
+const PENDING: &[&str] = &[
+    "let me check",
+    "let me think",
+    "ask my",
+    "check with",
+    "talk to",
+    "need to ask",
+    "need to check",
+    "get back to you",
+    "ill confirm",
+    "will confirm",
+    "discuss",
+    "discussed internally",
+    "internally first",
+    "intern besprechen",
+    "besprechen",
+    "abklären",
+    "hablarlo",
+    "consultarlo",
+    "en discuter",
+    "discutir",
+    "discutere",
+    "overleggen",
+    "bespreken",
+    "相談",
+    "商量",
+    "讨论",
+    "討論",
+    "논의",
+    "상의",
+    "approval",
+    "wait",
+    "hmm",
+];
+
+/// Words that make a following span of time one to come ("this week", "next month").
+const COMING: &[&str] = &[
+    "this",
+    "next",
+    "coming",
+    "these",
+    "diese",
+    "dieser",
+    "diesen",
+    "nächste",
+    "nächsten",
+    "esta",
+    "este",
+    "próxima",
+    "próximo",
+    "cette",
+    "ce",
+    "prochaine",
+    "prochain",
+    "questa",
+    "questo",
+    "prossima",
+    "prossimo",
+    "deze",
+    "dit",
+    "volgende",
+    "komende",
+    "essa",
+    "esse",
+];
+
+/// `before` ends with one of `words` (the word just before a phrase).
+fn comes_after(before: &str, words: &[&str]) -> bool {
+    before
+        .split_whitespace()
+        .next_back()
+        .is_some_and(|w| words.contains(&w))
+}
+
+/// Scope words a story uses to tell ("it only has a few pages", "some background"); any other
+/// scope word names part of the action.
+const TELLING_SCOPE: &[&str] = &[
+    "only",
+    "some",
+    "solo",
+    "sólo",
+    "solamente",
+    "nur",
+    "seulement",
+    "juste",
+    "só",
+    "somente",
+    "apenas",
+    "alleen",
+    "soltanto",
+    "만",
+    "只",
+];
+
+/// Words that want something else than the action ("instead", "rather", "lieber").
+const WANTS_ELSE: &[&str] = &[
+    "instead",
+    "rather",
+    "prefer",
+    "stattdessen",
+    "lieber",
+    "plutôt",
+    "au lieu",
+    "en cambio",
+    "en vez",
+    "en lugar",
+    "em vez",
+    "ao invés",
+    "invece",
+    "piuttosto",
+    "liever",
+    "in plaats van",
+    "대신",
+    "말고",
+    "代わりに",
+    "代わり",
+    "ではなく",
+    "而是",
+    "改为",
+    "换成",
+];
+
+/// Words that order the action after something else: in the story too, they may set terms.
+const SEQUENCE: &[&str] = &[
+    "first",
+    "before",
+    "until",
+    "till",
+    "after",
+    "once",
+    "as soon as",
+    "make sure",
+    "primero",
+    "antes",
+    "hasta",
+    "después",
+    "erst",
+    "bevor",
+    "bis",
+    "nachdem",
+    "dabord",
+    "avant",
+    "après",
+    "primeiro",
+    "depois",
+    "prima di",
+    "dopo",
+    "finché",
+    "appena",
+    "eerst",
+    "voordat",
+    "totdat",
+    "tot",
+    "nadat",
+    "zodra",
+    "まで",
+    "前に",
+    "後で",
+    "あとで",
+    "終わったら",
+    "之前",
+    "之后",
+    "以后",
+    "先",
+    "等",
+    "먼저",
+    "전에",
+    "까지",
+    "후에",
+    "다음에",
+    "하고 나서",
+];
+
+/// Refusals that only put the action off ("hold off", "attendez", "先别").
+const PUT_OFF: &[&str] = &[
+    "hold off",
+    "please hold",
+    "attendez",
+    "先别",
+    "先別",
+    "warte",
+    "moment",
+    "wait no",
+    "no wait",
+    "nee wacht",
+];
+
+/// "I don't want", in every language: a refusal, or with a clause after it a worry.
+const NOT_WANTED: &[&str] = &[
+    "i do not want",
+    "i dont want",
+    "we do not want",
+    "we dont want",
+    "no quiero",
+    "no queremos",
+    "ich möchte nicht",
+    "wir möchten nicht",
+    "ich will nicht",
+    "je ne veux pas",
+    "nous ne voulons pas",
+    "não quero",
+    "nao quero",
+    "non voglio",
+    "ik wil niet",
+    "wij willen niet",
+];
+
+/// Words that open a clause saying what is not wanted ("that", "dass", "que", "che", "dat").
+const COMPLEMENTISERS: &[&str] = &[
+    "that", "anything", "any", "to", "dass", "que", "che", "dat", "om",
+];
+
+/// How far after "I don't want" (bytes) the clause saying what is not wanted is read.
+const WORRY_REACH: usize = 160;
+
+/// After "I don't want": a clause of its own ("that we get billed") that does not name the
+/// asked action.
+fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
+    // A clause of a few words is enough to tell; reading no further keeps judging linear
+    // however many times "I don't want that" is repeated on one line.
+    let sentence = rest[..floor_char_boundary(rest, WORRY_REACH)]
+        .split(|c: char| is_sentence_end(c))
+        .next()
+        .unwrap_or_default();
+    let mut words = sentence
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let opens_clause = words.next().is_some_and(|w| COMPLEMENTISERS.contains(&w));
+    let rest: Vec<&str> = words.collect();
+    opens_clause
+        && rest.len() >= 2
+        && !rest
+            .iter()
+            .any(|w| asked.is_own_verb(w) || asked.has_phrase(w) && w.chars().count() >= 5)
+        && !Lexicon::builtin()
+            .scan(sentence)
+            .iter()
+            .any(|h| h.phrase.kind == Kind::Action && h.phrase.groups & asked.actions != 0)
+}
+
+/// Negations that follow the verb they negate (Japanese, Korean).
+fn negates_backwards(phrase: &str) -> bool {
+    matches!(
+        phrase,
+        "ない"
+            | "ません"
+            | "ず"
+            | "ぬ"
+            | "なし"
+            | "않습"
+            | "않아"
+            | "않고"
+            | "않겠"
+            | "않았"
+            | "않기로"
+            | "않으"
+            | "없어"
+            | "없습"
+            | "없이"
+    )
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len()))
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0)
+}
+
+/// Openings that make a sentence follow on from the one before ("Then go ahead").
+const FOLLOW_ON: &[&str] = &[
+    "then",
+    "in that case",
+    "if so",
+    "so then",
+    "dann",
+    "in dem fall",
+    "entonces",
+    "en ese caso",
+    "alors",
+    "dans ce cas",
+    "então",
+    "nesse caso",
+    "allora",
+    "in quel caso",
+    "dan",
+    "in dat geval",
+    "その場合",
+    "それなら",
+    "では",
+    "那么",
+    "那样的话",
+    "那樣的話",
+    "그러면",
+    "그럼",
+    "그렇다면",
+];
+
+/// Words that mark the answer after a story.
+const ANSWER_MARKERS: &[&str] = &[
+    "anyway",
+    "anyhow",
+    "to be explicit",
+    "to be clear",
+    "to answer your question",
+    "in any case",
+    "long story short",
+    "bottom line",
+    "in short",
+    "that said",
+    "en todo caso",
+    "de todos modos",
+    "en cualquier caso",
+    "respondiendo a su pregunta",
+    "para responder",
+    "jedenfalls",
+    "wie auch immer",
+    "um ihre frage zu beantworten",
+    "kurz gesagt",
+    "quoi quil en soit",
+    "bref",
+    "pour répondre à votre question",
+    "en tout cas",
+    "de qualquer forma",
+    "enfim",
+    "respondendo à sua pergunta",
+    "comunque",
+    "in ogni caso",
+    "per rispondere",
+    "insomma",
+    "hoe dan ook",
+    "in ieder geval",
+    "om op uw vraag terug te komen",
+    "om uw vraag te beantwoorden",
+    "kortom",
+    "つきましては",
+    "とにかく",
+    "いずれにしても",
+    "总之",
+    "總之",
+    "无论如何",
+    "아무튼",
+    "어쨌든",
+    "답을 드리자면",
+    "결론적으로",
+];
+
+/// Openings of a clause that draws a conclusion ("so", "así que", "daher", "所以").
+const CONSEQUENCE: &[&str] = &[
+    "so",
+    "therefore",
+    "thus",
+    "hence",
+    "así que",
+    "por lo tanto",
+    "por eso",
+    "also",
+    "daher",
+    "deshalb",
+    "deswegen",
+    "donc",
+    "alors",
+    "então",
+    "portanto",
+    "por isso",
+    "quindi",
+    "perciò",
+    "dunque",
+    "dus",
+    "daarom",
+    "なので",
+    "ですので",
+    "所以",
+    "因此",
+    "그래서",
+    "따라서",
+];
+
+/// The requester speaking for themselves ("I", "my", "ich", "mi", "我", "제가").
+const FIRST_PERSON: &[&str] = &[
+    "i", "my", "we", "our", "yo", "mi", "doy", "ich", "meine", "mein", "je", "mon", "ma", "eu",
+    "minha", "meu", "dou", "io", "mio", "mia", "do", "ik", "mijn", "geef", "私", "我", "저",
+    "제가",
+];
+
+/// `text` (after leading spaces) opens with one of `openings` as whole words.
+fn opens_with(text: &str, openings: &[&str]) -> bool {
+    let text = text.trim_start();
+    openings.iter().any(|w| {
+        text.strip_prefix(w)
+            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()) || !w.is_ascii())
+    })
+}
+
+/// Openings of the requester's own plan for afterwards ("I'll set it up again once I'm in").
+const OWN_PLAN: &[&str] = &[
+    "ill",
+    "i will",
+    "well",
+    "we will",
+    "im going to",
+    "i am going to",
+    "were going to",
+    "we are going to",
+    "ich werde",
+    "wir werden",
+    "je vais",
+    "nous allons",
+    "on va",
+    "voy a",
+    "vamos a",
+    "la volveré",
+    "lo volveré",
+    "eu vou",
+    "vou",
+    "nós vamos",
+    "ik ga",
+    "we gaan",
+    "wij gaan",
+    "ik zal",
+    "we zullen",
+    "我会",
+    "我们会",
+    "我再",
+    "제가 다시",
+    "저희가 다시",
+];
+
+/// Words addressing the agent ("you", "vous", "jullie", "您").
+const SECOND_PERSON: &[&str] = &[
+    "you",
+    "your",
+    "yourself",
+    "u",
+    "jullie",
+    "vous",
+    "usted",
+    "ustedes",
+    "vocês",
+    "você",
+    "voi",
+    "vi",
+    "ihnen",
+    "euch",
+    "ihr",
+    "te",
+    "ti",
+    "您",
+    "你",
+    "あなた",
+    "당신",
+];
+
+/// Asking to be told ("let me know", "avísenme", "ご一報", "알려 주세요").
+const NOTIFY: &[&str] = &[
+    "let me know",
+    "let us know",
+    "notify me",
+    "ping me",
+    "tell me",
+    "drop me a line",
+    "avísenme",
+    "avísame",
+    "me avisan",
+    "me avisen",
+    "geben sie mir bescheid",
+    "sagen sie mir bescheid",
+    "informieren sie mich",
+    "prévenez moi",
+    "dites moi",
+    "tenez moi au courant",
+    "me avisem",
+    "me avise",
+    "me informem",
+    "fatemi sapere",
+    "avvisatemi",
+    "mi fate sapere",
+    "laat me weten",
+    "laat het me weten",
+    "laat even weten",
+    "ご一報",
+    "お知らせください",
+    "ご連絡ください",
+    "ご連絡いただけ",
+    "告诉我",
+    "通知我",
+    "告知",
+    "알려 주세요",
+    "알려주세요",
+    "알려 주시면",
+    "알려주시면",
+    "연락 주세요",
+    "연락주세요",
+];
+
+/// `text` has `phrase` as whole words (anywhere for CJK and Hangul phrases).
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    if phrase.is_ascii() {
+        contains_word(text, phrase)
+    } else {
+        text.contains(phrase)
+    }
+}
+
+/// Conditions that set a prerequisite for the action ("first", "until"): even in the
+/// requester's own plan they say "not yet".
+const PREREQUISITE: &[&str] = &[
+    "first",
+    "before",
+    "until",
+    "till",
+    "make sure",
+    "unless",
+    "only if",
+    "as long as",
+    "so long as",
+    "provided",
+    "providing",
+    "without",
+    "primero",
+    "antes",
+    "hasta",
+    "erst",
+    "bevor",
+    "bis",
+    "dabord",
+    "avant",
+    "primeiro",
+    "prima di",
+    "eerst",
+    "voordat",
+    "totdat",
+    "tot",
+    "先",
+    "之前",
+    "먼저",
+    "전에",
+    "까지",
+];
+
+/// `at` opens a clause of `folded`: only spaces since its start or the last clause mark.
+fn opens_clause(folded: &str, at: usize) -> bool {
+    folded
+        .get(..at)
+        .and_then(|before| before.chars().rev().find(|c| *c != ' '))
+        .is_none_or(|c| is_sentence_end(c) || matches!(c, ',' | '。' | '！' | '？'))
+}
+
+/// "Anymore", "no longer": not needed, or only the end of a story.
+const NO_LONGER: &[&str] = &["anymore", "no longer", "not anymore"];
 
 /// A lone "no" after a yes may be a pause ("Yes… no, wait"), not a refusal.
 const BARE_NO: &[&str] = &[
@@ -418,6 +1125,15 @@ impl AskedAction {
             .filter(|w| w.chars().count() >= 4 || w.chars().any(|c| c.is_ascii_digit()))
             .map(str::to_string)
             .collect();
+        // "studio-pol/oude-website": every part of a target the question names is its own word.
+        for (_, target) in targets(request) {
+            words.extend(
+                fold(&target)
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string),
+            );
+        }
         words.sort();
         words.dedup();
         AskedAction {
@@ -524,6 +1240,23 @@ struct Reading {
     sentence_words: Vec<usize>,
     /// Sentences that ask for the action or permit it by name.
     anchored_sentences: Vec<usize>,
+    /// The first sentence with an answer opens with "then", "in that case": it answers on the
+    /// terms of the sentence before.
+    answer_follows_on: bool,
+    /// The first answer is marked as one after a story ("Anyway -", "To be explicit:",
+    /// "Om op uw vraag terug te komen:").
+    answer_marked: bool,
+    /// Clauses (sentence, start) that draw the requester's own permission from someone else's
+    /// approval ("…, so I give permission to delete it").
+    own_conclusions: Vec<(usize, usize)>,
+    /// Sentences that ask to be told when the action is done ("let me know once it's done",
+    /// "完了後、ご一報ください"), without naming the action again.
+    notify: Vec<bool>,
+    /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
+    own_plan: Vec<bool>,
+    /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
+    /// verb itself. Only a sentence that is none of these can be background.
+    directed: Vec<bool>,
 }
 
 fn read(
@@ -545,13 +1278,39 @@ fn read(
     let mut last_evidence_sentence: Option<usize> = None;
     let mut sentence_words: Vec<usize> = vec![0];
     let mut anchored_sentences: Vec<usize> = Vec::new();
+    let mut directed: Vec<bool> = vec![false];
+    let mut notify: Vec<bool> = vec![false];
+    // Sentences that name the asked action (for `notify`).
+    let mut names_action: Vec<bool> = vec![false];
+    let mut own_plan: Vec<bool> = vec![opens_with(folded, OWN_PLAN)];
+    let mut answer_follows_on = false;
+    let mut answer_marked = false;
+    let mut own_conclusions: Vec<(usize, usize)> = Vec::new();
+    // Where the current sentence starts drawing a conclusion ("…, so …").
+    let mut conclusion_at: Option<usize> = None;
+    let spanish = is_spanish(folded);
+    let french = is_french(folded);
+    let italian = is_italian(folded);
     let mut sentence = 0;
+    let mut sentence_start = 0;
+    // "Sie haben meine Erlaubnis, das Projekt zu löschen": permission in one clause, the asked
+    // action in the next, one sentence.
+    let mut sentence_permits = false;
+    let mut sentence_names_action = false;
     let mut h = 0;
     let clause_count = clauses.len();
     for (ci, clause) in clauses.iter().enumerate() {
         if clause.opens_sentence && ci > 0 {
             sentence += 1;
             sentence_words.push(0);
+            directed.push(false);
+            notify.push(false);
+            names_action.push(false);
+            own_plan.push(opens_with(&folded[clause.start..], OWN_PLAN));
+            sentence_start = clause.start;
+            sentence_permits = false;
+            sentence_names_action = false;
+            conclusion_at = None;
         }
         let first_hit = h;
         while h < hits.len() && hits[h].start < clause.stop {
@@ -608,6 +1367,21 @@ fn read(
             let kind = hit.phrase.kind;
             let phrase = &folded[hit.start..hit.end];
             match kind {
+                // French "dont" is "of which" ("tout ce dont j'avais besoin"), and "date" the
+                // verb "dater" ("ce projet date de 2020").
+                Kind::Negation | Kind::Timing if french && matches!(phrase, "dont" | "date") => {}
+                // Japanese and Korean negate the verb before them ("使用していない", "필요 없어요"):
+                // what follows is not what they negate.
+                Kind::Negation if negates_backwards(phrase) => {
+                    let mut found = signal(hit, folded);
+                    let before = &folded
+                        [floor_char_boundary(folded, hit.start.saturating_sub(24))..hit.start];
+                    found.gives_reason = lexicon
+                        .need
+                        .iter()
+                        .any(|n| !n.is_ascii() && before.contains(n.as_str()));
+                    signals.push(found);
+                }
                 Kind::Negation => {
                     let target = hits[i + 1..]
                         .iter()
@@ -635,7 +1409,13 @@ fn read(
                             ),
                             sentence,
                             asked_words: false,
-                            derived: next.phrase.kind == Kind::Action,
+                            // "Not exactly", "niet precies": a doubt, or a refusal read from
+                            // a negated verb; not said outright.
+                            derived: matches!(
+                                next.phrase.kind,
+                                Kind::Action | Kind::Affirm | Kind::Ack
+                            ),
+                            gives_reason: false,
                         });
                     } else if let Some(v) = asked_verb_at.filter(|v| *v >= hit.end)
                         && within_reach(&folded[hit.end..v])
@@ -647,13 +1427,27 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: true,
+                            gives_reason: false,
                         });
                     } else {
                         signals.push(signal(hit, folded));
                     }
                 }
                 Kind::Decline | Kind::Withdraw | Kind::DeclineSoft => {
-                    signals.push(signal(hit, folded));
+                    let mut found = signal(hit, folded);
+                    // "Ik wil niet dat we daarna extra betalen", "I don't want that anything
+                    // breaks": a worry about what follows, not a refusal of the action, unless
+                    // what is not wanted is the action itself.
+                    found.derived = kind == Kind::Decline
+                        && ((NOT_WANTED.contains(&phrase)
+                            && worry_follows(&folded[hit.end..], asked))
+                            // Italian "Non vorrei …" opens with "not", French "Non, …" with
+                            // "no": only the second is said outright.
+                            || (phrase == "non"
+                                && folded[hit.end..]
+                                    .strip_prefix(' ')
+                                    .is_some_and(|rest| rest.starts_with(char::is_alphabetic))));
+                    signals.push(found);
                 }
                 Kind::Action => {
                     let is_asked = hit.phrase.groups & asked.actions != 0;
@@ -668,6 +1462,7 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: false,
+                            gives_reason: false,
                         });
                     }
                 }
@@ -683,6 +1478,7 @@ fn read(
                             sentence,
                             asked_words: false,
                             derived: false,
+                            gives_reason: false,
                         });
                     }
                 }
@@ -694,10 +1490,19 @@ fn read(
                         next.phrase.kind == Kind::Past
                             && within_reach_of(&folded[hit.end..next.start], 0)
                     });
-                    if !(after_past || before_ago) {
+                    if !(after_past
+                        || before_ago
+                        || (UNITS.contains(&phrase)
+                            && is_duration(&folded[clause.start..hit.start])))
+                    {
                         signals.push(signal(hit, folded));
                     }
                 }
+                // Spanish "se" is a pronoun ("se puede eliminar") and "desde que" is "since":
+                // neither is the Portuguese or Italian condition they spell.
+                Kind::Condition if spanish && matches!(phrase, "se" | "desde que") => {}
+                // Italian "si" is a pronoun ("si può eliminare"); Spanish and French "si" is "if".
+                Kind::Condition if italian && phrase == "si" => {}
                 Kind::Condition => {
                     // "I'll set it up again right after": a sequence of their own, not a
                     // condition on ours.
@@ -740,6 +1545,7 @@ fn read(
                         sentence,
                         asked_words: false,
                         derived: false,
+                        gives_reason: false,
                     });
                 }
                 Kind::Directive | Kind::Neutral | Kind::Past | Kind::Filler | Kind::Grant => {}
@@ -816,7 +1622,87 @@ fn read(
                 sentence,
                 asked_words: false,
                 derived: false,
+                gives_reason: false,
             });
+        }
+        // The asked verb as such, not a participle of it ("the deleted project"); without a
+        // recognised verb, an action of the asked kind.
+        let names_asked_action = words
+            .iter()
+            .any(|(_, w)| asked.is_own_verb(w) && !w.ends_with("ed") && !w.ends_with("ing"))
+            || (asked.verb_stem.is_none()
+                && clause_hits.iter().any(|x| {
+                    x.phrase.kind == Kind::Action && x.phrase.groups & asked.actions != 0
+                }));
+        let clause_directed = names_asked_action
+            || clause_evidence > Evidence::Ack
+            || has_kind(Kind::Directive)
+            || has_kind(Kind::Question);
+        if let Some(d) = directed.last_mut() {
+            *d |= clause_directed;
+        }
+        if let Some(n) = names_action.last_mut() {
+            *n |= asked_verb_at.is_some();
+        }
+        if NOTIFY.iter().any(|p| contains_phrase(text, p))
+            && let Some(n) = notify.last_mut()
+        {
+            *n = true;
+        }
+        // "I'll let you know when…" speaks to the agent: not a plan of the requester's own.
+        if words.iter().any(|(_, w)| SECOND_PERSON.contains(w))
+            && let Some(p) = own_plan.last_mut()
+        {
+            *p = false;
+        }
+        // "We don't use it anymore", "Não há lá nada de que precisemos": a clause of its own
+        // that only says the thing is not needed or used gives a reason for the action.
+        let gives_reason = !clause_directed
+            && !has_kind(Kind::Ack)
+            && lexicon.need.iter().any(|n| {
+                // Latin stems are word prefixes; CJK ones and phrases are found anywhere.
+                if n.contains(' ') || n.chars().any(is_cjk) {
+                    text.contains(n.as_str())
+                } else {
+                    words.iter().any(|(_, w)| w.starts_with(n.as_str()))
+                }
+            });
+        if gives_reason {
+            for s in signals.iter_mut().skip(clause_signals_from) {
+                s.gives_reason = matches!(s.kind, Kind::Negation | Kind::DeclineSoft)
+                    || (s.kind == Kind::Decline && BARE_NO.contains(&quoted(&s.reason)));
+            }
+        }
+        sentence_permits |= clause_evidence >= Evidence::Permit;
+        sentence_names_action |= asked_verb_at.is_some() && !negated;
+        if sentence_permits && sentence_names_action && clause_evidence < Evidence::Anchored {
+            clause_evidence = Evidence::Anchored;
+            clause_evidence_at.get_or_insert(offset);
+        }
+        if clause_evidence > Evidence::Ack && first_evidence_sentence.is_none() {
+            let opening = folded[sentence_start..].trim_start();
+            answer_follows_on = opens_with(opening, FOLLOW_ON);
+            let lead =
+                &folded[sentence_start..clause_evidence_at.unwrap_or(offset).max(sentence_start)];
+            answer_marked = ANSWER_MARKERS.iter().any(|m| {
+                if m.is_ascii() {
+                    contains_word(lead, m)
+                } else {
+                    lead.contains(m)
+                }
+            });
+        }
+        if opens_with(text, CONSEQUENCE) {
+            conclusion_at.get_or_insert(clause.start);
+        }
+        if let Some(at) = conclusion_at
+            && clause_evidence >= Evidence::Permit
+            && words.iter().any(|(_, w)| FIRST_PERSON.contains(w))
+        {
+            // One entry per sentence: every conclusion in it starts at the same clause.
+            if own_conclusions.last() != Some(&(sentence, at)) {
+                own_conclusions.push((sentence, at));
+            }
         }
         if clause_evidence > Evidence::Ack {
             first_evidence_sentence.get_or_insert(sentence);
@@ -850,7 +1736,119 @@ fn read(
         last_evidence_sentence,
         sentence_words,
         anchored_sentences,
+        answer_follows_on,
+        answer_marked,
+        own_conclusions,
+        notify: notify
+            .iter()
+            .zip(&names_action)
+            .map(|(n, a)| *n && !*a)
+            .collect(),
+        own_plan,
+        directed,
     }
+}
+
+/// Words only Spanish spells so (of the languages whose condition words it could be misread
+/// with), against words only Portuguese or Italian spell so.
+const SPANISH_ONLY: &[&str] = &[
+    "el", "los", "las", "del", "y", "muy", "pero", "usted", "ustedes", "gracias", "hola", "pueden",
+    "puede", "tienen", "también", "nosotros", "hace", "ya", "lo", "eso", "esto",
+];
+const PORTUGUESE_OR_ITALIAN: &[&str] = &[
+    "não", "nao", "você", "vocês", "obrigado", "obrigada", "olá", "também", "pode", "podem", "il",
+    "che", "grazie", "sono", "non", "è", "potete", "uma", "um", "isso", "nós", "gli",
+];
+
+/// Words only French spells so, of the languages the judge reads.
+const FRENCH_ONLY: &[&str] = &[
+    "je",
+    "vous",
+    "nous",
+    "est",
+    "pour",
+    "avec",
+    "merci",
+    "bonjour",
+    "les",
+    "des",
+    "une",
+    "mais",
+    "pas",
+    "cest",
+    "jai",
+    "nai",
+    "suis",
+    "votre",
+    "notre",
+    "depuis",
+    "très",
+    "aussi",
+    "cordialement",
+];
+
+/// Words only Italian spells so, of the languages the judge reads.
+const ITALIAN_ONLY: &[&str] = &[
+    "il",
+    "che",
+    "grazie",
+    "sono",
+    "della",
+    "gli",
+    "potete",
+    "questo",
+    "questa",
+    "anche",
+    "molto",
+    "buongiorno",
+    "ciao",
+    "perché",
+    "vostro",
+    "nostro",
+    "progetto",
+    "salve",
+    "cordiali",
+    "ho",
+    "io",
+    "delle",
+    "degli",
+    "adesso",
+    "ancora",
+    "sì",
+    "più",
+    "già",
+    "quindi",
+];
+
+/// The text reads as Italian: at least two of its words are only Italian.
+fn is_italian(folded: &str) -> bool {
+    word_spans(folded)
+        .filter(|(_, w)| ITALIAN_ONLY.contains(w))
+        .take(2)
+        .count()
+        >= 2
+}
+
+/// The text reads as French: at least two of its words are only French.
+fn is_french(folded: &str) -> bool {
+    word_spans(folded)
+        .filter(|(_, w)| FRENCH_ONLY.contains(w))
+        .take(2)
+        .count()
+        >= 2
+}
+
+/// The text reads as Spanish rather than Portuguese or Italian (by its function words).
+fn is_spanish(folded: &str) -> bool {
+    let mut balance = 0i32;
+    for (_, w) in word_spans(folded) {
+        if SPANISH_ONLY.contains(&w) {
+            balance += 1;
+        } else if PORTUGUESE_OR_ITALIAN.contains(&w) {
+            balance -= 1;
+        }
+    }
+    balance > 0
 }
 
 fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
@@ -865,6 +1863,7 @@ fn signal(hit: &Hit<'_>, folded: &str) -> Signal {
         sentence: 0,
         asked_words: false,
         derived: false,
+        gives_reason: false,
     }
 }
 
@@ -924,6 +1923,82 @@ fn within_reach_of(gap: &str, words: usize) -> bool {
     true
 }
 
+/// Spans of time (not moments: "for tomorrow" is a moment).
+const UNITS: &[&str] = &[
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "hour",
+    "hours",
+    "minutes",
+    "semana",
+    "woche",
+    "semaine",
+    "settimana",
+];
+
+/// Words that make a following span of time a duration ("for two years", "durante meses").
+const DURATION: &[&str] = &[
+    "for", "durante", "während", "pendant", "per", "al", "took", "takes", "taken", "spent",
+    "tardó", "dauerte", "duurde", "levou",
+];
+
+/// `before` (the clause up to a time word) ends in a duration opening: "for", "for two",
+/// "for the last": how long something has been, not when to act.
+fn is_duration(before: &str) -> bool {
+    let words: Vec<&str> = before.split_whitespace().rev().take(3).collect();
+    words.iter().take(3).any(|w| DURATION.contains(w))
+        && words
+            .iter()
+            .take_while(|w| !DURATION.contains(*w))
+            .all(|w| {
+                w.chars().all(|c| c.is_ascii_digit())
+                    || matches!(
+                        *w,
+                        "a" | "an"
+                            | "one"
+                            | "two"
+                            | "three"
+                            | "few"
+                            | "several"
+                            | "many"
+                            | "the"
+                            | "last"
+                            | "past"
+                            | "dos"
+                            | "tres"
+                            | "varios"
+                            | "zwei"
+                            | "drei"
+                            | "deux"
+                            | "trois"
+                            | "plusieurs"
+                            | "dois"
+                            | "due"
+                            | "tre"
+                            | "twee"
+                            | "drie"
+                            | "paar"
+                            | "meses"
+                            | "anni"
+                            | "jaar"
+                    )
+            })
+}
+
+/// A clock time that opens its line ("[10:02] customer: …"): a chat transcript's timestamp.
+fn is_timestamp(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    text[line_start..at]
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, '[' | '(' | '<'))
+}
+
 /// Dates and clock times ("on the 31st", "at 5pm", "20.01."): a moment other than now.
 fn clock_and_dates(text: &str) -> Vec<Signal> {
     static MOMENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -934,6 +2009,9 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
     });
     MOMENT
         .find_iter(text)
+        .filter(|m| !is_timestamp(text, m.start()))
+        // "1시간", "3時間": a number of hours, not a clock time.
+        .filter(|m| !text[m.end()..].starts_with(['간', '間']))
         .map(|m| Signal {
             kind: Kind::Timing,
             at: usize::MAX,
@@ -941,6 +2019,7 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
             sentence: usize::MAX,
             asked_words: false,
             derived: false,
+            gives_reason: false,
         })
         .collect()
 }
@@ -966,6 +2045,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                 sentence: usize::MAX,
                 asked_words: false,
                 derived: false,
+                gives_reason: false,
             });
         }
     }
@@ -999,6 +2079,7 @@ fn other_targets(request: &str, text: &str) -> Vec<Signal> {
                     sentence: usize::MAX,
                     asked_words: false,
                     derived: false,
+                    gives_reason: false,
                 });
             }
         }
