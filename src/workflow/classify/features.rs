@@ -30,7 +30,7 @@ const MAX_DIGITS: usize = 3;
 
 /// Words longer than this (in characters) get no character n-grams past this point: a long
 /// run of CJK text is covered by its first stretch, and a pasted hash or token costs nothing.
-const MAX_WORD_CHARS: usize = 64;
+const MAX_WORD_CHARS: usize = 48;
 
 /// Calls `emit` with every feature of a normalised ticket text (see [`super::prepare`]) and its
 /// tags. A feature may be emitted more than once; callers count each distinct one once.
@@ -80,14 +80,40 @@ pub fn for_each(
     }
 }
 
+/// Scripts written without spaces: a change between them is the nearest thing to a word
+/// boundary ("削除" | "して" | "プロジェクト").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Han,
+    Hiragana,
+    Katakana,
+    Other,
+}
+
+fn script(c: char) -> Script {
+    match c {
+        '\u{3040}'..='\u{309f}' => Script::Hiragana,
+        '\u{30a0}'..='\u{30ff}' | '\u{31f0}'..='\u{31ff}' => Script::Katakana,
+        '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' => Script::Han,
+        _ => Script::Other,
+    }
+}
+
 /// The text as words separated by single spaces: letters and digits kept, everything else a
-/// separator, long digit runs folded to `#`.
+/// separator, a change of script between Han, kana and the rest a separator too, long digit
+/// runs folded to `#`.
 fn words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut digits = 0usize;
     let mut pending_space = false;
+    let mut last = Script::Other;
     for c in text.chars() {
         if c.is_alphanumeric() {
+            let now = script(c);
+            if now != last {
+                pending_space = true;
+                last = now;
+            }
             if pending_space && !out.is_empty() {
                 out.push(' ');
             }
@@ -162,7 +188,8 @@ mod tests {
     #[test]
     fn punctuation_separates_and_long_numbers_fold() {
         assert_eq!(words("gitlab.com/a-b, #1184093321 2fa 404!"), "gitlab com a b # 2fa 404");
-        assert_eq!(words("  ログインできません。"), "ログインできません");
+        assert_eq!(words("  ログインできません。"), "ログイン できません");
+        assert_eq!(words("誤って削除したプロジェクト"), "誤 って 削除 した プロジェクト");
     }
 
     #[test]
