@@ -14,7 +14,7 @@ use clap::Parser;
 use onbehalf::workflow::Category;
 use onbehalf::workflow::classify::features::FeatureShape;
 use onbehalf::workflow::classify::train::{self, Example, TrainOptions};
-use onbehalf::workflow::classify::{Blend, Classifier, prepare};
+use onbehalf::workflow::classify::{Blend, Classifier};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -32,7 +32,7 @@ struct Args {
     blend: Option<String>,
     #[arg(long, default_value_t = 30)]
     epochs: usize,
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-5)]
     l2: f64,
     #[arg(long, default_value_t = 0.5)]
     learning_rate: f64,
@@ -152,14 +152,10 @@ fn corpus() -> anyhow::Result<Vec<Labelled>> {
             let label = Category::parse(&field("expected")).ok_or_else(|| {
                 anyhow::anyhow!("{} line {}: no valid \"expected\"", path.display(), n + 1)
             })?;
-            let (subject, description) = (field("subject"), field("description"));
+            let text = rules.judged_text(&field("subject"), &field("description"), &tags);
             out.push(Labelled {
-                rules: rules.rule_scores(&subject, &description, &tags),
-                example: Example {
-                    text: prepare(&subject, &description),
-                    tags,
-                    label,
-                },
+                rules: rules.rule_scores(&text, &tags),
+                example: Example { text, tags, label },
                 source: source.clone(),
             });
         }

@@ -22,7 +22,7 @@ mod rules;
 mod tests;
 pub mod train;
 
-pub use clean::{new_text, normalise, prepare};
+pub use clean::{new_text, normalise, prepare, prepare_follow_up};
 pub use model::{Blend, Model, ModelError, ModelScore};
 pub use rules::RuleScorer;
 
@@ -175,16 +175,29 @@ impl Classifier {
         if let Some(c) = self.override_tag(tags) {
             return c;
         }
-        let text = prepare(subject, description);
+        let text = self.judged_text(subject, description, tags);
         let evidence = self.evidence_for(&text, tags);
         let model = self.model.as_ref().map(|m| m.score(&text, tags));
         self.decide(&evidence, model.as_ref())
     }
 
-    /// The scorers' totals in [`Category::ALL`] order, `other` starting at the threshold: what
-    /// [`Blend`] weighs against the model (override tags aside).
-    pub fn rule_scores(&self, subject: &str, description: &str, tags: &[String]) -> [f64; 3] {
-        self.totals(&self.evidence(subject, description, tags))
+    /// The normalised text that is judged: the requester's newest words, and when they are a
+    /// bare follow-up in which the rules see no action at all, the quoted history after them.
+    pub fn judged_text(&self, subject: &str, description: &str, tags: &[String]) -> String {
+        let own = prepare(subject, description);
+        if let Some(thread) = prepare_follow_up(subject, description) {
+            let [pg, aa, _] = self.totals(&self.evidence_for(&own, tags));
+            if pg <= 0.0 && aa <= 0.0 {
+                return thread;
+            }
+        }
+        own
+    }
+
+    /// The scorers' totals for a [`Self::judged_text`] in [`Category::ALL`] order, `other`
+    /// starting at the threshold: what [`Blend`] weighs against the model (override tags aside).
+    pub fn rule_scores(&self, text: &str, tags: &[String]) -> [f64; 3] {
+        self.totals(&self.evidence_for(text, tags))
     }
 
     fn totals(&self, evidence: &[Evidence]) -> [f64; 3] {
@@ -207,7 +220,7 @@ impl Classifier {
     /// Every piece of evidence the scorers found (override tags aside): for rule authors who
     /// want to see why a ticket scored as it did.
     pub fn evidence(&self, subject: &str, description: &str, tags: &[String]) -> Vec<Evidence> {
-        self.evidence_for(&prepare(subject, description), tags)
+        self.evidence_for(&self.judged_text(subject, description, tags), tags)
     }
 
     fn evidence_for(&self, text: &str, tags: &[String]) -> Vec<Evidence> {

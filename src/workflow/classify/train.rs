@@ -35,7 +35,7 @@ impl Default for TrainOptions {
         TrainOptions {
             shape: FeatureShape::default(),
             epochs: 30,
-            l2: 1e-4,
+            l2: 1e-5,
             learning_rate: 0.5,
             min_tickets: 2,
             prune: 0.05,
