@@ -25,6 +25,9 @@ struct Args {
     /// Write the model trained on every tuned ticket to --out.
     #[arg(long)]
     write: bool,
+    /// With --cross-validate: list the blend's held-out misses (id, label, answer).
+    #[arg(long)]
+    show_misses: bool,
     #[arg(long, default_value = "rules/classification_model.tsv")]
     out: PathBuf,
     /// Blend as MODEL_WEIGHT,SURE_MARGIN (default: chosen by --cross-validate, else 3,4).
@@ -51,6 +54,7 @@ const TEAM: [&str; 2] = ["tests/corpus/tickets.jsonl", "tests/corpus/dev_tickets
 const AUTHORED: &str = "tests/corpus/authored/tickets";
 
 struct Labelled {
+    id: String,
     example: Example,
     /// "team" or the authored file's stem (one author).
     source: String,
@@ -80,7 +84,7 @@ fn main() -> anyhow::Result<()> {
         },
     };
     if args.cross_validate {
-        let chosen = cross_validate(&tickets, &options);
+        let chosen = cross_validate(&tickets, &options, args.show_misses);
         if args.blend.is_none() {
             blend = chosen;
         }
@@ -154,6 +158,7 @@ fn corpus() -> anyhow::Result<Vec<Labelled>> {
             })?;
             let text = rules.judged_text(&field("subject"), &field("description"), &tags);
             out.push(Labelled {
+                id: v.get("id").map(|i| i.to_string()).unwrap_or_default(),
                 rules: rules.rule_scores(&text, &tags),
                 example: Example { text, tags, label },
                 source: source.clone(),
@@ -169,13 +174,14 @@ fn is_blind(path: &Path) -> bool {
 
 /// Per held-out ticket: its fold, label, the rules' scores and the model's.
 struct Held {
+    id: String,
     fold: String,
     label: Category,
     rules: [f64; 3],
     model: [f64; 3],
 }
 
-fn cross_validate(tickets: &[Labelled], options: &TrainOptions) -> Blend {
+fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: bool) -> Blend {
     let mut folds: Vec<&str> = tickets
         .iter()
         .map(|t| t.source.as_str())
@@ -196,6 +202,7 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions) -> Blend {
         let model = train::train(&train, options, placeholder);
         for t in tickets.iter().filter(|t| t.source == *fold) {
             held.push(Held {
+                id: t.id.clone(),
                 fold: fold.to_string(),
                 label: t.example.label,
                 rules: t.rules,
@@ -246,6 +253,14 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions) -> Blend {
         &held,
         |h| blend.decide(h.rules, Some(h.model)).0,
     );
+    if show_misses {
+        for h in &held {
+            let got = blend.decide(h.rules, Some(h.model)).0;
+            if got != h.label {
+                println!("  miss {} {} → {got} (rules {:?})", h.id, h.label, h.rules);
+            }
+        }
+    }
     blend
 }
 

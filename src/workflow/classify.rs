@@ -177,17 +177,24 @@ impl Classifier {
         }
         let text = self.judged_text(subject, description, tags);
         let evidence = self.evidence_for(&text, tags);
-        let model = self.model.as_ref().map(|m| m.score(&text, tags));
+        // Where the rules are sure the model would not be heard: it is not asked.
+        let margin = model::leader(self.totals(&evidence)).1;
+        let model = self
+            .model
+            .as_ref()
+            .filter(|m| margin < m.blend().sure_margin)
+            .map(|m| m.score(&text, tags));
         self.decide(&evidence, model.as_ref())
     }
 
     /// The normalised text that is judged: the requester's newest words, and when they are a
-    /// bare follow-up in which the rules see no action at all, the quoted history after them.
+    /// bare follow-up in which the rules see nothing at all ("still no luck"), the quoted
+    /// history after them. A short reply that says something ("thanks, that answered it") is
+    /// judged on its own.
     pub fn judged_text(&self, subject: &str, description: &str, tags: &[String]) -> String {
         let own = prepare(subject, description);
         if let Some(thread) = prepare_follow_up(subject, description) {
-            let [pg, aa, _] = self.totals(&self.evidence_for(&own, tags));
-            if pg <= 0.0 && aa <= 0.0 {
+            if self.evidence_for(&own, tags).is_empty() {
                 return thread;
             }
         }

@@ -32,30 +32,66 @@ const MAX_DIGITS: usize = 3;
 /// run of CJK text is covered by its first stretch, and a pasted hash or token costs nothing.
 const MAX_WORD_CHARS: usize = 48;
 
+/// One feature of a ticket, borrowed from the ticket's text: named only when asked for, so
+/// classification hashes n-grams without building a string for each.
+#[derive(Debug, Clone, Copy)]
+pub enum Feature<'a> {
+    Word(&'a str),
+    Pair(&'a str, &'a str),
+    Chars(&'a [char]),
+    Tag(&'a str),
+}
+
+impl Feature<'_> {
+    /// The feature's name as the model file writes it ("w:delete", "b:can you", "c:_del",
+    /// "t:billing"; tags lower-cased).
+    pub fn name(&self) -> String {
+        match self {
+            Feature::Word(w) => format!("w:{w}"),
+            Feature::Pair(a, b) => format!("b:{a} {b}"),
+            Feature::Chars(c) => format!("c:{}", c.iter().collect::<String>()),
+            Feature::Tag(t) => format!("t:{}", t.to_lowercase()),
+        }
+    }
+
+    /// `key(&self.name())`, computed without the string.
+    pub fn key(&self) -> u64 {
+        let mut h = Fnv::new();
+        match self {
+            Feature::Word(w) => {
+                h.bytes(b"w:");
+                h.bytes(w.as_bytes());
+            }
+            Feature::Pair(a, b) => {
+                h.bytes(b"b:");
+                h.bytes(a.as_bytes());
+                h.bytes(b" ");
+                h.bytes(b.as_bytes());
+            }
+            Feature::Chars(chars) => {
+                h.bytes(b"c:");
+                let mut buf = [0u8; 4];
+                for c in *chars {
+                    h.bytes(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+            // Tags are few; their lower case follows `str::to_lowercase` exactly.
+            Feature::Tag(_) => return key(&self.name()),
+        }
+        h.0
+    }
+}
+
 /// Calls `emit` with every feature of a normalised ticket text (see [`super::prepare`]) and its
-/// tags. A feature may be emitted more than once; callers count each distinct one once.
-pub fn for_each(
-    shape: FeatureShape,
-    text: &str,
-    tags: &[String],
-    mut emit: impl FnMut(&str),
-) {
+/// tags, in text order. A feature may come more than once; the model counts each once.
+pub fn for_each(shape: FeatureShape, text: &str, tags: &[String], mut emit: impl FnMut(Feature<'_>)) {
     let words = words(text);
-    let mut name = String::with_capacity(64);
     let mut previous: Option<&str> = None;
     let mut padded: Vec<char> = Vec::with_capacity(MAX_WORD_CHARS + 2);
     for word in words.split(' ').filter(|w| !w.is_empty()) {
-        name.clear();
-        name.push_str("w:");
-        name.push_str(word);
-        emit(&name);
+        emit(Feature::Word(word));
         if let Some(p) = previous {
-            name.clear();
-            name.push_str("b:");
-            name.push_str(p);
-            name.push(' ');
-            name.push_str(word);
-            emit(&name);
+            emit(Feature::Pair(p, word));
         }
         previous = Some(word);
 
@@ -65,18 +101,12 @@ pub fn for_each(
         padded.push('_');
         for n in shape.char_min..=shape.char_max {
             for gram in padded.windows(n) {
-                name.clear();
-                name.push_str("c:");
-                name.extend(gram);
-                emit(&name);
+                emit(Feature::Chars(gram));
             }
         }
     }
     for tag in tags {
-        name.clear();
-        name.push_str("t:");
-        name.push_str(&tag.to_lowercase());
-        emit(&name);
+        emit(Feature::Tag(tag));
     }
 }
 
@@ -139,23 +169,33 @@ fn words(text: &str) -> String {
     out
 }
 
-/// FNV-1a: a fixed, portable hash, so a feature's key is the same in every process and build.
-pub fn key(feature: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in feature.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+/// Each present feature's value: binary features scaled so a long ticket does not outvote a
+/// short one (1/√n over the n features the ticket emitted, repeats included).
+pub fn value(emitted: usize) -> f64 {
+    1.0 / (emitted.max(1) as f64).sqrt()
 }
 
-/// The distinct feature keys of a ticket, sorted.
-pub fn keys(shape: FeatureShape, text: &str, tags: &[String]) -> Vec<u64> {
-    let mut keys = Vec::with_capacity(text.len() * 4);
-    for_each(shape, text, tags, |f| keys.push(key(f)));
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+/// FNV-1a: a fixed, portable hash, so a feature's key is the same in every process and build.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The key of a feature name, as the model file writes it.
+pub fn key(name: &str) -> u64 {
+    let mut h = Fnv::new();
+    h.bytes(name.as_bytes());
+    h.0
 }
 
 #[cfg(test)]
@@ -172,7 +212,10 @@ mod tests {
             },
             text,
             &tags,
-            |f| out.push(f.to_string()),
+            |f| {
+                assert_eq!(f.key(), key(&f.name()), "{}", f.name());
+                out.push(f.name())
+            },
         );
         out
     }
@@ -193,10 +236,11 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_stable_and_distinct() {
-        assert_eq!(key("w:delete"), key("w:delete"));
+    fn keys_are_the_names_hashed() {
+        assert_eq!(key("w:delete"), Feature::Word("delete").key());
         assert_ne!(key("w:delete"), key("c:delete"));
-        let k = keys(FeatureShape::default(), "delete delete", &[]);
-        assert!(k.windows(2).all(|w| w[0] < w[1]));
+        let f = all("ログイン できません Ünïcode", &["TAG_X"]);
+        assert!(f.contains(&"t:tag_x".to_string()));
+        assert!(f.contains(&"c:ログイ".to_string()));
     }
 }

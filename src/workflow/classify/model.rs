@@ -10,6 +10,7 @@
 use super::features::{self, FeatureShape};
 use crate::workflow::Category;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
 
 /// How many features a reason names: enough to show the evidence, short enough to read.
@@ -69,13 +70,33 @@ pub(super) fn leader(scores: [f64; 3]) -> (Category, f64) {
     (Category::ALL[best], scores[best] - second)
 }
 
+/// Keys are FNV hashes already: the map uses them as they are.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 #[derive(Debug)]
 pub struct Model {
     pub(super) shape: FeatureShape,
     pub(super) blend: Blend,
     pub(super) bias: [f32; 3],
     /// Feature key → row in `names` and `weights`.
-    index: HashMap<u64, u32>,
+    index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
     names: Vec<String>,
     weights: Vec<[f32; 3]>,
 }
@@ -97,7 +118,7 @@ impl Model {
         bias: [f32; 3],
         features: Vec<(String, [f32; 3])>,
     ) -> Model {
-        let mut index = HashMap::with_capacity(features.len());
+        let mut index = HashMap::with_capacity_and_hasher(features.len(), Default::default());
         let mut names = Vec::with_capacity(features.len());
         let mut weights = Vec::with_capacity(features.len());
         for (name, w) in features {
@@ -129,17 +150,22 @@ impl Model {
 
     /// The model's view of a normalised ticket text (see [`super::prepare`]) and its tags.
     pub fn score(&self, text: &str, tags: &[String]) -> ModelScore {
-        let keys = features::keys(self.shape, text, tags);
-        let value = 1.0 / (keys.len().max(1) as f64).sqrt();
+        let mut emitted = 0usize;
+        let mut rows: Vec<u32> = Vec::new();
+        features::for_each(self.shape, text, tags, |f| {
+            emitted += 1;
+            if let Some(&row) = self.index.get(&f.key()) {
+                rows.push(row);
+            }
+        });
+        rows.sort_unstable();
+        rows.dedup();
+        let value = features::value(emitted);
         let mut z: [f64; 3] = self.bias.map(f64::from);
-        let mut seen: Vec<u32> = Vec::new();
-        for k in &keys {
-            if let Some(&row) = self.index.get(k) {
-                let w = self.weights[row as usize];
-                for c in 0..3 {
-                    z[c] += value * f64::from(w[c]);
-                }
-                seen.push(row);
+        for &row in &rows {
+            let w = self.weights[row as usize];
+            for c in 0..3 {
+                z[c] += value * f64::from(w[c]);
             }
         }
         let mean = z.iter().sum::<f64>() / 3.0;
@@ -148,7 +174,7 @@ impl Model {
         let exp = scores.map(|s| (s - top).exp());
         let sum: f64 = exp.iter().sum();
         let probabilities = exp.map(|e| e / sum);
-        let evidence = [0, 1, 2].map(|c| self.strongest_for(c, &seen));
+        let evidence = [0, 1, 2].map(|c| self.strongest_for(c, &rows));
         ModelScore {
             scores,
             probabilities,

@@ -51,18 +51,19 @@ fn class(c: Category) -> usize {
 /// A model fitted to `examples`, with `blend` as its combination with the rules.
 pub fn train(examples: &[&Example], options: &TrainOptions, blend: Blend) -> Model {
     // Each ticket's distinct feature names, then the vocabulary with ticket counts.
-    let per_ticket: Vec<Vec<String>> = examples
+    let per_ticket: Vec<(Vec<String>, usize)> = examples
         .iter()
         .map(|e| {
             let mut names = Vec::new();
-            features::for_each(options.shape, &e.text, &e.tags, |f| names.push(f.to_string()));
+            features::for_each(options.shape, &e.text, &e.tags, |f| names.push(f.name()));
+            let emitted = names.len();
             names.sort_unstable();
             names.dedup();
-            names
+            (names, emitted)
         })
         .collect();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for names in &per_ticket {
+    for (names, _) in &per_ticket {
         for n in names {
             *counts.entry(n.as_str()).or_default() += 1;
         }
@@ -81,8 +82,8 @@ pub fn train(examples: &[&Example], options: &TrainOptions, blend: Blend) -> Mod
     let rows: Vec<(Vec<u32>, f64, usize)> = per_ticket
         .iter()
         .zip(examples)
-        .map(|(names, e)| {
-            let value = 1.0 / (names.len().max(1) as f64).sqrt();
+        .map(|((names, emitted), e)| {
+            let value = features::value(*emitted);
             let found = names
                 .iter()
                 .filter_map(|n| number.get(n.as_str()).copied())
