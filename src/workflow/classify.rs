@@ -188,13 +188,17 @@ impl Classifier {
     }
 
     /// The normalised text that is judged: the requester's newest words, and when they are a
-    /// bare follow-up in which the rules see nothing at all ("still no luck"), the quoted
-    /// history after them. A short reply that says something ("thanks, that answered it") is
-    /// judged on its own.
+    /// bare follow-up ("still no luck", "any update?"), the quoted history after them. A short
+    /// reply in which the rules already see an `other` ticket ("thanks, that answered it",
+    /// an auto-reply) is judged on its own.
     pub fn judged_text(&self, subject: &str, description: &str, tags: &[String]) -> String {
         let own = prepare(subject, description);
         if let Some(thread) = prepare_follow_up(subject, description) {
-            if self.evidence_for(&own, tags).is_empty() {
+            let evidence = self.evidence_for(&own, tags);
+            if !evidence
+                .iter()
+                .any(|e| e.category == Category::Other && e.weight > 0.0)
+            {
                 return thread;
             }
         }
@@ -277,6 +281,14 @@ impl Classifier {
             .take(MAX_REASONS)
             .map(|e| e.reason())
             .collect();
+        if category == Category::Other && pro.is_empty() {
+            reasons.insert(
+                0,
+                format!(
+                    "no clear request to act for the user ({best} {best_score:.1} < {other:.1})"
+                ),
+            );
+        }
         if let Some(m) = model.filter(|_| !rules_sure) {
             // The model's words first when it, not the rules, chose the category.
             let at = if model::leader(scores).0 == category {
@@ -285,16 +297,8 @@ impl Classifier {
                 0
             };
             reasons.insert(at, model_reason(m, category));
-            reasons.truncate(MAX_REASONS);
-        } else if category == Category::Other && pro.is_empty() {
-            reasons.insert(
-                0,
-                format!(
-                    "no clear request to act for the user ({best} {best_score:.1} < {other:.1})"
-                ),
-            );
-            reasons.truncate(MAX_REASONS);
         }
+        reasons.truncate(MAX_REASONS);
         Classification { category, reasons }
     }
 }

@@ -199,7 +199,7 @@ mod tests {
         let body = "Still no luck, the email never comes.\n\nOn Mon, 3 Jun 2024, Support wrote:\n> Did you try the password reset for your account?";
         assert!(!prepare("Re: Re: account", body).contains("password"));
         let thread = prepare_follow_up("Re: Re: account", body).unwrap();
-        assert!(thread.starts_with("re: re: account\nstill no luck") && thread.contains("password reset"));
+        assert!(thread.starts_with("re: re: account still no luck") && thread.contains("password reset"));
         let long = format!("{}\n> password reset", "I need the project moved please. ".repeat(6));
         assert_eq!(prepare_follow_up("Re: move", &long), None);
         assert_eq!(prepare_follow_up("Re: move", "no history here"), None);
