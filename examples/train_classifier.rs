@@ -50,7 +50,10 @@ struct Args {
 }
 
 /// The tuned splits (tests/corpus/README.md). The blind split is deliberately absent.
-const TEAM: [&str; 2] = ["tests/corpus/tickets.jsonl", "tests/corpus/dev_tickets.jsonl"];
+const TEAM: [&str; 2] = [
+    "tests/corpus/tickets.jsonl",
+    "tests/corpus/dev_tickets.jsonl",
+];
 const AUTHORED: &str = "tests/corpus/authored/tickets";
 
 struct Labelled {
@@ -145,13 +148,21 @@ fn corpus() -> anyhow::Result<Vec<Labelled>> {
     for (path, source) in files {
         anyhow::ensure!(!is_blind(&path), "{} is blind", path.display());
         let text = std::fs::read_to_string(&path)?;
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let v: serde_json::Value = serde_json::from_str(line)?;
             let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
             let tags: Vec<String> = v
                 .get("tags")
                 .and_then(|t| t.as_array())
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             let label = Category::parse(&field("expected")).ok_or_else(|| {
                 anyhow::anyhow!("{} line {}: no valid \"expected\"", path.display(), n + 1)
@@ -235,7 +246,8 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
                 model_weight,
                 sure_margin,
             };
-            let (accuracy, worst_recall) = figures(&held, |h| blend.decide(h.rules, Some(h.model)).0);
+            let (accuracy, worst_recall) =
+                figures(&held, |h| blend.decide(h.rules, Some(h.model)).0);
             // Pooled accuracy first; the weakest class's recall breaks near-ties.
             let score = accuracy + 0.25 * worst_recall;
             if best.is_none_or(|(s, _)| score > s) {
@@ -289,7 +301,8 @@ fn report(name: &str, folds: &[&str], held: &[Held], decide: impl Fn(&Held) -> C
     println!("\n{name}: held-out file | accuracy | recall pg | recall aa | recall other");
     let line = |label: &str, part: &[&Held]| {
         let right = part.iter().filter(|h| decide(h) == h.label).count();
-        let r = Category::ALL.map(|c| recall(part.iter().copied().filter(|h| h.label == c), &decide));
+        let r =
+            Category::ALL.map(|c| recall(part.iter().copied().filter(|h| h.label == c), &decide));
         println!(
             "  {label:>6} | {:.3} | {:.3} | {:.3} | {:.3}",
             right as f64 / part.len().max(1) as f64,

@@ -96,7 +96,14 @@ fn split_thread(body: &str) -> (String, String) {
     let history = history.join("\n");
     if own.trim().is_empty() {
         // A bare forward: the quoted text is all there is, so judge that rather than nothing.
-        return (lines.iter().map(|l| unquote(l)).collect::<Vec<_>>().join("\n"), String::new());
+        return (
+            lines
+                .iter()
+                .map(|l| unquote(l))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            String::new(),
+        );
     }
     (own, history)
 }
@@ -199,8 +206,14 @@ mod tests {
         let body = "Still no luck, the email never comes.\n\nOn Mon, 3 Jun 2024, Support wrote:\n> Did you try the password reset for your account?";
         assert!(!prepare("Re: Re: account", body).contains("password"));
         let thread = prepare_follow_up("Re: Re: account", body).unwrap();
-        assert!(thread.starts_with("re: re: account still no luck") && thread.contains("password reset"));
-        let long = format!("{}\n> password reset", "I need the project moved please. ".repeat(6));
+        assert!(
+            thread.starts_with("re: re: account still no luck")
+                && thread.contains("password reset")
+        );
+        let long = format!(
+            "{}\n> password reset",
+            "I need the project moved please. ".repeat(6)
+        );
         assert_eq!(prepare_follow_up("Re: move", &long), None);
         assert_eq!(prepare_follow_up("Re: move", "no history here"), None);
     }

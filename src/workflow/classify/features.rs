@@ -84,7 +84,12 @@ impl Feature<'_> {
 
 /// Calls `emit` with every feature of a normalised ticket text (see [`super::prepare`]) and its
 /// tags, in text order. A feature may come more than once; the model counts each once.
-pub fn for_each(shape: FeatureShape, text: &str, tags: &[String], mut emit: impl FnMut(Feature<'_>)) {
+pub fn for_each(
+    shape: FeatureShape,
+    text: &str,
+    tags: &[String],
+    mut emit: impl FnMut(Feature<'_>),
+) {
     let words = words(text);
     let mut previous: Option<&str> = None;
     let mut padded: Vec<char> = Vec::with_capacity(MAX_WORD_CHARS + 2);
@@ -223,16 +228,30 @@ mod tests {
     #[test]
     fn words_bigrams_char_grams_and_tags() {
         let f = all("can you", &["Billing"]);
-        for expected in ["w:can", "w:you", "b:can you", "c:_ca", "c:an_", "c:you", "t:billing"] {
+        for expected in [
+            "w:can",
+            "w:you",
+            "b:can you",
+            "c:_ca",
+            "c:an_",
+            "c:you",
+            "t:billing",
+        ] {
             assert!(f.contains(&expected.to_string()), "{expected} in {f:?}");
         }
     }
 
     #[test]
     fn punctuation_separates_and_long_numbers_fold() {
-        assert_eq!(words("gitlab.com/a-b, #1184093321 2fa 404!"), "gitlab com a b # 2fa 404");
+        assert_eq!(
+            words("gitlab.com/a-b, #1184093321 2fa 404!"),
+            "gitlab com a b # 2fa 404"
+        );
         assert_eq!(words("  ログインできません。"), "ログイン できません");
-        assert_eq!(words("誤って削除したプロジェクト"), "誤 って 削除 した プロジェクト");
+        assert_eq!(
+            words("誤って削除したプロジェクト"),
+            "誤 って 削除 した プロジェクト"
+        );
     }
 
     #[test]

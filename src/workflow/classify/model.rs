@@ -10,8 +10,8 @@
 use super::features::{self, FeatureShape};
 use crate::workflow::Category;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// How many features a reason names: enough to show the evidence, short enough to read.
 const REASON_FEATURES: usize = 3;
@@ -247,7 +247,12 @@ impl Model {
                 model_weight: number(w).map_err(|m| bad(n, m))?,
                 sure_margin: number(m).map_err(|m| bad(n, m))?,
             },
-            _ => return Err(bad(n, "expected \"blend\\t<model weight>\\t<sure margin>\"".into())),
+            _ => {
+                return Err(bad(
+                    n,
+                    "expected \"blend\\t<model weight>\\t<sure margin>\"".into(),
+                ));
+            }
         };
         let (n, bias) = next("bias")?;
         let bias = match bias.as_slice() {
@@ -282,7 +287,11 @@ impl Model {
         }
         let _ = writeln!(out, "{MAGIC}");
         let _ = writeln!(out, "classes\tproject_group_change\taccount_access\tother");
-        let _ = writeln!(out, "chars\t{}\t{}", self.shape.char_min, self.shape.char_max);
+        let _ = writeln!(
+            out,
+            "chars\t{}\t{}",
+            self.shape.char_min, self.shape.char_max
+        );
         let _ = writeln!(
             out,
             "blend\t{}\t{}",
@@ -374,7 +383,9 @@ mod tests {
         let broken = text.replace("w:restore\t4", "w:restore\tfour");
         let e = Model::parse(&broken).unwrap_err().to_string();
         assert!(e.contains("line") && e.contains("four"), "{e}");
-        let e = Model::parse(&text.replace("w:restore", "x:restore")).unwrap_err().to_string();
+        let e = Model::parse(&text.replace("w:restore", "x:restore"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x:restore"), "{e}");
         assert!(Model::parse("").is_err());
     }

@@ -255,13 +255,18 @@ fn sure_rules_keep_the_last_word_and_unsure_ones_hear_the_model() {
     let sure = rules.clone().with_model(one_word_model(0.5));
     let c = sure.classify("restore my phone", "", &[]);
     assert_eq!(c.category, Category::AccountAccess);
-    assert!(c.reasons.iter().all(|r| !r.starts_with("model")), "{:?}", c.reasons);
+    assert!(
+        c.reasons.iter().all(|r| !r.starts_with("model")),
+        "{:?}",
+        c.reasons
+    );
 
     let unsure = rules.with_model(one_word_model(5.0));
     let c = unsure.classify("restore my phone", "", &[]);
     assert_eq!(c.category, Category::ProjectGroupChange);
     assert!(
-        c.reasons[0].starts_with("model ") && c.reasons[0].contains("\"restore\" → project_group_change"),
+        c.reasons[0].starts_with("model ")
+            && c.reasons[0].contains("\"restore\" → project_group_change"),
         "{:?}",
         c.reasons
     );
@@ -276,7 +281,11 @@ fn the_shipped_model_hears_requests_the_rules_never_named() {
         &[],
     );
     assert_eq!(c.category, Category::ProjectGroupChange, "{:?}", c.reasons);
-    assert!(c.reasons.iter().any(|r| r.starts_with("model ")), "{:?}", c.reasons);
+    assert!(
+        c.reasons.iter().any(|r| r.starts_with("model ")),
+        "{:?}",
+        c.reasons
+    );
 }
 
 #[test]

@@ -103,7 +103,8 @@ pub fn train(examples: &[&Example], options: &TrainOptions, blend: Blend) -> Mod
         shuffle(&mut order, &mut random);
         for &i in &order {
             let (found, value, label) = &rows[i];
-            let lr = options.learning_rate / (1.0 + options.learning_rate * options.l2 * step as f64);
+            let lr =
+                options.learning_rate / (1.0 + options.learning_rate * options.l2 * step as f64);
             step += 1;
             let mut z = bias;
             for &f in found {
@@ -189,9 +190,15 @@ mod tests {
     fn learns_separable_words_and_is_deterministic() {
         let data = [
             example("please delete our project", Category::ProjectGroupChange),
-            example("restore the deleted project please", Category::ProjectGroupChange),
+            example(
+                "restore the deleted project please",
+                Category::ProjectGroupChange,
+            ),
             example("lost my phone cannot log in", Category::AccountAccess),
-            example("my phone is gone and i cannot log in", Category::AccountAccess),
+            example(
+                "my phone is gone and i cannot log in",
+                Category::AccountAccess,
+            ),
             example("question about the invoice", Category::Other),
             example("the invoice total is wrong, a question", Category::Other),
         ];
