@@ -30,7 +30,8 @@ struct Args {
     show_misses: bool,
     #[arg(long, default_value = "rules/classification_model.tsv")]
     out: PathBuf,
-    /// Blend as MODEL_WEIGHT,SURE_MARGIN (default: chosen by --cross-validate, else 3,4).
+    /// Blend as MODEL_WEIGHT,SURE_MARGIN,OVERRULE_PROBABILITY (default: chosen by
+    /// --cross-validate, else 4,8,0.5).
     #[arg(long)]
     blend: Option<String>,
     #[arg(long, default_value_t = 30)]
@@ -82,8 +83,9 @@ fn main() -> anyhow::Result<()> {
     let mut blend = match &args.blend {
         Some(b) => parse_blend(b)?,
         None => Blend {
-            model_weight: 3.0,
-            sure_margin: 4.0,
+            model_weight: 4.0,
+            sure_margin: 8.0,
+            overrule_probability: 0.5,
         },
     };
     if args.cross_validate {
@@ -117,17 +119,19 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn parse_blend(text: &str) -> anyhow::Result<Blend> {
-    let (w, m) = text
-        .split_once(',')
-        .ok_or_else(|| anyhow::anyhow!("--blend is MODEL_WEIGHT,SURE_MARGIN"))?;
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [w, m, p] = parts.as_slice() else {
+        anyhow::bail!("--blend is MODEL_WEIGHT,SURE_MARGIN,OVERRULE_PROBABILITY");
+    };
     Ok(Blend {
-        model_weight: w.trim().parse()?,
-        sure_margin: m.trim().parse()?,
+        model_weight: w.parse()?,
+        sure_margin: m.parse()?,
+        overrule_probability: p.parse()?,
     })
 }
 
 fn corpus() -> anyhow::Result<Vec<Labelled>> {
-    let rules = Classifier::builtin().without_model();
+    let rules = Classifier::shipped_rules();
     let mut files: Vec<(PathBuf, String)> = TEAM
         .iter()
         .map(|f| (PathBuf::from(f), "team".to_string()))
@@ -202,6 +206,7 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
     let placeholder = Blend {
         model_weight: 0.0,
         sure_margin: 0.0,
+        overrule_probability: 0.0,
     };
     let mut held = Vec::new();
     for fold in &folds {
@@ -225,6 +230,7 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
         Blend {
             model_weight: 0.0,
             sure_margin: f64::INFINITY,
+            overrule_probability: 0.0,
         }
         .decide(h.rules, None)
         .0
@@ -233,6 +239,7 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
         Blend {
             model_weight: 1.0,
             sure_margin: f64::INFINITY,
+            overrule_probability: 0.0,
         }
         .decide([0.0; 3], Some(h.model))
         .0
@@ -240,11 +247,18 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
     report("rules alone", &folds, &held, rules_only);
     report("model alone", &folds, &held, model_only);
     let mut best: Option<(f64, Blend)> = None;
-    for &model_weight in &[0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0] {
-        for &sure_margin in &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, f64::INFINITY] {
+    // A model below one half never overrules the rules: it is not even leaning one way. The
+    // sure margin stays finite: where the rules are sure they keep the last word.
+    let grid = [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
+        .into_iter()
+        .flat_map(|w| [2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0].map(|m| (w, m)))
+        .flat_map(|(w, m)| [0.5, 0.6, 0.7, 0.8].map(|p| (w, m, p)));
+    for (model_weight, sure_margin, overrule_probability) in grid {
+        {
             let blend = Blend {
                 model_weight,
                 sure_margin,
+                overrule_probability,
             };
             let (accuracy, worst_recall) =
                 figures(&held, |h| blend.decide(h.rules, Some(h.model)).0);
@@ -258,8 +272,8 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
     let blend = best.map(|(_, b)| b).unwrap_or(placeholder);
     report(
         &format!(
-            "blend (model weight {}, sure margin {})",
-            blend.model_weight, blend.sure_margin
+            "blend (model weight {}, sure margin {}, overrule probability {})",
+            blend.model_weight, blend.sure_margin, blend.overrule_probability
         ),
         &folds,
         &held,

@@ -51,7 +51,10 @@ fn read(files: &[String]) -> Vec<Value> {
 
 fn team() -> Vec<Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/");
-    read(&[format!("{dir}tickets.jsonl"), format!("{dir}dev_tickets.jsonl")])
+    read(&[
+        format!("{dir}tickets.jsonl"),
+        format!("{dir}dev_tickets.jsonl"),
+    ])
 }
 
 /// The authored split (independent authors). The model is trained on it, so this holds the
@@ -79,7 +82,11 @@ fn authored_accuracy_and_recall() {
 }
 
 fn holds_floors(tickets: &[Value], at_least: usize, floor: f64) {
-    assert!(tickets.len() >= at_least, "corpus too small: {}", tickets.len());
+    assert!(
+        tickets.len() >= at_least,
+        "corpus too small: {}",
+        tickets.len()
+    );
     // The CLI must ignore fields it does not know, such as the label.
     let input: String = tickets.iter().map(|t| format!("{t}\n")).collect();
     let run = classify(&input);

@@ -120,11 +120,14 @@ impl Classifier {
         BUILTIN
             .get_or_init(|| {
                 // The shipped files are compile-time constants checked by the unit tests.
-                Classifier::from_toml(BUILTIN_RULES)
-                    .expect("shipped classification rules")
-                    .with_shipped_model()
+                Classifier::shipped_rules().with_shipped_model()
             })
             .clone()
+    }
+
+    /// The shipped rules without the model (what the model is trained beside).
+    pub fn shipped_rules() -> Classifier {
+        Classifier::from_toml(BUILTIN_RULES).expect("shipped classification rules")
     }
 
     /// Rules from an operator's file (same format as the shipped one), without a model.

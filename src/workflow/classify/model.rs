@@ -29,29 +29,45 @@ pub enum ModelError {
 /// How rules and model make one decision. The rules' scores (each action category's evidence,
 /// and `other`'s threshold plus its evidence) decide alone when their winner leads by at least
 /// `sure_margin`; otherwise `model_weight` × the model's centred log-probabilities is added to
-/// each score and the highest wins.
+/// each score and the highest wins — but the model overrules the rules' winner only with at
+/// least `overrule_probability` for its own (an unsure model does not overturn the rules).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Blend {
     pub model_weight: f64,
     pub sure_margin: f64,
+    pub overrule_probability: f64,
 }
 
 impl Blend {
     /// The category for the rules' and the model's scores (in [`Category::ALL`] order), and
-    /// whether the rules were sure enough to decide alone.
+    /// whether the rules decided alone.
     pub fn decide(&self, rules: [f64; 3], model: Option<[f64; 3]>) -> (Category, bool) {
         let (rules_best, margin) = leader(rules);
-        match model {
-            Some(m) if margin < self.sure_margin => {
-                let mut blended = rules;
-                for (b, m) in blended.iter_mut().zip(m) {
-                    *b += self.model_weight * m;
-                }
-                (leader(blended).0, false)
-            }
-            _ => (rules_best, true),
+        let Some(m) = model.filter(|_| margin < self.sure_margin) else {
+            return (rules_best, true);
+        };
+        let mut blended = rules;
+        for (b, m) in blended.iter_mut().zip(m) {
+            *b += self.model_weight * m;
         }
+        let best = leader(blended).0;
+        if best != rules_best && probabilities(m)[index(best)] < self.overrule_probability {
+            return (rules_best, false);
+        }
+        (best, false)
     }
+}
+
+fn index(c: Category) -> usize {
+    Category::ALL.iter().position(|&x| x == c).unwrap_or(2)
+}
+
+/// Softmax of (centred) log-probabilities.
+pub(super) fn probabilities(scores: [f64; 3]) -> [f64; 3] {
+    let top = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let exp = scores.map(|s| (s - top).exp());
+    let sum: f64 = exp.iter().sum();
+    exp.map(|e| e / sum)
 }
 
 /// The best category and its lead over the next; an exact tie goes to the earlier category
@@ -170,10 +186,7 @@ impl Model {
         }
         let mean = z.iter().sum::<f64>() / 3.0;
         let scores = z.map(|v| v - mean);
-        let top = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let exp = scores.map(|s| (s - top).exp());
-        let sum: f64 = exp.iter().sum();
-        let probabilities = exp.map(|e| e / sum);
+        let probabilities = probabilities(scores);
         let evidence = [0, 1, 2].map(|c| self.strongest_for(c, &rows));
         ModelScore {
             scores,
@@ -243,14 +256,15 @@ impl Model {
         };
         let (n, blend) = next("blend")?;
         let blend = match blend.as_slice() {
-            ["blend", w, m] => Blend {
+            ["blend", w, m, p] => Blend {
                 model_weight: number(w).map_err(|m| bad(n, m))?,
                 sure_margin: number(m).map_err(|m| bad(n, m))?,
+                overrule_probability: number(p).map_err(|m| bad(n, m))?,
             },
             _ => {
                 return Err(bad(
                     n,
-                    "expected \"blend\\t<model weight>\\t<sure margin>\"".into(),
+                    "expected \"blend\\t<weight>\\t<sure margin>\\t<overrule probability>\"".into(),
                 ));
             }
         };
@@ -294,8 +308,8 @@ impl Model {
         );
         let _ = writeln!(
             out,
-            "blend\t{}\t{}",
-            self.blend.model_weight, self.blend.sure_margin
+            "blend\t{}\t{}\t{}",
+            self.blend.model_weight, self.blend.sure_margin, self.blend.overrule_probability
         );
         let _ = writeln!(out, "bias\t{}", row(self.bias));
         for (name, w) in self.names.iter().zip(&self.weights) {
@@ -346,6 +360,7 @@ mod tests {
             Blend {
                 model_weight: 2.0,
                 sure_margin: 3.0,
+                overrule_probability: 0.5,
             },
             [0.0, 0.0, 0.1],
             vec![
@@ -395,6 +410,7 @@ mod tests {
         let blend = Blend {
             model_weight: 2.0,
             sure_margin: 3.0,
+            overrule_probability: 0.5,
         };
         let model = Some([-1.0, 2.0, -1.0]);
         assert_eq!(
@@ -406,5 +422,16 @@ mod tests {
             (Category::AccountAccess, false)
         );
         assert_eq!(blend.decide([0.0, 0.0, 2.0], None), (Category::Other, true));
+        // A model below the overrule probability leaves the rules' winner.
+        let unsure = Some([0.3, 0.2, -0.5]);
+        let strict = Blend {
+            model_weight: 10.0,
+            overrule_probability: 0.6,
+            ..blend
+        };
+        assert_eq!(
+            strict.decide([0.0, 0.0, 2.0], unsure),
+            (Category::Other, false)
+        );
     }
 }

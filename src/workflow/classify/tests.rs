@@ -242,6 +242,7 @@ fn one_word_model(sure_margin: f64) -> Arc<Model> {
         Blend {
             model_weight: 1.0,
             sure_margin,
+            overrule_probability: 0.0,
         },
         [0.0; 3],
         vec![("w:restore".into(), [40.0, -20.0, -20.0])],

@@ -206,6 +206,7 @@ mod tests {
         let blend = Blend {
             model_weight: 1.0,
             sure_margin: 3.0,
+            overrule_probability: 0.0,
         };
         let options = TrainOptions {
             min_tickets: 1,
