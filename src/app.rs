@@ -10,7 +10,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Secret};
+use crate::health::Health;
 use crate::helpdesk::Helpdesk;
+use crate::helpdesk::budget::SharedBudget;
 use crate::helpdesk::shadow::ShadowHelpdesk;
 use crate::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
 use crate::ingest::signature::ZendeskSignature;
@@ -19,6 +21,7 @@ use crate::queue::Queue;
 use crate::queue::amqp::AmqpQueue;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::store::{Store, StoreOptions};
+use crate::sync::reconcile::Reconciler;
 use crate::worker::{self, Worker};
 use crate::workflow::WorkflowSettings;
 use crate::workflow::classify::Classifier;
@@ -124,10 +127,37 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
     })
 }
 
-fn helpdesk(config: &Config) -> Result<Arc<dyn Helpdesk>, AppError> {
+/// Where notes go, and the API client that reads tickets back (`None` in shadow mode): one
+/// client for both, so the reads too report outages to `health` and spend the account's API
+/// budget (shared through `store` when that is PostgreSQL).
+struct HelpdeskParts {
+    notes: Arc<dyn Helpdesk>,
+    history: Option<Arc<ZendeskClient>>,
+}
+
+fn helpdesk(config: &Config, store: &Store, health: &Health) -> Result<HelpdeskParts, AppError> {
     Ok(match zendesk_client(config)? {
-        Some(client) => Arc::new(client),
-        None => Arc::new(ShadowHelpdesk),
+        Some(client) => {
+            let client = client.with_health(health.clone());
+            let client = Arc::new(if store.shares_api_budget() {
+                let budget = SharedBudget::new(
+                    store.clone(),
+                    &client.account(),
+                    config.zendesk_requests_per_minute,
+                );
+                client.with_budget(Arc::new(budget))
+            } else {
+                client
+            });
+            HelpdeskParts {
+                notes: client.clone(),
+                history: Some(client),
+            }
+        }
+        None => HelpdeskParts {
+            notes: Arc::new(ShadowHelpdesk),
+            history: None,
+        },
     })
 }
 
@@ -193,6 +223,10 @@ struct WorkerParts {
     settings: tokio::task::JoinHandle<Result<WorkflowSettings, AppError>>,
     store: Store,
     helpdesk: Arc<dyn Helpdesk>,
+    history: Option<Arc<ZendeskClient>>,
+    /// Zero: no reconciler.
+    reconcile_every: Duration,
+    health: Health,
     concurrency: usize,
 }
 
@@ -227,6 +261,7 @@ impl Application {
                 tracing::info!(released, "released note claims left by the previous run");
             }
         }
+        let health = Health::new(config.pause_settings());
         let secrets = if role.receives() {
             signing_secrets(&config)?
         } else {
@@ -241,8 +276,14 @@ impl Application {
             )),
             admin_token: config.admin_token.clone(),
             metrics,
+            health: health.clone(),
+            needs_helpdesk: !role.receives(),
         };
         let worker = if role.works() {
+            let HelpdeskParts {
+                notes: helpdesk,
+                history,
+            } = helpdesk(&config, &store, &health)?;
             let for_settings = config.clone();
             Some(WorkerParts {
                 settings: tokio::task::spawn_blocking(move || {
@@ -252,7 +293,10 @@ impl Application {
                     Ok(settings)
                 }),
                 store: store.clone(),
-                helpdesk: helpdesk(&config)?,
+                helpdesk,
+                history,
+                reconcile_every: Duration::from_secs(config.reconcile_interval_secs),
+                health,
                 concurrency: config.workers,
             })
         } else {
@@ -306,7 +350,15 @@ impl Application {
                         )));
                     }
                 };
-                let worker = Worker::new(parts.store, parts.helpdesk, settings);
+                let mut worker =
+                    Worker::new(parts.store, parts.helpdesk, settings).with_health(parts.health);
+                if let Some(api) = parts.history {
+                    worker = worker.with_history(api.clone());
+                    if !parts.reconcile_every.is_zero() {
+                        let reconciler = Reconciler::new(worker.clone(), api);
+                        tokio::spawn(reconciler.run(parts.reconcile_every, shutdown.clone()));
+                    }
+                }
                 worker::run(worker, queue, parts.concurrency, shutdown, drain).await;
                 Ok(())
             })

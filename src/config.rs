@@ -103,6 +103,17 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Time allowed to drain in-flight work on SIGTERM.
     pub shutdown_timeout_secs: u64,
+
+    // When dependencies fail (README "When dependencies fail").
+    /// How long an event whose own handling keeps failing is retried (from when it was
+    /// accepted) before it is dead-lettered, and at least `max_attempts` attempts.
+    pub retry_budget_secs: u64,
+    /// First pause when a dependency goes down (doubling at each failed try)…
+    pub pause_first_ms: u64,
+    /// …up to this; a helpdesk's `Retry-After` overrides both.
+    pub pause_max_ms: u64,
+    /// How often the reconciler follows Zendesk's incremental ticket export (0: never).
+    pub reconcile_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -110,7 +121,7 @@ impl Default for Config {
         let tags = TagNames::default();
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: "sqlite://data/onbehalf.db".into(),
+            database_url: sqlite_in(Path::new("data")),
             queue_url: "embedded".into(),
             queue_prefix: "onbehalf".into(),
             data_dir: PathBuf::from("data"),
@@ -138,6 +149,10 @@ impl Default for Config {
             tag_escalated: tags.escalated,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 10,
+            retry_budget_secs: 6 * 3600,
+            pause_first_ms: 1000,
+            pause_max_ms: 30_000,
+            reconcile_interval_secs: 300,
         }
     }
 }
@@ -146,9 +161,11 @@ impl Default for Config {
 const NOT_KEYS: &[&str] = &["config", "log"];
 
 impl Config {
-    /// Defaults, then the TOML file (if any), then `ONBEHALF_*` variables.
+    /// Defaults, then the TOML file (if any), then `ONBEHALF_*` variables. Without an explicit
+    /// database URL the SQLite database lives in the data folder, so moving the folder moves
+    /// all the state (queue, database, generated secret) together.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut given = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
                 return Err(ConfigError::File {
@@ -156,26 +173,35 @@ impl Config {
                     message: "no such file".into(),
                 });
             }
-            figment = figment.merge(Toml::file_exact(path));
+            given = given.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("ONBEHALF_").ignore(NOT_KEYS));
-        let config: Config = figment.extract().map_err(|e| {
-            let mut messages = vec![];
-            for err in e {
-                messages.push(describe(&err));
-            }
+        given = given.merge(Env::prefixed("ONBEHALF_").ignore(NOT_KEYS));
+        let database_given = given.contains("database_url");
+        let figment = Figment::from(Serialized::defaults(Config::default())).merge(given);
+        let mut config: Config = figment.extract().map_err(|e| {
+            let messages: Vec<String> = e.into_iter().map(|err| describe(&err)).collect();
             ConfigError::Invalid(messages.join("; "))
         })?;
-        config.validate()?;
+        if !database_given {
+            config.database_url = sqlite_in(&config.data_dir);
+        }
+        config.validate().map_err(|invalid| {
+            ConfigError::Invalid(format!(
+                "{}: {}",
+                origin(invalid.key, figment.find_metadata(invalid.key)),
+                invalid.problem
+            ))
+        })?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, expected: &str| {
-            Err(ConfigError::Invalid(format!(
-                "{} ({key}): expected {expected}",
-                env_name(key)
-            )))
+    /// Checks what the types alone do not; the caller names where the key was set.
+    fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &'static str, expected: &str| {
+            Err(Invalid {
+                key,
+                problem: format!("expected {expected}"),
+            })
         };
         if self.workers == 0 {
             return bad("workers", "a positive number of concurrent handlers");
@@ -217,9 +243,10 @@ impl Config {
                 );
             }
             if self.zendesk_email.is_none() || self.zendesk_api_token.is_none() {
-                return Err(ConfigError::Invalid(
-                    "ONBEHALF_ZENDESK_URL is set: ONBEHALF_ZENDESK_EMAIL and ONBEHALF_ZENDESK_API_TOKEN are required too".into(),
-                ));
+                return Err(Invalid {
+                    key: "zendesk_url",
+                    problem: "is set, so zendesk_email and zendesk_api_token (ONBEHALF_ZENDESK_EMAIL, ONBEHALF_ZENDESK_API_TOKEN) are required too".into(),
+                });
             }
         }
         if self
@@ -232,13 +259,23 @@ impl Config {
                 "non-empty comma-separated secrets",
             );
         }
+        if self
+            .zendesk_signing_secrets
+            .iter()
+            .any(|s| s.expose() == crate::ingest::signature::ZENDESK_TEST_SECRET)
+        {
+            return bad(
+                "zendesk_signing_secrets",
+                "your webhook's own secret, not Zendesk's public test secret (anyone can sign with it)",
+            );
+        }
         if let Some(key) = &self.trail_key
             && let Err(e) = crate::store::TrailKey::new(key.expose())
         {
-            return Err(ConfigError::Invalid(format!(
-                "{} (trail_key): {e}",
-                env_name("trail_key")
-            )));
+            return Err(Invalid {
+                key: "trail_key",
+                problem: e.to_string(),
+            });
         }
         if let Some(role) = &self.database_app_role
             && !is_role_name(role)
@@ -250,6 +287,9 @@ impl Config {
         }
         if self.retry_base_ms == 0 || self.retry_max_ms < self.retry_base_ms {
             return bad("retry_base_ms", "a positive delay not above retry_max_ms");
+        }
+        if self.pause_first_ms == 0 || self.pause_max_ms < self.pause_first_ms {
+            return bad("pause_first_ms", "a positive pause not above pause_max_ms");
         }
         Ok(())
     }
@@ -271,6 +311,14 @@ impl Config {
             max_attempts: self.max_attempts,
             base_delay: std::time::Duration::from_millis(self.retry_base_ms),
             max_delay: std::time::Duration::from_millis(self.retry_max_ms),
+            budget: std::time::Duration::from_secs(self.retry_budget_secs),
+        }
+    }
+
+    pub fn pause_settings(&self) -> crate::health::PauseSettings {
+        crate::health::PauseSettings {
+            first: std::time::Duration::from_millis(self.pause_first_ms),
+            max: std::time::Duration::from_millis(self.pause_max_ms),
         }
     }
 
@@ -300,6 +348,143 @@ impl Config {
     }
 }
 
+/// Every configuration key with its meaning: the one list `check-config --help` prints (with
+/// the defaults taken from [`Config::default`]); a unit test keeps it equal to [`Config`]'s keys.
+pub const KEY_DOCS: &[(&str, &str)] = &[
+    ("listen", "HTTP address (receiver, probes, metrics, API)"),
+    (
+        "database_url",
+        "sqlite://FILE (one process) or postgres://… (several instances)",
+    ),
+    (
+        "queue_url",
+        "`embedded` (durable queue in the data folder) or amqp://user:pass@host:5672/vhost",
+    ),
+    (
+        "queue_prefix",
+        "prefix of every RabbitMQ exchange and queue",
+    ),
+    (
+        "data_dir",
+        "folder of the embedded queue, the default SQLite database and a generated signing secret",
+    ),
+    (
+        "zendesk_signing_secrets",
+        "webhook signing secrets, comma-separated; any of them passes (rotation); unset: one is generated in the data folder",
+    ),
+    (
+        "zendesk_url",
+        "e.g. https://acme.zendesk.com; unset: shadow mode (notes recorded, not posted)",
+    ),
+    ("zendesk_email", "agent e-mail of the API credentials"),
+    (
+        "zendesk_api_token",
+        "API token (Basic email/token:token); required with zendesk_url",
+    ),
+    (
+        "zendesk_requests_per_minute",
+        "the account's helpdesk API budget (shared through PostgreSQL, per process on SQLite)",
+    ),
+    (
+        "admin_token",
+        "bearer token for /api/*; unset: /api/* answers 401",
+    ),
+    (
+        "trail_key",
+        "HMAC-SHA256 key (at least 32 bytes) signing every trail record; never stored in the database",
+    ),
+    (
+        "database_app_role",
+        "PostgreSQL role receive/work connect as; `migrate` grants it what they need",
+    ),
+    ("workers", "events handled concurrently per process"),
+    (
+        "signature_tolerance_secs",
+        "max age (and future skew) of a webhook's signature timestamp",
+    ),
+    (
+        "max_attempts",
+        "attempts at least, for failures of the event itself, before it is dead-lettered",
+    ),
+    (
+        "retry_budget_secs",
+        "and for at least this long since it was accepted (0: attempts alone decide)",
+    ),
+    ("retry_base_ms", "first retry delay (doubles per attempt)"),
+    ("retry_max_ms", "longest retry delay"),
+    (
+        "pause_first_ms",
+        "first pause while a dependency is down (doubles while it stays down)",
+    ),
+    (
+        "pause_max_ms",
+        "longest pause while a dependency is down; a helpdesk's Retry-After overrides both",
+    ),
+    (
+        "prefetch",
+        "RabbitMQ consumer prefetch; raised to `workers` when lower",
+    ),
+    ("database_max_connections", "database pool size"),
+    (
+        "database_acquire_timeout_secs",
+        "wait for a pooled database connection",
+    ),
+    (
+        "helpdesk_timeout_secs",
+        "timeout of one helpdesk API request",
+    ),
+    (
+        "rules_file",
+        "classification rules replacing the shipped ones (format of rules/classification.toml)",
+    ),
+    (
+        "tag_ownership_verified",
+        "tag meaning \"account ownership verified\"",
+    ),
+    (
+        "tag_role_verified",
+        "tag meaning \"Owner/Maintainer role verified\"",
+    ),
+    (
+        "tag_category_prefix",
+        "<prefix><category> as a tag overrides the category",
+    ),
+    ("tag_escalated", "tag meaning \"escalated\""),
+    ("log_format", "`text` or `json` (one JSON object per line)"),
+    ("shutdown_timeout_secs", "drain time on SIGTERM"),
+    (
+        "reconcile_interval_secs",
+        "how often the reconciler follows Zendesk's incremental ticket export (0: off)",
+    ),
+];
+
+/// The key reference `onbehalf check-config --help` ends with: every key, its environment
+/// variable, its default and its meaning.
+pub fn key_reference() -> String {
+    let defaults = match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let mut text = String::from(
+        "Configuration keys (TOML key, environment variable, default, meaning; the environment wins over the file):\n",
+    );
+    for (key, meaning) in KEY_DOCS {
+        let default = match (*key, defaults.get(*key)) {
+            ("database_url", _) => "sqlite://<data_dir>/onbehalf.db".to_string(),
+            ("zendesk_signing_secrets", _) => "generated".to_string(),
+            (_, None | Some(serde_json::Value::Null)) => "none".to_string(),
+            (_, Some(serde_json::Value::String(s))) => s.clone(),
+            (_, Some(other)) => other.to_string(),
+        };
+        text.push_str(&format!(
+            "\n  {key}  ({})\n      default: {default}\n      {meaning}\n",
+            env_name(key)
+        ));
+    }
+    text.push_str("\nAlso read: ONBEHALF_LOG (log filter, e.g. `warn` or `onbehalf=debug`; default `info`), ONBEHALF_CONFIG (the --config file).\n");
+    text
+}
+
 /// Every configuration key (lower case, as in the TOML file).
 pub fn keys() -> Vec<String> {
     match serde_json::to_value(Config::default()) {
@@ -312,22 +497,84 @@ pub fn env_name(key: &str) -> String {
     format!("ONBEHALF_{}", key.to_ascii_uppercase())
 }
 
+/// A value `validate` refused: the key (as in the TOML file) and what is wrong with it.
+#[derive(Debug)]
+struct Invalid {
+    key: &'static str,
+    problem: String,
+}
+
+/// The default database: SQLite in the data folder.
+fn sqlite_in(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("onbehalf.db").display())
+}
+
+/// Where a key's value came from, as the operator wrote it: the file and its TOML key, or the
+/// environment variable (a default that fails validation is named as the variable to set).
+fn origin(key: &str, metadata: Option<&figment::Metadata>) -> String {
+    match metadata.and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => {
+            format!("configuration file {}, key `{key}`", path.display())
+        }
+        _ => format!("{} ({key})", env_name(key)),
+    }
+}
+
 fn describe(err: &figment::Error) -> String {
     let key = err.path.join(".");
-    let name = if key.is_empty() {
-        String::new()
-    } else {
-        format!("{} ({key}): ", env_name(&key))
-    };
     match &err.kind {
         figment::error::Kind::UnknownField(field, _) => {
+            let suggestion = closest_key(field)
+                .map(|k| format!("did you mean `{k}`? "))
+                .unwrap_or_default();
+            let named = match err.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                Some(figment::Source::File(path)) => {
+                    format!(
+                        "configuration file {}: unknown key `{field}`",
+                        path.display()
+                    )
+                }
+                _ => format!("unknown key `{field}` ({})", env_name(field)),
+            };
             format!(
-                "unknown key `{field}` ({}): not a configuration key; see `onbehalf check-config --help`",
-                env_name(field)
+                "{named}: not a configuration key; {suggestion}`onbehalf check-config --help` lists every key"
             )
         }
-        kind => format!("{name}{kind}{}", hint(&key)),
+        kind if key.is_empty() => kind.to_string(),
+        kind => format!(
+            "{}: {kind}{}",
+            origin(&key, err.metadata.as_ref()),
+            hint(&key)
+        ),
     }
+}
+
+/// The configuration key nearest to a misspelt one (at most two edits away).
+fn closest_key(unknown: &str) -> Option<&'static str> {
+    let unknown = unknown.to_ascii_lowercase();
+    KEY_DOCS
+        .iter()
+        .map(|(key, _)| (edit_distance(&unknown, key), *key))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, key)| key)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The expected form of keys whose type alone does not say it.
@@ -435,6 +682,28 @@ mod tests {
                 .masked_toml()
                 .contains("kkkk")
         );
+    }
+
+    #[test]
+    fn every_key_is_documented_once_and_nothing_else() {
+        let mut documented: Vec<&str> = KEY_DOCS.iter().map(|(key, _)| *key).collect();
+        documented.sort_unstable();
+        let mut actual = keys();
+        actual.sort_unstable();
+        assert_eq!(documented, actual);
+        let reference = key_reference();
+        for key in actual {
+            assert!(reference.contains(&env_name(&key)), "{key}");
+        }
+        assert!(reference.contains("default: 127.0.0.1:8080"), "{reference}");
+        assert!(reference.contains("default: embedded"), "{reference}");
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_the_nearest_one() {
+        assert_eq!(closest_key("workres"), Some("workers"));
+        assert_eq!(closest_key("zendesk_ur"), Some("zendesk_url"));
+        assert_eq!(closest_key("colour"), None);
     }
 
     #[test]

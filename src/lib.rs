@@ -8,10 +8,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod helpdesk;
 pub mod ingest;
 pub mod queue;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod worker;
 pub mod workflow;

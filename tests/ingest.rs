@@ -70,8 +70,9 @@ async fn fixture_vectors_pass_over_http_with_the_zendesk_test_secret() {
     .await;
     for v in vectors().iter().filter(|v| v.secret.starts_with("dGhp")) {
         let r = post(&app, &v.body, Some(&v.timestamp), Some(&v.signature)).await;
-        // Signature accepted: the answer is about the body, never 401.
-        let expected = if v.name.starts_with("example") {
+        // Signature accepted: the answer is about the body, never 401. Zendesk's documented
+        // vector signs a trigger body (`{"ticket_id":"123"}`): queued as "ticket changed".
+        let expected = if v.name.starts_with("example") || v.name == "zendesk documented vector" {
             202
         } else {
             400
@@ -179,11 +180,10 @@ async fn answers_202_then_200_for_a_duplicate_and_400_413_for_bad_bodies() {
         t: 5,
         tags: &[],
     });
+    // Still a Zendesk event (a 400 would be lost for good): accepted, and ignored by the
+    // worker since it names no comment.
     no_comment["event"] = serde_json::json!({});
-    assert_eq!(
-        error_code(app.post_event(&no_comment.to_string()).await).await,
-        (400, "malformed_event".into())
-    );
+    assert_eq!(app.post_event(&no_comment.to_string()).await.status(), 202);
 
     let mut huge = events::created("7021", &[]);
     huge["detail"]["description"] = "x".repeat(1024 * 1024 + 10).into();

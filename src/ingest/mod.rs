@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod signature;
+pub mod trigger;
 pub mod zendesk;
 
 use axum::Json;
@@ -35,6 +36,11 @@ pub struct HttpState {
     pub zendesk: Arc<dyn SignatureScheme>,
     pub admin_token: Option<Secret>,
     pub metrics: PrometheusHandle,
+    /// Dependencies the workers found down (the helpdesk's state is known only from them).
+    pub health: crate::health::Health,
+    /// Whether a helpdesk outage makes this process unready: only for a process that does not
+    /// receive webhooks (a receiver must keep taking them: they queue).
+    pub needs_helpdesk: bool,
 }
 
 /// All routes. `receive_webhooks` is false for the `work` role (probes and metrics only).
@@ -50,15 +56,36 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
             post(zendesk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         );
     }
+    // A slow answer is a 503 with Retry-After, which Zendesk retries; never a 408.
     router
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::map_response(with_retry_after))
         .with_state(state)
 }
 
-fn outcome(outcome: &'static str) {
+/// Every 503 says when to come back (the timeout layer's own answers too).
+async fn with_retry_after(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response
+            .headers()
+            .contains_key(axum::http::header::RETRY_AFTER)
+    {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(error::RETRY_AFTER_SECS),
+        );
+    }
+    response
+}
+
+/// A queue that takes longer than this to store an event is answered 503 (Zendesk retries),
+/// well inside Zendesk's own request timeout.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
 }
 
@@ -85,15 +112,20 @@ async fn zendesk_webhook(
                 SignatureError::MissingHeader(_) => ("bad_signature", "missing_signature"),
                 SignatureError::BadTimestamp => ("bad_signature", "bad_timestamp"),
                 SignatureError::Mismatch => ("bad_signature", "bad_signature"),
+                SignatureError::TestSecret => ("bad_signature", "test_secret"),
             };
             outcome(label);
             ApiError::Unauthorized(e.to_string(), code)
         })?;
+    if let Some(changed) = trigger::parse(&body) {
+        return trigger::queue(&state, &headers, body, changed).await;
+    }
     let event = zendesk::parse_header(&body).map_err(|e| {
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())
     })?;
-    if !zendesk::is_handled(&event.event_type) {
+    // A handled type that names no ticket gives the workflow nothing to act on either.
+    if !zendesk::is_handled(&event.event_type) || event.ticket_id.is_empty() {
         outcome("ignored");
         tracing::debug!(event_id = %event.event_id, event_type = %event.event_type, "event type not handled");
         return Ok((
@@ -109,7 +141,14 @@ async fn zendesk_webhook(
         body,
     };
     let started = Instant::now();
-    let published = state.queue.publish(envelope).await;
+    let published = tokio::time::timeout(PUBLISH_TIMEOUT, state.queue.publish(envelope))
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::queue::QueueError::Unavailable(format!(
+                "it did not store the event within {}s",
+                PUBLISH_TIMEOUT.as_secs()
+            )))
+        });
     metrics::histogram!("onbehalf_queue_publish_seconds").record(started.elapsed().as_secs_f64());
     match published {
         Ok(PublishOutcome::Accepted) => {
@@ -154,16 +193,32 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         Ok(Err(e)) => e.to_string(),
         Err(_) => "database did not answer within 2s".to_string(),
     };
-    let ready = queue == "ok" && database == "ok";
+    let helpdesk = state
+        .health
+        .down_reason(crate::health::Dependency::Helpdesk)
+        .unwrap_or_else(|| "ok".to_string());
+    let ready = queue == "ok" && database == "ok" && (helpdesk == "ok" || !state.needs_helpdesk);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut body = serde_json::json!({"queue": queue, "database": database});
+    let down: Vec<&str> = [
+        ("queue", &queue),
+        ("database", &database),
+        ("helpdesk", &helpdesk),
+    ]
+    .into_iter()
+    .filter(|(_, state)| *state != "ok")
+    .map(|(name, _)| name)
+    .collect();
+    let mut body = serde_json::json!({
+        "queue": queue, "database": database, "helpdesk": helpdesk, "down": down,
+    });
     if !ready {
         body["error"] = "not_ready".into();
-        body["message"] = format!("queue: {queue}; database: {database}").into();
+        body["message"] =
+            format!("queue: {queue}; database: {database}; helpdesk: {helpdesk}").into();
     }
     (status, Json(body))
 }

@@ -8,12 +8,14 @@
 //! head is appended under a lock so two workers never fork the chain.
 
 mod batch;
+pub mod budget;
 mod confirmations;
 pub use confirmations::ExportQuery;
 mod notes;
 mod schema;
 pub use schema::database_label;
 pub mod storable;
+mod sync;
 mod tickets;
 pub mod trail;
 
@@ -70,6 +72,32 @@ impl StoreError {
     /// Worth retrying: the event stays queued until its effects commit.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// Whether the database as a whole is out of reach (connections refused or lost, pool
+    /// exhausted, server shutting down), rather than this statement failing.
+    pub fn is_outage(&self) -> bool {
+        let StoreError::Unavailable(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: connection exceptions (08), shutdown and "cannot connect now" (57P),
+            // too many connections (53300); SQLite: busy / locked (5, 6).
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code == "53300"
+                    || code == "5"
+                    || code == "6"
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -218,7 +246,7 @@ fn normalise_url(url: &str, create: bool) -> Result<(Backend, String), StoreErro
     if !create {
         if !std::path::Path::new(file).is_file() {
             return Err(StoreError::Missing(format!(
-                "there is no database at {} (ONBEHALF_DATABASE_URL); nothing was created",
+                "there is no database at {} (ONBEHALF_DATABASE_URL, by default onbehalf.db in ONBEHALF_DATA_DIR); nothing was created",
                 schema::absolute(file)
             )));
         }
