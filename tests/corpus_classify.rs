@@ -35,12 +35,11 @@ fn classify(input: &str) -> Run {
     }
 }
 
-fn corpus() -> Vec<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/");
-    ["tickets.jsonl", "dev_tickets.jsonl"]
+fn read(files: &[String]) -> Vec<Value> {
+    files
         .iter()
         .flat_map(|f| {
-            std::fs::read_to_string(format!("{dir}{f}"))
+            std::fs::read_to_string(f)
                 .unwrap()
                 .lines()
                 .filter(|l| !l.trim().is_empty())
@@ -50,10 +49,44 @@ fn corpus() -> Vec<Value> {
         .collect()
 }
 
+fn team() -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/");
+    read(&[
+        format!("{dir}tickets.jsonl"),
+        format!("{dir}dev_tickets.jsonl"),
+    ])
+}
+
+/// The authored split (independent authors). The model is trained on it, so this holds the
+/// shipped rules and model to what they reach on it; new writing is measured by
+/// cross-validation (README) and the blind split.
+fn authored() -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/authored/tickets");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".jsonl"))
+        .collect();
+    files.sort();
+    read(&files)
+}
+
 #[test]
 fn corpus_accuracy_and_recall() {
-    let tickets = corpus();
-    assert!(tickets.len() >= 300, "corpus too small: {}", tickets.len());
+    holds_floors(&team(), 300, 0.95);
+}
+
+#[test]
+fn authored_accuracy_and_recall() {
+    holds_floors(&authored(), 1000, 0.97);
+}
+
+fn holds_floors(tickets: &[Value], at_least: usize, floor: f64) {
+    assert!(
+        tickets.len() >= at_least,
+        "corpus too small: {}",
+        tickets.len()
+    );
     // The CLI must ignore fields it does not know, such as the label.
     let input: String = tickets.iter().map(|t| format!("{t}\n")).collect();
     let run = classify(&input);
@@ -107,7 +140,7 @@ fn corpus_accuracy_and_recall() {
     }
     report.push_str(&format!("\nmisclassified:\n{}", wrong.join("\n")));
     println!("{report}");
-    assert!(accuracy >= 0.95, "{report}");
+    assert!(accuracy >= floor, "{report}");
     for (c, r) in recalls {
         assert!(r >= 0.90, "recall of {c} {r:.3} < 0.90\n{report}");
     }

@@ -178,6 +178,7 @@ impl Scorer for Fixed {
 #[test]
 fn extra_scorers_add_their_evidence() {
     let c = Classifier::builtin()
+        .without_model()
         .with_scorer(Arc::new(Fixed(Category::ProjectGroupChange, 5.0)))
         .classify("hello", "Just saying hi.", &[]);
     assert_eq!(c.category, Category::ProjectGroupChange);
@@ -232,4 +233,65 @@ fn rules_file_errors_name_what_is_wrong() {
     assert!(e.contains("colour"), "{e}");
     let e = error_of("threshold = ");
     assert!(e.contains("TOML"), "{e}");
+}
+
+/// A model that knows one word: "restore" speaks for a project change.
+fn one_word_model(sure_margin: f64) -> Arc<Model> {
+    Arc::new(Model::new(
+        features::FeatureShape::default(),
+        Blend {
+            model_weight: 1.0,
+            sure_margin,
+            overrule_probability: 0.0,
+        },
+        [0.0; 3],
+        vec![("w:restore".into(), [40.0, -20.0, -20.0])],
+    ))
+}
+
+#[test]
+fn sure_rules_keep_the_last_word_and_unsure_ones_hear_the_model() {
+    // MINIMAL's rules: "phone" gives account_access 2.0 against other's 1.0, a lead of 1.0.
+    let rules = Classifier::from_toml(MINIMAL).unwrap();
+    let sure = rules.clone().with_model(one_word_model(0.5));
+    let c = sure.classify("restore my phone", "", &[]);
+    assert_eq!(c.category, Category::AccountAccess);
+    assert!(
+        c.reasons.iter().all(|r| !r.starts_with("model")),
+        "{:?}",
+        c.reasons
+    );
+
+    let unsure = rules.with_model(one_word_model(5.0));
+    let c = unsure.classify("restore my phone", "", &[]);
+    assert_eq!(c.category, Category::ProjectGroupChange);
+    assert!(
+        c.reasons[0].starts_with("model ")
+            && c.reasons[0].contains("\"restore\" → project_group_change"),
+        "{:?}",
+        c.reasons
+    );
+}
+
+#[test]
+fn the_shipped_model_hears_requests_the_rules_never_named() {
+    let c = classify(
+        "Webhooks disabled",
+        "Our project gitlab.com/acme/shop had its webhooks auto-disabled after failures. \
+         The settings page gives an error when I try. Please re-enable it for us on your side.",
+        &[],
+    );
+    assert_eq!(c.category, Category::ProjectGroupChange, "{:?}", c.reasons);
+    assert!(
+        c.reasons.iter().any(|r| r.starts_with("model ")),
+        "{:?}",
+        c.reasons
+    );
+}
+
+#[test]
+fn a_bare_follow_up_is_judged_with_the_thread_it_answers() {
+    let d = "still no luck\n\nOn Tue, 4 Jun 2024, GitLab Support wrote:\n> Please try the password \
+             reset again. You said you cannot sign in because the reset email never arrives.";
+    assert_eq!(category("Re: Re: account", d, &[]), Category::AccountAccess);
 }
