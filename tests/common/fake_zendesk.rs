@@ -43,7 +43,10 @@ pub struct FakeZendesk {
     inner: Arc<Mutex<Inner>>,
 }
 
-const AUTH: &str = "Basic Ym90QGV4YW1wbGUuY29tL3Rva2VuOmFwaS10b2tlbg=="; // bot@example.com/token:api-token
+pub const API_TOKEN: &str = "test-zendesk-api-token";
+const AUTH: &str = "Basic Ym90QGV4YW1wbGUuY29tL3Rva2VuOnRlc3QtemVuZGVzay1hcGktdG9rZW4="; // bot@example.com/token:test-zendesk-api-token
+/// The API user: the author of every internal note posted through the API.
+const API_USER_ID: u64 = 9000;
 
 impl FakeZendesk {
     pub async fn start() -> FakeZendesk {
@@ -51,6 +54,7 @@ impl FakeZendesk {
         let app = Router::new()
             .route("/api/v2/tickets/{file}", put(update_ticket))
             .route("/api/v2/tickets/{id}/comments.json", get(comments))
+            .route("/api/v2/users/me.json", get(show_self))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -263,7 +267,7 @@ async fn comments(
         .enumerate()
         .filter(|(_, n)| n.ticket_id == id)
         .map(|(i, n)| {
-            let author_id: u64 = if n.public { 1001 } else { 9000 };
+            let author_id: u64 = if n.public { 1001 } else { API_USER_ID };
             serde_json::json!({
                 "id": 70_000 + i as u64 + 1, "type": "Comment", "author_id": author_id,
                 "body": strip_tags(&n.html_body), "html_body": n.html_body,
@@ -323,6 +327,16 @@ async fn comments(
         "count": total
     }))
     .into_response()
+}
+
+/// `GET /api/v2/users/me.json` (Show Self): the user the credentials belong to.
+async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
+        inner.lock().unwrap().bad_auth += 1;
+        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+    }
+    Json(serde_json::json!({"user": {"id": API_USER_ID, "name": "onbehalf bot", "role": "agent"}}))
+        .into_response()
 }
 
 /// Zendesk's `plain_body`: the text without markup.
