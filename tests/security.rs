@@ -369,3 +369,27 @@ async fn the_client_puts_only_zendesk_ids_into_urls() {
     assert!(zendesk.requests().is_empty() && zendesk.comment_requests() == 0);
     assert!(zendesk.notes().is_empty());
 }
+
+#[tokio::test]
+async fn two_hundred_parallel_maximum_size_uploads_leave_the_receiver_answering() {
+    let app = spawn_app_with(|_| {}).await;
+    let bodies: Vec<String> = (0..200)
+        .map(|i| {
+            let mut event = events::created(&format!("{}", 7500 + i), &[]);
+            let room = onbehalf::ingest::MAX_BODY_BYTES - event.to_string().len() - 16;
+            event["detail"]["description"] = "x".repeat(room).into();
+            event.to_string()
+        })
+        .collect();
+    let answers = futures::future::join_all(bodies.iter().map(|b| app.post_event(b))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert!(
+        statuses.iter().all(|s| [202, 503].contains(s)),
+        "only queued or shed: {statuses:?}"
+    );
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    app.stop().await;
+}
