@@ -16,7 +16,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("request body is larger than {0} bytes")]
     TooLarge(usize),
-    #[error("the request body did not arrive within {0}s")]
+    /// A 503 with Retry-After, not a 408: Zendesk retries the one and drops the other, and a
+    /// body may be slow because the network is.
+    #[error("the request body did not arrive within {0}s; retry shortly")]
     BodyTimeout(u64),
     /// Too many failed authentications from this client: wait this many seconds.
     #[error("too many failed authentications; retry in {0}s")]
@@ -39,7 +41,7 @@ impl ApiError {
             ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BodyTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
         }
