@@ -117,7 +117,7 @@ impl Default for Config {
         let tags = TagNames::default();
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: "sqlite://data/onbehalf.db".into(),
+            database_url: sqlite_in(Path::new("data")),
             queue_url: "embedded".into(),
             queue_prefix: "onbehalf".into(),
             data_dir: PathBuf::from("data"),
@@ -157,9 +157,11 @@ impl Default for Config {
 const NOT_KEYS: &[&str] = &["config", "log"];
 
 impl Config {
-    /// Defaults, then the TOML file (if any), then `ONBEHALF_*` variables.
+    /// Defaults, then the TOML file (if any), then `ONBEHALF_*` variables. Without an explicit
+    /// database URL the SQLite database lives in the data folder, so moving the folder moves
+    /// all the state (queue, database, generated secret) together.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut given = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
                 return Err(ConfigError::File {
@@ -167,26 +169,35 @@ impl Config {
                     message: "no such file".into(),
                 });
             }
-            figment = figment.merge(Toml::file_exact(path));
+            given = given.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("ONBEHALF_").ignore(NOT_KEYS));
-        let config: Config = figment.extract().map_err(|e| {
-            let mut messages = vec![];
-            for err in e {
-                messages.push(describe(&err));
-            }
+        given = given.merge(Env::prefixed("ONBEHALF_").ignore(NOT_KEYS));
+        let database_given = given.contains("database_url");
+        let figment = Figment::from(Serialized::defaults(Config::default())).merge(given);
+        let mut config: Config = figment.extract().map_err(|e| {
+            let messages: Vec<String> = e.into_iter().map(|err| describe(&err)).collect();
             ConfigError::Invalid(messages.join("; "))
         })?;
-        config.validate()?;
+        if !database_given {
+            config.database_url = sqlite_in(&config.data_dir);
+        }
+        config.validate().map_err(|invalid| {
+            ConfigError::Invalid(format!(
+                "{}: {}",
+                origin(invalid.key, figment.find_metadata(invalid.key)),
+                invalid.problem
+            ))
+        })?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, expected: &str| {
-            Err(ConfigError::Invalid(format!(
-                "{} ({key}): expected {expected}",
-                env_name(key)
-            )))
+    /// Checks what the types alone do not; the caller names where the key was set.
+    fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &'static str, expected: &str| {
+            Err(Invalid {
+                key,
+                problem: format!("expected {expected}"),
+            })
         };
         if self.workers == 0 {
             return bad("workers", "a positive number of concurrent handlers");
@@ -229,9 +240,10 @@ impl Config {
         if let Some(url) = &self.zendesk_url {
             self.check_api_url("zendesk_url", url, "https://acme.zendesk.com")?;
             if self.zendesk_email.is_none() || self.zendesk_api_token.is_none() {
-                return Err(ConfigError::Invalid(
-                    "ONBEHALF_ZENDESK_URL is set: ONBEHALF_ZENDESK_EMAIL and ONBEHALF_ZENDESK_API_TOKEN are required too".into(),
-                ));
+                return Err(Invalid {
+                    key: "zendesk_url",
+                    problem: "is set, so zendesk_email and zendesk_api_token (ONBEHALF_ZENDESK_EMAIL, ONBEHALF_ZENDESK_API_TOKEN) are required too".into(),
+                });
             }
         }
         for secret in &self.zendesk_signing_secrets {
@@ -245,13 +257,23 @@ impl Config {
                 check_secret(key, token)?;
             }
         }
+        if self
+            .zendesk_signing_secrets
+            .iter()
+            .any(|s| s.expose() == crate::ingest::signature::ZENDESK_TEST_SECRET)
+        {
+            return bad(
+                "zendesk_signing_secrets",
+                "your webhook's own secret, not Zendesk's public test secret (anyone can sign with it)",
+            );
+        }
         if let Some(key) = &self.trail_key
             && let Err(e) = crate::store::TrailKey::new(key.expose())
         {
-            return Err(ConfigError::Invalid(format!(
-                "{} (trail_key): {e}",
-                env_name("trail_key")
-            )));
+            return Err(Invalid {
+                key: "trail_key",
+                problem: e.to_string(),
+            });
         }
         if let Some(role) = &self.database_app_role
             && !is_role_name(role)
@@ -268,7 +290,7 @@ impl Config {
     }
 
     /// An outside API's base URL: parseable, `https://` (or `http://` with `allow_http`).
-    fn check_api_url(&self, key: &str, url: &str, example: &str) -> Result<(), ConfigError> {
+    fn check_api_url(&self, key: &'static str, url: &str, example: &str) -> Result<(), Invalid> {
         let scheme = reqwest::Url::parse(url)
             .ok()
             .filter(|u| u.has_host())
@@ -276,14 +298,14 @@ impl Config {
         match scheme.as_deref() {
             Some("https") => Ok(()),
             Some("http") if self.allow_http => Ok(()),
-            Some("http") => Err(ConfigError::Invalid(format!(
-                "{} ({key}): plain http:// sends the API token unencrypted; use https:// or set ONBEHALF_ALLOW_HTTP=true (local fakes and tests only)",
-                env_name(key)
-            ))),
-            _ => Err(ConfigError::Invalid(format!(
-                "{} ({key}): expected an https:// URL such as {example}",
-                env_name(key)
-            ))),
+            Some("http") => Err(Invalid {
+                key,
+                problem: "plain http:// sends the API token unencrypted; use https:// or set ONBEHALF_ALLOW_HTTP=true (local fakes and tests only)".into(),
+            }),
+            _ => Err(Invalid {
+                key,
+                problem: format!("expected an https:// URL such as {example}"),
+            }),
         }
     }
 
@@ -354,14 +376,151 @@ pub fn secret_problem(secret: &str) -> Option<String> {
     }
 }
 
-fn check_secret(key: &str, secret: &Secret) -> Result<(), ConfigError> {
+fn check_secret(key: &'static str, secret: &Secret) -> Result<(), Invalid> {
     match secret_problem(secret.expose()) {
-        Some(problem) => Err(ConfigError::Invalid(format!(
-            "{} ({key}): the value {problem}",
-            env_name(key)
-        ))),
+        Some(problem) => Err(Invalid {
+            key,
+            problem: format!("the value {problem}"),
+        }),
         None => Ok(()),
     }
+}
+
+/// Every configuration key with its meaning: the one list `check-config --help` prints (with
+/// the defaults taken from [`Config::default`]); a unit test keeps it equal to [`Config`]'s keys.
+pub const KEY_DOCS: &[(&str, &str)] = &[
+    ("listen", "HTTP address (receiver, probes, metrics, API)"),
+    (
+        "database_url",
+        "sqlite://FILE (one process) or postgres://… (several instances)",
+    ),
+    (
+        "queue_url",
+        "`embedded` (durable queue in the data folder) or amqp://user:pass@host:5672/vhost",
+    ),
+    (
+        "queue_prefix",
+        "prefix of every RabbitMQ exchange and queue",
+    ),
+    (
+        "data_dir",
+        "folder of the embedded queue, the default SQLite database and a generated signing secret",
+    ),
+    (
+        "zendesk_signing_secrets",
+        "webhook signing secrets (each at least 16 bytes), comma-separated; any of them passes (rotation); unset: `serve` generates one in the data folder, `receive` refuses to start",
+    ),
+    (
+        "zendesk_url",
+        "e.g. https://acme.zendesk.com (https:// unless allow_http); unset: shadow mode (notes recorded, not posted)",
+    ),
+    ("zendesk_email", "agent e-mail of the API credentials"),
+    (
+        "zendesk_api_token",
+        "API token (Basic email/token:token), at least 16 bytes; required with zendesk_url",
+    ),
+    (
+        "zendesk_requests_per_minute",
+        "helpdesk API budget per process",
+    ),
+    (
+        "admin_token",
+        "bearer token for /api/*, at least 16 bytes; unset: /api/* answers 401",
+    ),
+    (
+        "allow_http",
+        "`true` accepts http:// helpdesk URLs (local fakes and tests only)",
+    ),
+    (
+        "webhook_concurrency",
+        "webhook requests handled at once; more are answered 503 + Retry-After",
+    ),
+    (
+        "header_read_timeout_secs",
+        "time a client has to send its request headers",
+    ),
+    (
+        "body_read_timeout_secs",
+        "time a client has to send a webhook's body (then 503 + Retry-After)",
+    ),
+    (
+        "trail_key",
+        "HMAC-SHA256 key (at least 32 bytes) signing every trail record; never stored in the database",
+    ),
+    (
+        "database_app_role",
+        "PostgreSQL role receive/work connect as; `migrate` grants it what they need",
+    ),
+    ("workers", "events handled concurrently per process"),
+    (
+        "signature_tolerance_secs",
+        "max age (and future skew) of a webhook's signature timestamp",
+    ),
+    (
+        "max_attempts",
+        "attempts per event before it is dead-lettered",
+    ),
+    ("retry_base_ms", "first retry delay (doubles per attempt)"),
+    ("retry_max_ms", "longest retry delay"),
+    (
+        "prefetch",
+        "RabbitMQ consumer prefetch; raised to `workers` when lower",
+    ),
+    ("database_max_connections", "database pool size"),
+    (
+        "database_acquire_timeout_secs",
+        "wait for a pooled database connection",
+    ),
+    (
+        "helpdesk_timeout_secs",
+        "timeout of one helpdesk API request",
+    ),
+    (
+        "rules_file",
+        "classification rules replacing the shipped ones (format of rules/classification.toml)",
+    ),
+    (
+        "tag_ownership_verified",
+        "tag meaning \"account ownership verified\"",
+    ),
+    (
+        "tag_role_verified",
+        "tag meaning \"Owner/Maintainer role verified\"",
+    ),
+    (
+        "tag_category_prefix",
+        "<prefix><category> as a tag overrides the category",
+    ),
+    ("tag_escalated", "tag meaning \"escalated\""),
+    ("log_format", "`text` or `json` (one JSON object per line)"),
+    ("shutdown_timeout_secs", "drain time on SIGTERM"),
+];
+
+/// The key reference `onbehalf check-config --help` ends with: every key, its environment
+/// variable, its default and its meaning.
+pub fn key_reference() -> String {
+    let defaults = match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let mut text = String::from(
+        "Configuration keys (TOML key, environment variable, default, meaning; the environment wins over the file):\n",
+    );
+    for (key, meaning) in KEY_DOCS {
+        let default = match (*key, defaults.get(*key)) {
+            ("database_url", _) => "sqlite://<data_dir>/onbehalf.db".to_string(),
+            ("zendesk_signing_secrets", _) => "generated".to_string(),
+            (_, None | Some(serde_json::Value::Null)) => "none".to_string(),
+            (_, Some(serde_json::Value::String(s))) => s.clone(),
+            (_, Some(other)) => other.to_string(),
+        };
+        text.push_str(&format!(
+            "\n  {key}  ({})\n      default: {default}\n      {meaning}\n",
+            env_name(key)
+        ));
+    }
+    text.push_str("\nAlso read: ONBEHALF_LOG (log filter, e.g. `warn` or `onbehalf=debug`; default `info`), ONBEHALF_CONFIG (the --config file).\n");
+    text
 }
 
 /// Every configuration key (lower case, as in the TOML file).
@@ -376,22 +535,84 @@ pub fn env_name(key: &str) -> String {
     format!("ONBEHALF_{}", key.to_ascii_uppercase())
 }
 
+/// A value `validate` refused: the key (as in the TOML file) and what is wrong with it.
+#[derive(Debug)]
+struct Invalid {
+    key: &'static str,
+    problem: String,
+}
+
+/// The default database: SQLite in the data folder.
+fn sqlite_in(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("onbehalf.db").display())
+}
+
+/// Where a key's value came from, as the operator wrote it: the file and its TOML key, or the
+/// environment variable (a default that fails validation is named as the variable to set).
+fn origin(key: &str, metadata: Option<&figment::Metadata>) -> String {
+    match metadata.and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => {
+            format!("configuration file {}, key `{key}`", path.display())
+        }
+        _ => format!("{} ({key})", env_name(key)),
+    }
+}
+
 fn describe(err: &figment::Error) -> String {
     let key = err.path.join(".");
-    let name = if key.is_empty() {
-        String::new()
-    } else {
-        format!("{} ({key}): ", env_name(&key))
-    };
     match &err.kind {
         figment::error::Kind::UnknownField(field, _) => {
+            let suggestion = closest_key(field)
+                .map(|k| format!("did you mean `{k}`? "))
+                .unwrap_or_default();
+            let named = match err.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                Some(figment::Source::File(path)) => {
+                    format!(
+                        "configuration file {}: unknown key `{field}`",
+                        path.display()
+                    )
+                }
+                _ => format!("unknown key `{field}` ({})", env_name(field)),
+            };
             format!(
-                "unknown key `{field}` ({}): not a configuration key; see `onbehalf check-config --help`",
-                env_name(field)
+                "{named}: not a configuration key; {suggestion}`onbehalf check-config --help` lists every key"
             )
         }
-        kind => format!("{name}{kind}{}", hint(&key)),
+        kind if key.is_empty() => kind.to_string(),
+        kind => format!(
+            "{}: {kind}{}",
+            origin(&key, err.metadata.as_ref()),
+            hint(&key)
+        ),
     }
+}
+
+/// The configuration key nearest to a misspelt one (at most two edits away).
+fn closest_key(unknown: &str) -> Option<&'static str> {
+    let unknown = unknown.to_ascii_lowercase();
+    KEY_DOCS
+        .iter()
+        .map(|(key, _)| (edit_distance(&unknown, key), *key))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, key)| key)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The expected form of keys whose type alone does not say it.
@@ -563,11 +784,11 @@ mod tests {
                 admin_token: Some(Secret::new(bad)),
                 ..Config::default()
             };
-            let error = admin.validate().expect_err(bad).to_string();
-            assert!(error.contains("ONBEHALF_ADMIN_TOKEN"), "{error}");
+            let error = admin.validate().expect_err(bad);
+            assert_eq!(error.key, "admin_token");
             assert!(
-                !error.contains("short-token"),
-                "the value is not echoed: {error}"
+                !error.problem.contains("short-token"),
+                "the value is not echoed: {error:?}"
             );
             let api = Config {
                 zendesk_api_token: Some(Secret::new(bad)),
@@ -601,7 +822,7 @@ mod tests {
         assert!(config("https://acme.zendesk.com", false).validate().is_ok());
         let plain = config("http://acme.zendesk.com", false).validate();
         assert!(
-            plain.is_err_and(|e| e.to_string().contains("ONBEHALF_ALLOW_HTTP")),
+            plain.is_err_and(|e| e.problem.contains("ONBEHALF_ALLOW_HTTP")),
             "plain http is refused by default"
         );
         assert!(config("http://127.0.0.1:9", true).validate().is_ok());
@@ -649,6 +870,28 @@ mod tests {
             !shown.contains("abc#1") && !shown.contains("zpass"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn every_key_is_documented_once_and_nothing_else() {
+        let mut documented: Vec<&str> = KEY_DOCS.iter().map(|(key, _)| *key).collect();
+        documented.sort_unstable();
+        let mut actual = keys();
+        actual.sort_unstable();
+        assert_eq!(documented, actual);
+        let reference = key_reference();
+        for key in actual {
+            assert!(reference.contains(&env_name(&key)), "{key}");
+        }
+        assert!(reference.contains("default: 127.0.0.1:8080"), "{reference}");
+        assert!(reference.contains("default: embedded"), "{reference}");
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_the_nearest_one() {
+        assert_eq!(closest_key("workres"), Some("workers"));
+        assert_eq!(closest_key("zendesk_ur"), Some("zendesk_url"));
+        assert_eq!(closest_key("colour"), None);
     }
 
     #[test]

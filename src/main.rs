@@ -22,7 +22,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// helpdesk webhooks, posts internal notes with the next step, and records every permission a
 /// customer gave or refused in a tamper-evident trail.
 ///
-/// Configuration comes from ONBEHALF_* environment variables (see `onbehalf check-config`)
+/// Configuration comes from ONBEHALF_* environment variables (`onbehalf check-config --help`
+/// lists them)
 /// over an optional TOML file.
 #[derive(Parser)]
 #[command(name = "onbehalf", version, about, long_about)]
@@ -43,10 +44,13 @@ enum Command {
     /// Workers only: consume events, post notes, record confirmations (needs a shared queue).
     Work,
     /// Classify tickets: JSON Lines on stdin ({"id","subject","description","tags"}), one
-    /// verdict line per ticket on stdout.
+    /// category line per ticket on stdout (`--help` for the fields and categories).
+    #[command(after_long_help = onbehalf::cli::classify::long_help())]
     Classify,
     /// Judge replies to permission questions: JSON Lines on stdin ({"id","requester_id",
-    /// "request","reply":{"author_id","public","body"}}), one verdict line per case on stdout.
+    /// "request","reply":{"author_id","public","body"}}), one verdict line per case on stdout
+    /// (`--help` for every field and the verdicts).
+    #[command(after_long_help = onbehalf::cli::consent::long_help())]
     Consent,
     /// The confirmation trail: verify it, print its head, export it.
     Audit {
@@ -55,12 +59,35 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Print the effective configuration (secrets masked) and exit non-zero if it is invalid.
+    /// Print the effective configuration (secrets masked) and exit non-zero if it is invalid;
+    /// `--help` lists every key with its default and meaning.
+    #[command(after_long_help = onbehalf::config::key_reference())]
     CheckConfig,
+    /// Zendesk connection: check the receiver end to end.
+    Zendesk {
+        #[command(subcommand)]
+        command: ZendeskCommand,
+    },
     /// Inspect and re-queue dead-lettered events.
     DeadLetters {
         #[command(subcommand)]
         command: DeadLetterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ZendeskCommand {
+    /// Sign a harmless event (a ticket.priority_changed, which onbehalf ignores) with the
+    /// configured signing secret, send it to the receiver and report what came back. Exit 0
+    /// when the receiver accepted it, 1 when it refused it or did not answer.
+    ///
+    /// Zendesk's own "Test webhook" button signs with Zendesk's public test secret, which
+    /// onbehalf refuses (401 `test_secret`): anyone could sign with it.
+    Check {
+        /// The receiver's webhook URL as Zendesk calls it (default: this configuration's
+        /// listener, http://<listen>/webhooks/zendesk).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
 }
 
@@ -167,6 +194,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             return Ok(match outcome {
                 Outcome::Intact => ExitCode::SUCCESS,
                 Outcome::Broken => ExitCode::FAILURE,
+            });
+        }
+        Command::Zendesk {
+            command: ZendeskCommand::Check { url },
+        } => {
+            use onbehalf::cli::zendesk_check;
+            let url = url.unwrap_or_else(|| zendesk_check::default_receiver_url(&config));
+            let outcome = zendesk_check::run(&config, &url, &mut std::io::stdout()).await?;
+            return Ok(match outcome {
+                zendesk_check::CheckOutcome::Accepted => ExitCode::SUCCESS,
+                zendesk_check::CheckOutcome::Refused => ExitCode::FAILURE,
             });
         }
         Command::DeadLetters { command } => {

@@ -26,7 +26,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "serve",
     "receive",
     "work",
@@ -36,6 +36,7 @@ const SUBCOMMANDS: [&str; 9] = [
     "migrate",
     "check-config",
     "dead-letters",
+    "zendesk",
 ];
 
 #[test]

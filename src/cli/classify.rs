@@ -2,10 +2,55 @@
 //!
 //! Lines are read one at a time (a huge input is never held whole) and each verdict is flushed
 //! as soon as it is written, so the tool works at the end of a pipe that stays open.
+use crate::workflow::Category;
 use crate::workflow::classify::Classifier;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{BufRead, Write};
+
+/// `onbehalf classify --help`'s reference: the fields in and out and what each category means.
+pub fn long_help() -> String {
+    let mut text = String::from(
+        "Input, one JSON object per line (examples/classify.jsonl):
+  id           string or number, echoed back
+  subject      ticket subject (optional)
+  description  ticket description, the first message (optional)
+  tags         list of ticket tags (optional); `<tag_category_prefix><category>` overrides
+
+Output, one JSON object per input line, in input order:
+  id           the input's id
+  category     one of the categories below
+  reasons      the words or tags that decided it
+
+Categories:
+",
+    );
+    for category in Category::ALL {
+        text.push_str(&format!(
+            "  {}\n      {}\n",
+            category.as_str(),
+            meaning(category)
+        ));
+    }
+    text.push_str(
+        "\nA malformed line is reported on stderr with its line number and skipped; the exit code is
+1 when any line was malformed.
+",
+    );
+    text
+}
+
+fn meaning(category: Category) -> &'static str {
+    match category {
+        Category::ProjectGroupChange => {
+            "staff are asked to change a project or group (transfer, owner, registry, settings)"
+        }
+        Category::AccountAccess => {
+            "the requester asks for access to their own account (2FA removal, e-mail change)"
+        }
+        Category::Other => "no action on the customer's behalf: onbehalf stays silent",
+    }
+}
 
 /// Longest accepted line; longer lines are skipped (and reported) without being buffered whole.
 pub const MAX_LINE_BYTES: usize = 8 << 20;

@@ -1,6 +1,7 @@
 //! The command-line tools: the dry runs (streaming JSON Lines in, one verdict line per input
-//! out) and the trail's audit.
+//! out), the trail's audit and the receiver's connection check.
 
 pub mod audit;
 pub mod classify;
 pub mod consent;
+pub mod zendesk_check;

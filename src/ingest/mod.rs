@@ -192,28 +192,36 @@ async fn zendesk_webhook(
                 SignatureError::Mismatch => {
                     ("bad_signature", "bad_signature", "signature does not match")
                 }
+                // The test secret is public: naming it tells an outsider nothing.
+                SignatureError::TestSecret => ("bad_signature", "test_secret", ""),
             };
             outcome(label);
-            ApiError::Unauthorized(message.into(), code)
+            let message = if message.is_empty() {
+                e.to_string()
+            } else {
+                message.to_string()
+            };
+            ApiError::Unauthorized(message, code)
         })?;
     let event = zendesk::parse_header(&body).map_err(|e| {
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())
     })?;
-    // The id goes into helpdesk URL paths: only Zendesk's syntax (a positive integer) passes.
-    if !event.ticket_id.is_empty() && !crate::helpdesk::zendesk::is_ticket_id(&event.ticket_id) {
-        outcome("malformed");
-        return Err(ApiError::BadRequest(
-            "ticket id is not a Zendesk ticket id (a positive integer)".into(),
-            "bad_ticket_id",
-        ));
-    }
     if !zendesk::is_handled(&event.event_type) {
         outcome("ignored");
         tracing::debug!(event_id = %event.event_id, event_type = %event.event_type, "event type not handled");
         return Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({"status": "ignored", "event_id": event.event_id})),
+        ));
+    }
+    // The id of an event acted on goes into helpdesk URL paths: only Zendesk's syntax (a
+    // positive integer) passes. Ignored events never reach the helpdesk.
+    if !event.ticket_id.is_empty() && !crate::helpdesk::zendesk::is_ticket_id(&event.ticket_id) {
+        outcome("malformed");
+        return Err(ApiError::BadRequest(
+            "ticket id is not a Zendesk ticket id (a positive integer)".into(),
+            "bad_ticket_id",
         ));
     }
     let envelope = Envelope {

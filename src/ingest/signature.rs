@@ -21,6 +21,12 @@ pub enum SignatureError {
     OutsideWindow(String),
     #[error("signature does not match")]
     Mismatch,
+    /// Signed with the secret Zendesk publishes for its "Test webhook" button: anyone can
+    /// sign with it, so it proves nothing and is refused like any other wrong secret.
+    #[error(
+        "signed with Zendesk's public test secret (the \"Test webhook\" button): refused, since anyone can sign with it; use a real trigger or `onbehalf zendesk check`"
+    )]
+    TestSecret,
 }
 
 pub trait SignatureScheme: Send + Sync + 'static {
@@ -34,6 +40,9 @@ pub trait SignatureScheme: Send + Sync + 'static {
 }
 
 pub const ZENDESK_SIGNATURE: &str = "x-zendesk-webhook-signature";
+/// The fixed secret Zendesk signs test invocations with, published in its docs
+/// (https://developer.zendesk.com/documentation/webhooks/verifying/).
+pub const ZENDESK_TEST_SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
 pub const ZENDESK_TIMESTAMP: &str = "x-zendesk-webhook-signature-timestamp";
 
 /// Zendesk: `base64(HMAC-SHA256(secret, timestamp + body))`; the secret's bytes are the key as
@@ -65,6 +74,12 @@ fn mac(key: &[u8], timestamp: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+fn signed_with(secret: &str, timestamp: &str, body: &[u8], signature: &[u8]) -> bool {
+    let mut mac = mac(secret.as_bytes(), timestamp.as_bytes());
+    mac.update(body);
+    mac.verify_slice(signature).is_ok()
+}
+
 fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, SignatureError> {
     headers
         .get(name)
@@ -91,12 +106,18 @@ impl SignatureScheme for ZendeskSignature {
         // Every secret is tried, so the time taken does not tell which one is current.
         let mut matched = false;
         for secret in &self.secrets {
-            let mut mac = mac(secret.expose().as_bytes(), timestamp.as_bytes());
-            mac.update(body);
-            matched |= mac.verify_slice(&expected).is_ok();
+            matched |= signed_with(secret.expose(), timestamp, body, &expected);
         }
         if !matched {
-            return Err(SignatureError::Mismatch);
+            // Only named once refused: the admin's first test gets a 401 that says why. The
+            // test secret is public, so this tells an outsider nothing either.
+            return Err(
+                if signed_with(ZENDESK_TEST_SECRET, timestamp, body, &expected) {
+                    SignatureError::TestSecret
+                } else {
+                    SignatureError::Mismatch
+                },
+            );
         }
         let signed_at =
             OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|_| SignatureError::BadTimestamp)?;
@@ -122,7 +143,7 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    const TEST_SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+    const TEST_SECRET: &str = ZENDESK_TEST_SECRET;
     const TS: &str = "2021-03-25T05:09:27Z";
 
     fn headers(signature: &str, timestamp: &str) -> HeaderMap {
@@ -165,6 +186,12 @@ mod tests {
             ZendeskSignature::new(vec![Secret::new("old-secret")], Duration::from_secs(300));
         assert_eq!(
             only_old.verify(&good, body, at(TS)),
+            Err(SignatureError::TestSecret),
+            "Zendesk's public test secret is refused, and named"
+        );
+        let other = headers(&ZendeskSignature::sign("other-secret", TS, body), TS);
+        assert_eq!(
+            only_old.verify(&other, body, at(TS)),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(

@@ -218,7 +218,7 @@ fn normalise_url(url: &str, create: bool) -> Result<(Backend, String), StoreErro
     if !create {
         if !std::path::Path::new(file).is_file() {
             return Err(StoreError::Missing(format!(
-                "there is no database at {} (ONBEHALF_DATABASE_URL); nothing was created",
+                "there is no database at {} (ONBEHALF_DATABASE_URL, by default onbehalf.db in ONBEHALF_DATA_DIR); nothing was created",
                 schema::absolute(file)
             )));
         }

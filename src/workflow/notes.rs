@@ -7,6 +7,7 @@
 //! quote are customer or agent text and must never become markup.
 
 mod drafts;
+mod evidence;
 
 pub use drafts::{
     admin_note_line, admin_note_summary, issue_line, permission_question, ticket_link,
@@ -41,9 +42,6 @@ pub enum NextStep {
 /// Which checklist items are done (the checklist itself is in `_checklist.html`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Progress {
-    /// User action first / self-service exhausted. Nothing signals it directly: it counts as
-    /// done once the agent has moved on to a later step.
-    pub first: bool,
     pub verified: bool,
     pub asked: bool,
     pub confirmed: bool,
@@ -308,6 +306,10 @@ fn environment() -> &'static Environment<'static> {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_formatter(html_formatter);
+        env.add_filter("code", code_spans);
+        env.add_filter("evidence", |reasons: Vec<String>| {
+            evidence::distinct_evidence(&reasons)
+        });
         for (name, source) in TEMPLATES {
             // A template that does not parse is reported when it is rendered (see `render`),
             // and a unit test renders all of them.
@@ -366,6 +368,33 @@ fn html_formatter(
         }
         _ => minijinja::escape_formatter(out, state, value),
     }
+}
+
+/// Agent text written in Markdown (`rbanks`): the backticked spans become `<code>`, the rest
+/// is escaped like any value. A backtick without its pair stays as written.
+fn code_spans(value: minijinja::Value) -> minijinja::Value {
+    if value.is_undefined() || value.is_none() {
+        return minijinja::Value::from("");
+    }
+    let text = value.to_string();
+    let parts: Vec<&str> = text.split('`').collect();
+    let paired = parts.len() - (1 - parts.len() % 2);
+    let mut html = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let escaped = escape(part).replace('\'', "&#x27;");
+        if i % 2 == 1 && i < paired && !part.is_empty() {
+            html.push_str(&format!("<code>{escaped}</code>"));
+        } else {
+            if i % 2 == 1 {
+                html.push('`');
+            }
+            html.push_str(&escaped);
+            if i % 2 == 1 && i < paired {
+                html.push('`');
+            }
+        }
+    }
+    minijinja::Value::from_safe_string(html)
 }
 
 fn escape(text: &str) -> String {

@@ -408,7 +408,6 @@ impl TicketState {
                 .as_ref()
                 .is_some_and(|s| counts(s.verified_when_asked));
         Progress {
-            first: verified || asked,
             verified,
             asked,
             confirmed: self.usable_grant(category).is_some(),
