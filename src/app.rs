@@ -10,7 +10,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Secret};
+use crate::health::Health;
 use crate::helpdesk::Helpdesk;
+use crate::helpdesk::budget::SharedBudget;
 use crate::helpdesk::shadow::ShadowHelpdesk;
 use crate::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
 use crate::ingest::signature::ZendeskSignature;
@@ -124,9 +126,27 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
     })
 }
 
-fn helpdesk(config: &Config) -> Result<Arc<dyn Helpdesk>, AppError> {
+/// The helpdesk the workers post through: reporting outages to `health`, spending the
+/// account's API budget shared through `store` when that is PostgreSQL.
+fn helpdesk(
+    config: &Config,
+    store: &Store,
+    health: &Health,
+) -> Result<Arc<dyn Helpdesk>, AppError> {
     Ok(match zendesk_client(config)? {
-        Some(client) => Arc::new(client),
+        Some(client) => {
+            let client = client.with_health(health.clone());
+            if store.shares_api_budget() {
+                let budget = SharedBudget::new(
+                    store.clone(),
+                    &client.account(),
+                    config.zendesk_requests_per_minute,
+                );
+                Arc::new(client.with_budget(Arc::new(budget)))
+            } else {
+                Arc::new(client)
+            }
+        }
         None => Arc::new(ShadowHelpdesk),
     })
 }
@@ -261,6 +281,7 @@ struct WorkerParts {
     settings: tokio::task::JoinHandle<Result<WorkflowSettings, AppError>>,
     store: Store,
     helpdesk: Arc<dyn Helpdesk>,
+    health: Health,
     concurrency: usize,
 }
 
@@ -302,6 +323,7 @@ impl Application {
                 tracing::info!(released, "released note claims left by the previous run");
             }
         }
+        let health = Health::new(config.pause_settings());
         let state = HttpState::new(
             queue.clone(),
             store.clone(),
@@ -315,7 +337,8 @@ impl Application {
                 webhook_concurrency: config.webhook_concurrency,
                 body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             },
-        );
+        )
+        .with_health(health.clone(), !role.receives());
         let worker = if role.works() {
             let for_settings = config.clone();
             Some(WorkerParts {
@@ -326,7 +349,8 @@ impl Application {
                     Ok(settings)
                 }),
                 store: store.clone(),
-                helpdesk: helpdesk(&config)?,
+                helpdesk: helpdesk(&config, &store, &health)?,
+                health,
                 concurrency: config.workers,
             })
         } else {
@@ -385,7 +409,8 @@ impl Application {
                         )));
                     }
                 };
-                let worker = Worker::new(parts.store, parts.helpdesk, settings);
+                let worker =
+                    Worker::new(parts.store, parts.helpdesk, settings).with_health(parts.health);
                 worker::run(worker, queue, parts.concurrency, shutdown, drain).await;
                 Ok(())
             })

@@ -110,6 +110,15 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Time allowed to drain in-flight work on SIGTERM.
     pub shutdown_timeout_secs: u64,
+
+    // When dependencies fail (README "When dependencies fail").
+    /// How long an event whose own handling keeps failing is retried (from when it was
+    /// accepted) before it is dead-lettered, and at least `max_attempts` attempts.
+    pub retry_budget_secs: u64,
+    /// First pause when a dependency goes down (doubling at each failed try)…
+    pub pause_first_ms: u64,
+    /// …up to this; a helpdesk's `Retry-After` overrides both.
+    pub pause_max_ms: u64,
 }
 
 impl Default for Config {
@@ -149,6 +158,9 @@ impl Default for Config {
             tag_escalated: tags.escalated,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 10,
+            retry_budget_secs: 6 * 3600,
+            pause_first_ms: 1000,
+            pause_max_ms: 30_000,
         }
     }
 }
@@ -286,6 +298,9 @@ impl Config {
         if self.retry_base_ms == 0 || self.retry_max_ms < self.retry_base_ms {
             return bad("retry_base_ms", "a positive delay not above retry_max_ms");
         }
+        if self.pause_first_ms == 0 || self.pause_max_ms < self.pause_first_ms {
+            return bad("pause_first_ms", "a positive pause not above pause_max_ms");
+        }
         Ok(())
     }
 
@@ -326,6 +341,14 @@ impl Config {
             max_attempts: self.max_attempts,
             base_delay: std::time::Duration::from_millis(self.retry_base_ms),
             max_delay: std::time::Duration::from_millis(self.retry_max_ms),
+            budget: std::time::Duration::from_secs(self.retry_budget_secs),
+        }
+    }
+
+    pub fn pause_settings(&self) -> crate::health::PauseSettings {
+        crate::health::PauseSettings {
+            first: std::time::Duration::from_millis(self.pause_first_ms),
+            max: std::time::Duration::from_millis(self.pause_max_ms),
         }
     }
 
@@ -494,6 +517,18 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("tag_escalated", "tag meaning \"escalated\""),
     ("log_format", "`text` or `json` (one JSON object per line)"),
     ("shutdown_timeout_secs", "drain time on SIGTERM"),
+    (
+        "retry_budget_secs",
+        "an event failing on its own is retried at least this long since it was accepted (0: attempts alone decide)",
+    ),
+    (
+        "pause_first_ms",
+        "first pause while a dependency is down (doubling)",
+    ),
+    (
+        "pause_max_ms",
+        "longest pause while a dependency is down; a Retry-After overrides both",
+    ),
 ];
 
 /// The key reference `onbehalf check-config --help` ends with: every key, its environment

@@ -5,6 +5,12 @@
 //! note whose earlier claim may have posted it is first looked up on the ticket by its
 //! reference. Only then is the event acked. Any crash in between replays the event, which is
 //! a duplicate for the store and only finishes the posting.
+//!
+//! Failures are sorted by whose they are. A dependency that is down (database, queue,
+//! helpdesk: see [`crate::health`]) pauses the process: the delivery is held, not retried, and
+//! tried again once the pause is over, so it spends no attempt. A note the helpdesk refuses for
+//! good fails alone (`failed`, with the reason) and the event is acked. Only what belongs to
+//! the event goes through the queue's retries.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::health::{Dependency, Health};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 use crate::ingest::zendesk;
 use crate::queue::{Delivery, Envelope, Queue, QueueError};
@@ -46,7 +53,18 @@ pub enum Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    /// Try again later (database or helpdesk temporarily unavailable).
+    /// A dependency failed in a way that is not the event's fault, unless a probe of the
+    /// dependency says otherwise. The event waits, spending no attempt.
+    #[error("{reason}")]
+    Outage {
+        dependency: Dependency,
+        reason: String,
+        /// What the dependency asked for (`Retry-After`).
+        retry_after: Option<Duration>,
+        /// Account-wide by nature (429, 401/403): no probe needed.
+        certain: bool,
+    },
+    /// This event failed in a way that may pass: try again later (counts an attempt).
     #[error("{0}")]
     Transient(String),
     /// Will never succeed as it is: dead-letter it with this reason.
@@ -56,7 +74,14 @@ pub enum HandleError {
 
 impl From<StoreError> for HandleError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() {
+        if e.is_outage() {
+            HandleError::Outage {
+                dependency: Dependency::Database,
+                reason: e.to_string(),
+                retry_after: None,
+                certain: false,
+            }
+        } else if e.is_transient() {
             HandleError::Transient(e.to_string())
         } else {
             HandleError::Permanent(e.to_string())
@@ -66,7 +91,17 @@ impl From<StoreError> for HandleError {
 
 impl From<HelpdeskError> for HandleError {
     fn from(e: HelpdeskError) -> Self {
-        if e.is_transient() {
+        if let Some(retry_after) = e.outage() {
+            HandleError::Outage {
+                dependency: Dependency::Helpdesk,
+                reason: e.to_string(),
+                retry_after,
+                certain: matches!(
+                    e,
+                    HelpdeskError::RateLimited { .. } | HelpdeskError::Unauthorized(_)
+                ),
+            }
+        } else if e.is_transient() {
             HandleError::Transient(e.to_string())
         } else {
             HandleError::Permanent(e.to_string())
@@ -81,6 +116,7 @@ pub struct Worker {
     settler: NoteSettler,
     helpdesk: Arc<dyn Helpdesk>,
     settings: Arc<WorkflowSettings>,
+    health: Health,
 }
 
 impl Worker {
@@ -95,7 +131,30 @@ impl Worker {
             store,
             helpdesk,
             settings,
+            health: Health::default(),
         }
+    }
+
+    /// Whether `dependency` answers a request about nothing in particular (and says so to
+    /// `health`).
+    async fn answers(&self, dependency: Dependency) -> bool {
+        let answers = match dependency {
+            Dependency::Database => self.store.check().await.is_ok(),
+            Dependency::Helpdesk => self.helpdesk.probe().await.is_ok(),
+            // Not the worker's to probe: the queue reports it on settling.
+            Dependency::Queue => false,
+        };
+        if answers {
+            self.health.up(dependency);
+        }
+        answers
+    }
+
+    /// Reports outages to (and pauses on) `health`, shared with the helpdesk client and the
+    /// probes.
+    pub fn with_health(mut self, health: Health) -> Worker {
+        self.health = health;
+        self
     }
 
     /// Handles one event to the end: decision committed, notes posted. Callable from tests.
@@ -106,7 +165,11 @@ impl Worker {
                 envelope.source
             )));
         }
-        let event = zendesk::parse_event(&envelope.body)
+        let received_at = OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(envelope.received_at_ms) * 1_000_000,
+        )
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let event = zendesk::parse_event(&envelope.body, received_at)
             .map_err(|e| HandleError::Permanent(format!("payload rejected: {}", e.code())))?;
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
@@ -175,9 +238,12 @@ impl Worker {
             let posted = tokio::time::timeout(POST_DEADLINE, self.post_note(ticket_id, &note))
                 .await
                 .unwrap_or_else(|_| {
-                    Err(HandleError::Transient(
-                        "posting the note took too long".into(),
-                    ))
+                    Err(HandleError::Outage {
+                        dependency: Dependency::Helpdesk,
+                        reason: "posting the note took too long".into(),
+                        retry_after: None,
+                        certain: false,
+                    })
                 });
             if let Err(e) = posted {
                 // Hand the claims back so the retry need not wait for them to expire; the
@@ -218,28 +284,57 @@ impl Worker {
         ticket_id: &str,
         note: &crate::store::NoteRecord,
     ) -> Result<(), HandleError> {
+        match self.deliver_note(ticket_id, note).await {
+            Err(HelpdeskError::Rejected(reason)) => {
+                // This note can never post (ticket deleted, comment limit): it fails alone,
+                // and the event and the ticket's later notes go on.
+                self.store.fail_note(&note.reference, &reason).await?;
+                count_note_failed(&note.step);
+                tracing::error!(step = %note.step, %reason, "note failed: the helpdesk refused it");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+            Ok(remote) => {
+                self.settler
+                    .posted(&note.reference, remote.as_deref())
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Posts the note unless an earlier claim already did; returns its comment id if known.
+    async fn deliver_note(
+        &self,
+        ticket_id: &str,
+        note: &crate::store::NoteRecord,
+    ) -> Result<Option<String>, HelpdeskError> {
         // Claimed before: that attempt may have posted it and died before recording it.
         if note.attempts > 1
             && let Some(remote) = self.helpdesk.find_note(ticket_id, &note.reference).await?
         {
             tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
-            self.settler.posted(&note.reference, Some(&remote)).await?;
-            return Ok(());
+            return Ok(Some(remote));
         }
         let body = with_reference(&note.body, &note.reference);
         let remote = self.helpdesk.add_internal_note(ticket_id, &body).await?;
         count_note(&note.step, "posted");
-        self.settler
-            .posted(&note.reference, remote.as_deref())
-            .await?;
         tracing::info!(step = %note.step, "note posted");
-        Ok(())
+        Ok(remote)
     }
 }
 
+fn note_kind(step: &str) -> String {
+    step.split('-').next().unwrap_or(step).to_string()
+}
+
 fn count_note(step: &str, mode: &'static str) {
-    let kind = step.split('-').next().unwrap_or(step).to_string();
-    metrics::counter!("onbehalf_notes_total", "kind" => kind, "mode" => mode).increment(1);
+    metrics::counter!("onbehalf_notes_total", "kind" => note_kind(step), "mode" => mode)
+        .increment(1);
+}
+
+fn count_note_failed(step: &str) {
+    metrics::counter!("onbehalf_notes_failed_total", "kind" => note_kind(step)).increment(1);
 }
 
 /// The marker that ties a posted note to its record (searched for after a crash).
@@ -258,20 +353,26 @@ pub async fn run(
     shutdown: CancellationToken,
     drain_timeout: Duration,
 ) {
+    let health = worker.health.clone();
     let mut lanes = Vec::with_capacity(concurrency);
     let mut handles = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.max(1) {
         let (tx, mut rx) = mpsc::channel::<Delivery>(8);
         let worker = worker.clone();
+        let shutdown = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while let Some(delivery) = rx.recv().await {
-                settle(&worker, delivery).await;
+                settle(&worker, delivery, &shutdown).await;
             }
         }));
         lanes.push(tx);
     }
     let mut backoff = Duration::from_millis(100);
     loop {
+        // While a dependency is down, take nothing new: what is queued waits there.
+        if !health.wait_until_resumable(&shutdown).await {
+            break;
+        }
         let delivery = tokio::select! {
             _ = shutdown.cancelled() => break,
             d = queue.receive() => d,
@@ -279,6 +380,7 @@ pub async fn run(
         match delivery {
             Ok(delivery) => {
                 backoff = Duration::from_millis(100);
+                health.up(Dependency::Queue);
                 let lane = lane_of(&delivery.envelope.ticket_id, lanes.len());
                 if lanes[lane].send(delivery).await.is_err() {
                     break;
@@ -286,7 +388,7 @@ pub async fn run(
             }
             Err(QueueError::Closed) => break,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot take events from the queue; retrying");
+                health.down(Dependency::Queue, &e.to_string(), None);
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(backoff) => {}
@@ -309,7 +411,9 @@ fn lane_of(ticket_id: &str, lanes: usize) -> usize {
     (h.finish() % lanes.max(1) as u64) as usize
 }
 
-async fn settle(worker: &Worker, delivery: Delivery) {
+/// Handles one delivery to the end. Outages hold it here (no attempt spent) until the pause
+/// is over; on shutdown a held delivery is left unsettled and the queue hands it out again.
+async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToken) {
     let Delivery {
         envelope,
         attempt,
@@ -317,13 +421,39 @@ async fn settle(worker: &Worker, delivery: Delivery) {
     } = delivery;
     let span = tracing::info_span!("event", ticket_id = %envelope.ticket_id, event_id = %envelope.event_id, attempt);
     async move {
-        let started = Instant::now();
-        let result = worker.handle(&envelope).await;
+        let health = &worker.health;
+        let (started, result) = loop {
+            if !health.wait_until_resumable(shutdown).await {
+                return;
+            }
+            let started = Instant::now();
+            match worker.handle(&envelope).await {
+                Err(HandleError::Outage {
+                    dependency,
+                    reason,
+                    retry_after,
+                    certain,
+                }) => {
+                    // One ticket's 5xx, or a statement failing on a database that answers, is
+                    // the event's own failure: it takes the ordinary retry path.
+                    // Probed only when no other delivery has found it down already.
+                    let known_down = health.down_reason(dependency).is_some();
+                    if !certain && !known_down && worker.answers(dependency).await {
+                        break (started, Err(HandleError::Transient(reason)));
+                    }
+                    health.down(dependency, &reason, retry_after);
+                }
+                result => break (started, result),
+            }
+        };
+        if matches!(result, Ok(Outcome::Processed | Outcome::Duplicate)) {
+            health.up(Dependency::Database);
+        }
         let label = match &result {
             Ok(Outcome::Processed) => "processed",
             Ok(Outcome::Duplicate) => "duplicate",
             Ok(Outcome::Ignored) => "ignored",
-            Err(HandleError::Transient(_)) => "retried",
+            Err(HandleError::Transient(_) | HandleError::Outage { .. }) => "retried",
             Err(HandleError::Permanent(_)) => "dead_lettered",
         };
         metrics::counter!("onbehalf_events_processed_total", "result" => label).increment(1);
@@ -340,7 +470,7 @@ async fn settle(worker: &Worker, delivery: Delivery) {
                 );
                 acker.ack().await
             }
-            Err(HandleError::Transient(reason)) => {
+            Err(HandleError::Transient(reason) | HandleError::Outage { reason, .. }) => {
                 tracing::warn!(%reason, "event failed; will retry");
                 acker.retry(&reason).await
             }
@@ -349,9 +479,15 @@ async fn settle(worker: &Worker, delivery: Delivery) {
                 acker.dead_letter(&reason).await
             }
         };
-        if let Err(e) = settled {
-            // Not settled: the queue redelivers it, and the store makes the replay harmless.
-            tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
+        match settled {
+            Ok(()) => health.up(Dependency::Queue),
+            Err(e) => {
+                // Not settled: the queue redelivers it, and the store makes the replay harmless.
+                tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
+                if matches!(e, QueueError::Unavailable(_)) {
+                    health.down(Dependency::Queue, &e.to_string(), None);
+                }
+            }
         }
     }
     .instrument(span)

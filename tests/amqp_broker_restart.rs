@@ -31,6 +31,7 @@ async fn recovers_after_broker_restart() {
         max_attempts: 3,
         base_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(2),
+        budget: Duration::ZERO,
     };
     let prefix = format!("t-{}", uuid::Uuid::new_v4());
     // The node and its topology go with `broker` however the test ends.

@@ -28,6 +28,7 @@ fn policy(max_attempts: u32, base_ms: u64) -> RetryPolicy {
         max_attempts,
         base_delay: Duration::from_millis(base_ms),
         max_delay: Duration::from_secs(5),
+        budget: Duration::ZERO,
     }
 }
 
@@ -578,4 +579,43 @@ async fn operator_definitions_match_the_declared_topology() {
     assert!(retried_at.elapsed() >= Duration::from_millis(900));
     d.acker.ack().await.unwrap();
     q.close().await;
+}
+
+/// The same rule as the embedded queue: retried past `max_attempts` while younger than the
+/// budget, dead-lettered once older.
+#[tokio::test]
+async fn retries_go_on_within_the_time_budget() {
+    let budget = RetryPolicy {
+        budget: Duration::from_secs(3600),
+        ..policy(2, 20)
+    };
+    let Some((_cleanup, q)) = open(budget).await else {
+        return;
+    };
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let young = Envelope {
+        received_at_ms: now_ms as i64,
+        ..envelope(&unique("young"), "1")
+    };
+    // `envelope()` was accepted in 2023: far beyond the budget.
+    let old = envelope(&unique("old"), "2");
+    q.publish(young.clone()).await.unwrap();
+    q.publish(old.clone()).await.unwrap();
+    let (mut old_deliveries, mut young_attempt) = (0, 0);
+    while old_deliveries < 2 || young_attempt < 4 {
+        let d = recv(&q).await;
+        if d.envelope.event_id == old.event_id {
+            old_deliveries += 1;
+            assert!(old_deliveries <= 2, "dead-lettered after max_attempts");
+        } else {
+            young_attempt = d.attempt;
+        }
+        d.acker.retry("still failing").await.unwrap();
+    }
+    let dead = q.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].event_id.as_str(), dead[0].attempts),
+        (old.event_id.as_str(), 2)
+    );
 }

@@ -30,6 +30,7 @@ fn policy(max_attempts: u32, base_ms: u64) -> RetryPolicy {
         max_attempts,
         base_delay: Duration::from_millis(base_ms),
         max_delay: Duration::from_secs(60),
+        budget: Duration::ZERO,
     }
 }
 
@@ -567,4 +568,40 @@ async fn publish_throughput() {
         "{total} durable publishes by {publishers} publishers in {elapsed:?}: {:.0}/s",
         total as f64 / elapsed.as_secs_f64()
     );
+}
+
+/// The retry budget is time-based, as on RabbitMQ: past `max_attempts` an event is retried
+/// while it is younger than the budget, and dead-lettered once it is older.
+#[tokio::test]
+async fn retries_go_on_within_the_time_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = RetryPolicy {
+        budget: Duration::from_secs(3600),
+        ..policy(2, 5)
+    };
+    let queue = EmbeddedQueue::open(dir.path(), budget, LONG_LEASE)
+        .await
+        .unwrap();
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let young = Envelope {
+        received_at_ms: now_ms as i64,
+        ..envelope("young", "1")
+    };
+    // `envelope()` was accepted in 2023: far beyond the budget.
+    publish_all(&queue, &[("old", "2")]).await;
+    queue.publish(young).await.unwrap();
+    let (mut old_deliveries, mut young_attempt) = (0, 0);
+    while old_deliveries < 2 || young_attempt < 4 {
+        let d = next(&queue).await;
+        if d.envelope.event_id == "old" {
+            old_deliveries += 1;
+            assert!(old_deliveries <= 2, "dead-lettered after max_attempts");
+        } else {
+            young_attempt = d.attempt;
+        }
+        d.acker.retry("still failing").await.unwrap();
+    }
+    let dead = queue.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].event_id.as_str(), dead[0].attempts), ("old", 2));
 }

@@ -1,5 +1,6 @@
-//! PostgreSQL restarted while workers are busy: they retry and recover by themselves, and every
-//! accepted event is noted exactly once (the event stays queued until its effects commit).
+//! PostgreSQL restarted while workers are busy: they pause and recover by themselves, and every
+//! accepted event is noted exactly once and none dead-lettered (the event stays queued until its
+//! effects commit; an outage spends none of its attempts).
 //! The cluster's database lives on a private PostgreSQL server that the test restarts (the
 //! machine's is never touched), so it is a heavy outage test: it runs with `TEST_DISRUPTIVE=1`
 //! (`.ci/run` sets it).
@@ -19,11 +20,21 @@ async fn workers_ride_out_a_postgresql_restart() {
         return;
     }
     let pg = PrivatePostgres::launch();
-    let cluster = Cluster::on(Services {
+    let mut cluster = Cluster::on(Services {
         postgres: pg.server_url(),
         ..Services::default()
     })
     .await;
+    // Retries that give up within a second: only pausing while the database is away (no
+    // attempt spent) gets every event through.
+    for (key, value) in [
+        ("ONBEHALF_MAX_ATTEMPTS", "2"),
+        ("ONBEHALF_RETRY_BUDGET_SECS", "0"),
+        ("ONBEHALF_PAUSE_FIRST_MS", "100"),
+        ("ONBEHALF_PAUSE_MAX_MS", "500"),
+    ] {
+        cluster.extra_env.push((key.into(), value.into()));
+    }
     cluster.zendesk.set_delay(Duration::from_millis(10));
     let receiver = cluster.start("receive").await;
     let _worker = cluster.start("work").await;
@@ -84,5 +95,10 @@ async fn workers_ride_out_a_postgresql_restart() {
     );
     assert!(lost.is_empty(), "accepted but never noted: {lost:?}");
     assert_eq!(twice, 0);
+    assert_eq!(
+        cluster.run(&["dead-letters", "list"]).trim(),
+        "",
+        "no dead letter"
+    );
     cluster.cleanup().await;
 }

@@ -161,6 +161,7 @@ fn private_rabbitmq_stops_and_starts_its_app_and_leaves_nothing() {
         max_attempts: 3,
         base_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(2),
+        budget: Duration::ZERO,
     };
     let prefix = format!("t-{}", uuid::Uuid::new_v4());
     let queue = rt

@@ -112,6 +112,10 @@ async fn a_poison_event_is_dead_lettered_with_its_reason_and_can_be_requeued() {
     cluster
         .extra_env
         .push(("ONBEHALF_MAX_ATTEMPTS".into(), "3".into()));
+    // Attempts alone decide here (the default budget retries for hours).
+    cluster
+        .extra_env
+        .push(("ONBEHALF_RETRY_BUDGET_SECS".into(), "0".into()));
     let receiver = cluster.start("receive").await;
     let _worker = cluster.start("work").await;
     cluster.zendesk.break_ticket("33001", 500);

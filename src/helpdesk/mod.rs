@@ -3,6 +3,7 @@
 //! `zendesk` posts them through the REST API; `shadow` keeps them in the store only (the default
 //! until a Zendesk URL is configured), so a team can watch what the service would do first.
 
+pub mod budget;
 pub mod shadow;
 pub mod zendesk;
 
@@ -22,20 +23,49 @@ pub enum NoteMode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HelpdeskError {
-    /// Throttled; the helpdesk asked us to wait this long.
+    /// Throttled (429); the helpdesk asked the account to wait this long.
     #[error("rate limited by the helpdesk (retry after {retry_after:?})")]
     RateLimited { retry_after: Duration },
-    /// Worth retrying later: 5xx, timeouts, connection errors, 409 collisions.
+    /// The helpdesk is not answering: 5xx, timeouts, refused connections. Not the note's fault.
+    #[error("helpdesk unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        /// A 503's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// 401/403: the API token was revoked or lost its rights. Not the note's fault either:
+    /// every request fails until an admin fixes the credentials.
+    #[error("helpdesk refused our credentials: {0}")]
+    Unauthorized(String),
+    /// This request failed for a reason that may pass (409: the ticket changed meanwhile).
     #[error("helpdesk temporarily failed: {0}")]
     Transient(String),
-    /// Retrying will not help: 4xx other than 409/429 (bad credentials, closed ticket…).
-    #[error("helpdesk refused the request: {0}")]
+    /// This note can never be posted as it is (404: ticket deleted; 422: comment limit, closed
+    /// ticket…): the helpdesk's reason.
+    #[error("helpdesk rejected the note: {0}")]
+    Rejected(String),
+    /// Retrying will not help (our configuration: a bad URL, an unusable client).
+    #[error("helpdesk request impossible: {0}")]
     Permanent(String),
 }
 
 impl HelpdeskError {
     pub fn is_transient(&self) -> bool {
-        !matches!(self, HelpdeskError::Permanent(_))
+        !matches!(
+            self,
+            HelpdeskError::Permanent(_) | HelpdeskError::Rejected(_)
+        )
+    }
+
+    /// For a failure of the helpdesk as a whole (not of this request): how long it asked us
+    /// to wait, if it said (`Some(None)`: it did not say).
+    pub fn outage(&self) -> Option<Option<Duration>> {
+        match self {
+            HelpdeskError::RateLimited { retry_after } => Some(Some(*retry_after)),
+            HelpdeskError::Unavailable { retry_after, .. } => Some(*retry_after),
+            HelpdeskError::Unauthorized(_) => Some(None),
+            _ => None,
+        }
     }
 }
 
@@ -51,6 +81,12 @@ pub trait Helpdesk: Send + Sync + 'static {
         ticket_id: &str,
         reference: &str,
     ) -> Result<Option<String>, HelpdeskError>;
+
+    /// Whether the helpdesk answers at all, with a request about no ticket in particular:
+    /// tells an outage from a failure of one ticket. `Err` only for outage-class failures.
+    async fn probe(&self) -> Result<(), HelpdeskError> {
+        Ok(())
+    }
 
     /// Adds an internal (never public) note. Returns the helpdesk's id for it when known.
     async fn add_internal_note(

@@ -1,33 +1,39 @@
 //! Zendesk REST client: internal notes through `PUT /api/v2/tickets/{id}.json`.
 //!
-//! Throttling is expected (plan limits of a few hundred requests a minute): requests pass a
-//! rate limiter shared by the process's workers, a `429` is waited out in place when its
-//! `Retry-After` is short, and handed back to the queue's retry path when it is long.
+//! Throttling is expected (plan limits of a few hundred requests a minute): requests take a
+//! token from the account's budget (see [`super::budget`]), and a `Retry-After` on a 429 or
+//! 503 holds every request of the budget until it has passed. Failures are told apart by
+//! whose they are: the helpdesk's (5xx, timeouts, 401/403, 429: the caller pauses, see
+//! [`crate::health`]), this request's (409) or this note's (404, 422: it can never post).
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::{ApiBudget, LocalBudget};
 use super::{Helpdesk, HelpdeskError, NoteMode};
 use crate::config::Secret;
+use crate::health::{Dependency, Health};
 
-/// Waits longer than this are not spent holding a worker: the event goes back to the queue.
-const MAX_INLINE_WAIT: Duration = Duration::from_secs(10);
+/// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
+/// before the caller is told the helpdesk is down.
 const ATTEMPTS: u32 = 3;
+/// A 429 without `Retry-After` (Zendesk always sends one) waits this long.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
+const MAX_RETRY_AFTER_SECS: u64 = 3600;
 
 pub struct ZendeskClient {
     http: reqwest::Client,
     base: Url,
     /// Marked sensitive: kept out of `Debug` output and HTTP/2 header compression tables.
     authorization: HeaderValue,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    budget: Arc<dyn ApiBudget>,
+    health: Health,
     /// The API user's id (Show Self), read once: only its own private comments are its notes.
     own_user_id: tokio::sync::OnceCell<String>,
 }
@@ -82,15 +88,31 @@ impl ZendeskClient {
             HelpdeskError::Permanent("Zendesk e-mail or token is not a valid header value".into())
         })?;
         authorization.set_sensitive(true);
-        let per_minute =
-            NonZeroU32::new(options.requests_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         Ok(ZendeskClient {
             http,
             base,
             authorization,
-            limiter: Arc::new(RateLimiter::direct(Quota::per_minute(per_minute))),
+            budget: Arc::new(LocalBudget::new(options.requests_per_minute)),
+            health: Health::default(),
             own_user_id: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Spends `budget` (shared with other processes) instead of a budget of its own.
+    pub fn with_budget(mut self, budget: Arc<dyn ApiBudget>) -> ZendeskClient {
+        self.budget = budget;
+        self
+    }
+
+    /// Reports whether the helpdesk answers to `health` (the workers pause on it).
+    pub fn with_health(mut self, health: Health) -> ZendeskClient {
+        self.health = health;
+        self
+    }
+
+    /// The account this client calls (its budget's key).
+    pub fn account(&self) -> String {
+        self.base.host_str().unwrap_or_default().to_string()
     }
 
     fn url(&self, path: &str) -> Result<Url, HelpdeskError> {
@@ -99,50 +121,56 @@ impl ZendeskClient {
             .map_err(|e| HelpdeskError::Permanent(format!("bad URL {path}: {e}")))
     }
 
-    /// Sends with rate limiting and in-place retries of short throttles and 5xx.
+    /// Sends within the budget. A 5xx without `Retry-After` is retried in place a few times
+    /// (a blip); a throttle holds the whole budget for its `Retry-After` and is handed back.
     async fn send(
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, HelpdeskError> {
-        let mut last = HelpdeskError::Transient("no attempt made".into());
-        for attempt in 1..=ATTEMPTS {
-            self.limiter.until_ready().await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.budget.acquire().await;
             let response = build()
                 .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
                 .send()
                 .await;
-            let status_label;
             let error = match response {
-                Ok(r) if r.status().is_success() => {
-                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => r.status().as_u16().to_string()).increment(1);
-                    return Ok(r);
-                }
                 Ok(r) => {
-                    status_label = r.status().as_u16().to_string();
-                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => status_label)
-                        .increment(1);
+                    let status = r.status();
+                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => status.as_u16().to_string()).increment(1);
+                    if status.is_success() {
+                        self.health.up(Dependency::Helpdesk);
+                        return Ok(r);
+                    }
                     classify_failure(r).await
                 }
                 Err(e) => {
                     metrics::counter!("onbehalf_helpdesk_requests_total", "status" => "error")
                         .increment(1);
-                    HelpdeskError::Transient(format!("request failed: {}", without_url(&e)))
+                    HelpdeskError::Unavailable {
+                        reason: format!("request failed: {}", without_url(&e)),
+                        retry_after: None,
+                    }
                 }
             };
-            let wait = match &error {
-                HelpdeskError::RateLimited { retry_after } if *retry_after <= MAX_INLINE_WAIT => {
-                    *retry_after
-                }
-                HelpdeskError::Transient(_) => Duration::from_millis(250 * 2u64.pow(attempt)),
-                _ => return Err(error),
-            };
-            last = error;
-            if attempt < ATTEMPTS {
-                tracing::debug!(?wait, attempt, "helpdesk asked us to wait");
-                tokio::time::sleep(wait).await;
+            if let Some(Some(wait)) = error.outage() {
+                // Zendesk's Retry-After is for the account: nobody calls until it has passed.
+                self.budget.hold(wait).await;
             }
+            let blip = matches!(
+                error,
+                HelpdeskError::Unavailable {
+                    retry_after: None,
+                    ..
+                } | HelpdeskError::Transient(_)
+            );
+            if blip && attempt < ATTEMPTS {
+                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                continue;
+            }
+            return Err(error);
         }
-        Err(last)
     }
 }
 
@@ -157,28 +185,41 @@ fn without_url(e: &reqwest::Error) -> String {
 
 async fn classify_failure(response: reqwest::Response) -> HelpdeskError {
     let status = response.status();
+    // Zendesk gives seconds (Rate limits: "how many seconds to wait before retrying").
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        // A day-long hold would be a misreading rather than Zendesk's wish.
+        .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
     match status {
         StatusCode::TOO_MANY_REQUESTS => HelpdeskError::RateLimited {
-            retry_after: retry_after.unwrap_or(Duration::from_secs(10)),
+            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
         },
         StatusCode::CONFLICT => {
             HelpdeskError::Transient("409 conflict: ticket changed meanwhile".into())
         }
-        s if s.is_server_error() => HelpdeskError::Transient(format!("Zendesk answered {s}")),
-        s => {
-            // Zendesk's error bodies name the problem ("RecordInvalid", closed ticket…).
+        StatusCode::REQUEST_TIMEOUT => HelpdeskError::Unavailable {
+            reason: format!("Zendesk answered {status}"),
+            retry_after,
+        },
+        s if s.is_server_error() => HelpdeskError::Unavailable {
+            reason: format!("Zendesk answered {s}"),
+            retry_after,
+        },
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => HelpdeskError::Unauthorized(format!(
+            "Zendesk answered {status}; check ONBEHALF_ZENDESK_EMAIL and ONBEHALF_ZENDESK_API_TOKEN"
+        )),
+        s if s.is_client_error() => {
+            // Zendesk's error bodies name the problem ("RecordNotFound", "RecordInvalid"…).
             let detail: String = bounded_body(response, MAX_ERROR_ANSWER)
                 .await
-                .map(|body| String::from_utf8_lossy(&body).chars().take(200).collect())
+                .map(|body| String::from_utf8_lossy(&body).chars().take(300).collect())
                 .unwrap_or_default();
-            HelpdeskError::Permanent(format!("Zendesk answered {s}: {detail}"))
+            HelpdeskError::Rejected(format!("Zendesk answered {s}: {}", detail.trim()))
         }
+        s => HelpdeskError::Permanent(format!("Zendesk answered {s}")),
     }
 }
 
@@ -305,8 +346,11 @@ impl ZendeskClient {
             }
             let response = self.send(|| self.http.get(url.clone())).await?;
             let body = bounded_body(response, MAX_COMMENTS_PAGE).await?;
-            let page: CursorPage = serde_json::from_slice(&body)
-                .map_err(|e| HelpdeskError::Transient(format!("unreadable comments page: {e}")))?;
+            let page: CursorPage =
+                serde_json::from_slice(&body).map_err(|e| HelpdeskError::Unavailable {
+                    reason: format!("unreadable comments page: {e}"),
+                    retry_after: None,
+                })?;
             comments.extend(page.comments);
             match page.meta {
                 Some(CursorMeta {
@@ -361,9 +405,11 @@ impl ZendeskClient {
                 let url = self.url("/api/v2/users/me.json")?;
                 let response = self.send(|| self.http.get(url.clone())).await?;
                 let body = bounded_body(response, MAX_ANSWER).await?;
-                let answer: SelfAnswer = serde_json::from_slice(&body).map_err(|e| {
-                    HelpdeskError::Transient(format!("unreadable Show Self answer: {e}"))
-                })?;
+                let answer: SelfAnswer =
+                    serde_json::from_slice(&body).map_err(|e| HelpdeskError::Unavailable {
+                        reason: format!("unreadable Show Self answer: {e}"),
+                        retry_after: None,
+                    })?;
                 let id = id_text(&answer.user.id);
                 // An anonymous answer has a null id: such a user owns no notes.
                 if id.is_empty() || id == "null" {
@@ -391,6 +437,21 @@ impl Helpdesk for ZendeskClient {
         NoteMode::Posted
     }
 
+    /// `GET /api/v2/users/me.json` (Show Self,
+    /// developer.zendesk.com/api-reference/ticketing/users/users/#show-self): any answer but a
+    /// 5xx, a timeout, a 401/403 or a 429 means the helpdesk is there.
+    async fn probe(&self) -> Result<(), HelpdeskError> {
+        let url = self.url("/api/v2/users/me.json")?;
+        match self.send(|| self.http.get(url.clone())).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.outage().is_none() => {
+                self.health.up(Dependency::Helpdesk);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Only the service's own private comments count: a customer who pastes a note's
     /// reference into a public reply must not stop that note from being posted.
     async fn find_note(
@@ -405,8 +466,11 @@ impl Helpdesk for ZendeskClient {
         ))?;
         let response = self.send(|| self.http.get(url.clone())).await?;
         let body = bounded_body(response, MAX_COMMENTS_PAGE).await?;
-        let page: CommentsPage = serde_json::from_slice(&body)
-            .map_err(|e| HelpdeskError::Transient(format!("unreadable comments page: {e}")))?;
+        let page: CommentsPage =
+            serde_json::from_slice(&body).map_err(|e| HelpdeskError::Unavailable {
+                reason: format!("unreadable comments page: {e}"),
+                retry_after: None,
+            })?;
         Ok(page
             .comments
             .into_iter()

@@ -58,6 +58,11 @@ pub struct HttpState {
     pub limits: Limits,
     readiness: Arc<Cached<Readiness>>,
     queue_stats: Arc<Cached<QueueStats>>,
+    /// Dependencies the workers found down (the helpdesk's state is known only from them).
+    pub health: crate::health::Health,
+    /// Whether a helpdesk outage makes this process unready: only for a process that does not
+    /// receive webhooks (a receiver must keep taking them: they queue).
+    pub needs_helpdesk: bool,
 }
 
 impl HttpState {
@@ -78,7 +83,17 @@ impl HttpState {
             limits,
             readiness: Arc::new(Cached::new(PROBE_CACHE)),
             queue_stats: Arc::new(Cached::new(PROBE_CACHE)),
+            health: crate::health::Health::default(),
+            needs_helpdesk: false,
         }
+    }
+
+    /// The dependencies' health as the workers see it; `needs_helpdesk`: a helpdesk outage
+    /// makes this process unready.
+    pub fn with_health(mut self, health: crate::health::Health, needs_helpdesk: bool) -> Self {
+        self.health = health;
+        self.needs_helpdesk = needs_helpdesk;
+        self
     }
 }
 
@@ -107,13 +122,34 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
             post(zendesk_webhook).layer::<_, std::convert::Infallible>(bounded),
         );
     }
+    // A slow answer is a 503 with Retry-After, which Zendesk retries; never a 408.
     router
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::map_response(with_retry_after))
         .with_state(state)
 }
+
+/// Every 503 says when to come back (the timeout layer's own answers too).
+async fn with_retry_after(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response
+            .headers()
+            .contains_key(axum::http::header::RETRY_AFTER)
+    {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(error::RETRY_AFTER_SECS),
+        );
+    }
+    response
+}
+
+/// A queue that takes longer than this to store an event is answered 503 (Zendesk retries),
+/// well inside Zendesk's own request timeout.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
@@ -207,7 +243,8 @@ async fn zendesk_webhook(
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())
     })?;
-    if !zendesk::is_handled(&event.event_type) {
+    // A handled type that names no ticket gives the workflow nothing to act on either.
+    if !zendesk::is_handled(&event.event_type) || event.ticket_id.is_empty() {
         outcome("ignored");
         tracing::debug!(event_id = %event.event_id, event_type = %event.event_type, "event type not handled");
         return Ok((
@@ -232,7 +269,14 @@ async fn zendesk_webhook(
         body,
     };
     let started = Instant::now();
-    let published = state.queue.publish(envelope).await;
+    let published = tokio::time::timeout(PUBLISH_TIMEOUT, state.queue.publish(envelope))
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::queue::QueueError::Unavailable(format!(
+                "it did not store the event within {}s",
+                PUBLISH_TIMEOUT.as_secs()
+            )))
+        });
     metrics::histogram!("onbehalf_queue_publish_seconds").record(started.elapsed().as_secs_f64());
     match published {
         Ok(PublishOutcome::Accepted) => {
@@ -291,16 +335,32 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         .readiness
         .get_or_refresh(|| probe_readiness(&state))
         .await;
-    let ready = queue == "ok" && database == "ok";
+    let helpdesk = state
+        .health
+        .down_reason(crate::health::Dependency::Helpdesk)
+        .unwrap_or_else(|| "ok".to_string());
+    let ready = queue == "ok" && database == "ok" && (helpdesk == "ok" || !state.needs_helpdesk);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut body = serde_json::json!({"queue": queue, "database": database});
+    let down: Vec<&str> = [
+        ("queue", &queue),
+        ("database", &database),
+        ("helpdesk", &helpdesk),
+    ]
+    .into_iter()
+    .filter(|(_, state)| *state != "ok")
+    .map(|(name, _)| name)
+    .collect();
+    let mut body = serde_json::json!({
+        "queue": queue, "database": database, "helpdesk": helpdesk, "down": down,
+    });
     if !ready {
         body["error"] = "not_ready".into();
-        body["message"] = format!("queue: {queue}; database: {database}").into();
+        body["message"] =
+            format!("queue: {queue}; database: {database}; helpdesk: {helpdesk}").into();
     }
     (status, Json(body))
 }

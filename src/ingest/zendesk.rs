@@ -1,6 +1,10 @@
 //! Zendesk event-subscription payloads (`zendesk_event_version` 2022-11-06) → `TicketEvent`.
+//!
+//! Lenient at the edge, strict inside: any JSON object with an id and a `zen:event-type:` type
+//! is a Zendesk event and is accepted (a `400` would be lost for good: Zendesk does not retry
+//! it, and counts it toward pausing the webhook). Missing, `null` or oddly typed fields read as
+//! absent, unknown fields are never looked at, and what the workflow cannot act on is ignored.
 
-use serde::{Deserialize, Deserializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -12,8 +16,6 @@ pub enum PayloadError {
     NotJson(String),
     #[error("not a Zendesk event: {0}")]
     NotZendeskEvent(String),
-    #[error("malformed {event_type} event: {reason}")]
-    Malformed { event_type: String, reason: String },
 }
 
 impl PayloadError {
@@ -23,7 +25,6 @@ impl PayloadError {
         match self {
             PayloadError::NotJson(_) => "not_json",
             PayloadError::NotZendeskEvent(_) => "not_zendesk_event",
-            PayloadError::Malformed { .. } => "malformed_event",
         }
     }
 }
@@ -54,70 +55,6 @@ pub struct EventHeader {
     pub ticket_id: String,
 }
 
-#[derive(Deserialize)]
-struct RawEvent {
-    #[serde(deserialize_with = "id_string")]
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    #[serde(default)]
-    subject: Option<String>,
-    #[serde(default)]
-    time: Option<String>,
-    #[serde(default)]
-    detail: Option<RawDetail>,
-    #[serde(default)]
-    event: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize, Default)]
-struct RawDetail {
-    #[serde(default, deserialize_with = "opt_id_string")]
-    id: Option<String>,
-    #[serde(default)]
-    subject: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default, deserialize_with = "opt_id_string")]
-    requester_id: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct RawCommentEvent {
-    comment: RawComment,
-}
-
-#[derive(Deserialize)]
-struct RawComment {
-    #[serde(deserialize_with = "id_string")]
-    id: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default = "yes")]
-    is_public: bool,
-    author: RawAuthor,
-    #[serde(default)]
-    via: Option<RawVia>,
-    #[serde(default)]
-    metadata: Option<RawMetadata>,
-}
-
-#[derive(Deserialize)]
-struct RawVia {
-    #[serde(default)]
-    channel: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct RawMetadata {
-    #[serde(default)]
-    flags: Option<Vec<serde_json::Value>>,
-}
-
 /// Zendesk's comment flag numbers (Ticket Comments API, "Comment flags":
 /// https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/). 5 (an
 /// attachment was rejected) says nothing about who wrote the text.
@@ -132,214 +69,208 @@ pub fn comment_flag(number: u64) -> Option<CommentFlag> {
     }
 }
 
-#[derive(Deserialize)]
-struct RawAuthor {
-    #[serde(deserialize_with = "id_string")]
-    id: String,
-    #[serde(default)]
-    is_staff: bool,
+/// Lenient reads of one JSON value: a field that is missing, `null` or of a type Zendesk does
+/// not document for it reads as absent. The payloads follow the Webhooks reference, "Ticket
+/// events" (https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/):
+/// ids in `detail` are strings, and the `event` object depends on the type.
+mod read {
+    use serde_json::Value;
+
+    pub fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+        path.iter()
+            .fold(v, |v, key| v.get(key).unwrap_or(&Value::Null))
+    }
+
+    /// A string, or a number written as one (ids).
+    pub fn text(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A non-empty id.
+    pub fn id(v: &Value) -> Option<String> {
+        text(v)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn flag(v: &Value) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A list of tags; a single string holds them separated by spaces (as Zendesk writes tag
+    /// lists in text).
+    pub fn tags(v: &Value) -> Vec<String> {
+        match v {
+            Value::Array(items) => items.iter().filter_map(text).collect(),
+            Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
+            _ => vec![],
+        }
+    }
 }
 
-#[derive(Deserialize)]
-struct RawTagsEvent {
-    #[serde(default)]
-    tags_added: Vec<String>,
-    #[serde(default)]
-    tags_removed: Vec<String>,
-}
-
-/// `ticket.merged`: the payload's field is read leniently; only a target that is another
-/// ticket makes this one the merged (closed) source.
-#[derive(Deserialize, Default)]
-struct RawMergedEvent {
-    #[serde(default, deserialize_with = "opt_id_string")]
-    target_ticket_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawStatusEvent {
-    #[serde(default)]
-    previous: String,
-    current: String,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The id, type and ticket of a payload, with the checks the receiver answers 400 for.
+/// The id, type and ticket of a payload: all the receiver reads. `Err` only for a body that is
+/// not a Zendesk event at all (not JSON, no `zen:event-type:` type, no id).
 pub fn parse_header(body: &[u8]) -> Result<EventHeader, PayloadError> {
-    let event = parse_event(body)?;
+    let value = json_object(body)?;
+    header_of(&value)
+}
+
+fn json_object(body: &[u8]) -> Result<serde_json::Value, PayloadError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+    if !value.is_object() {
+        return Err(PayloadError::NotZendeskEvent("not a JSON object".into()));
+    }
+    Ok(value)
+}
+
+fn header_of(value: &serde_json::Value) -> Result<EventHeader, PayloadError> {
+    let event_type = match &value["type"] {
+        serde_json::Value::String(t) if t.starts_with(PREFIX) => t.clone(),
+        serde_json::Value::String(t) => {
+            return Err(PayloadError::NotZendeskEvent(format!(
+                "type {t:?} is not a zen:event-type"
+            )));
+        }
+        _ => return Err(PayloadError::NotZendeskEvent("no event type".into())),
+    };
+    let event_id = read::id(&value["id"])
+        .ok_or_else(|| PayloadError::NotZendeskEvent("no event id".into()))?;
+    let ticket_id = read::id(read::at(value, &["detail", "id"]))
+        .or_else(|| {
+            read::text(&value["subject"])
+                .and_then(|s| s.strip_prefix("zen:ticket:").map(str::to_string))
+                .filter(|id| !id.is_empty())
+        })
+        .unwrap_or_default();
     Ok(EventHeader {
-        event_id: event.event_id.clone(),
-        event_type: event_type_of(&event),
-        ticket_id: event.ticket.id,
+        event_id,
+        event_type,
+        ticket_id,
     })
 }
 
-fn event_type_of(event: &TicketEvent) -> String {
-    match &event.kind {
-        EventKind::TicketCreated => format!("{PREFIX}ticket.created"),
-        EventKind::CommentAdded { .. } => format!("{PREFIX}ticket.comment_added"),
-        EventKind::TagsChanged { .. } => format!("{PREFIX}ticket.tags_changed"),
-        EventKind::StatusChanged { .. } => format!("{PREFIX}ticket.status_changed"),
-        EventKind::RequesterChanged => format!("{PREFIX}ticket.requester_changed"),
-        EventKind::Merged { .. } => format!("{PREFIX}ticket.merged"),
-        EventKind::Other { event_type } => event_type.clone(),
-    }
-}
-
-/// Parses a payload into the workflow's event.
-pub fn parse_event(body: &[u8]) -> Result<TicketEvent, PayloadError> {
-    let raw: RawEvent = serde_json::from_slice(body).map_err(|e| {
-        if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-            PayloadError::NotZendeskEvent(e.to_string())
-        } else {
-            PayloadError::NotJson(e.to_string())
-        }
-    })?;
-    if !raw.event_type.starts_with(PREFIX) {
-        return Err(PayloadError::NotZendeskEvent(format!(
-            "type {:?} is not a zen:event-type",
-            raw.event_type
-        )));
-    }
-    if raw.id.trim().is_empty() {
-        return Err(PayloadError::NotZendeskEvent("empty event id".into()));
-    }
-    let malformed = |reason: String| PayloadError::Malformed {
-        event_type: raw.event_type.clone(),
-        reason,
-    };
-    let occurred_at = match &raw.time {
-        Some(t) => {
-            OffsetDateTime::parse(t, &Rfc3339).map_err(|e| malformed(format!("time {t:?}: {e}")))?
-        }
-        None => return Err(malformed("missing time".into())),
-    };
-    let detail = raw.detail.unwrap_or_default();
-    let ticket_id = detail
-        .id
-        .clone()
-        .or_else(|| {
-            raw.subject
-                .as_deref()
-                .and_then(|s| s.strip_prefix("zen:ticket:"))
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
-    let is_ticket_event = raw.event_type.starts_with("zen:event-type:ticket.");
-    if is_ticket_event && ticket_id.is_empty() {
-        return Err(malformed("no ticket id in detail.id or subject".into()));
-    }
+/// Parses a payload into the workflow's event. Whatever `parse_header` accepts parses: what
+/// the workflow cannot act on (a handled type without its ticket or its comment) comes back as
+/// `EventKind::Other` and is ignored. `received_at` stands in for a missing or unreadable
+/// `time`.
+pub fn parse_event(body: &[u8], received_at: OffsetDateTime) -> Result<TicketEvent, PayloadError> {
+    let value = json_object(body)?;
+    let header = header_of(&value)?;
+    let occurred_at = read::text(&value["time"])
+        .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok())
+        .unwrap_or(received_at);
+    let detail = &value["detail"];
+    let field = |name: &str| read::text(&detail[name]).unwrap_or_default();
     let ticket = TicketSnapshot {
-        id: ticket_id,
-        subject: detail.subject.unwrap_or_default(),
-        description: detail.description.unwrap_or_default(),
-        requester_id: detail.requester_id.unwrap_or_default(),
-        status: detail.status.unwrap_or_default().to_ascii_lowercase(),
-        tags: detail.tags.unwrap_or_default(),
+        id: header.ticket_id.clone(),
+        subject: field("subject"),
+        description: field("description"),
+        requester_id: read::id(&detail["requester_id"]).unwrap_or_default(),
+        status: field("status").to_ascii_lowercase(),
+        tags: read::tags(&detail["tags"]),
     };
-    let payload = raw.event.unwrap_or(serde_json::Value::Null);
-    let kind = match raw.event_type.as_str() {
-        "zen:event-type:ticket.created" => EventKind::TicketCreated,
-        "zen:event-type:ticket.comment_added" => {
-            let e: RawCommentEvent = serde_json::from_value(payload)
-                .map_err(|e| malformed(format!("event.comment: {e}")))?;
-            EventKind::CommentAdded {
-                comment: Comment {
-                    id: e.comment.id,
-                    author_id: e.comment.author.id,
-                    author_is_staff: e.comment.author.is_staff,
-                    public: e.comment.is_public,
-                    body: e.comment.body,
-                    channel: e.comment.via.and_then(|v| v.channel).and_then(|c| match c {
-                        serde_json::Value::String(s) => Some(s),
-                        serde_json::Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    }),
-                    flags: e
-                        .comment
-                        .metadata
-                        .and_then(|m| m.flags)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(serde_json::Value::as_u64)
-                        .filter_map(comment_flag)
-                        .collect(),
-                },
-            }
-        }
-        "zen:event-type:ticket.tags_changed" => {
-            let e: RawTagsEvent =
-                serde_json::from_value(payload).map_err(|e| malformed(format!("event: {e}")))?;
-            EventKind::TagsChanged {
-                added: e.tags_added,
-                removed: e.tags_removed,
-            }
-        }
-        "zen:event-type:ticket.status_changed" => {
-            let e: RawStatusEvent =
-                serde_json::from_value(payload).map_err(|e| malformed(format!("event: {e}")))?;
-            EventKind::StatusChanged {
-                previous: e.previous.to_ascii_lowercase(),
-                current: e.current.to_ascii_lowercase(),
-            }
-        }
-        // The snapshot (`detail.requester_id`) names the new requester; the event's own
-        // fields are not needed.
-        "zen:event-type:ticket.requester_changed" => EventKind::RequesterChanged,
-        "zen:event-type:ticket.merged" => {
-            let e: RawMergedEvent = match payload {
-                serde_json::Value::Null => RawMergedEvent::default(),
-                payload => {
-                    serde_json::from_value(payload).map_err(|e| malformed(format!("event: {e}")))?
-                }
-            };
-            EventKind::Merged {
-                target_ticket_id: e.target_ticket_id.filter(|t| !t.is_empty()),
-            }
-        }
-        other => EventKind::Other {
-            event_type: other.to_string(),
-        },
+    let payload = &value["event"];
+    let kind = if ticket.id.is_empty() {
+        ignored(&header, "no ticket id in detail.id or subject")
+    } else {
+        kind_of(&header, payload, &ticket)
     };
-    if ticket.requester_id.is_empty() && is_handled(&raw.event_type) {
-        return Err(malformed("detail.requester_id is missing".into()));
-    }
     Ok(TicketEvent {
-        event_id: raw.id,
+        event_id: header.event_id,
         occurred_at,
         ticket,
         kind,
     })
 }
 
-/// Zendesk sends ids as strings; accept numbers too (older payloads, hand-written tests).
-fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Ok(s),
-        serde_json::Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected an id, found {other}"
-        ))),
+/// A handled type the workflow cannot act on: acknowledged and ignored, and said so.
+fn ignored(header: &EventHeader, why: &str) -> EventKind {
+    if is_handled(&header.event_type) {
+        tracing::warn!(event_id = %header.event_id, event_type = %header.event_type, why, "event ignored");
+    }
+    EventKind::Other {
+        event_type: header.event_type.clone(),
     }
 }
 
-fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::String(s) => Ok(Some(s)),
-        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
-        other => Err(serde::de::Error::custom(format!(
-            "expected an id, found {other}"
-        ))),
+fn kind_of(
+    header: &EventHeader,
+    payload: &serde_json::Value,
+    ticket: &TicketSnapshot,
+) -> EventKind {
+    match header.event_type.as_str() {
+        "zen:event-type:ticket.created" => EventKind::TicketCreated,
+        "zen:event-type:ticket.comment_added" => match comment_of(&payload["comment"]) {
+            Some(comment) => EventKind::CommentAdded { comment },
+            None => ignored(header, "no event.comment.id or event.comment.author.id"),
+        },
+        "zen:event-type:ticket.tags_changed" => EventKind::TagsChanged {
+            added: read::tags(&payload["tags_added"]),
+            removed: read::tags(&payload["tags_removed"]),
+        },
+        "zen:event-type:ticket.status_changed" => EventKind::StatusChanged {
+            previous: read::text(&payload["previous"])
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            current: read::text(&payload["current"])
+                .map(|s| s.to_ascii_lowercase())
+                .unwrap_or_else(|| ticket.status.clone()),
+        },
+        // The snapshot (`detail.requester_id`) names the new requester; the event's own
+        // fields are not needed.
+        "zen:event-type:ticket.requester_changed" => EventKind::RequesterChanged,
+        // Only a target that is another ticket makes this one the merged (closed) source.
+        "zen:event-type:ticket.merged" => EventKind::Merged {
+            target_ticket_id: read::id(&payload["target_ticket_id"]),
+        },
+        other => EventKind::Other {
+            event_type: other.to_string(),
+        },
     }
+}
+
+/// A comment as `event.comment` gives it; `None` without its id or its author's (a comment
+/// nobody can be held to is nobody's word). A missing `is_public` means private: a consent
+/// tool must not take an internal note for the customer's word.
+fn comment_of(c: &serde_json::Value) -> Option<Comment> {
+    let id = read::id(&c["id"])?;
+    let author_id = read::id(&c["author"]["id"])?;
+    let flags = match &c["metadata"]["flags"] {
+        serde_json::Value::Array(flags) => flags
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .filter_map(comment_flag)
+            .collect(),
+        _ => vec![],
+    };
+    Some(Comment {
+        id,
+        author_id,
+        author_is_staff: read::flag(&c["author"]["is_staff"]).unwrap_or(false),
+        public: read::flag(&c["is_public"]).unwrap_or(false),
+        body: read::text(&c["body"]).unwrap_or_default(),
+        channel: read::text(&c["via"]["channel"]),
+        flags,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(body: &[u8]) -> Result<TicketEvent, PayloadError> {
+        parse_event(body, OffsetDateTime::UNIX_EPOCH)
+    }
 
     fn comment_event() -> serde_json::Value {
         serde_json::json!({
@@ -358,7 +289,7 @@ mod tests {
 
     #[test]
     fn parses_a_comment_event_with_string_ids() {
-        let e = parse_event(comment_event().to_string().as_bytes()).unwrap();
+        let e = parse(comment_event().to_string().as_bytes()).unwrap();
         assert_eq!(e.ticket.id, "5158");
         assert_eq!(e.ticket.status, "open");
         assert_eq!(e.ticket.requester_id, "1001");
@@ -373,26 +304,92 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_zendesk_event() {
+        assert!(matches!(parse(b"not json"), Err(PayloadError::NotJson(_))));
         assert!(matches!(
-            parse_event(b"not json"),
-            Err(PayloadError::NotJson(_))
-        ));
-        assert!(matches!(
-            parse_event(b"{\"a\":1}"),
+            parse(b"{\"a\":1}"),
             Err(PayloadError::NotZendeskEvent(_))
         ));
         let mut e = comment_event();
         e["type"] = "ticket_updated".into();
         assert!(matches!(
-            parse_event(e.to_string().as_bytes()),
+            parse(e.to_string().as_bytes()),
+            Err(PayloadError::NotZendeskEvent(_))
+        ));
+        assert!(matches!(
+            parse(b"[1, 2]"),
             Err(PayloadError::NotZendeskEvent(_))
         ));
         let mut e = comment_event();
-        e["event"] = serde_json::json!({});
+        e["id"] = serde_json::Value::Null;
         assert!(matches!(
-            parse_event(e.to_string().as_bytes()),
-            Err(PayloadError::Malformed { .. })
+            parse(e.to_string().as_bytes()),
+            Err(PayloadError::NotZendeskEvent(_))
         ));
+    }
+
+    #[test]
+    fn what_the_workflow_cannot_act_on_is_ignored_not_refused() {
+        let mut e = comment_event();
+        e["event"] = serde_json::json!({});
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
+        assert!(matches!(parsed.kind, EventKind::Other { .. }));
+        let mut e = comment_event();
+        e["detail"] = serde_json::Value::Null;
+        e["subject"] = serde_json::Value::Null;
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
+        assert!(matches!(parsed.kind, EventKind::Other { .. }));
+    }
+
+    #[test]
+    fn nulls_read_as_absent() {
+        let mut e = comment_event();
+        e["event"]["comment"]["body"] = serde_json::Value::Null;
+        e["detail"]["tags"] = "vip  2fa".into();
+        e["time"] = serde_json::Value::Null;
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
+        assert_eq!(parsed.ticket.tags, ["vip", "2fa"]);
+        assert_eq!(parsed.occurred_at, OffsetDateTime::UNIX_EPOCH);
+        match parsed.kind {
+            EventKind::CommentAdded { comment } => assert_eq!(comment.body, ""),
+            other => panic!("unexpected {other:?}"),
+        }
+
+        let mut e = comment_event();
+        e["type"] = "zen:event-type:ticket.status_changed".into();
+        e["event"] = serde_json::json!({"previous": null, "current": "SOLVED"});
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            parsed.kind,
+            EventKind::StatusChanged {
+                previous: String::new(),
+                current: "solved".into()
+            }
+        );
+
+        let mut e = comment_event();
+        e["type"] = "zen:event-type:ticket.tags_changed".into();
+        e["event"] = serde_json::json!({"tags_added": ["a"], "tags_removed": null});
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            parsed.kind,
+            EventKind::TagsChanged {
+                added: vec!["a".into()],
+                removed: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn a_comment_without_is_public_is_private() {
+        let mut e = comment_event();
+        e["event"]["comment"]
+            .as_object_mut()
+            .unwrap()
+            .remove("is_public");
+        match parse(e.to_string().as_bytes()).unwrap().kind {
+            EventKind::CommentAdded { comment } => assert!(!comment.public),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]
@@ -401,7 +398,7 @@ mod tests {
         e["type"] = "zen:event-type:ticket.requester_changed".into();
         e["event"] = serde_json::json!({"previous": "1001", "current": "1002"});
         e["detail"]["requester_id"] = "1002".into();
-        let parsed = parse_event(e.to_string().as_bytes()).unwrap();
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
         assert_eq!(parsed.kind, EventKind::RequesterChanged);
         assert_eq!(parsed.ticket.requester_id, "1002");
         assert!(is_handled(
@@ -411,7 +408,7 @@ mod tests {
         let mut e = comment_event();
         e["type"] = "zen:event-type:ticket.merged".into();
         e["event"] = serde_json::json!({"target_ticket_id": 6001});
-        let parsed = parse_event(e.to_string().as_bytes()).unwrap();
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
         assert_eq!(
             parsed.kind,
             EventKind::Merged {
@@ -419,7 +416,7 @@ mod tests {
             }
         );
         e["event"] = serde_json::json!({});
-        let parsed = parse_event(e.to_string().as_bytes()).unwrap();
+        let parsed = parse(e.to_string().as_bytes()).unwrap();
         assert_eq!(
             parsed.kind,
             EventKind::Merged {
@@ -435,5 +432,14 @@ mod tests {
         let header = parse_header(e.to_string().as_bytes()).unwrap();
         assert!(!is_handled(&header.event_type));
         assert_eq!(header.ticket_id, "5158");
+        // Only id and type are read.
+        let header = parse_header(
+            br#"{"id": 7, "type": "zen:event-type:user.created", "time": "yesterday"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (header.event_id.as_str(), header.ticket_id.as_str()),
+            ("7", "")
+        );
     }
 }

@@ -177,6 +177,7 @@ impl Queue for EmbeddedQueue {
                     let acker = EmbeddedAcker {
                         commands: self.commands.clone(),
                         event_id: envelope.event_id.clone(),
+                        received_at_ms: envelope.received_at_ms,
                         attempt,
                     };
                     return Ok(Delivery {
@@ -232,6 +233,7 @@ impl Queue for EmbeddedQueue {
 struct EmbeddedAcker {
     commands: mpsc::Sender<Command>,
     event_id: String,
+    received_at_ms: i64,
     attempt: u32,
 }
 
@@ -246,6 +248,7 @@ impl Acker for EmbeddedAcker {
         let request = Request::Retry {
             event_id: self.event_id,
             attempt: self.attempt,
+            received_at_ms: self.received_at_ms,
             reason: reason.to_owned(),
         };
         roundtrip!(&self.commands, Settle, request)

@@ -48,21 +48,35 @@ pub enum QueueError {
     Closed,
 }
 
-/// When and how often a failed event is retried before it is dead-lettered.
+/// When and how often an event whose own handling failed is retried before it is
+/// dead-lettered; the same on every transport. Outages of a dependency are not failures of
+/// the event and spend nothing here (see `worker`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all (the first delivery counts); after that the event is dead-lettered.
+    /// Attempts at least (the first delivery counts)…
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// …and for at least this long since the event was accepted; only then is it
+    /// dead-lettered. Zero: attempts alone decide.
+    pub budget: Duration,
 }
 
 impl RetryPolicy {
-    /// Exponential backoff: base, 2×base, 4×base … capped at `max_delay`.
+    /// Exponential backoff: base, 2×base, 4×base … capped at `max_delay`, and from attempt
+    /// `max_attempts - 1` on the same delay (RabbitMQ keeps one delay queue per delay).
     /// `attempt` is the attempt that just failed (1 = first delivery).
     pub fn delay_after(&self, attempt: u32) -> Duration {
+        let attempt = attempt.min(self.max_attempts.saturating_sub(1).max(1));
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
         self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// Whether an event that failed on `attempt`, accepted at `received_at_ms`, has used up
+    /// its retries at `now_ms`.
+    pub fn gives_up(&self, attempt: u32, received_at_ms: i64, now_ms: i64) -> bool {
+        let age = Duration::from_millis(u64::try_from(now_ms - received_at_ms).unwrap_or(0));
+        attempt >= self.max_attempts && age.saturating_add(self.delay_after(attempt)) > self.budget
     }
 }
 
@@ -72,6 +86,7 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(300),
+            budget: Duration::from_secs(6 * 3600),
         }
     }
 }

@@ -355,6 +355,7 @@ impl Store {
                         remote_id: None,
                         created_at: now,
                         attempts: 1,
+                        error: None,
                     });
                 }
                 notes.push(note.step);

@@ -8,6 +8,7 @@
 //! head is appended under a lock so two workers never fork the chain.
 
 mod batch;
+pub mod budget;
 mod confirmations;
 pub use confirmations::ExportQuery;
 mod notes;
@@ -70,6 +71,32 @@ impl StoreError {
     /// Worth retrying: the event stays queued until its effects commit.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// Whether the database as a whole is out of reach (connections refused or lost, pool
+    /// exhausted, server shutting down), rather than this statement failing.
+    pub fn is_outage(&self) -> bool {
+        let StoreError::Unavailable(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: connection exceptions (08), shutdown and "cannot connect now" (57P),
+            // too many connections (53300); SQLite: busy / locked (5, 6).
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code == "53300"
+                    || code == "5"
+                    || code == "6"
+            }),
+            _ => false,
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub enum NoteStatus {
     Posted,
     /// Shadow mode: kept here only.
     Shadow,
+    /// The helpdesk refused it for good (ticket deleted, comment limit…); see `error`.
+    Failed,
 }
 
 impl NoteStatus {
@@ -28,6 +30,7 @@ impl NoteStatus {
             NoteStatus::Pending => "pending",
             NoteStatus::Posted => "posted",
             NoteStatus::Shadow => "shadow",
+            NoteStatus::Failed => "failed",
         }
     }
 
@@ -36,6 +39,7 @@ impl NoteStatus {
             "pending" => Ok(NoteStatus::Pending),
             "posted" => Ok(NoteStatus::Posted),
             "shadow" => Ok(NoteStatus::Shadow),
+            "failed" => Ok(NoteStatus::Failed),
             other => Err(StoreError::Corrupt(format!(
                 "unknown note status {other:?}"
             ))),
@@ -56,6 +60,9 @@ pub struct NoteRecord {
     pub created_at: i64,
     /// How many times a worker claimed it to post; above 1, an earlier post may have landed.
     pub attempts: i64,
+    /// Why the helpdesk refused it (`failed` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Pending notes of a ticket this worker may now post, and how many another worker holds.
@@ -91,7 +98,7 @@ impl Store {
             ""
         };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT step, reference, body, status, remote_id, created_at, attempts FROM notes
+            "SELECT step, reference, body, status, remote_id, created_at, attempts, error FROM notes
              WHERE source = $1 AND ticket_id = $2{filter} ORDER BY created_at, position, step"
         )))
         .bind(stored(source))
@@ -148,6 +155,22 @@ impl Store {
         Ok(())
     }
 
+    /// Marks a note the helpdesk refused for good as `failed`, with its reason: it is not
+    /// tried again, and the ticket's later notes go on.
+    pub async fn fail_note(&self, reference: &str, error: &str) -> Result<(), StoreError> {
+        let error: String = error.chars().take(500).collect();
+        sqlx::query(
+            "UPDATE notes SET status = 'failed', error = $1, settled_at = $2, claimed_until = NULL
+             WHERE reference = $3 AND status = 'pending'",
+        )
+        .bind(stored(&error))
+        .bind(now_ms())
+        .bind(reference)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Drops every claim. Only for a process that knows it is the store's sole user (the
     /// embedded deployment at start-up): claims left by its previous run die with it.
     pub async fn release_all_claims(&self) -> Result<u64, StoreError> {
@@ -177,5 +200,6 @@ fn note_from_row(row: &sqlx::any::AnyRow) -> Result<NoteRecord, StoreError> {
         remote_id: row.try_get("remote_id")?,
         created_at: row.try_get("created_at")?,
         attempts: row.try_get("attempts")?,
+        error: row.try_get("error")?,
     })
 }

@@ -284,6 +284,7 @@ impl Store {
                         remote_id: None,
                         created_at: now,
                         attempts,
+                        error: None,
                     });
                 }
             }

@@ -154,6 +154,7 @@ impl Cluster {
             max_attempts: 8,
             base_delay: std::time::Duration::from_millis(200),
             max_delay: std::time::Duration::from_millis(2000),
+            budget: std::time::Duration::ZERO,
         };
         match AmqpQueue::connect(&self.services.amqp_url, &self.prefix, policy, 1).await {
             Ok(queue) => {

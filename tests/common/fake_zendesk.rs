@@ -19,7 +19,7 @@ pub struct PostedNote {
     pub at: Instant,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Canned {
     pub status: u16,
     pub retry_after: Option<u64>,
@@ -35,6 +35,11 @@ struct Inner {
     bad_auth: usize,
     delay: Duration,
     broken_tickets: std::collections::HashMap<String, u16>,
+    /// While set, every request to any endpoint gets this answer (a Zendesk incident, a
+    /// revoked token).
+    outage: Option<Canned>,
+    /// Requests refused during an outage.
+    outage_answers: usize,
 }
 
 #[derive(Clone)]
@@ -84,6 +89,20 @@ impl FakeZendesk {
             .unwrap()
             .broken_tickets
             .insert(ticket.into(), status);
+    }
+
+    /// Every request to any endpoint gets `answer` until `end_outage`.
+    pub fn start_outage(&self, answer: Canned) {
+        self.inner.lock().unwrap().outage = Some(answer);
+    }
+
+    pub fn end_outage(&self) {
+        self.inner.lock().unwrap().outage = None;
+    }
+
+    /// Requests answered with the outage's status so far.
+    pub fn outage_answers(&self) -> usize {
+        self.inner.lock().unwrap().outage_answers
     }
 
     pub fn repair_ticket(&self, ticket: &str) {
@@ -170,6 +189,33 @@ impl FakeZendesk {
     }
 }
 
+/// The outage's answer, if one is running.
+fn outage_answer(inner: &mut Inner) -> Option<Response> {
+    let canned = inner.outage?;
+    inner.outage_answers += 1;
+    let mut response = StatusCode::from_u16(canned.status).unwrap().into_response();
+    if let Some(secs) = canned.retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", secs.to_string().parse().unwrap());
+    }
+    Some(response)
+}
+
+/// `GET /api/v2/users/me.json` (Show Self): the API user.
+async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = outage_answer(&mut inner) {
+        return response;
+    }
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
+        inner.bad_auth += 1;
+        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+    }
+    Json(serde_json::json!({"user": {"id": API_USER_ID, "email": "bot@example.com", "role": "agent"}}))
+        .into_response()
+}
+
 async fn update_ticket(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path(file): Path<String>,
@@ -199,6 +245,12 @@ fn respond(
     body: &serde_json::Value,
 ) -> Response {
     let file = file.to_string();
+    if let Some(response) = outage_answer(inner) {
+        inner
+            .requests
+            .push((file, Instant::now(), response.status().as_u16()));
+        return response;
+    }
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
         inner.bad_auth += 1;
         return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
@@ -256,6 +308,9 @@ async fn comments(
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let mut inner = inner.lock().unwrap();
+    if let Some(response) = outage_answer(&mut inner) {
+        return response;
+    }
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
         inner.bad_auth += 1;
         return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
@@ -327,16 +382,6 @@ async fn comments(
         "count": total
     }))
     .into_response()
-}
-
-/// `GET /api/v2/users/me.json` (Show Self): the user the credentials belong to.
-async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
-        inner.lock().unwrap().bad_auth += 1;
-        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
-    }
-    Json(serde_json::json!({"user": {"id": API_USER_ID, "name": "onbehalf bot", "role": "agent"}}))
-        .into_response()
 }
 
 /// Zendesk's `plain_body`: the text without markup.

@@ -174,7 +174,9 @@ async fn comments_of(
             Err(HelpdeskError::RateLimited { retry_after }) if attempt < ATTEMPTS => {
                 tokio::time::sleep(retry_after).await;
             }
-            Err(HelpdeskError::Transient(_)) if attempt < ATTEMPTS => {
+            Err(HelpdeskError::Transient(_) | HelpdeskError::Unavailable { .. })
+                if attempt < ATTEMPTS =>
+            {
                 tokio::time::sleep(Duration::from_secs(2 * u64::from(attempt))).await;
             }
             Err(e) => return Err(e),

@@ -230,7 +230,8 @@ impl Acker for AmqpAcker {
 
     async fn retry(mut self: Box<Self>, reason: &str) -> Result<(), QueueError> {
         let policy = self.shared.policy;
-        if self.attempt >= policy.max_attempts {
+        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        if policy.gives_up(self.attempt, self.envelope.received_at_ms, now_ms) {
             let why = format!("gave up after {} attempts: {reason}", self.attempt);
             return self.publish_dead(&why, reason).await;
         }

@@ -40,7 +40,8 @@ pub(super) struct Topology {
 
 impl Topology {
     pub(super) fn new(prefix: &str, policy: &RetryPolicy) -> Self {
-        let mut tiers: Vec<Duration> = (1..policy.max_attempts.max(1))
+        // At least one tier: within the time budget even a single-attempt policy retries.
+        let mut tiers: Vec<Duration> = (1..policy.max_attempts.max(2))
             .map(|attempt| policy.delay_after(attempt))
             .collect();
         tiers.sort();

@@ -43,6 +43,8 @@ pub(super) enum Request {
     Retry {
         event_id: String,
         attempt: u32,
+        /// When the event was accepted: the retry budget runs from there.
+        received_at_ms: i64,
         reason: String,
     },
     DeadLetter {
@@ -294,9 +296,10 @@ impl Writer {
                 Request::Retry {
                     event_id,
                     attempt,
+                    received_at_ms,
                     reason,
                 } => {
-                    if *attempt >= config.policy.max_attempts {
+                    if config.policy.gives_up(*attempt, *received_at_ms, now) {
                         sql::dead_letter(&mut tx, event_id, *attempt, reason, now).await?;
                     } else {
                         let at = now.saturating_add(millis(config.policy.delay_after(*attempt)));
