@@ -21,6 +21,7 @@ use crate::queue::Queue;
 use crate::queue::amqp::AmqpQueue;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::store::{Store, StoreOptions};
+use crate::sync::reconcile::Reconciler;
 use crate::worker::{self, Worker};
 use crate::workflow::WorkflowSettings;
 use crate::workflow::classify::Classifier;
@@ -126,28 +127,37 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
     })
 }
 
-/// The helpdesk the workers post through: reporting outages to `health`, spending the
-/// account's API budget shared through `store` when that is PostgreSQL.
-fn helpdesk(
-    config: &Config,
-    store: &Store,
-    health: &Health,
-) -> Result<Arc<dyn Helpdesk>, AppError> {
+/// Where notes go, and the API client that reads tickets back (`None` in shadow mode): one
+/// client for both, so the reads too report outages to `health` and spend the account's API
+/// budget (shared through `store` when that is PostgreSQL).
+struct HelpdeskParts {
+    notes: Arc<dyn Helpdesk>,
+    history: Option<Arc<ZendeskClient>>,
+}
+
+fn helpdesk(config: &Config, store: &Store, health: &Health) -> Result<HelpdeskParts, AppError> {
     Ok(match zendesk_client(config)? {
         Some(client) => {
             let client = client.with_health(health.clone());
-            if store.shares_api_budget() {
+            let client = Arc::new(if store.shares_api_budget() {
                 let budget = SharedBudget::new(
                     store.clone(),
                     &client.account(),
                     config.zendesk_requests_per_minute,
                 );
-                Arc::new(client.with_budget(Arc::new(budget)))
+                client.with_budget(Arc::new(budget))
             } else {
-                Arc::new(client)
+                client
+            });
+            HelpdeskParts {
+                notes: client.clone(),
+                history: Some(client),
             }
         }
-        None => Arc::new(ShadowHelpdesk),
+        None => HelpdeskParts {
+            notes: Arc::new(ShadowHelpdesk),
+            history: None,
+        },
     })
 }
 
@@ -281,6 +291,9 @@ struct WorkerParts {
     settings: tokio::task::JoinHandle<Result<WorkflowSettings, AppError>>,
     store: Store,
     helpdesk: Arc<dyn Helpdesk>,
+    history: Option<Arc<ZendeskClient>>,
+    /// Zero: no reconciler.
+    reconcile_every: Duration,
     health: Health,
     concurrency: usize,
 }
@@ -340,6 +353,10 @@ impl Application {
         )
         .with_health(health.clone(), !role.receives());
         let worker = if role.works() {
+            let HelpdeskParts {
+                notes: helpdesk,
+                history,
+            } = helpdesk(&config, &store, &health)?;
             let for_settings = config.clone();
             Some(WorkerParts {
                 settings: tokio::task::spawn_blocking(move || {
@@ -349,7 +366,9 @@ impl Application {
                     Ok(settings)
                 }),
                 store: store.clone(),
-                helpdesk: helpdesk(&config, &store, &health)?,
+                helpdesk,
+                history,
+                reconcile_every: Duration::from_secs(config.reconcile_interval_secs),
                 health,
                 concurrency: config.workers,
             })
@@ -409,8 +428,15 @@ impl Application {
                         )));
                     }
                 };
-                let worker =
+                let mut worker =
                     Worker::new(parts.store, parts.helpdesk, settings).with_health(parts.health);
+                if let Some(api) = parts.history {
+                    worker = worker.with_history(api.clone());
+                    if !parts.reconcile_every.is_zero() {
+                        let reconciler = Reconciler::new(worker.clone(), api);
+                        tokio::spawn(reconciler.run(parts.reconcile_every, shutdown.clone()));
+                    }
+                }
                 worker::run(worker, queue, parts.concurrency, shutdown, drain).await;
                 Ok(())
             })

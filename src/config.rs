@@ -119,6 +119,8 @@ pub struct Config {
     pub pause_first_ms: u64,
     /// …up to this; a helpdesk's `Retry-After` overrides both.
     pub pause_max_ms: u64,
+    /// How often the reconciler follows Zendesk's incremental ticket export (0: never).
+    pub reconcile_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -161,6 +163,7 @@ impl Default for Config {
             retry_budget_secs: 6 * 3600,
             pause_first_ms: 1000,
             pause_max_ms: 30_000,
+            reconcile_interval_secs: 300,
         }
     }
 }
@@ -444,7 +447,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "zendesk_requests_per_minute",
-        "helpdesk API budget per process",
+        "the account's helpdesk API budget (shared through PostgreSQL, per process on SQLite)",
     ),
     (
         "admin_token",
@@ -481,10 +484,22 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "max_attempts",
-        "attempts per event before it is dead-lettered",
+        "attempts at least, for failures of the event itself, before it is dead-lettered",
+    ),
+    (
+        "retry_budget_secs",
+        "and for at least this long since it was accepted (0: attempts alone decide)",
     ),
     ("retry_base_ms", "first retry delay (doubles per attempt)"),
     ("retry_max_ms", "longest retry delay"),
+    (
+        "pause_first_ms",
+        "first pause while a dependency is down (doubles while it stays down)",
+    ),
+    (
+        "pause_max_ms",
+        "longest pause while a dependency is down; a helpdesk's Retry-After overrides both",
+    ),
     (
         "prefetch",
         "RabbitMQ consumer prefetch; raised to `workers` when lower",
@@ -518,16 +533,8 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("log_format", "`text` or `json` (one JSON object per line)"),
     ("shutdown_timeout_secs", "drain time on SIGTERM"),
     (
-        "retry_budget_secs",
-        "an event failing on its own is retried at least this long since it was accepted (0: attempts alone decide)",
-    ),
-    (
-        "pause_first_ms",
-        "first pause while a dependency is down (doubling)",
-    ),
-    (
-        "pause_max_ms",
-        "longest pause while a dependency is down; a Retry-After overrides both",
+        "reconcile_interval_secs",
+        "how often the reconciler follows Zendesk's incremental ticket export (0: off)",
     ),
 ];
 

@@ -13,6 +13,7 @@ pub mod helpdesk;
 pub mod ingest;
 pub mod queue;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod worker;
 pub mod workflow;

@@ -63,6 +63,13 @@ enum Command {
     /// `--help` lists every key with its default and meaning.
     #[command(after_long_help = onbehalf::config::key_reference())]
     CheckConfig,
+    /// One reconciliation pass by hand: sync every ticket Zendesk's incremental export lists
+    /// as updated since then (notes and trail records as its webhooks would have given).
+    Reconcile {
+        /// RFC 3339, e.g. 2025-01-08T00:00:00Z.
+        #[arg(long, value_name = "RFC3339")]
+        since: String,
+    },
     /// Zendesk connection: check the receiver end to end.
     Zendesk {
         #[command(subcommand)]
@@ -223,6 +230,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
             queue.close().await;
             return Ok(ExitCode::SUCCESS);
+        }
+        Command::Reconcile { since } => {
+            let mut out = std::io::stdout();
+            let report = onbehalf::cli::reconcile::run(&config, &since, &mut out).await?;
+            let failed = report.tickets.iter().any(|t| t.outcome.is_err());
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
         }
         Command::Classify | Command::Consent => bail!("handled before the runtime starts"),
     };

@@ -116,6 +116,8 @@ pub struct Worker {
     settler: NoteSettler,
     helpdesk: Arc<dyn Helpdesk>,
     settings: Arc<WorkflowSettings>,
+    /// Reads tickets back for "this ticket changed" notices (`sync`); `None` in shadow mode.
+    history: Option<Arc<crate::helpdesk::zendesk::ZendeskClient>>,
     health: Health,
 }
 
@@ -131,8 +133,35 @@ impl Worker {
             store,
             helpdesk,
             settings,
+            history: None,
             health: Health::default(),
         }
+    }
+
+    /// Lets the worker sync tickets from the Zendesk API (trigger webhooks, reconciliation).
+    pub fn with_history(mut self, api: Arc<crate::helpdesk::zendesk::ZendeskClient>) -> Worker {
+        self.history = Some(api);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A "this ticket changed" notice: the ticket is read back and what is new is handled.
+    async fn sync(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+        let Some(api) = &self.history else {
+            return Err(HandleError::Permanent(
+                "a ticket sync needs the Zendesk API (ONBEHALF_ZENDESK_URL, _EMAIL, _API_TOKEN)"
+                    .into(),
+            ));
+        };
+        let report = crate::sync::sync_ticket(self, api, &envelope.ticket_id).await?;
+        Ok(if report.fed > 0 {
+            Outcome::Processed
+        } else {
+            Outcome::Duplicate
+        })
     }
 
     /// Whether `dependency` answers a request about nothing in particular (and says so to
@@ -159,6 +188,9 @@ impl Worker {
 
     /// Handles one event to the end: decision committed, notes posted. Callable from tests.
     pub async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+        if envelope.source == crate::sync::TICKET_CHANGED {
+            return self.sync(envelope).await;
+        }
         if envelope.source != "zendesk" {
             return Err(HandleError::Permanent(format!(
                 "unknown source {:?}",
@@ -169,8 +201,9 @@ impl Worker {
             i128::from(envelope.received_at_ms) * 1_000_000,
         )
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let event = zendesk::parse_event(&envelope.body, received_at)
+        let mut event = zendesk::parse_event(&envelope.body, received_at)
             .map_err(|e| HandleError::Permanent(format!("payload rejected: {}", e.code())))?;
+        crate::sync::key_by_what_it_is(&mut event);
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
         }

@@ -26,7 +26,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "serve",
     "receive",
     "work",
@@ -36,6 +36,7 @@ const SUBCOMMANDS: [&str; 10] = [
     "migrate",
     "check-config",
     "dead-letters",
+    "reconcile",
     "zendesk",
 ];
 
@@ -53,6 +54,20 @@ fn help_teaches_the_tool() {
             "{sub} --help"
         );
     }
+}
+
+#[test]
+fn reconcile_says_what_it_needs() {
+    let out = onbehalf(&["reconcile", "--since", "yesterday"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("RFC 3339"), "{}", text(&out));
+    let out = onbehalf(&["reconcile", "--since", "2025-01-08T00:00:00Z"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("ONBEHALF_ZENDESK_URL"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -4,4 +4,5 @@
 pub mod audit;
 pub mod classify;
 pub mod consent;
+pub mod reconcile;
 pub mod zendesk_check;

@@ -20,6 +20,8 @@ use super::{Helpdesk, HelpdeskError, NoteMode};
 use crate::config::Secret;
 use crate::health::{Dependency, Health};
 
+pub mod history;
+
 /// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
 /// before the caller is told the helpdesk is down.
 const ATTEMPTS: u32 = 3;

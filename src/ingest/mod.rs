@@ -6,6 +6,7 @@ pub mod error;
 mod probes;
 pub mod serve;
 pub mod signature;
+pub mod trigger;
 pub mod zendesk;
 
 use axum::Json;
@@ -151,7 +152,7 @@ async fn with_retry_after(mut response: axum::response::Response) -> axum::respo
 /// well inside Zendesk's own request timeout.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn outcome(outcome: &'static str) {
+pub(crate) fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
 }
 
@@ -239,6 +240,9 @@ async fn zendesk_webhook(
             };
             ApiError::Unauthorized(message, code)
         })?;
+    if let Some(changed) = trigger::parse(&body) {
+        return trigger::queue(&state, &headers, body, changed).await;
+    }
     let event = zendesk::parse_header(&body).map_err(|e| {
         outcome("malformed");
         ApiError::BadRequest(e.to_string(), e.code())

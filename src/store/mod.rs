@@ -15,6 +15,7 @@ mod notes;
 mod schema;
 pub use schema::database_label;
 pub mod storable;
+mod sync;
 mod tickets;
 pub mod trail;
 

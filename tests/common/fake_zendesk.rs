@@ -1,6 +1,9 @@
 //! A fake Zendesk: records internal notes, lists them back as comments (the List Comments
 //! endpoint with its offset and cursor pagination), and can be told to answer the next
-//! requests with failures (429 with Retry-After, 500, …).
+//! requests with failures (429 with Retry-After, 500, …). Tickets made through `world` are
+//! also readable as the REST API shows them (ticket, audits, comments, incremental export).
+
+pub mod world;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -35,6 +38,10 @@ struct Inner {
     bad_auth: usize,
     delay: Duration,
     broken_tickets: std::collections::HashMap<String, u16>,
+    world: world::World,
+    /// Export requests served, and the answers the next ones get.
+    export_requests: Vec<Instant>,
+    export_failures: VecDeque<Canned>,
     /// While set, every request to any endpoint gets this answer (a Zendesk incident, a
     /// revoked token).
     outage: Option<Canned>,
@@ -57,8 +64,13 @@ impl FakeZendesk {
     pub async fn start() -> FakeZendesk {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
-            .route("/api/v2/tickets/{file}", put(update_ticket))
+            .route(
+                "/api/v2/tickets/{file}",
+                put(update_ticket).get(show_ticket),
+            )
             .route("/api/v2/tickets/{id}/comments.json", get(comments))
+            .route("/api/v2/tickets/{id}/audits.json", get(audits))
+            .route("/api/v2/incremental/tickets/cursor.json", get(export))
             .route("/api/v2/users/me.json", get(show_self))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -175,6 +187,71 @@ impl FakeZendesk {
     /// How many comment-list requests were served.
     pub fn comment_requests(&self) -> usize {
         self.inner.lock().unwrap().comment_requests
+    }
+
+    /// A ticket the REST API knows: created by the requester at `at` (RFC 3339).
+    pub fn create_ticket(
+        &self,
+        id: &str,
+        subject: &str,
+        description: &str,
+        tags: &[&str],
+        at: &str,
+    ) {
+        self.inner
+            .lock()
+            .unwrap()
+            .world
+            .create(id, subject, description, tags, at);
+    }
+
+    /// A comment on a ticket of the world; returns its id.
+    pub fn add_comment(
+        &self,
+        id: &str,
+        author: &str,
+        public: bool,
+        body: &str,
+        at: &str,
+    ) -> String {
+        self.inner
+            .lock()
+            .unwrap()
+            .world
+            .comment(id, author, public, body, at)
+    }
+
+    pub fn change_tags(&self, id: &str, add: &[&str], remove: &[&str], at: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .world
+            .change_tags(id, add, remove, at);
+    }
+
+    pub fn change_status(&self, id: &str, status: &str, at: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .world
+            .change_status(id, status, at);
+    }
+
+    /// The webhooks Zendesk would have sent for the ticket's changes, in order.
+    pub fn webhooks(&self, id: &str) -> Vec<serde_json::Value> {
+        self.inner.lock().unwrap().world.tickets[id]
+            .webhooks
+            .clone()
+    }
+
+    /// When each incremental export request came.
+    pub fn export_requests(&self) -> Vec<Instant> {
+        self.inner.lock().unwrap().export_requests.clone()
+    }
+
+    /// The next export requests get these answers, in order.
+    pub fn fail_export_next(&self, answers: impl IntoIterator<Item = Canned>) {
+        self.inner.lock().unwrap().export_failures.extend(answers);
     }
 
     pub async fn wait_for_notes(&self, n: usize, timeout: Duration) -> Vec<PostedNote> {
@@ -316,22 +393,30 @@ async fn comments(
         return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
     }
     inner.comment_requests += 1;
-    let mut comments: Vec<serde_json::Value> = inner
-        .notes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.ticket_id == id)
-        .map(|(i, n)| {
-            let author_id: u64 = if n.public { 1001 } else { API_USER_ID };
-            serde_json::json!({
-                "id": 70_000 + i as u64 + 1, "type": "Comment", "author_id": author_id,
-                "body": strip_tags(&n.html_body), "html_body": n.html_body,
-                "plain_body": strip_tags(&n.html_body), "public": n.public,
-                "attachments": [], "via": {"channel": if n.public { "email" } else { "api" }},
-                "metadata": {"flags": []}, "created_at": "2025-01-08T10:00:00Z"
-            })
-        })
-        .collect();
+    let world: Vec<serde_json::Value> = inner
+        .world
+        .tickets
+        .get(&id)
+        .map(|t| t.comments.clone())
+        .unwrap_or_default();
+    let mut comments: Vec<serde_json::Value> = world;
+    comments.extend(
+        inner
+            .notes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.ticket_id == id)
+            .map(|(i, n)| {
+                let author_id: u64 = if n.public { 1001 } else { API_USER_ID };
+                serde_json::json!({
+                    "id": 70_000 + i as u64 + 1, "type": "Comment", "author_id": author_id,
+                    "body": strip_tags(&n.html_body), "html_body": n.html_body,
+                    "plain_body": strip_tags(&n.html_body), "public": n.public,
+                    "attachments": [], "via": {"channel": if n.public { "email" } else { "api" }},
+                    "metadata": {"flags": []}, "created_at": "2025-01-08T10:00:00Z"
+                })
+            }),
+    );
     if query.get("sort_order").map(String::as_str) == Some("desc") {
         comments.reverse();
     }
@@ -352,12 +437,15 @@ async fn comments(
                 "/api/v2/tickets/{id}/comments.json?page%5Bsize%5D={size}&page%5Bafter%5D={after}"
             )
         });
-        return Json(serde_json::json!({
+        let mut page = serde_json::json!({
             "comments": &comments[start..end],
             "meta": {"has_more": has_more, "after_cursor": after, "before_cursor": format!("cursor-{start}")},
             "links": {"next": next, "prev": null}
-        }))
-        .into_response();
+        });
+        if query.get("include").map(String::as_str) == Some("users") {
+            page["users"] = world::users(&comments[start..end]).into();
+        }
+        return Json(page).into_response();
     }
     let per_page = query
         .get("per_page")
@@ -382,6 +470,95 @@ async fn comments(
         "count": total
     }))
     .into_response()
+}
+
+fn authorised(inner: &mut Inner, headers: &HeaderMap) -> bool {
+    let ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(AUTH);
+    if !ok {
+        inner.bad_auth += 1;
+    }
+    ok
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({"error": "RecordNotFound", "description": "Not found"})),
+    )
+        .into_response()
+}
+
+/// `GET /api/v2/tickets/{id}.json`: `{"ticket": {...}}`.
+async fn show_ticket(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = outage_answer(&mut inner) {
+        return response;
+    }
+    if !authorised(&mut inner, &headers) {
+        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+    }
+    match inner.world.ticket_json(file.trim_end_matches(".json")) {
+        Some(ticket) => Json(serde_json::json!({ "ticket": ticket })).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /api/v2/tickets/{id}/audits.json` with cursor pagination.
+async fn audits(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = outage_answer(&mut inner) {
+        return response;
+    }
+    if !authorised(&mut inner, &headers) {
+        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+    }
+    match inner
+        .world
+        .audits_page(&id, query.get("page[after]").map(String::as_str))
+    {
+        Some(page) => Json(page).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /api/v2/incremental/tickets/cursor.json?start_time=` or `?cursor=`.
+async fn export(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = outage_answer(&mut inner) {
+        return response;
+    }
+    if !authorised(&mut inner, &headers) {
+        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+    }
+    inner.export_requests.push(Instant::now());
+    if let Some(canned) = inner.export_failures.pop_front() {
+        let mut response = StatusCode::from_u16(canned.status).unwrap().into_response();
+        if let Some(secs) = canned.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", secs.to_string().parse().unwrap());
+        }
+        return response;
+    }
+    let start_time = query.get("start_time").and_then(|t| t.parse::<i64>().ok());
+    let cursor = query.get("cursor").map(String::as_str);
+    if start_time.is_none() && cursor.is_none() {
+        return (StatusCode::BAD_REQUEST, "start_time or cursor is required").into_response();
+    }
+    Json(inner.world.export_page(start_time, cursor)).into_response()
 }
 
 /// Zendesk's `plain_body`: the text without markup.
