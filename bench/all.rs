@@ -207,7 +207,12 @@ impl Bench {
             ("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET.into()),
             ("ONBEHALF_ZENDESK_URL", self.fake_url.clone()),
             ("ONBEHALF_ZENDESK_EMAIL", "bench@example.com".into()),
-            ("ONBEHALF_ZENDESK_API_TOKEN", "bench-token".into()),
+            (
+                "ONBEHALF_ZENDESK_API_TOKEN",
+                "bench-zendesk-api-token".into(),
+            ),
+            // The fake helpdesk is plain http on the loopback.
+            ("ONBEHALF_ALLOW_HTTP", "true".into()),
             // The bench must measure the service, not our own politeness towards Zendesk.
             ("ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE", "1000000".into()),
             ("ONBEHALF_LOG", "warn".into()),

@@ -69,6 +69,7 @@ impl FakeHelpdesk {
         let router = Router::new()
             .route("/api/v2/tickets/{file}", put(update_ticket))
             .route("/api/v2/tickets/{id}/comments.json", get(comments))
+            .route("/api/v2/users/me.json", get(show_self))
             .route("/stats", get(stats))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -143,10 +144,17 @@ async fn comments(State(fake): State<FakeHelpdesk>, Path(ticket): Path<String>) 
         .into_iter()
         .flatten()
         .rev()
-        .map(|(id, body)| serde_json::json!({"id": id, "type": "Comment", "public": false, "html_body": body, "body": body}))
+        .map(|(id, body)| serde_json::json!({"id": id, "type": "Comment", "author_id": API_USER_ID, "public": false, "html_body": body, "body": body}))
         .collect();
     Json(serde_json::json!({"count": comments.len(), "comments": comments, "next_page": null}))
         .into_response()
+}
+
+/// The API user, author of every note (Show Self, `GET /api/v2/users/me.json`).
+const API_USER_ID: u64 = 9000;
+
+async fn show_self() -> Response {
+    Json(serde_json::json!({"user": {"id": API_USER_ID}})).into_response()
 }
 
 async fn stats(State(fake): State<FakeHelpdesk>) -> Response {

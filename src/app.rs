@@ -180,10 +180,17 @@ pub fn zendesk_client(config: &Config) -> Result<Option<ZendeskClient>, AppError
 }
 
 /// With no signing secret configured the receiver does not accept unsigned webhooks: it
-/// generates a secret once, keeps it in the data folder (mode 0600) and says where.
-fn signing_secrets(config: &Config) -> Result<Vec<Secret>, AppError> {
+/// generates a secret once, keeps it in the data folder (mode 0600) and says where. The
+/// `receive` role runs as several replicas, each of which would generate its own: it needs the
+/// configured secret.
+fn signing_secrets(config: &Config, role: Role) -> Result<Vec<Secret>, AppError> {
     if !config.zendesk_signing_secrets.is_empty() {
         return Ok(config.zendesk_signing_secrets.clone());
+    }
+    if role == Role::Receive {
+        return Err(AppError::Config(
+            "`receive` needs ONBEHALF_ZENDESK_SIGNING_SECRETS: each replica would otherwise generate its own secret and answer 401 to real webhooks (Zendesk does not retry those)".into(),
+        ));
     }
     let path = generated_secret_path(&config.data_dir);
     let io = |what: &str, source| AppError::Io {
@@ -194,27 +201,88 @@ fn signing_secrets(config: &Config) -> Result<Vec<Secret>, AppError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| io("cannot create folder for", e))?;
         let bytes: [u8; 32] = rand::random();
         let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
-        write_private(&path, &secret).map_err(|e| io("cannot write", e))?;
+        write_private_atomically(&path, &secret).map_err(|e| io("cannot write", e))?;
     }
-    let secret = std::fs::read_to_string(&path).map_err(|e| io("cannot read", e))?;
+    let secret = read_private(&path)?;
     tracing::warn!(
         path = %path.display(),
         "ONBEHALF_ZENDESK_SIGNING_SECRETS is not set: webhooks must be signed with the generated secret in this file; set the variable to your Zendesk webhook's signing secret"
     );
-    Ok(vec![Secret::new(secret.trim())])
+    Ok(vec![secret])
 }
 
 pub fn generated_secret_path(data_dir: &Path) -> PathBuf {
     data_dir.join("zendesk-signing-secret")
 }
 
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+/// Reads a secret file: refused when others may read it (mode 0600 is required: a secret
+/// others could read may already be known) or when what it holds is no usable secret (an
+/// empty file from a full disk or a `touch` would make the HMAC key "").
+fn read_private(path: &Path) -> Result<Secret, AppError> {
+    let refuse = |problem: String| {
+        AppError::Config(format!(
+            "signing secret file {}: {problem}; delete the file to generate a new secret (and update the Zendesk webhook) or set ONBEHALF_ZENDESK_SIGNING_SECRETS",
+            path.display()
+        ))
+    };
+    let io = |source| AppError::Io {
+        what: format!("cannot read {}", path.display()),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(refuse(format!(
+                "mode {:o} lets other users read it (chmod 600 it if it is still secret)",
+                mode & 0o777
+            )));
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let secret = text.trim();
+    match crate::config::secret_problem(secret) {
+        Some(problem) => Err(refuse(format!("the secret {problem}"))),
+        None => Ok(Secret::new(secret)),
+    }
+}
+
+/// Writes `content` to a new file at `path` so that `path` never holds a partial secret: a
+/// private temporary file, flushed to disk, linked into place (an existing file wins), and
+/// the folder flushed so the new name survives a crash.
+fn write_private_atomically(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let temporary = folder.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("secret"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&temporary);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(content.as_bytes())
+    let written = (|| {
+        let mut file = options.open(&temporary)?;
+        file.write_all(content.as_bytes())?;
+        file.sync_all()?;
+        // A hard link fails if another process placed its secret first; that one is kept.
+        match std::fs::hard_link(&temporary, path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                std::fs::rename(&temporary, path)
+            }
+            _ => Ok(()),
+        }
+    })();
+    let _ = std::fs::remove_file(&temporary);
+    written?;
+    #[cfg(unix)]
+    std::fs::File::open(folder)?.sync_all()?;
+    Ok(())
 }
 
 /// What the workers need; the workflow settings are still being built (compiling the rules
@@ -238,6 +306,7 @@ pub struct Application {
     queue: Arc<dyn Queue>,
     store: Store,
     drain_timeout: Duration,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -247,6 +316,12 @@ impl Application {
                 "`receive` and `work` run as separate processes and need a shared queue: set ONBEHALF_QUEUE_URL=amqp://… (or use `serve`)".into(),
             ));
         }
+        // Before any connection: a receiver without usable secrets must not start at all.
+        let secrets = if role.receives() {
+            signing_secrets(&config, role)?
+        } else {
+            vec![]
+        };
         let metrics = crate::telemetry::metrics_handle();
         let store = open_store(&config).await?;
         let queue = open_queue(&config).await?;
@@ -262,23 +337,21 @@ impl Application {
             }
         }
         let health = Health::new(config.pause_settings());
-        let secrets = if role.receives() {
-            signing_secrets(&config)?
-        } else {
-            vec![]
-        };
-        let state = HttpState {
-            queue: queue.clone(),
-            store: store.clone(),
-            zendesk: Arc::new(ZendeskSignature::new(
+        let state = HttpState::new(
+            queue.clone(),
+            store.clone(),
+            Arc::new(ZendeskSignature::new(
                 secrets,
                 Duration::from_secs(config.signature_tolerance_secs),
             )),
-            admin_token: config.admin_token.clone(),
+            config.admin_token.as_ref(),
             metrics,
-            health: health.clone(),
-            needs_helpdesk: !role.receives(),
-        };
+            ingest::Limits {
+                webhook_concurrency: config.webhook_concurrency,
+                body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            },
+        )
+        .with_health(health.clone(), !role.receives());
         let worker = if role.works() {
             let HelpdeskParts {
                 notes: helpdesk,
@@ -311,6 +384,7 @@ impl Application {
         Ok(Application {
             listener,
             router: ingest::router(state, role.receives()),
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
             worker,
             queue,
             store,
@@ -330,8 +404,12 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "listening");
         let http_shutdown = shutdown.clone();
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await });
+        let server = ingest::serve::serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            async move { http_shutdown.cancelled().await },
+        );
         let workers = self.worker.map(|parts| {
             let queue = self.queue.clone();
             let shutdown = shutdown.clone();
@@ -363,7 +441,7 @@ impl Application {
                 Ok(())
             })
         });
-        let served = server.await;
+        server.await;
         shutdown.cancel();
         let worked = match workers {
             Some(workers) => workers.await.unwrap_or(Ok(())),
@@ -371,10 +449,6 @@ impl Application {
         };
         self.queue.close().await;
         self.store.close().await;
-        served.map_err(|source| AppError::Io {
-            what: "HTTP server".into(),
-            source,
-        })?;
         worked
     }
 }

@@ -31,7 +31,7 @@ impl Secret {
         &self.0
     }
     pub fn masked(&self) -> String {
-        "********".to_string()
+        MASK.to_string()
     }
 }
 
@@ -73,6 +73,13 @@ pub struct Config {
     pub zendesk_email: Option<String>,
     pub zendesk_api_token: Option<Secret>,
     pub admin_token: Option<Secret>,
+    /// Plain `http://` helpdesk URLs are refused unless this is true (local fakes, tests).
+    pub allow_http: bool,
+    /// Webhook requests handled at once; more are shed with `503` + `Retry-After`.
+    pub webhook_concurrency: usize,
+    /// Time a client has to send a request's headers, and then its body.
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
     /// HMAC key every trail record is signed with (at least 32 bytes; never stored in the
     /// database). Unset: records carry no HMAC.
     pub trail_key: Option<Secret>,
@@ -130,6 +137,10 @@ impl Default for Config {
             zendesk_email: None,
             zendesk_api_token: None,
             admin_token: None,
+            allow_http: false,
+            webhook_concurrency: 64,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
             trail_key: None,
             database_app_role: None,
             workers: 4,
@@ -235,13 +246,14 @@ impl Config {
         {
             return bad("queue_prefix", "letters, digits, '-', '_' or '.'");
         }
+        if self.webhook_concurrency == 0 {
+            return bad("webhook_concurrency", "at least 1");
+        }
+        if self.header_read_timeout_secs == 0 || self.body_read_timeout_secs == 0 {
+            return bad("header_read_timeout_secs", "timeouts of at least 1 second");
+        }
         if let Some(url) = &self.zendesk_url {
-            if reqwest::Url::parse(url).is_err() || !url.starts_with("http") {
-                return bad(
-                    "zendesk_url",
-                    "an http(s) URL such as https://acme.zendesk.com",
-                );
-            }
+            self.check_api_url("zendesk_url", url, "https://acme.zendesk.com")?;
             if self.zendesk_email.is_none() || self.zendesk_api_token.is_none() {
                 return Err(Invalid {
                     key: "zendesk_url",
@@ -249,15 +261,16 @@ impl Config {
                 });
             }
         }
-        if self
-            .zendesk_signing_secrets
-            .iter()
-            .any(|s| s.expose().is_empty())
-        {
-            return bad(
-                "zendesk_signing_secrets",
-                "non-empty comma-separated secrets",
-            );
+        for secret in &self.zendesk_signing_secrets {
+            check_secret("zendesk_signing_secrets", secret)?;
+        }
+        for (key, token) in [
+            ("admin_token", &self.admin_token),
+            ("zendesk_api_token", &self.zendesk_api_token),
+        ] {
+            if let Some(token) = token {
+                check_secret(key, token)?;
+            }
         }
         if self
             .zendesk_signing_secrets
@@ -292,6 +305,26 @@ impl Config {
             return bad("pause_first_ms", "a positive pause not above pause_max_ms");
         }
         Ok(())
+    }
+
+    /// An outside API's base URL: parseable, `https://` (or `http://` with `allow_http`).
+    fn check_api_url(&self, key: &'static str, url: &str, example: &str) -> Result<(), Invalid> {
+        let scheme = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| u.has_host())
+            .map(|u| u.scheme().to_string());
+        match scheme.as_deref() {
+            Some("https") => Ok(()),
+            Some("http") if self.allow_http => Ok(()),
+            Some("http") => Err(Invalid {
+                key,
+                problem: "plain http:// sends the API token unencrypted; use https:// or set ONBEHALF_ALLOW_HTTP=true (local fakes and tests only)".into(),
+            }),
+            _ => Err(Invalid {
+                key,
+                problem: format!("expected an https:// URL such as {example}"),
+            }),
+        }
     }
 
     pub fn is_embedded_queue(&self) -> bool {
@@ -344,7 +377,38 @@ impl Config {
         shown.trail_key = self.trail_key.as_ref().map(|s| Secret(s.masked()));
         shown.database_url = mask_url_password(&self.database_url);
         shown.queue_url = mask_url_password(&self.queue_url);
+        shown.zendesk_url = self.zendesk_url.as_deref().map(mask_url_password);
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+/// The fewest bytes a token or secret may have: an empty Kubernetes Secret or an unset compose
+/// variable must stop start-up, not become a key anyone can guess.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Why a token or secret is unusable, if it is.
+pub fn secret_problem(secret: &str) -> Option<String> {
+    if secret.trim().is_empty() {
+        Some("is empty or only whitespace".into())
+    } else if secret.trim() != secret {
+        Some("starts or ends with whitespace".into())
+    } else if secret.len() < MIN_SECRET_BYTES {
+        Some(format!(
+            "is {} bytes long; at least {MIN_SECRET_BYTES} are required",
+            secret.len()
+        ))
+    } else {
+        None
+    }
+}
+
+fn check_secret(key: &'static str, secret: &Secret) -> Result<(), Invalid> {
+    match secret_problem(secret.expose()) {
+        Some(problem) => Err(Invalid {
+            key,
+            problem: format!("the value {problem}"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -370,16 +434,16 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "zendesk_signing_secrets",
-        "webhook signing secrets, comma-separated; any of them passes (rotation); unset: one is generated in the data folder",
+        "webhook signing secrets (each at least 16 bytes), comma-separated; any of them passes (rotation); unset: `serve` generates one in the data folder, `receive` refuses to start",
     ),
     (
         "zendesk_url",
-        "e.g. https://acme.zendesk.com; unset: shadow mode (notes recorded, not posted)",
+        "e.g. https://acme.zendesk.com (https:// unless allow_http); unset: shadow mode (notes recorded, not posted)",
     ),
     ("zendesk_email", "agent e-mail of the API credentials"),
     (
         "zendesk_api_token",
-        "API token (Basic email/token:token); required with zendesk_url",
+        "API token (Basic email/token:token), at least 16 bytes; required with zendesk_url",
     ),
     (
         "zendesk_requests_per_minute",
@@ -387,7 +451,23 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "admin_token",
-        "bearer token for /api/*; unset: /api/* answers 401",
+        "bearer token for /api/*, at least 16 bytes; unset: /api/* answers 401",
+    ),
+    (
+        "allow_http",
+        "`true` accepts http:// helpdesk URLs (local fakes and tests only)",
+    ),
+    (
+        "webhook_concurrency",
+        "webhook requests handled at once; more are answered 503 + Retry-After",
+    ),
+    (
+        "header_read_timeout_secs",
+        "time a client has to send its request headers",
+    ),
+    (
+        "body_read_timeout_secs",
+        "time a client has to send a webhook's body (then 503 + Retry-After)",
     ),
     (
         "trail_key",
@@ -606,14 +686,68 @@ impl Config {
     }
 }
 
-fn mask_url_password(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("********"));
-            u.to_string()
+const MASK: &str = "********";
+
+/// Query parameters that carry a credential in database and broker URLs (libpq's `password`,
+/// `sslpassword`, and the usual spellings).
+fn is_secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// The URL with its password and every credential-like query value masked. Works on the text,
+/// not on a parse: a URL that does not parse (`postgres://u:abc#1@db/x`) is masked all the same.
+pub fn mask_url_password(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    // The userinfo ends at the last '@' (a host never holds one, a password may).
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let mut masked = String::with_capacity(url.len());
+    masked.push_str(scheme);
+    if let Some(userinfo) = userinfo {
+        match userinfo.find(':') {
+            Some(colon) => {
+                masked.push_str(&userinfo[..=colon]);
+                masked.push_str(MASK);
+            }
+            // A lone user name in front of '@' may be a token (`https://TOKEN@host`).
+            None if userinfo.len() >= MIN_SECRET_BYTES => masked.push_str(MASK),
+            None => masked.push_str(userinfo),
         }
-        _ => url.to_string(),
+        masked.push('@');
     }
+    let (before_query, query) = match rest.find('?') {
+        Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+        None => (rest, None),
+    };
+    masked.push_str(before_query);
+    if let Some(query) = query {
+        masked.push('?');
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if is_secret_parameter(name) => format!("{name}={MASK}"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        masked.push_str(&parameters.join("&"));
+    }
+    masked
 }
 
 /// Accepts a string, a number or a boolean as a string (environment values are parsed
@@ -681,6 +815,102 @@ mod tests {
             !config(Some(&"k".repeat(32)), None)
                 .masked_toml()
                 .contains("kkkk")
+        );
+    }
+
+    #[test]
+    fn empty_whitespace_and_short_tokens_and_secrets_are_refused() {
+        let long = "0123456789abcdef";
+        for bad in ["", "   ", "\t\n", "short-token", " 0123456789abcdef"] {
+            let admin = Config {
+                admin_token: Some(Secret::new(bad)),
+                ..Config::default()
+            };
+            let error = admin.validate().expect_err(bad);
+            assert_eq!(error.key, "admin_token");
+            assert!(
+                !error.problem.contains("short-token"),
+                "the value is not echoed: {error:?}"
+            );
+            let api = Config {
+                zendesk_api_token: Some(Secret::new(bad)),
+                ..Config::default()
+            };
+            assert!(api.validate().is_err(), "API token {bad:?}");
+            let signing = Config {
+                zendesk_signing_secrets: vec![Secret::new(long), Secret::new(bad)],
+                ..Config::default()
+            };
+            assert!(signing.validate().is_err(), "signing secret {bad:?}");
+        }
+        let good = Config {
+            admin_token: Some(Secret::new(long)),
+            zendesk_api_token: Some(Secret::new(long)),
+            zendesk_signing_secrets: vec![Secret::new(long)],
+            ..Config::default()
+        };
+        assert!(good.validate().is_ok());
+    }
+
+    #[test]
+    fn helpdesk_urls_must_be_https_unless_allowed() {
+        let config = |url: &str, allow_http| Config {
+            zendesk_url: Some(url.into()),
+            zendesk_email: Some("bot@example.com".into()),
+            zendesk_api_token: Some(Secret::new("0123456789abcdef")),
+            allow_http,
+            ..Config::default()
+        };
+        assert!(config("https://acme.zendesk.com", false).validate().is_ok());
+        let plain = config("http://acme.zendesk.com", false).validate();
+        assert!(
+            plain.is_err_and(|e| e.problem.contains("ONBEHALF_ALLOW_HTTP")),
+            "plain http is refused by default"
+        );
+        assert!(config("http://127.0.0.1:9", true).validate().is_ok());
+        for bad in ["ftp://acme.zendesk.com", "acme.zendesk.com", "https://"] {
+            assert!(config(bad, true).validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_masked_in_every_form() {
+        for (url, password) in [
+            ("postgres://u:abc#1@db/x", "abc#1"),
+            ("postgres://u:p@ss:w0rd@db:5432/x", "p@ss:w0rd"),
+            ("postgres://u:s3cr3t@db/x", "s3cr3t"),
+            ("postgres://db/x?user=u&password=hunter22", "hunter22"),
+            ("postgres://db/x?sslpassword=k3y&password=pw%20d", "pw%20d"),
+            ("postgres://db/x?PassWord=Upper", "Upper"),
+            ("amqp://guest:gu3st/pw@rabbit:5672/%2f", "gu3st/pw"),
+            ("amqp://guest:a?b=c@rabbit", "a?b=c"),
+            ("not a url:pa55word@host", "pa55word"),
+            (
+                "https://0123456789abcdefTOKEN@acme.zendesk.com",
+                "0123456789abcdefTOKEN",
+            ),
+        ] {
+            let masked = mask_url_password(url);
+            assert!(!masked.contains(password), "{url} -> {masked}");
+            assert!(masked.contains(MASK), "{url} -> {masked}");
+        }
+        assert_eq!(
+            mask_url_password("postgres://u:pw@db:5432/x?sslmode=require"),
+            "postgres://u:********@db:5432/x?sslmode=require"
+        );
+        assert_eq!(
+            mask_url_password("sqlite://data/x.db"),
+            "sqlite://data/x.db"
+        );
+        let config = Config {
+            database_url: "postgres://u:abc#1@db/x".into(),
+            zendesk_url: Some("https://u:zpass@acme.zendesk.com".into()),
+            ..Config::default()
+        };
+        let shown = config.masked_toml();
+        assert!(
+            !shown.contains("abc#1") && !shown.contains("zpass"),
+            "{shown}"
         );
     }
 

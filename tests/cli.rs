@@ -125,15 +125,18 @@ fn check_config_masks_secrets() {
     let out = onbehalf(
         &["check-config"],
         &[
-            ("ONBEHALF_ZENDESK_SIGNING_SECRETS", "sekrit-one,sekrit-two"),
-            ("ONBEHALF_ADMIN_TOKEN", "admintokenvalue"),
+            (
+                "ONBEHALF_ZENDESK_SIGNING_SECRETS",
+                "sekrit-one-of-two,sekrit-two-of-two",
+            ),
+            ("ONBEHALF_ADMIN_TOKEN", "admintokenvalue-long"),
             (
                 "ONBEHALF_QUEUE_URL",
                 "amqp://user:brokerpassword@rabbit:5672/%2f",
             ),
             ("ONBEHALF_ZENDESK_URL", "https://acme.zendesk.com"),
             ("ONBEHALF_ZENDESK_EMAIL", "bot@acme.com"),
-            ("ONBEHALF_ZENDESK_API_TOKEN", "123456789"),
+            ("ONBEHALF_ZENDESK_API_TOKEN", "1234567890123456789"),
             ("ONBEHALF_TRAIL_KEY", "trail-key-value-of-thirty-two-bytes"),
         ],
     );
@@ -595,4 +598,70 @@ async fn an_emptied_or_cut_back_trail_fails_the_expected_head(db: store_support:
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("0:{}", "0".repeat(64))
     );
+}
+
+#[test]
+fn start_up_is_refused_with_an_empty_whitespace_or_short_token() {
+    for (variable, value) in [
+        ("ONBEHALF_ADMIN_TOKEN", ""),
+        ("ONBEHALF_ADMIN_TOKEN", "   "),
+        ("ONBEHALF_ADMIN_TOKEN", "let-me-in"),
+        ("ONBEHALF_ZENDESK_API_TOKEN", ""),
+        ("ONBEHALF_ZENDESK_API_TOKEN", "short"),
+    ] {
+        for command in ["serve", "check-config"] {
+            let out = onbehalf(&[command], &[(variable, value)]);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{command} with {variable}={value:?}: {}",
+                text(&out)
+            );
+            assert!(text(&out).contains(variable), "{}", text(&out));
+        }
+    }
+    let out = onbehalf(
+        &["check-config"],
+        &[(
+            "ONBEHALF_ZENDESK_SIGNING_SECRETS",
+            "long-enough-secret,tiny",
+        )],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("ONBEHALF_ZENDESK_SIGNING_SECRETS"));
+}
+
+#[test]
+fn check_config_prints_no_password_from_tricky_urls() {
+    for (url, password) in [
+        ("postgres://u:abc#1@db/x", "abc#1"),
+        ("postgres://db/x?user=u&password=hunter22", "hunter22"),
+        ("postgres://u:p@ss@db/x?sslpassword=key42", "p@ss"),
+    ] {
+        let out = onbehalf(&["check-config"], &[("ONBEHALF_DATABASE_URL", url)]);
+        let shown = text(&out);
+        assert!(out.status.success(), "{url}: {shown}");
+        assert!(!shown.contains(password), "{url}: {shown}");
+        assert!(!shown.contains("key42"), "{url}: {shown}");
+    }
+    let out = onbehalf(
+        &["check-config"],
+        &[("ONBEHALF_QUEUE_URL", "amqp://guest:br0ker#pw@rabbit/%2f")],
+    );
+    assert!(!text(&out).contains("br0ker#pw"), "{}", text(&out));
+}
+
+#[test]
+fn plain_http_helpdesk_urls_need_allow_http() {
+    let env = [
+        ("ONBEHALF_ZENDESK_URL", "http://acme.zendesk.com"),
+        ("ONBEHALF_ZENDESK_EMAIL", "bot@acme.com"),
+        ("ONBEHALF_ZENDESK_API_TOKEN", "a-zendesk-api-token-value"),
+    ];
+    let out = onbehalf(&["check-config"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("ONBEHALF_ALLOW_HTTP"), "{}", text(&out));
+    let mut allowed = env.to_vec();
+    allowed.push(("ONBEHALF_ALLOW_HTTP", "true"));
+    assert!(onbehalf(&["check-config"], &allowed).status.success());
 }

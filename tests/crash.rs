@@ -23,7 +23,11 @@ fn env(data: &TempDir, zendesk: &FakeZendesk) -> Vec<(String, String)> {
         ("ONBEHALF_ZENDESK_SIGNING_SECRETS".into(), SECRET.into()),
         ("ONBEHALF_ZENDESK_URL".into(), zendesk.url()),
         ("ONBEHALF_ZENDESK_EMAIL".into(), "bot@example.com".into()),
-        ("ONBEHALF_ZENDESK_API_TOKEN".into(), "api-token".into()),
+        (
+            "ONBEHALF_ZENDESK_API_TOKEN".into(),
+            common::API_TOKEN.into(),
+        ),
+        ("ONBEHALF_ALLOW_HTTP".into(), "true".into()),
         (
             "ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE".into(),
             "1000000".into(),

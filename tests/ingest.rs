@@ -109,8 +109,18 @@ async fn rejects_bad_signatures_with_401_and_a_reason() {
         error_code(post(&app, &body, Some(&ts), None).await).await,
         (401, "missing_signature".into())
     );
+    // The MAC is checked first: an unsigned request learns nothing of the timestamp checks.
     assert_eq!(
         error_code(post(&app, &body, Some("last tuesday"), Some(&sig)).await).await,
+        (401, "bad_signature".into())
+    );
+    let signed_tuesday = onbehalf::ingest::signature::ZendeskSignature::sign(
+        SECRET,
+        "last tuesday",
+        body.as_bytes(),
+    );
+    assert_eq!(
+        error_code(post(&app, &body, Some("last tuesday"), Some(&signed_tuesday)).await).await,
         (401, "bad_timestamp".into())
     );
 

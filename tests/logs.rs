@@ -24,7 +24,8 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         .env("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET)
         .env("ONBEHALF_ZENDESK_URL", zendesk.url())
         .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
-        .env("ONBEHALF_ZENDESK_API_TOKEN", "api-token")
+        .env("ONBEHALF_ZENDESK_API_TOKEN", common::API_TOKEN)
+        .env("ONBEHALF_ALLOW_HTTP", "true")
         .env("ONBEHALF_ADMIN_TOKEN", "admin-token-value")
         .env("ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE", "100000")
         .env("ONBEHALF_LOG_FORMAT", "json")
@@ -114,7 +115,7 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         "@example.org",
         SECRET,
         "admin-token-value",
-        "api-token",
+        common::API_TOKEN,
         "Locked out",
         "lost my 2FA",
     ] {

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -31,10 +32,35 @@ const MAX_RETRY_AFTER_SECS: u64 = 3600;
 pub struct ZendeskClient {
     http: reqwest::Client,
     base: Url,
-    authorization: String,
+    /// Marked sensitive: kept out of `Debug` output and HTTP/2 header compression tables.
+    authorization: HeaderValue,
     budget: Arc<dyn ApiBudget>,
     health: Health,
+    /// The API user's id (Show Self), read once: only its own private comments are its notes.
+    own_user_id: tokio::sync::OnceCell<String>,
 }
+
+/// Zendesk ids are positive integers ("id: integer, read-only"); at most 20 digits fits u64.
+/// Only such an id may go into a URL path (`Url::join` would resolve `..`, `?` or `#`).
+pub fn is_ticket_id(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0')
+}
+
+fn checked_ticket_id(id: &str) -> Result<&str, HelpdeskError> {
+    if is_ticket_id(id) {
+        Ok(id)
+    } else {
+        Err(HelpdeskError::Permanent(format!(
+            "{:?} is not a Zendesk ticket id",
+            id.chars().take(40).collect::<String>()
+        )))
+    }
+}
+
+/// The largest answer read from an update or Show Self: one ticket with its audit.
+const MAX_ANSWER: usize = 2 * 1024 * 1024;
+/// The most of an error answer kept for the message.
+const MAX_ERROR_ANSWER: usize = 16 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ZendeskOptions {
@@ -56,12 +82,21 @@ impl ZendeskClient {
             .build()
             .map_err(|e| HelpdeskError::Permanent(format!("HTTP client: {e}")))?;
         let credentials = format!("{}/token:{}", options.email, options.api_token.expose());
+        let mut authorization = HeaderValue::from_str(&format!(
+            "Basic {}",
+            BASE64.encode(credentials)
+        ))
+        .map_err(|_| {
+            HelpdeskError::Permanent("Zendesk e-mail or token is not a valid header value".into())
+        })?;
+        authorization.set_sensitive(true);
         Ok(ZendeskClient {
             http,
             base,
-            authorization: format!("Basic {}", BASE64.encode(credentials)),
+            authorization,
             budget: Arc::new(LocalBudget::new(options.requests_per_minute)),
             health: Health::default(),
+            own_user_id: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -99,7 +134,7 @@ impl ZendeskClient {
             attempt += 1;
             self.budget.acquire().await;
             let response = build()
-                .header(reqwest::header::AUTHORIZATION, &self.authorization)
+                .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
                 .send()
                 .await;
             let error = match response {
@@ -180,13 +215,10 @@ async fn classify_failure(response: reqwest::Response) -> HelpdeskError {
         )),
         s if s.is_client_error() => {
             // Zendesk's error bodies name the problem ("RecordNotFound", "RecordInvalid"…).
-            let detail: String = response
-                .text()
+            let detail: String = bounded_body(response, MAX_ERROR_ANSWER)
                 .await
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
+                .map(|body| String::from_utf8_lossy(&body).chars().take(300).collect())
+                .unwrap_or_default();
             HelpdeskError::Rejected(format!("Zendesk answered {s}: {}", detail.trim()))
         }
         s => HelpdeskError::Permanent(format!("Zendesk answered {s}")),
@@ -202,6 +234,11 @@ struct CommentsPage {
 #[derive(Deserialize)]
 struct RemoteComment {
     id: serde_json::Value,
+    #[serde(default)]
+    author_id: Option<serde_json::Value>,
+    /// Zendesk always sends it; a comment without it is not trusted to be private.
+    #[serde(default = "yes")]
+    public: bool,
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
@@ -297,11 +334,7 @@ impl ZendeskClient {
         &self,
         ticket_id: &str,
     ) -> Result<Vec<ListedComment>, HelpdeskError> {
-        if ticket_id.is_empty() || !ticket_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(HelpdeskError::Permanent(format!(
-                "{ticket_id:?} is not a Zendesk ticket id"
-            )));
-        }
+        let ticket_id = checked_ticket_id(ticket_id)?;
         let mut comments = vec![];
         let mut after: Option<String> = None;
         loop {
@@ -315,8 +348,11 @@ impl ZendeskClient {
             }
             let response = self.send(|| self.http.get(url.clone())).await?;
             let body = bounded_body(response, MAX_COMMENTS_PAGE).await?;
-            let page: CursorPage = serde_json::from_slice(&body)
-                .map_err(|e| HelpdeskError::Transient(format!("unreadable comments page: {e}")))?;
+            let page: CursorPage =
+                serde_json::from_slice(&body).map_err(|e| HelpdeskError::Unavailable {
+                    reason: format!("unreadable comments page: {e}"),
+                    retry_after: None,
+                })?;
             comments.extend(page.comments);
             match page.meta {
                 Some(CursorMeta {
@@ -348,6 +384,48 @@ struct AuditEvent {
     kind: String,
 }
 
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct SelfAnswer {
+    user: SelfUser,
+}
+
+#[derive(Deserialize)]
+struct SelfUser {
+    id: serde_json::Value,
+}
+
+impl ZendeskClient {
+    /// The id of the user the API token belongs to: `GET /api/v2/users/me.json` (Show Self,
+    /// developer.zendesk.com/api-reference/ticketing/users/users/#show-self), read once.
+    async fn own_user_id(&self) -> Result<&str, HelpdeskError> {
+        self.own_user_id
+            .get_or_try_init(|| async {
+                let url = self.url("/api/v2/users/me.json")?;
+                let response = self.send(|| self.http.get(url.clone())).await?;
+                let body = bounded_body(response, MAX_ANSWER).await?;
+                let answer: SelfAnswer =
+                    serde_json::from_slice(&body).map_err(|e| HelpdeskError::Unavailable {
+                        reason: format!("unreadable Show Self answer: {e}"),
+                        retry_after: None,
+                    })?;
+                let id = id_text(&answer.user.id);
+                // An anonymous answer has a null id: such a user owns no notes.
+                if id.is_empty() || id == "null" {
+                    return Err(HelpdeskError::Permanent(
+                        "Zendesk did not say which user the API token belongs to".into(),
+                    ));
+                }
+                Ok(id)
+            })
+            .await
+            .map(String::as_str)
+    }
+}
+
 fn id_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
@@ -376,30 +454,35 @@ impl Helpdesk for ZendeskClient {
         }
     }
 
+    /// Only the service's own private comments count: a customer who pastes a note's
+    /// reference into a public reply must not stop that note from being posted.
     async fn find_note(
         &self,
         ticket_id: &str,
         reference: &str,
     ) -> Result<Option<String>, HelpdeskError> {
+        let ticket_id = checked_ticket_id(ticket_id)?;
+        let own_user_id = self.own_user_id().await?;
         let url = self.url(&format!(
             "/api/v2/tickets/{ticket_id}/comments.json?sort_order=desc&per_page=100"
         ))?;
         let response = self.send(|| self.http.get(url.clone())).await?;
-        let page: CommentsPage = response
-            .json()
-            .await
-            .map_err(|e| HelpdeskError::Unavailable {
-                reason: format!("unreadable comments page: {}", without_url(&e)),
+        let body = bounded_body(response, MAX_COMMENTS_PAGE).await?;
+        let page: CommentsPage =
+            serde_json::from_slice(&body).map_err(|e| HelpdeskError::Unavailable {
+                reason: format!("unreadable comments page: {e}"),
                 retry_after: None,
             })?;
         Ok(page
             .comments
             .into_iter()
             .find(|c| {
-                [&c.html_body, &c.body, &c.plain_body]
-                    .into_iter()
-                    .flatten()
-                    .any(|text| text.contains(reference))
+                !c.public
+                    && c.author_id.as_ref().map(id_text).as_deref() == Some(own_user_id)
+                    && [&c.html_body, &c.body, &c.plain_body]
+                        .into_iter()
+                        .flatten()
+                        .any(|text| text.contains(reference))
             })
             .map(|c| id_text(&c.id)))
     }
@@ -409,6 +492,7 @@ impl Helpdesk for ZendeskClient {
         ticket_id: &str,
         html_body: &str,
     ) -> Result<Option<String>, HelpdeskError> {
+        let ticket_id = checked_ticket_id(ticket_id)?;
         let url = self.url(&format!("/api/v2/tickets/{ticket_id}.json"))?;
         let payload = serde_json::json!({
             "ticket": {"comment": {"html_body": html_body, "public": false}}
@@ -416,7 +500,10 @@ impl Helpdesk for ZendeskClient {
         let response = self
             .send(|| self.http.put(url.clone()).json(&payload))
             .await?;
-        let parsed: Option<UpdateResponse> = response.json().await.ok();
+        let parsed: Option<UpdateResponse> = bounded_body(response, MAX_ANSWER)
+            .await
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok());
         Ok(parsed
             .and_then(|r| r.audit)
             .and_then(|a| a.events.into_iter().find(|e| e.kind == "Comment"))

@@ -1,20 +1,29 @@
 //! The admin API (`/api/*`, bearer token): ticket records and the confirmation trail.
 
+use axum::Extension;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::HttpState;
 use super::error::ApiError;
+use crate::config::Secret;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -22,26 +31,98 @@ pub fn routes() -> Router<HttpState> {
         .route("/api/confirmations", get(confirmations))
 }
 
-fn authorise(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.admin_token else {
-        return Err(ApiError::Unauthorized(
-            "the admin API is disabled: set ONBEHALF_ADMIN_TOKEN".into(),
-            "api_disabled",
-        ));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
-        Ok(())
-    } else {
+/// Failed `/api` authentications a client address may make in a burst; then one more every
+/// [`FAILURE_REFILL`]. A client over it gets `429` for every request, right token or not, until
+/// its budget refills, so guessing the token cannot go faster than this.
+const FAILURE_BURST: u32 = 10;
+const FAILURE_REFILL: Duration = Duration::from_secs(6);
+/// Remembered lock-outs before expired ones are swept.
+const MAX_LOCKED: usize = 10_000;
+
+/// Checks `/api` bearer tokens: digests compared in constant time (the token's length does not
+/// show in the timing), failed attempts rate-limited per client address.
+pub struct ApiGuard {
+    token_digest: Option<[u8; 32]>,
+    failures: DefaultKeyedRateLimiter<IpAddr>,
+    locked_until: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+fn digest(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
+}
+
+impl ApiGuard {
+    pub fn new(admin_token: Option<&Secret>) -> ApiGuard {
+        let quota = Quota::with_period(FAILURE_REFILL)
+            .unwrap_or_else(|| unreachable!("the refill period is not zero"))
+            .allow_burst(NonZeroU32::new(FAILURE_BURST).unwrap_or(NonZeroU32::MIN));
+        ApiGuard {
+            token_digest: admin_token.map(|t| digest(t.expose().as_bytes())),
+            failures: RateLimiter::keyed(quota),
+            locked_until: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `peer` is the client's address (`None` when unknown: all such clients share a budget).
+    pub fn authorise(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.token_digest else {
+            return Err(ApiError::Unauthorized(
+                "the admin API is disabled: set ONBEHALF_ADMIN_TOKEN".into(),
+                "api_disabled",
+            ));
+        };
+        let client = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let now = Instant::now();
+        let mut locked = self
+            .locked_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(until) = locked.get(&client).copied() {
+            if until > now {
+                return Err(ApiError::TooManyRequests(retry_after(until - now)));
+            }
+            locked.remove(&client);
+        }
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        // A missing header compares as no token at all: it never matches a configured token
+        // (tokens are at least 16 bytes, checked at start-up).
+        let matched = given.is_some_and(|given| bool::from(digest(given).ct_eq(expected)));
+        if matched {
+            return Ok(());
+        }
+        if let Err(not_until) = self.failures.check_key(&client) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            if locked.len() >= MAX_LOCKED {
+                locked.retain(|_, until| *until > now);
+                self.failures.retain_recent();
+            }
+            locked.insert(client, now + wait);
+            tracing::warn!(%client, "too many failed admin API authentications: locked out");
+            return Err(ApiError::TooManyRequests(retry_after(wait)));
+        }
         Err(ApiError::Unauthorized(
             "missing or wrong bearer token".into(),
             "bad_token",
         ))
     }
+}
+
+fn retry_after(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+fn authorise(
+    state: &HttpState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    state
+        .api_guard
+        .authorise(peer.map(|Extension(ConnectInfo(addr))| addr.ip()), headers)
 }
 
 fn unavailable(e: crate::store::StoreError) -> ApiError {
@@ -50,10 +131,11 @@ fn unavailable(e: crate::store::StoreError) -> ApiError {
 
 async fn ticket(
     State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Path((helpdesk, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &headers)?;
+    authorise(&state, peer, &headers)?;
     match state
         .store
         .ticket_view(&helpdesk, &id)
@@ -83,10 +165,11 @@ const MAX_LIMIT: u64 = 100_000;
 /// `?since=` keeps only records decided at or after a time.
 async fn confirmations(
     State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Query(query): Query<TrailQuery>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &headers)?;
+    authorise(&state, peer, &headers)?;
     let since = match query.since.as_deref() {
         Some(s) => Some(OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
             ApiError::BadRequest(format!("since={s:?} is not an RFC 3339 time"), "bad_since")

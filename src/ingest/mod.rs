@@ -3,44 +3,99 @@
 
 pub mod api;
 pub mod error;
+mod probes;
+pub mod serve;
 pub mod signature;
 pub mod trigger;
 pub mod zendesk;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use futures::StreamExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::Secret;
-use crate::queue::{Envelope, PublishOutcome, Queue};
+use crate::queue::{Envelope, PublishOutcome, Queue, QueueStats};
 use crate::store::Store;
 use error::ApiError;
+use probes::Cached;
 use signature::{SignatureError, SignatureScheme};
 
-/// Zendesk caps payloads at 256 KB; 1 MiB leaves room without inviting abuse.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Zendesk's limit on a webhook's request payload: "must be less than 256 KB" (Creating
+/// webhooks to interact with third party systems,
+/// support.zendesk.com/hc/en-us/articles/4408839108378). Nothing larger comes from Zendesk.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// How long `/readyz` and the queue gauges of `/metrics` reuse a probe: a scrape or a probe
+/// storm costs at most one broker channel and one database round trip per period.
+const PROBE_CACHE: Duration = Duration::from_secs(5);
+
+/// The receiver's resource limits (configuration, see `Config`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Webhook requests handled at once; more are answered `503` + `Retry-After` at once.
+    pub webhook_concurrency: usize,
+    /// Time a client has to send a whole body once its headers are in.
+    pub body_read_timeout: Duration,
+}
 
 #[derive(Clone)]
 pub struct HttpState {
     pub queue: Arc<dyn Queue>,
     pub store: Store,
     pub zendesk: Arc<dyn SignatureScheme>,
-    pub admin_token: Option<Secret>,
+    pub api_guard: Arc<api::ApiGuard>,
     pub metrics: PrometheusHandle,
+    pub limits: Limits,
+    readiness: Arc<Cached<Readiness>>,
+    queue_stats: Arc<Cached<QueueStats>>,
     /// Dependencies the workers found down (the helpdesk's state is known only from them).
     pub health: crate::health::Health,
     /// Whether a helpdesk outage makes this process unready: only for a process that does not
     /// receive webhooks (a receiver must keep taking them: they queue).
     pub needs_helpdesk: bool,
+}
+
+impl HttpState {
+    pub fn new(
+        queue: Arc<dyn Queue>,
+        store: Store,
+        zendesk: Arc<dyn SignatureScheme>,
+        admin_token: Option<&crate::config::Secret>,
+        metrics: PrometheusHandle,
+        limits: Limits,
+    ) -> HttpState {
+        HttpState {
+            queue,
+            store,
+            zendesk,
+            api_guard: Arc::new(api::ApiGuard::new(admin_token)),
+            metrics,
+            limits,
+            readiness: Arc::new(Cached::new(PROBE_CACHE)),
+            queue_stats: Arc::new(Cached::new(PROBE_CACHE)),
+            health: crate::health::Health::default(),
+            needs_helpdesk: false,
+        }
+    }
+
+    /// The dependencies' health as the workers see it; `needs_helpdesk`: a helpdesk outage
+    /// makes this process unready.
+    pub fn with_health(mut self, health: crate::health::Health, needs_helpdesk: bool) -> Self {
+        self.health = health;
+        self.needs_helpdesk = needs_helpdesk;
+        self
+    }
 }
 
 /// All routes. `receive_webhooks` is false for the `work` role (probes and metrics only).
@@ -51,9 +106,21 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
         .route("/metrics", get(metrics))
         .merge(api::routes());
     if receive_webhooks {
+        // Past the limit, requests are shed at once rather than queued: each one may hold a
+        // body of up to MAX_BODY_BYTES, and Zendesk retries a 503 that has a Retry-After.
+        let bounded = ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                outcome("shed");
+                ApiError::Unavailable(
+                    "too many webhook requests at once; retry shortly".into(),
+                    "overloaded",
+                )
+            }))
+            .load_shed()
+            .concurrency_limit(state.limits.webhook_concurrency);
         router = router.route(
             "/webhooks/zendesk",
-            post(zendesk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+            post(zendesk_webhook).layer::<_, std::convert::Infallible>(bounded),
         );
     }
     // A slow answer is a 503 with Retry-After, which Zendesk retries; never a 408.
@@ -89,33 +156,89 @@ pub(crate) fn outcome(outcome: &'static str) {
     metrics::counter!("onbehalf_webhooks_total", "outcome" => outcome).increment(1);
 }
 
+/// The body, refused by its `Content-Length` before any of it is read, and cut off past
+/// `MAX_BODY_BYTES` or the read timeout when it comes chunked or slowly.
+async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        outcome("too_large");
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut bytes = Vec::with_capacity(declared.unwrap_or(0) as usize);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                outcome("malformed");
+                ApiError::BadRequest(
+                    format!("the body could not be read: {e}"),
+                    "unreadable_body",
+                )
+            })?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                outcome("too_large");
+                return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(bytes))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(read) => read,
+        Err(_) => {
+            outcome("slow_body");
+            Err(ApiError::BodyTimeout(timeout.as_secs()))
+        }
+    }
+}
+
 async fn zendesk_webhook(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            outcome("too_large");
-            ApiError::TooLarge(MAX_BODY_BYTES)
-        } else {
-            outcome("malformed");
-            ApiError::BadRequest(rejection.body_text(), "unreadable_body")
-        }
-    })?;
+    let body = read_body(&headers, body, state.limits.body_read_timeout).await?;
     state
         .zendesk
         .verify(&headers, &body, OffsetDateTime::now_utc())
         .map_err(|e| {
-            let (label, code) = match &e {
-                SignatureError::OutsideWindow(_) => ("stale", "stale_timestamp"),
-                SignatureError::MissingHeader(_) => ("bad_signature", "missing_signature"),
-                SignatureError::BadTimestamp => ("bad_signature", "bad_timestamp"),
-                SignatureError::Mismatch => ("bad_signature", "bad_signature"),
-                SignatureError::TestSecret => ("bad_signature", "test_secret"),
+            let (label, code, message) = match &e {
+                // Only a correctly signed request gets this far; its skew goes to the log, and
+                // the answer carries no clock reading.
+                SignatureError::OutsideWindow(skew) => {
+                    tracing::warn!(skew = %skew, "signed webhook outside the timestamp window");
+                    (
+                        "stale",
+                        "stale_timestamp",
+                        "signature timestamp is outside the accepted window",
+                    )
+                }
+                SignatureError::MissingHeader(_) => (
+                    "bad_signature",
+                    "missing_signature",
+                    "missing signature headers",
+                ),
+                SignatureError::BadTimestamp => (
+                    "bad_signature",
+                    "bad_timestamp",
+                    "signature timestamp is not an ISO-8601 time",
+                ),
+                SignatureError::Mismatch => {
+                    ("bad_signature", "bad_signature", "signature does not match")
+                }
+                // The test secret is public: naming it tells an outsider nothing.
+                SignatureError::TestSecret => ("bad_signature", "test_secret", ""),
             };
             outcome(label);
-            ApiError::Unauthorized(e.to_string(), code)
+            let message = if message.is_empty() {
+                e.to_string()
+            } else {
+                message.to_string()
+            };
+            ApiError::Unauthorized(message, code)
         })?;
     if let Some(changed) = trigger::parse(&body) {
         return trigger::queue(&state, &headers, body, changed).await;
@@ -131,6 +254,15 @@ async fn zendesk_webhook(
         return Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({"status": "ignored", "event_id": event.event_id})),
+        ));
+    }
+    // The id of an event acted on goes into helpdesk URL paths: only Zendesk's syntax (a
+    // positive integer) passes. Ignored events never reach the helpdesk.
+    if !event.ticket_id.is_empty() && !crate::helpdesk::zendesk::is_ticket_id(&event.ticket_id) {
+        outcome("malformed");
+        return Err(ApiError::BadRequest(
+            "ticket id is not a Zendesk ticket id (a positive integer)".into(),
+            "bad_ticket_id",
         ));
     }
     let envelope = Envelope {
@@ -181,7 +313,13 @@ async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+#[derive(Clone)]
+struct Readiness {
+    queue: String,
+    database: String,
+}
+
+async fn probe_readiness(state: &HttpState) -> Readiness {
     let probe = Duration::from_secs(2);
     let queue = match tokio::time::timeout(probe, state.queue.check()).await {
         Ok(Ok(())) => "ok".to_string(),
@@ -193,6 +331,14 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         Ok(Err(e)) => e.to_string(),
         Err(_) => "database did not answer within 2s".to_string(),
     };
+    Readiness { queue, database }
+}
+
+async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+    let Readiness { queue, database } = state
+        .readiness
+        .get_or_refresh(|| probe_readiness(&state))
+        .await;
     let helpdesk = state
         .health
         .down_reason(crate::health::Dependency::Helpdesk)
@@ -224,7 +370,10 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
-    let stats = state.queue.stats().await;
+    let stats = state
+        .queue_stats
+        .get_or_refresh(|| state.queue.stats())
+        .await;
     if let Some(ready) = stats.ready {
         metrics::gauge!("onbehalf_queue_depth").set(ready as f64);
     }

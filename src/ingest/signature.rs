@@ -98,6 +98,27 @@ impl SignatureScheme for ZendeskSignature {
     ) -> Result<(), SignatureError> {
         let signature = header(headers, ZENDESK_SIGNATURE)?;
         let timestamp = header(headers, ZENDESK_TIMESTAMP)?;
+        // The MAC first: a request that does not carry it learns nothing about the timestamp
+        // checks, so an outsider cannot probe the server's clock.
+        let expected = BASE64
+            .decode(signature)
+            .map_err(|_| SignatureError::Mismatch)?;
+        // Every secret is tried, so the time taken does not tell which one is current.
+        let mut matched = false;
+        for secret in &self.secrets {
+            matched |= signed_with(secret.expose(), timestamp, body, &expected);
+        }
+        if !matched {
+            // Only named once refused: the admin's first test gets a 401 that says why. The
+            // test secret is public, so this tells an outsider nothing either.
+            return Err(
+                if signed_with(ZENDESK_TEST_SECRET, timestamp, body, &expected) {
+                    SignatureError::TestSecret
+                } else {
+                    SignatureError::Mismatch
+                },
+            );
+        }
         let signed_at =
             OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|_| SignatureError::BadTimestamp)?;
         let skew = now - signed_at;
@@ -113,22 +134,7 @@ impl SignatureScheme for ZendeskSignature {
                 self.tolerance.as_secs()
             )));
         }
-        let expected = BASE64
-            .decode(signature)
-            .map_err(|_| SignatureError::Mismatch)?;
-        // Every secret is tried, so the time taken does not tell which one is current.
-        let mut matched = false;
-        for secret in &self.secrets {
-            matched |= signed_with(secret.expose(), timestamp, body, &expected);
-        }
-        if matched {
-            Ok(())
-        } else if signed_with(ZENDESK_TEST_SECRET, timestamp, body, &expected) {
-            // Only named once refused: the admin's first test gets a 401 that says why.
-            Err(SignatureError::TestSecret)
-        } else {
-            Err(SignatureError::Mismatch)
-        }
+        Ok(())
     }
 }
 
@@ -209,8 +215,22 @@ mod tests {
             scheme.verify(&h, body, at("2021-03-25T05:04:26Z")),
             Err(SignatureError::OutsideWindow(_))
         ));
+        // Timestamp checks come after the MAC: unsigned requests learn nothing about them.
         assert_eq!(
             scheme.verify(&headers("x", "yesterday"), body, at(TS)),
+            Err(SignatureError::Mismatch)
+        );
+        let stale = headers(
+            "YmkQCnSLfGdf5pcvqNFcuOtUpzUb/ss09fM0NCi/wvw=",
+            "2020-01-01T00:00:00Z",
+        );
+        assert_eq!(
+            scheme.verify(&stale, body, at(TS)),
+            Err(SignatureError::Mismatch)
+        );
+        let yesterday = ZendeskSignature::sign(TEST_SECRET, "yesterday", body);
+        assert_eq!(
+            scheme.verify(&headers(&yesterday, "yesterday"), body, at(TS)),
             Err(SignatureError::BadTimestamp)
         );
         assert_eq!(

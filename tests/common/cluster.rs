@@ -83,7 +83,8 @@ impl Cluster {
             ("ONBEHALF_ZENDESK_SIGNING_SECRETS".into(), SECRET.into()),
             ("ONBEHALF_ZENDESK_URL".into(), self.zendesk.url()),
             ("ONBEHALF_ZENDESK_EMAIL".into(), "bot@example.com".into()),
-            ("ONBEHALF_ZENDESK_API_TOKEN".into(), "api-token".into()),
+            ("ONBEHALF_ZENDESK_API_TOKEN".into(), super::API_TOKEN.into()),
+            ("ONBEHALF_ALLOW_HTTP".into(), "true".into()),
             (
                 "ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE".into(),
                 "1000000".into(),

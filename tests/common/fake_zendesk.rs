@@ -55,7 +55,10 @@ pub struct FakeZendesk {
     inner: Arc<Mutex<Inner>>,
 }
 
-const AUTH: &str = "Basic Ym90QGV4YW1wbGUuY29tL3Rva2VuOmFwaS10b2tlbg=="; // bot@example.com/token:api-token
+pub const API_TOKEN: &str = "test-zendesk-api-token";
+const AUTH: &str = "Basic Ym90QGV4YW1wbGUuY29tL3Rva2VuOnRlc3QtemVuZGVzay1hcGktdG9rZW4="; // bot@example.com/token:test-zendesk-api-token
+/// The API user: the author of every internal note posted through the API.
+const API_USER_ID: u64 = 9000;
 
 impl FakeZendesk {
     pub async fn start() -> FakeZendesk {
@@ -286,7 +289,7 @@ async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -
         inner.bad_auth += 1;
         return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
     }
-    Json(serde_json::json!({"user": {"id": 9000, "email": "bot@example.com", "role": "agent"}}))
+    Json(serde_json::json!({"user": {"id": API_USER_ID, "email": "bot@example.com", "role": "agent"}}))
         .into_response()
 }
 
@@ -404,7 +407,7 @@ async fn comments(
             .enumerate()
             .filter(|(_, n)| n.ticket_id == id)
             .map(|(i, n)| {
-                let author_id: u64 = if n.public { 1001 } else { 9000 };
+                let author_id: u64 = if n.public { 1001 } else { API_USER_ID };
                 serde_json::json!({
                     "id": 70_000 + i as u64 + 1, "type": "Comment", "author_id": author_id,
                     "body": strip_tags(&n.html_body), "html_body": n.html_body,

@@ -21,6 +21,8 @@ pub use fake_zendesk::FakeZendesk;
 
 pub const SECRET: &str = "test-signing-secret";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// The Zendesk API token the fake Zendesk accepts.
+pub const API_TOKEN: &str = fake_zendesk::API_TOKEN;
 
 /// Logs stay silent unless TEST_LOG is set.
 pub fn init_test_logging() {
@@ -49,7 +51,9 @@ pub fn test_config(data: &TempDir, zendesk: &FakeZendesk) -> Config {
         zendesk_signing_secrets: vec![Secret::new(SECRET)],
         zendesk_url: Some(zendesk.url()),
         zendesk_email: Some("bot@example.com".into()),
-        zendesk_api_token: Some(Secret::new("api-token")),
+        zendesk_api_token: Some(Secret::new(API_TOKEN)),
+        // The fake Zendesk speaks plain http on 127.0.0.1.
+        allow_http: true,
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
         zendesk_requests_per_minute: 1_000_000,
         retry_base_ms: 100,
