@@ -162,7 +162,10 @@ fn tuned_splits_accuracy_and_no_false_grant() {
 /// printed, never a case. It must hold the one figure that is not negotiable.
 #[test]
 fn blind_split_has_no_false_grant() {
-    let figures = judge_split(&corpus(&["tests/corpus/blind/consent"]));
+    let figures = judge_split(&corpus(&[
+        "tests/corpus/blind/consent",
+        "tests/corpus/blind2/consent",
+    ]));
     println!("{}", totals("blind", &figures));
     assert!(
         figures.false_grants.is_empty(),
