@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
 
-use super::{ZendeskClient, bounded_body, id_string, optional_id_string};
+use super::{ZendeskClient, bounded_body, checked_ticket_id, id_string, optional_id_string};
 use crate::helpdesk::HelpdeskError;
 
 /// A page of a ticket's audits or comments: at most 100 entries of at most 64 KiB of comment
@@ -217,20 +217,6 @@ struct CursorMeta {
     after_cursor: Option<String>,
 }
 
-/// The ticket ids the API is asked about are Zendesk's: digits only (they go into a path).
-fn checked(ticket_id: &str) -> Result<&str, HelpdeskError> {
-    if !ticket_id.is_empty()
-        && ticket_id.len() <= 20
-        && ticket_id.bytes().all(|b| b.is_ascii_digit())
-    {
-        Ok(ticket_id)
-    } else {
-        Err(HelpdeskError::Permanent(format!(
-            "{ticket_id:?} is not a Zendesk ticket id"
-        )))
-    }
-}
-
 fn export_limiter() -> &'static DefaultDirectRateLimiter {
     static LIMITER: OnceLock<DefaultDirectRateLimiter> = OnceLock::new();
     LIMITER.get_or_init(|| {
@@ -254,7 +240,7 @@ impl ZendeskClient {
 
     /// The ticket, its comments (with which authors are staff) and its audits.
     pub async fn ticket_history(&self, ticket_id: &str) -> Result<TicketHistory, HelpdeskError> {
-        let id = checked(ticket_id)?;
+        let id = checked_ticket_id(ticket_id)?;
         let ticket: TicketEnvelope = self
             .get_json(
                 self.url(&format!("/api/v2/tickets/{id}.json"))?,
