@@ -225,26 +225,11 @@ async fn classify_failure(response: reqwest::Response) -> HelpdeskError {
     }
 }
 
+/// The newest page of `List Comments` (offset pagination, `sort_order=desc`).
 #[derive(Deserialize)]
 struct CommentsPage {
     #[serde(default)]
-    comments: Vec<RemoteComment>,
-}
-
-#[derive(Deserialize)]
-struct RemoteComment {
-    id: serde_json::Value,
-    #[serde(default)]
-    author_id: Option<serde_json::Value>,
-    /// Zendesk always sends it; a comment without it is not trusted to be private.
-    #[serde(default = "yes")]
-    public: bool,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    html_body: Option<String>,
-    #[serde(default)]
-    plain_body: Option<String>,
+    comments: Vec<ListedComment>,
 }
 
 /// One page of `List Comments` with cursor pagination.
@@ -271,8 +256,9 @@ pub struct ListedComment {
     pub id: String,
     #[serde(default, deserialize_with = "optional_id_string")]
     pub author_id: Option<String>,
-    /// `false` for an internal note.
-    #[serde(default)]
+    /// `false` for an internal note. Zendesk always sends it; a comment without it is not
+    /// trusted to be private (only private comments count as the service's notes or anchors).
+    #[serde(default = "yes")]
     pub public: bool,
     #[serde(default)]
     pub html_body: Option<String>,
@@ -478,13 +464,10 @@ impl Helpdesk for ZendeskClient {
             .into_iter()
             .find(|c| {
                 !c.public
-                    && c.author_id.as_ref().map(id_text).as_deref() == Some(own_user_id)
-                    && [&c.html_body, &c.body, &c.plain_body]
-                        .into_iter()
-                        .flatten()
-                        .any(|text| text.contains(reference))
+                    && c.author_id.as_deref() == Some(own_user_id)
+                    && c.texts().any(|text| text.contains(reference))
             })
-            .map(|c| id_text(&c.id)))
+            .map(|c| c.id))
     }
 
     async fn add_internal_note(
@@ -508,5 +491,26 @@ impl Helpdesk for ZendeskClient {
             .and_then(|r| r.audit)
             .and_then(|a| a.events.into_iter().find(|e| e.kind == "Comment"))
             .map(|e| id_text(&e.id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListedComment;
+
+    #[test]
+    fn a_comment_that_does_not_say_it_is_private_is_not_taken_for_a_private_one() {
+        // Only private comments count as the service's notes and trail anchors, so a comment
+        // whose `public` is missing must not pass for one (a customer could plant a marker).
+        let unsaid: ListedComment =
+            serde_json::from_str(r#"{"id": 7, "author_id": 9, "body": "x"}"#).unwrap();
+        assert!(unsaid.public);
+        let private: ListedComment =
+            serde_json::from_str(r#"{"id": 7, "public": false, "body": "x"}"#).unwrap();
+        assert!(!private.public);
+        assert_eq!(
+            (private.id.as_str(), unsaid.author_id.as_deref()),
+            ("7", Some("9"))
+        );
     }
 }
