@@ -1016,9 +1016,10 @@ async fn group_commit_survives_a_panicking_decision(db: Db) {
         ..to_apply("p1", "pe1", None)
     };
     let failed = committer.apply(bad).await;
+    assert!(matches!(failed, Err(StoreError::NoAnswer)), "{failed:?}");
     assert!(
-        matches!(failed, Err(StoreError::Unavailable(_))),
-        "{failed:?}"
+        failed.is_err_and(|e| e.is_transient() && !e.is_outage()),
+        "a bug is retried but is not a database outage"
     );
     let processed = db
         .scalar("SELECT COUNT(*) FROM processed_events WHERE event_id = 'pe1'")

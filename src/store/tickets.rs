@@ -117,10 +117,11 @@ impl Store {
                 Err(e) => return Err(e),
             }
             if races >= MAX_RACES {
-                return Err(StoreError::Unavailable(sqlx::Error::Protocol(format!(
-                    "ticket {}/{} kept changing under {MAX_RACES} attempts",
-                    item.source, item.event.ticket.id
-                ))));
+                return Err(StoreError::Contention {
+                    source_name: item.source.to_owned(),
+                    ticket: item.event.ticket.id.clone(),
+                    attempts: MAX_RACES,
+                });
             }
             races += 1;
             let jitter = rand::random_range(1..=10u64 * u64::from(races.min(10)));
