@@ -241,8 +241,9 @@ impl Worker {
                     metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str())
                         .increment(1);
                 }
-                if mode == NoteMode::Shadow {
-                    for step in &notes {
+                for step in &notes {
+                    log_recorded(source, &event.ticket.id, step, note_status);
+                    if mode == NoteMode::Shadow {
                         count_note(step, "shadow");
                     }
                 }
@@ -363,6 +364,19 @@ fn note_kind(step: &str) -> &'static str {
 fn count_note(step: &str, mode: &'static str) {
     metrics::counter!("onbehalf_notes_total", "kind" => note_kind(step), "mode" => mode)
         .increment(1);
+}
+
+/// One line per note recorded, so shadow mode can be watched in the log: what and where,
+/// never the note's text (it quotes the ticket).
+fn log_recorded(helpdesk: &str, ticket_id: &str, step: &str, status: NoteStatus) {
+    tracing::info!(
+        helpdesk,
+        ticket_id,
+        kind = note_kind(step),
+        step,
+        status = status.as_str(),
+        "note recorded"
+    );
 }
 
 fn count_note_failed(step: &str) {
