@@ -229,7 +229,9 @@ async fn out_of_order_settlements_settle_each_delivery_once() {
                 let id = d.envelope.event_id.clone();
                 match ((k >> 20) % 20, d.attempt) {
                     (0, 1) => drop(d), // a worker that died: requeued, delivered again
-                    (1 | 2, 1) => d.acker.retry("try again").await.unwrap(),
+                    (1 | 2, 1) => {
+                        d.acker.retry("try again").await.unwrap();
+                    }
                     _ => {
                         d.acker.ack().await.expect("every ack goes through");
                         acked.lock().unwrap().push(id);

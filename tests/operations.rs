@@ -393,7 +393,7 @@ async fn dead_letters_on_rabbitmq_are_served_by_the_api() {
     let url = amqp_support::url();
     let policy = onbehalf::queue::RetryPolicy::default();
     match onbehalf::queue::amqp::AmqpQueue::connect(&url, &prefix, policy, 1).await {
-        Ok(q) => q.close().await,
+        Ok(q) => onbehalf::queue::Queue::close(&q).await,
         Err(e) if std::env::var("TEST_REQUIRE_AMQP").as_deref() != Ok("1") => {
             eprintln!("SKIPPED: no RabbitMQ at the test URL ({e})");
             return;
