@@ -733,3 +733,56 @@ async fn the_last_failed_attempt_logs_dead_lettered_with_its_cause() {
         "the cause: {last}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_helpdesk_is_named_with_its_host_and_spends_no_attempt() {
+    let zendesk = FakeZendesk::start().await;
+    let data = tempfile::tempdir().unwrap();
+    // Port 9 (discard) on the loopback: nothing listens there.
+    let (child, base, log) = serve_logging(
+        Some(&zendesk),
+        data.path(),
+        &[
+            ("ONBEHALF_ZENDESK_URL", "http://127.0.0.1:9"),
+            ("ONBEHALF_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    ready(&base).await;
+    let created = events::created("7501", &[]);
+    let r = common::post_signed(
+        &reqwest::Client::new(),
+        &format!("{base}/webhooks/zendesk"),
+        &created.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202);
+    let seen = common::eventually(Duration::from_secs(30), || async {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("dependency down")
+    })
+    .await;
+    assert!(seen, "{}", std::fs::read_to_string(&log).unwrap());
+    stop(child);
+    let lines = log_lines(&log);
+    let down = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("dependency down"))
+        })
+        .unwrap();
+    assert_eq!(down["fields"]["dependency"], "helpdesk");
+    let reason = down["fields"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("connection refused to 127.0.0.1:9 (helpdesk)"),
+        "{reason}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("dead-lettered") && !text.contains("will retry"),
+        "paused, not retried:\n{text}"
+    );
+}

@@ -16,7 +16,7 @@ use crate::store::{FeedNote, NoteFeedQuery, NoteStatus, Store, StoreError, datab
 #[derive(clap::Args)]
 pub struct NotesArgs {
     /// Notes recorded since: an RFC 3339 time (2026-12-01T09:00:00Z) or a time back from now
-    /// (90s, 15m, 1h, 1h30m, 2d).
+    /// (90s, 15m, 1h, 1h30m, 2d, 1w).
     #[arg(long, value_name = "TIME|DURATION")]
     since: String,
     /// Only notes in this status: shadow (recorded, never posted), posted, pending (recorded,
@@ -163,14 +163,14 @@ fn write_note(out: &mut impl Write, note: &FeedNote) -> std::io::Result<()> {
 }
 
 /// `--since`: an RFC 3339 time, or a duration back from `now` such as `90s`, `15m`, `1h30m`,
-/// `2d` (units s, m, h, d; at least one).
+/// `2d`, `1w` (units s, m, h, d, w; at least one).
 pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
     let text = text.trim();
     if text.contains('T') || text.contains('-') {
         return crate::rfc3339::parse(text);
     }
     let back = parse_duration(text).ok_or_else(|| {
-        format!("{text:?} is neither an RFC 3339 time (2026-12-01T09:00:00Z) nor a duration such as 90s, 15m, 1h30m or 2d")
+        format!("{text:?} is neither an RFC 3339 time (2026-12-01T09:00:00Z) nor a duration such as 90s, 15m, 1h30m, 2d or 1w")
     })?;
     Ok(now - back)
 }
@@ -189,6 +189,7 @@ fn parse_duration(text: &str) -> Option<Duration> {
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
+            'w' => 7 * 86_400,
             _ => return None,
         };
         let n: u64 = std::mem::take(&mut digits).parse().ok()?;
@@ -217,11 +218,12 @@ mod tests {
             Ok(datetime!(2026-12-01 15:58:30 UTC))
         );
         assert_eq!(parse_since("2d", now), Ok(datetime!(2026-11-29 16:00 UTC)));
+        assert_eq!(parse_since("1w", now), Ok(datetime!(2026-11-24 16:00 UTC)));
         assert_eq!(
             parse_since("2026-12-01T09:00:00Z", now),
             Ok(datetime!(2026-12-01 09:00 UTC))
         );
-        for bad in ["", "1", "h", "1w", "yesterday", "1h30", "2026-12-01"] {
+        for bad in ["", "1", "h", "1y", "yesterday", "1h30", "2026-12-01"] {
             let e = parse_since(bad, now).unwrap_err();
             assert!(e.contains("RFC 3339"), "{bad:?}: {e}");
         }

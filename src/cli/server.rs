@@ -24,7 +24,9 @@ pub enum ServerError {
         "asking the server at {base} needs its admin token: set ONBEHALF_ADMIN_TOKEN as the server has it"
     )]
     NoToken { base: String },
-    #[error("the server at {url} did not answer: {reason}")]
+    #[error(
+        "the server at {url} did not answer: {reason} (is it listening there? set ONBEHALF_LISTEN as the server has it, or give --server URL)"
+    )]
     Unreachable { url: String, reason: String },
     /// The server answered with an error: its status, stable code and message.
     #[error("the server at {url} answered {status} {code}: {message}")]
