@@ -786,3 +786,33 @@ async fn an_unreachable_helpdesk_is_named_with_its_host_and_spends_no_attempt() 
         "paused, not retried:\n{text}"
     );
 }
+
+/// A second `serve` on a data folder a running one owns: refused, the reason said once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_serve_says_the_queue_is_taken_once() {
+    let app = spawn_app_with(|_| {}).await;
+    let port = common::process::free_port().to_string();
+    let out = onbehalf_for(
+        &app,
+        &["serve"],
+        &[
+            ("ONBEHALF_LISTEN", &format!("127.0.0.1:{port}")),
+            ("ONBEHALF_ZENDESK_SIGNING_SECRETS", common::SECRET),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let error_lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("onbehalf: "))
+        .collect();
+    assert_eq!(error_lines.len(), 1, "{err}");
+    assert_eq!(
+        error_lines[0]
+            .matches("queue.lock is locked by process")
+            .count(),
+        1,
+        "{err}"
+    );
+    app.stop().await;
+}

@@ -20,8 +20,8 @@ pub enum DeadLetterCommand {
     /// attempt (RFC 3339) and the reason; then how many.
     List {
         /// At most this many.
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
         /// One JSON object per line (the objects of GET /api/dead-letters); the count goes to
         /// stderr.
         #[arg(long)]
@@ -149,7 +149,10 @@ impl Source {
                 };
                 match api.post::<Requeued>(&path).await {
                     Ok(r) => Ok(r.requeued),
-                    Err(ServerError::Refused { status: 404, .. }) => Ok(0),
+                    // The API's own 404 (no such dead letter), not a server without the route.
+                    Err(ServerError::Refused {
+                        status: 404, code, ..
+                    }) if code == "not_found" => Ok(0),
                     Err(e) => Err(DeadLetterError::Server(e)),
                 }
             }
@@ -183,7 +186,7 @@ pub async fn run(
             server,
         } => {
             let source = Source::open(config, server.server.as_deref(), err).await?;
-            let listed = list(&source, limit, json, out).await;
+            let listed = list(&source, limit as usize, json, out).await;
             source.close().await;
             let (shown, more) = listed?;
             let summary = match (shown, more) {

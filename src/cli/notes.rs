@@ -24,7 +24,7 @@ pub struct NotesArgs {
     #[arg(long, value_name = "STATUS")]
     status: Option<String>,
     /// The most recent this many.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     limit: u32,
     /// One JSON object per line (the objects of GET /api/notes, newest first); the summary
     /// goes to stderr.
@@ -38,8 +38,6 @@ pub enum NotesError {
     Since(String),
     #[error("--status {0:?} is not a note status (pending, posted, shadow, failed)")]
     Status(String),
-    #[error("--limit must be at least 1")]
-    Limit,
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -64,9 +62,6 @@ pub async fn run(
             Some(NoteStatus::from_name(name).ok_or_else(|| NotesError::Status(name.into()))?)
         }
     };
-    if args.limit == 0 {
-        return Err(NotesError::Limit);
-    }
     let store = Store::open_existing(&crate::app::store_options(config)).await?;
     let read = read_notes(&store, status, since, args.limit).await;
     store.close().await;
