@@ -487,14 +487,35 @@ async fn the_cli_asks_the_running_server_when_it_holds_the_embedded_queue() {
     app.stop().await;
 }
 
-#[test]
-fn an_empty_embedded_queue_says_0_dead_letters() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_embedded_queue_says_0_dead_letters_and_a_missing_one_is_not_created() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_onbehalf"))
-        .args(["dead-letters", "list"])
-        .env("ONBEHALF_DATA_DIR", dir.path())
-        .output()
-        .unwrap();
+    let list = || {
+        Command::new(env!("CARGO_BIN_EXE_onbehalf"))
+            .args(["dead-letters", "list"])
+            .env("ONBEHALF_DATA_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = list();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("there is no embedded queue at"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("queue.db").exists(), "nothing created");
+
+    // A queue a stopped server left behind, opened directly.
+    let queue = onbehalf::queue::embedded::EmbeddedQueue::open(
+        dir.path(),
+        onbehalf::queue::RetryPolicy::default(),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    drop(queue);
+    let out = list();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "0 dead letters\n");
     assert_eq!(

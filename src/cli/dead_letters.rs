@@ -59,6 +59,10 @@ pub enum DeadLetterError {
         "the embedded queue belongs to {who}; to ask it at {base}, set ONBEHALF_ADMIN_TOKEN as that server has it"
     )]
     NoToken { who: String, base: String },
+    #[error(
+        "there is no embedded queue at {0} (nothing was created): has `serve` run with this ONBEHALF_DATA_DIR?"
+    )]
+    NoQueue(String),
     #[error("no dead letter has event id {0:?}")]
     NotFound(String),
     #[error("{0}")]
@@ -80,6 +84,17 @@ impl Source {
         if server.is_some() {
             return Ok(Source::Server(
                 ServerApi::new(config, server).map_err(DeadLetterError::Server)?,
+            ));
+        }
+        // Inspecting must not leave an empty queue behind (a command run from the wrong
+        // folder, or before the first `serve`).
+        let file = crate::queue::embedded::EmbeddedQueue::file(&config.data_dir);
+        if config.is_embedded_queue() && !file.is_file() {
+            return Err(DeadLetterError::NoQueue(
+                std::path::absolute(&file)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string(),
             ));
         }
         match app::open_queue(config).await {
