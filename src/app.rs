@@ -179,6 +179,37 @@ pub fn zendesk_client(config: &Config) -> Result<Option<ZendeskClient>, AppError
     }
 }
 
+/// How one helpdesk's notes are delivered under a configuration, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteModeReport {
+    pub helpdesk: &'static str,
+    pub mode: crate::helpdesk::NoteMode,
+    /// One sentence a user can act on.
+    pub why: String,
+}
+
+/// The note mode of every helpdesk the configuration knows (logged at start, shown by
+/// `check-config`).
+pub fn note_modes(config: &Config) -> Vec<NoteModeReport> {
+    use crate::helpdesk::NoteMode;
+    let zendesk = match &config.zendesk_url {
+        Some(url) => NoteModeReport {
+            helpdesk: "zendesk",
+            mode: NoteMode::Posted,
+            why: format!(
+                "notes are posted to {} as internal comments",
+                crate::config::mask_url_password(url)
+            ),
+        },
+        None => NoteModeReport {
+            helpdesk: "zendesk",
+            mode: NoteMode::Shadow,
+            why: "ONBEHALF_ZENDESK_URL is not set: notes are recorded, never posted; read them with `onbehalf notes --since 1h` or GET /api/notes?status=shadow".into(),
+        },
+    };
+    vec![zendesk]
+}
+
 /// With no signing secret configured the receiver does not accept unsigned webhooks: it
 /// generates a secret once, keeps it in the data folder (mode 0600) and says where. The
 /// `receive` role runs as several replicas, each of which would generate its own: it needs the
@@ -353,6 +384,15 @@ impl Application {
         )
         .with_health(health.clone(), !role.receives());
         let worker = if role.works() {
+            for report in note_modes(&config) {
+                let mode = report.mode.as_str();
+                tracing::info!(
+                    helpdesk = report.helpdesk,
+                    mode,
+                    "note mode {mode}: {}",
+                    report.why
+                );
+            }
             let HelpdeskParts {
                 notes: helpdesk,
                 history,

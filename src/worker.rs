@@ -23,7 +23,7 @@ use tracing::Instrument;
 use crate::health::{Dependency, Health};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 use crate::ingest::zendesk;
-use crate::queue::{Delivery, Envelope, Queue, QueueError};
+use crate::queue::{Delivery, Envelope, Queue, QueueError, Retried};
 use crate::store::{
     Applied, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
 };
@@ -241,8 +241,9 @@ impl Worker {
                     metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str())
                         .increment(1);
                 }
-                if mode == NoteMode::Shadow {
-                    for step in &notes {
+                for step in &notes {
+                    log_recorded(source, &event.ticket.id, step, note_status);
+                    if mode == NoteMode::Shadow {
                         count_note(step, "shadow");
                     }
                 }
@@ -363,6 +364,19 @@ fn note_kind(step: &str) -> &'static str {
 fn count_note(step: &str, mode: &'static str) {
     metrics::counter!("onbehalf_notes_total", "kind" => note_kind(step), "mode" => mode)
         .increment(1);
+}
+
+/// One line per note recorded, so shadow mode can be watched in the log: what and where,
+/// never the note's text (it quotes the ticket).
+fn log_recorded(helpdesk: &str, ticket_id: &str, step: &str, status: NoteStatus) {
+    tracing::info!(
+        helpdesk,
+        ticket_id,
+        kind = note_kind(step),
+        step,
+        status = status.as_str(),
+        "note recorded"
+    );
 }
 
 fn count_note_failed(step: &str) {
@@ -503,8 +517,11 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                 acker.ack().await
             }
             Err(HandleError::Transient(reason) | HandleError::Outage { reason, .. }) => {
-                tracing::warn!(%reason, "event failed; will retry");
-                acker.retry(&reason).await
+                // The queue decides whether this was the last attempt; say what it did.
+                acker.retry(&reason).await.map(|retried| match retried {
+                    Retried::Later(delay) => tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event failed; will retry"),
+                    Retried::DeadLettered => tracing::error!(%reason, attempts = attempt, "event dead-lettered: its attempts and retry time are used up"),
+                })
             }
             Err(HandleError::Permanent(reason)) => {
                 tracing::error!(%reason, "event dead-lettered");

@@ -83,12 +83,13 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        zendesk
-            .wait_for_notes(1, Duration::from_secs(15))
-            .await
-            .len(),
-        1,
+    // The malformed one is read leniently and its ticket (5) may get a triage note too (the
+    // classifier takes "e-mail" for an account matter): wait for 4242's own note.
+    assert!(
+        common::eventually(Duration::from_secs(15), || async {
+            zendesk.notes_for("4242").len() == 1
+        })
+        .await,
         "the triage note"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -151,7 +151,7 @@ impl ZendeskClient {
                     metrics::counter!("onbehalf_helpdesk_requests_total", "status" => "error")
                         .increment(1);
                     HelpdeskError::Unavailable {
-                        reason: format!("request failed: {}", without_url(&e)),
+                        reason: super::transport::describe(&e),
                         retry_after: None,
                     }
                 }

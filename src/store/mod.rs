@@ -13,6 +13,7 @@ pub mod budget;
 mod commit;
 mod confirmations;
 pub use confirmations::ExportQuery;
+mod note_feed;
 mod notes;
 mod schema;
 pub use schema::database_label;
@@ -26,6 +27,7 @@ use sqlx::any::AnyPoolOptions;
 use std::time::Duration;
 
 pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
+pub use note_feed::{FeedNote, NoteCursor, NoteFeedQuery, NotePage};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
 pub use trail::{
