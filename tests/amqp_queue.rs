@@ -4,6 +4,10 @@
 //! `TEST_REQUIRE_AMQP=1` makes that a failure.
 
 mod amqp_support;
+#[macro_use]
+mod queue_contract;
+
+queue_contract_suite!(super::open);
 
 use amqp_support::{Cleanup, url};
 

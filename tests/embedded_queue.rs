@@ -15,6 +15,20 @@ use tokio::time::timeout;
 
 const LONG_LEASE: Duration = Duration::from_secs(3600);
 
+#[macro_use]
+mod queue_contract;
+
+/// The contract suite's queue: a fresh data folder, kept until the queue is dropped.
+async fn open_for_contract(policy: RetryPolicy) -> Option<(tempfile::TempDir, EmbeddedQueue)> {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = EmbeddedQueue::open(dir.path(), policy, LONG_LEASE)
+        .await
+        .unwrap();
+    Some((dir, queue))
+}
+
+queue_contract_suite!(super::open_for_contract);
+
 fn envelope(event_id: &str, ticket_id: &str) -> Envelope {
     Envelope {
         event_id: event_id.to_owned(),
