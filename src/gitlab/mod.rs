@@ -46,3 +46,36 @@ impl GitLabError {
         )
     }
 }
+
+/// The lookup the configuration asks for; `None` without `gitlab_url` (GitLab off). The
+/// budget is shared through `store` when that is PostgreSQL, like the helpdesk's.
+pub fn from_config(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+    zendesk: Option<std::sync::Arc<crate::helpdesk::zendesk::ZendeskClient>>,
+) -> Result<Option<GitLabLookup>, GitLabError> {
+    let (Some(url), Some(token)) = (&config.gitlab_url, &config.gitlab_token) else {
+        return Ok(None);
+    };
+    let client = GitLabClient::new(&GitLabOptions {
+        base_url: url.clone(),
+        token: token.clone(),
+        timeout: Duration::from_secs(config.gitlab_timeout_secs),
+        requests_per_minute: config.gitlab_requests_per_minute,
+    })?;
+    let client = if store.shares_api_budget() {
+        let budget = crate::helpdesk::budget::SharedBudget::new(
+            store.clone(),
+            &format!("gitlab:{}", client.host()),
+            config.gitlab_requests_per_minute,
+        );
+        client.with_budget(std::sync::Arc::new(budget))
+    } else {
+        client
+    };
+    Ok(Some(GitLabLookup::new(
+        std::sync::Arc::new(client),
+        store.clone(),
+        zendesk,
+    )))
+}
