@@ -47,7 +47,10 @@ fn alice(gitlab: &FakeGitLab) {
 }
 
 fn assert_private(note: &str) {
-    assert!(!note.contains(EMAIL), "the e-mail stays on the ticket: {note}");
+    assert!(
+        !note.contains(EMAIL),
+        "the e-mail stays on the ticket: {note}"
+    );
     assert!(!note.contains(TOKEN), "the token never shows: {note}");
 }
 
@@ -68,12 +71,24 @@ async fn a_maintainer_through_the_group_is_verified_by_the_gitlab_api_and_asked_
         "{note}"
     );
     assert!(note.contains("Permission question to paste"), "{note}");
-    assert!(note.contains("☑ Requester is a group Owner or project Maintainer (verified by GitLab API)"), "{note}");
+    assert!(
+        note.contains(
+            "☑ Requester is a group Owner or project Maintainer (verified by GitLab API)"
+        ),
+        "{note}"
+    );
     assert_private(&note);
     assert_eq!(ticket["stage"], "ask_permission", "{ticket}");
-    assert_eq!(ticket["state"]["role_verified_by"], "GitLab API", "{ticket}");
+    assert_eq!(
+        ticket["state"]["role_verified_by"], "GitLab API",
+        "{ticket}"
+    );
     let facts = &ticket["gitlab"][0];
-    assert_eq!(facts["source"], format!("GitLab API {}", gitlab.url()), "{ticket}");
+    assert_eq!(
+        facts["source"],
+        format!("GitLab API {}", gitlab.url()),
+        "{ticket}"
+    );
     assert!(facts["read_at"].as_str().is_some(), "{ticket}");
     assert_eq!(facts["found"]["user"]["username"], "alice", "{ticket}");
     assert!(!ticket.to_string().contains(EMAIL), "{ticket}");
@@ -118,7 +133,10 @@ async fn a_developer_is_told_to_have_an_owner_or_maintainer_contact_support() {
         note.contains("<code>@alice</code> is Developer (30) of project <code>acme/api</code>: not a group Owner or project Maintainer"),
         "{note}"
     );
-    assert!(note.contains("Next step: <strong>Do not act on the request"), "{note}");
+    assert!(
+        note.contains("Next step: <strong>Do not act on the request"),
+        "{note}"
+    );
     assert!(note.contains("Reply to paste"), "{note}");
     assert!(
         note.contains("your account has the Developer role there. Please ask a Maintainer or Owner of the project to contact us"),
@@ -139,7 +157,10 @@ async fn a_requester_who_is_not_a_member_is_told_so() {
         note.contains("<code>@alice</code> is not a member of project <code>acme/api</code>"),
         "{note}"
     );
-    assert!(note.contains("your account is not a member there"), "{note}");
+    assert!(
+        note.contains("your account is not a member there"),
+        "{note}"
+    );
     assert_eq!(ticket["stage"], "verify_role", "{ticket}");
 }
 
@@ -178,7 +199,10 @@ async fn several_projects_or_groups_are_listed_for_the_agent() {
         "Hello, the transfer of the project `acme/api` to the group `acme-marketing` fails with a 500 error every time. Could you move the project for us?",
     )
     .await;
-    assert!(note.contains("the ticket names several projects or groups"), "{note}");
+    assert!(
+        note.contains("the ticket names several projects or groups"),
+        "{note}"
+    );
     assert!(
         note.contains("<code>acme/api</code>: <code>@alice</code> is Maintainer (40) of project <code>acme/api</code>"),
         "{note}"
@@ -187,13 +211,21 @@ async fn several_projects_or_groups_are_listed_for_the_agent() {
         note.contains("<code>acme-marketing</code>: <code>@alice</code> is not a member of group <code>acme-marketing</code>"),
         "{note}"
     );
-    assert_eq!(ticket["stage"], "verify_role", "never verified from a guess: {ticket}");
+    assert_eq!(
+        ticket["stage"], "verify_role",
+        "never verified from a guess: {ticket}"
+    );
 }
 
 /// An account ticket's one note.
 async fn account_note(gitlab: &FakeGitLab, id: &str) -> (String, serde_json::Value) {
     let app = app_with_gitlab(gitlab, TOKEN).await;
-    assert_eq!(app.post_event(&events::created(id, &[]).to_string()).await.status(), 202);
+    assert_eq!(
+        app.post_event(&events::created(id, &[]).to_string())
+            .await
+            .status(),
+        202
+    );
     let notes = app.wait_for_notes(1, WAIT).await;
     assert_eq!(notes.len(), 1);
     let ticket = app.ticket(id).await;
@@ -213,12 +245,23 @@ async fn an_account_with_an_ssh_key_is_offered_the_recovery_codes_over_ssh() {
         note.contains("regenerating them with <code>ssh git@gitlab.com 2fa_recovery_codes</code> (the account has 2 SSH keys)"),
         "{note}"
     );
-    assert!(note.contains("account <code>@alice</code>: active, 2FA on, 2 SSH keys, sign-in identities: saml"), "{note}");
+    assert!(
+        note.contains(
+            "account <code>@alice</code>: active, 2FA on, 2 SSH keys, sign-in identities: saml"
+        ),
+        "{note}"
+    );
     assert!(note.contains("signing in through saml"), "{note}");
     // Only a free personal namespace: the eligibility rule is flagged.
-    assert!(note.contains("☐ Eligibility: GitLab shows no paid plan"), "{note}");
+    assert!(
+        note.contains("☐ Eligibility: GitLab shows no paid plan"),
+        "{note}"
+    );
     assert!(note.contains("not evidence of ownership"), "{note}");
-    assert!(!note.contains("secret-uid"), "identities' external ids stay out: {note}");
+    assert!(
+        !note.contains("secret-uid"),
+        "identities' external ids stay out: {note}"
+    );
     assert_private(&note);
     // Facts are not ownership: the agent still verifies it.
     assert_eq!(ticket["stage"], "verify_ownership", "{ticket}");
@@ -236,7 +279,10 @@ async fn an_account_without_ssh_keys_is_not_offered_the_ssh_step() {
     assert!(note.contains("No SSH key on the account"), "{note}");
     assert!(note.contains("0 SSH keys"), "{note}");
     assert!(note.contains("<code>acme</code> premium"), "{note}");
-    assert!(!note.contains("Eligibility"), "a paid plan is visible: {note}");
+    assert!(
+        !note.contains("Eligibility"),
+        "a paid plan is visible: {note}"
+    );
     assert!(!note.contains("signing in through"), "{note}");
 }
 
@@ -247,7 +293,9 @@ async fn gitlab_answering_500_leaves_the_notes_as_without_it_saying_the_check_fa
     gitlab.start_outage(500);
     let (note, ticket) = project_ticket(&gitlab, "7301", TRANSFER).await;
     assert!(
-        note.contains("could not check: GitLab is unavailable: GitLab answered 500 Internal Server Error"),
+        note.contains(
+            "could not check: GitLab is unavailable: GitLab answered 500 Internal Server Error"
+        ),
         "{note}"
     );
     assert!(
@@ -264,7 +312,12 @@ async fn a_refused_token_is_reported_and_never_shown() {
     alice(&gitlab);
     let wrong = "glpat-revoked-token-987654";
     let app = app_with_gitlab(&gitlab, wrong).await;
-    assert_eq!(app.post_event(&events::created("7302", &[]).to_string()).await.status(), 202);
+    assert_eq!(
+        app.post_event(&events::created("7302", &[]).to_string())
+            .await
+            .status(),
+        202
+    );
     let notes = app.wait_for_notes(1, WAIT).await;
     let note = &notes[0].html_body;
     assert!(
@@ -273,7 +326,10 @@ async fn a_refused_token_is_reported_and_never_shown() {
     );
     assert!(!note.contains(wrong), "{note}");
     // The account-access checklist as without GitLab.
-    assert!(note.contains("ssh git@gitlab.com 2fa_recovery_codes"), "{note}");
+    assert!(
+        note.contains("ssh git@gitlab.com 2fa_recovery_codes"),
+        "{note}"
+    );
     let ticket = app.ticket("7302").await;
     assert!(!ticket.to_string().contains(wrong), "{ticket}");
 }
@@ -331,15 +387,32 @@ async fn facts_are_cached_per_ticket_and_requester() {
         })
         .await
     );
-    assert_eq!(gitlab.requests().len(), asked, "the second event asked GitLab nothing");
+    assert_eq!(
+        gitlab.requests().len(),
+        asked,
+        "the second event asked GitLab nothing"
+    );
 }
 
 #[tokio::test]
 async fn without_gitlab_the_notes_say_nothing_of_it() {
     let app = spawn_app_with(|_| {}).await;
-    assert_eq!(app.post_event(&events::created("7501", &[]).to_string()).await.status(), 202);
+    assert_eq!(
+        app.post_event(&events::created("7501", &[]).to_string())
+            .await
+            .status(),
+        202
+    );
     let notes = app.wait_for_notes(1, WAIT).await;
-    assert!(!notes[0].html_body.contains("GitLab API"), "{}", notes[0].html_body);
-    assert!(notes[0].html_body.contains("ssh git@gitlab.com 2fa_recovery_codes"));
+    assert!(
+        !notes[0].html_body.contains("GitLab API"),
+        "{}",
+        notes[0].html_body
+    );
+    assert!(
+        notes[0]
+            .html_body
+            .contains("ssh git@gitlab.com 2fa_recovery_codes")
+    );
     assert_eq!(app.ticket("7501").await["gitlab"], serde_json::json!([]));
 }

@@ -61,8 +61,9 @@ impl GitLabClient {
             .user_agent(concat!("onbehalf/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| GitLabError::Permanent(format!("HTTP client: {e}")))?;
-        let mut token = HeaderValue::from_str(options.token.expose())
-            .map_err(|_| GitLabError::Permanent("the GitLab token is not a valid header value".into()))?;
+        let mut token = HeaderValue::from_str(options.token.expose()).map_err(|_| {
+            GitLabError::Permanent("the GitLab token is not a valid header value".into())
+        })?;
         token.set_sensitive(true);
         Ok(GitLabClient {
             http,
@@ -174,7 +175,9 @@ impl GitLabClient {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 Err(GitLabError::Unauthorized(status.to_string()))
             }
-            s if s.is_server_error() => Err(GitLabError::Unavailable(format!("GitLab answered {s}"))),
+            s if s.is_server_error() => {
+                Err(GitLabError::Unavailable(format!("GitLab answered {s}")))
+            }
             s => Err(GitLabError::Rejected(s.to_string())),
         }
     }

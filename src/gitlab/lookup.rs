@@ -18,8 +18,8 @@ use super::{GitLabClient, GitLabError};
 use crate::helpdesk::zendesk::ZendeskClient;
 use crate::store::Store;
 use crate::workflow::gitlab::{
-    AccountFacts, Found, GitLabFacts, GitLabUser, Inherited, NamespacePlan, PathKind,
-    PathMention, PathRole, Standing, mentioned_paths, role_facts,
+    AccountFacts, Found, GitLabFacts, GitLabUser, Inherited, NamespacePlan, PathKind, PathMention,
+    PathRole, Standing, mentioned_paths, role_facts,
 };
 use crate::workflow::{Category, TicketEvent, WorkflowSettings};
 
@@ -167,14 +167,13 @@ impl GitLabLookup {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "GitLab cache unreadable; looking up again"),
         }
-        let found = match tokio::time::timeout(DEADLINE, self.look_up(requester, category, event))
-            .await
-        {
-            Ok(found) => found,
-            Err(_) => Found::Failed {
-                reason: format!("GitLab took longer than {} s", DEADLINE.as_secs()),
-            },
-        };
+        let found =
+            match tokio::time::timeout(DEADLINE, self.look_up(requester, category, event)).await {
+                Ok(found) => found,
+                Err(_) => Found::Failed {
+                    reason: format!("GitLab took longer than {} s", DEADLINE.as_secs()),
+                },
+            };
         let facts = GitLabFacts {
             requester_id: requester.to_string(),
             read_at: OffsetDateTime::now_utc(),
@@ -320,9 +319,10 @@ impl GitLabLookup {
                         .await?;
                     match direct {
                         Some(_) => None,
-                        None if project.namespace.kind == "group" => {
-                            Some(self.inherited(&project.namespace.full_path, &user, effective.as_ref()).await)
-                        }
+                        None if project.namespace.kind == "group" => Some(
+                            self.inherited(&project.namespace.full_path, &user, effective.as_ref())
+                                .await,
+                        ),
                         None => Some(Inherited { group: None }),
                     }
                 }

@@ -208,7 +208,9 @@ impl GitLabFacts {
     pub fn role_verdict(&self) -> RoleVerdict {
         match self.role() {
             Some(RoleFacts::Checked { path }) if path.standing.meets_rule() => RoleVerdict::Met,
-            Some(RoleFacts::Checked { path }) if matches!(path.standing, Standing::Member { .. }) => {
+            Some(RoleFacts::Checked { path })
+                if matches!(path.standing, Standing::Member { .. }) =>
+            {
                 RoleVerdict::NotMet
             }
             _ => RoleVerdict::Unknown,

@@ -337,8 +337,7 @@ impl TicketState {
         match category {
             Category::AccountAccess => self.ownership_verified && !self.ownership_stale,
             Category::ProjectGroupChange => {
-                (self.role_verified && !self.role_stale)
-                    || self.gitlab_role() == RoleVerdict::Met
+                (self.role_verified && !self.role_stale) || self.gitlab_role() == RoleVerdict::Met
             }
             Category::Other => false,
         }

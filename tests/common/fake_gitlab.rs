@@ -197,7 +197,10 @@ fn answer(inner: &Arc<Mutex<Inner>>, method: Method, uri: Uri, headers: HeaderMa
     let mut response = route(&inner, &method, &uri, &headers);
     if let Some((remaining, reset)) = inner.rate_headers {
         let h = response.headers_mut();
-        h.insert("ratelimit-remaining", remaining.to_string().parse().unwrap());
+        h.insert(
+            "ratelimit-remaining",
+            remaining.to_string().parse().unwrap(),
+        );
         h.insert("ratelimit-reset", reset.to_string().parse().unwrap());
     }
     response
@@ -232,7 +235,9 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap) -> Resp
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
     match s.as_slice() {
         ["users"] => {
-            let search = query_param(uri, "search").unwrap_or_default().to_lowercase();
+            let search = query_param(uri, "search")
+                .unwrap_or_default()
+                .to_lowercase();
             // GitLab's search matches names, usernames and e-mails; a wider match than the
             // address alone, which the client must narrow to the exact address.
             let found: Vec<Value> = inner
@@ -307,7 +312,9 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap) -> Resp
             let full = inner
                 .groups
                 .iter()
-                .find(|(path, id)| id.to_string() == *id_or_path || path.eq_ignore_ascii_case(id_or_path))
+                .find(|(path, id)| {
+                    id.to_string() == *id_or_path || path.eq_ignore_ascii_case(id_or_path)
+                })
                 .map(|(path, _)| path.clone())
                 .or_else(|| {
                     inner

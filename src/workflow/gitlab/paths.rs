@@ -113,7 +113,8 @@ fn urls_on(text: &str, host: &str) -> Vec<(usize, PathMention)> {
         let at = from + i;
         from = at + host.len();
         let before = lower[..at].chars().next_back();
-        let starts_word = before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '@'));
+        let starts_word =
+            before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '@'));
         if !starts_word || !lower[from..].starts_with('/') {
             continue;
         }
@@ -142,7 +143,10 @@ fn url_path(raw: &str) -> Option<PathMention> {
         }
     }
     let mut kind = None;
-    if parts.first().is_some_and(|s| s.eq_ignore_ascii_case("groups")) {
+    if parts
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("groups"))
+    {
         parts.remove(0);
         kind = Some(PathKind::Group);
     } else if parts

@@ -32,7 +32,9 @@ fn urls_on_the_gitlab_host_name_their_namespace_path() {
     );
     // Pages of GitLab itself and other hosts are no namespaces.
     assert!(paths("https://gitlab.com/users/sign_in and https://gitlab.com/-/profile").is_empty());
-    assert!(paths("https://notgitlab.com/acme/api and https://gitlab.com.evil.io/acme/api").is_empty());
+    assert!(
+        paths("https://notgitlab.com/acme/api and https://gitlab.com.evil.io/acme/api").is_empty()
+    );
 }
 
 #[test]
@@ -49,7 +51,9 @@ fn backticked_paths_and_named_groups_are_recognised() {
         vec![("acme".to_string(), Some(PathKind::Group))]
     );
     // A bare name without "group" may be a username; commands are not paths.
-    assert!(paths("disable 2FA on `rbanks`, I ran `ssh git@gitlab.com 2fa_recovery_codes`").is_empty());
+    assert!(
+        paths("disable 2FA on `rbanks`, I ran `ssh git@gitlab.com 2fa_recovery_codes`").is_empty()
+    );
     assert!(paths("an unpaired `acme/api backtick").is_empty());
 }
 
@@ -65,7 +69,13 @@ fn the_same_path_twice_is_one_mention_keeping_what_the_text_says_it_is() {
 
 #[test]
 fn malformed_paths_are_not_mentions() {
-    for text in ["`-acme/api`", "`acme/.hidden`", "`acme//api`", "`acme/api.atom`", "`a b/c`"] {
+    for text in [
+        "`-acme/api`",
+        "`acme/.hidden`",
+        "`acme//api`",
+        "`acme/api.atom`",
+        "`a b/c`",
+    ] {
         assert!(paths(text).is_empty(), "{text}");
     }
 }

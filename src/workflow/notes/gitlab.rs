@@ -155,10 +155,7 @@ fn account_lines(lines: &mut Vec<String>, user: &GitLabUser, account: &AccountFa
     let identities = if user.identity_providers.is_empty() {
         "no sign-in identity (SAML/OmniAuth)".to_string()
     } else {
-        format!(
-            "sign-in identities: {}",
-            user.identity_providers.join(", ")
-        )
+        format!("sign-in identities: {}", user.identity_providers.join(", "))
     };
     lines.push(format!(
         "account `@{}`: {}, {two_factor}, {keys}, {identities}",

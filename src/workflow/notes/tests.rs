@@ -9,6 +9,7 @@ fn every_template_renders_for_every_category_and_next_step() {
     let nexts = [
         NextStep::VerifyOwnership,
         NextStep::VerifyRole,
+        NextStep::RoleNotMet,
         NextStep::AskPermission,
         NextStep::Reask,
         NextStep::AwaitReply,

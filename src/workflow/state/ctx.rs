@@ -41,11 +41,13 @@ impl Ctx<'_> {
             other => other,
         };
         view.paste = match step {
-            NextStep::RoleNotMet => gitlab.and_then(notes::owner_reply).map(|text| notes::Paste {
-                label: "Reply to paste (the requester cannot ask for this change)",
-                text,
-                line: false,
-            }),
+            NextStep::RoleNotMet => gitlab
+                .and_then(notes::owner_reply)
+                .map(|text| notes::Paste {
+                    label: "Reply to paste (the requester cannot ask for this change)",
+                    text,
+                    line: false,
+                }),
             NextStep::AskPermission => Some(notes::Paste {
                 label: "Permission question to paste (fill in the exact action)",
                 text: notes::permission_question(category, None, None),

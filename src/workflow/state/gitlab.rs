@@ -21,7 +21,11 @@ pub(super) fn adopt(state: &mut TicketState, facts: Option<&GitLabFacts>) -> boo
         Some(shown) if shown.failed() && facts.failed() => false,
         Some(shown) => shown.found != facts.found,
     };
-    if news || state.current_gitlab().is_none_or(|shown| shown.read_at < facts.read_at) {
+    if news
+        || state
+            .current_gitlab()
+            .is_none_or(|shown| shown.read_at < facts.read_at)
+    {
         state.gitlab = Some(facts.clone());
     }
     news
