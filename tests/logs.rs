@@ -136,3 +136,95 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         "{about_event:?}"
     );
 }
+
+/// With GitLab on, the lookups log their failures without the e-mail searched for (it is in
+/// the request's query) or the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_lookups_never_log_the_e_mail_or_the_token() {
+    use common::fake_gitlab::{FakeGitLab, TOKEN};
+    let zendesk = FakeZendesk::start().await;
+    let gitlab = FakeGitLab::start().await;
+    let email = "riley.banks@example.org";
+    zendesk.set_user_email(events::REQUESTER, email);
+    gitlab.add_user(FakeGitLab::user(7, "rbanks", email));
+    gitlab.start_outage(500);
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("stderr.log");
+    let port = common::process::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onbehalf"))
+        .arg("serve")
+        .env("ONBEHALF_LISTEN", format!("127.0.0.1:{port}"))
+        .env("ONBEHALF_DATA_DIR", data.path())
+        .env("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET)
+        .env("ONBEHALF_ZENDESK_URL", zendesk.url())
+        .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
+        .env("ONBEHALF_ZENDESK_API_TOKEN", common::API_TOKEN)
+        .env("ONBEHALF_GITLAB_URL", gitlab.url())
+        .env("ONBEHALF_GITLAB_TOKEN", TOKEN)
+        .env("ONBEHALF_ALLOW_HTTP", "true")
+        .env("ONBEHALF_LOG_FORMAT", "json")
+        .env("ONBEHALF_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        common::eventually(Duration::from_secs(20), || async {
+            http.get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await
+    );
+    for (n, ticket) in ["4243", "4244"].into_iter().enumerate() {
+        if n == 1 {
+            gitlab.end_outage();
+        }
+        let body = events::created(ticket, &[]).to_string();
+        let (ts, sig) = sign_now(&body);
+        let r = http
+            .post(format!("{base}/webhooks/zendesk"))
+            .header("x-zendesk-webhook-signature-timestamp", &ts)
+            .header("x-zendesk-webhook-signature", &sig)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        assert_eq!(
+            zendesk
+                .wait_for_notes(n + 1, Duration::from_secs(15))
+                .await
+                .len(),
+            n + 1
+        );
+    }
+    let notes = zendesk.notes();
+    assert!(
+        notes[0].html_body.contains("could not check"),
+        "{}",
+        notes[0].html_body
+    );
+    assert!(
+        notes[1].html_body.contains("<code>@rbanks</code>"),
+        "{}",
+        notes[1].html_body
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("GitLab check failed"), "{log}");
+    for forbidden in [email, "riley.banks%40example.org", "example.org", TOKEN] {
+        assert!(
+            !log.contains(forbidden),
+            "{forbidden:?} reached the log:\n{log}"
+        );
+    }
+}

@@ -243,12 +243,12 @@ impl GitLabLookup {
                 }
                 Found::User {
                     user: user_facts,
-                    role: Some(role_facts(paths)),
+                    role: Some(Box::new(role_facts(paths))),
                     account: None,
                 }
             }
             _ => Found::User {
-                account: Some(self.account(&user).await),
+                account: Some(Box::new(self.account(&user).await)),
                 user: user_facts,
                 role: None,
             },

@@ -47,10 +47,10 @@ pub enum Found {
         user: GitLabUser,
         /// For project/group tickets.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        role: Option<RoleFacts>,
+        role: Option<Box<RoleFacts>>,
         /// For account-access tickets.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        account: Option<AccountFacts>,
+        account: Option<Box<AccountFacts>>,
     },
 }
 
@@ -188,14 +188,14 @@ impl GitLabFacts {
 
     pub fn role(&self) -> Option<&RoleFacts> {
         match &self.found {
-            Found::User { role, .. } => role.as_ref(),
+            Found::User { role, .. } => role.as_deref(),
             _ => None,
         }
     }
 
     pub fn account(&self) -> Option<&AccountFacts> {
         match &self.found {
-            Found::User { account, .. } => account.as_ref(),
+            Found::User { account, .. } => account.as_deref(),
             _ => None,
         }
     }

@@ -113,7 +113,7 @@ fn facts(role: RoleFacts) -> GitLabFacts {
                 two_factor_enabled: Some(true),
                 identity_providers: vec![],
             },
-            role: Some(role),
+            role: Some(Box::new(role)),
             account: None,
         },
     }

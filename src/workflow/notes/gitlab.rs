@@ -128,7 +128,7 @@ fn standing(user: &GitLabUser, path: &PathRole) -> String {
                 None => String::new(),
                 Some(from) => match &from.group {
                     Some(group) => format!(", inherited from group `{group}`"),
-                    None => ", inherited from a parent group".into(),
+                    None => ", not as a direct member (inherited from a parent group or through a shared group)".into(),
                 },
             };
             format!(

@@ -23,7 +23,7 @@ fn with_level(level: Option<u32>) -> Found {
             two_factor_enabled: Some(true),
             identity_providers: vec![],
         },
-        role: Some(RoleFacts::Checked {
+        role: Some(Box::new(RoleFacts::Checked {
             path: PathRole {
                 mentioned: "acme/api".into(),
                 standing: Standing::Member {
@@ -33,7 +33,7 @@ fn with_level(level: Option<u32>) -> Found {
                     inherited_from: None,
                 },
             },
-        }),
+        })),
         account: None,
     }
 }
