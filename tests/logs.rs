@@ -12,39 +12,8 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
     let zendesk = FakeZendesk::start().await;
     let data = tempfile::tempdir().unwrap();
     let log_path = data.path().join("stderr.log");
-    let port = common::process::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onbehalf"))
-        .arg("serve")
-        .env("ONBEHALF_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ONBEHALF_DATA_DIR", data.path())
-        .env(
-            "ONBEHALF_DATABASE_URL",
-            format!("sqlite://{}/db.sqlite", data.path().display()),
-        )
-        .env("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET)
-        .env("ONBEHALF_ZENDESK_URL", zendesk.url())
-        .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
-        .env("ONBEHALF_ZENDESK_API_TOKEN", common::API_TOKEN)
-        .env("ONBEHALF_ALLOW_HTTP", "true")
-        .env("ONBEHALF_ADMIN_TOKEN", "admin-token-value")
-        .env("ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE", "100000")
-        .env("ONBEHALF_LOG_FORMAT", "json")
-        .env("ONBEHALF_LOG", "info,onbehalf=debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let (mut child, base) = serve(&zendesk, data.path(), "info,onbehalf=debug", &[]).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        common::eventually(Duration::from_secs(20), || async {
-            http.get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
-        .await
-    );
 
     let secret_text = "PURPLE-ELEPHANT my e-mail is riley.banks@example.org";
     let mut created = events::created_with(
@@ -150,35 +119,12 @@ async fn gitlab_lookups_never_log_the_e_mail_or_the_token() {
     gitlab.start_outage(500);
     let data = tempfile::tempdir().unwrap();
     let log_path = data.path().join("stderr.log");
-    let port = common::process::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onbehalf"))
-        .arg("serve")
-        .env("ONBEHALF_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ONBEHALF_DATA_DIR", data.path())
-        .env("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET)
-        .env("ONBEHALF_ZENDESK_URL", zendesk.url())
-        .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
-        .env("ONBEHALF_ZENDESK_API_TOKEN", common::API_TOKEN)
-        .env("ONBEHALF_GITLAB_URL", gitlab.url())
-        .env("ONBEHALF_GITLAB_TOKEN", TOKEN)
-        .env("ONBEHALF_ALLOW_HTTP", "true")
-        .env("ONBEHALF_LOG_FORMAT", "json")
-        .env("ONBEHALF_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let gitlab_env = [
+        ("ONBEHALF_GITLAB_URL", gitlab.url()),
+        ("ONBEHALF_GITLAB_TOKEN", TOKEN.to_string()),
+    ];
+    let (mut child, base) = serve(&zendesk, data.path(), "debug", &gitlab_env).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        common::eventually(Duration::from_secs(20), || async {
-            http.get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
-        .await
-    );
     for (n, ticket) in ["4243", "4244"].into_iter().enumerate() {
         if n == 1 {
             gitlab.end_outage();
@@ -227,4 +173,49 @@ async fn gitlab_lookups_never_log_the_e_mail_or_the_token() {
             "{forbidden:?} reached the log:\n{log}"
         );
     }
+}
+
+/// `serve` with the fake Zendesk, JSON logs at `level` into `<data>/stderr.log` and the
+/// `extra` variables; returns once it is ready, with its base URL.
+async fn serve(
+    zendesk: &FakeZendesk,
+    data: &std::path::Path,
+    level: &str,
+    extra: &[(&str, String)],
+) -> (std::process::Child, String) {
+    let port = common::process::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_onbehalf"))
+        .arg("serve")
+        .env("ONBEHALF_LISTEN", format!("127.0.0.1:{port}"))
+        .env("ONBEHALF_DATA_DIR", data)
+        .env(
+            "ONBEHALF_DATABASE_URL",
+            format!("sqlite://{}/db.sqlite", data.display()),
+        )
+        .env("ONBEHALF_ZENDESK_SIGNING_SECRETS", SECRET)
+        .env("ONBEHALF_ZENDESK_URL", zendesk.url())
+        .env("ONBEHALF_ZENDESK_EMAIL", "bot@example.com")
+        .env("ONBEHALF_ZENDESK_API_TOKEN", common::API_TOKEN)
+        .env("ONBEHALF_ALLOW_HTTP", "true")
+        .env("ONBEHALF_ADMIN_TOKEN", "admin-token-value")
+        .env("ONBEHALF_ZENDESK_REQUESTS_PER_MINUTE", "100000")
+        .env("ONBEHALF_LOG_FORMAT", "json")
+        .env("ONBEHALF_LOG", level)
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(data.join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        common::eventually(Duration::from_secs(20), || async {
+            http.get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await
+    );
+    (child, base)
 }

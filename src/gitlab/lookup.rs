@@ -306,32 +306,16 @@ impl GitLabLookup {
                 .get::<Project>(&["projects", &mention.path], &[])
                 .await?
         {
-            let full = &project.path_with_namespace;
-            let effective: Option<Member> = self
-                .client
-                .get(&["projects", full, "members", "all", &user], &[])
+            let namespace = &project.namespace;
+            let parent = (namespace.kind == "group").then_some(namespace.full_path.as_str());
+            let full_path = project.path_with_namespace;
+            let (access_level, inherited_from) = self
+                .membership("projects", &full_path, parent, &user)
                 .await?;
-            let inherited_from = match &effective {
-                Some(_) => {
-                    let direct: Option<Member> = self
-                        .client
-                        .get(&["projects", full, "members", &user], &[])
-                        .await?;
-                    match direct {
-                        Some(_) => None,
-                        None if project.namespace.kind == "group" => Some(
-                            self.inherited(&project.namespace.full_path, &user, effective.as_ref())
-                                .await,
-                        ),
-                        None => Some(Inherited { group: None }),
-                    }
-                }
-                None => None,
-            };
             return Ok(Standing::Member {
                 kind: PathKind::Project,
-                full_path: full.clone(),
-                access_level: effective.map(|m| m.access_level),
+                full_path,
+                access_level,
                 inherited_from,
             });
         }
@@ -345,40 +329,53 @@ impl GitLabLookup {
         else {
             return Ok(Standing::NotFound);
         };
-        let full = &group.full_path;
-        let effective: Option<Member> = self
-            .client
-            .get(&["groups", full, "members", "all", &user], &[])
-            .await?;
-        let inherited_from = match &effective {
-            Some(_) => {
-                let direct: Option<Member> = self
-                    .client
-                    .get(&["groups", full, "members", &user], &[])
-                    .await?;
-                match (direct, full.rsplit_once('/')) {
-                    (Some(_), _) => None,
-                    (None, Some((parent, _))) => {
-                        Some(self.inherited(parent, &user, effective.as_ref()).await)
-                    }
-                    (None, None) => Some(Inherited { group: None }),
-                }
-            }
-            None => None,
-        };
+        let full_path = group.full_path;
+        let parent = full_path.rsplit_once('/').map(|(parent, _)| parent);
+        let (access_level, inherited_from) =
+            self.membership("groups", &full_path, parent, &user).await?;
         Ok(Standing::Member {
             kind: PathKind::Group,
-            full_path: full.clone(),
-            access_level: effective.map(|m| m.access_level),
+            full_path,
+            access_level,
             inherited_from,
         })
+    }
+
+    /// The requester's effective level on a project or group (`collection`: `projects` or
+    /// `groups`), and, when they are not a direct member, where it is inherited from (the
+    /// ancestors from `parent_group` up).
+    async fn membership(
+        &self,
+        collection: &str,
+        full_path: &str,
+        parent_group: Option<&str>,
+        user: &str,
+    ) -> Result<(Option<u32>, Option<Inherited>), GitLabError> {
+        let Some(effective) = self
+            .client
+            .get::<Member>(&[collection, full_path, "members", "all", user], &[])
+            .await?
+        else {
+            return Ok((None, None));
+        };
+        let direct: Option<Member> = self
+            .client
+            .get(&[collection, full_path, "members", user], &[])
+            .await?;
+        let inherited = match (direct, parent_group) {
+            (Some(_), _) => None,
+            (None, Some(parent)) => {
+                Some(self.inherited(parent, user, effective.access_level).await)
+            }
+            (None, None) => Some(Inherited { group: None }),
+        };
+        Ok((Some(effective.access_level), inherited))
     }
 
     /// The nearest ancestor group (from `group` up) where the requester is a direct member at
     /// the effective level: where the inherited role comes from. Unknown when none is found
     /// within [`MAX_ANCESTORS`] (or the role comes from a group the project is shared with).
-    async fn inherited(&self, group: &str, user: &str, effective: Option<&Member>) -> Inherited {
-        let level = effective.map(|m| m.access_level);
+    async fn inherited(&self, group: &str, user: &str, level: u32) -> Inherited {
         let mut path = group.to_string();
         for _ in 0..MAX_ANCESTORS {
             match self
@@ -386,7 +383,7 @@ impl GitLabLookup {
                 .get::<Member>(&["groups", &path, "members", user], &[])
                 .await
             {
-                Ok(Some(member)) if Some(member.access_level) == level => {
+                Ok(Some(member)) if member.access_level == level => {
                     return Inherited { group: Some(path) };
                 }
                 Ok(_) => {}

@@ -290,6 +290,18 @@ fn outage_answer(inner: &mut Inner) -> Option<Response> {
     Some(response)
 }
 
+/// The outage's answer, or 401 without the API credentials.
+fn refused(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
+    if let Some(response) = outage_answer(inner) {
+        return Some(response);
+    }
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
+        inner.bad_auth += 1;
+        return Some((StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response());
+    }
+    None
+}
+
 /// `GET /api/v2/users/{id}.json` (Show User,
 /// developer.zendesk.com/api-reference/ticketing/users/users/#show-user): `{"user": {…,
 /// "email": …}}`, 404 `RecordNotFound` for an unknown id; `me.json` is Show Self.
@@ -302,12 +314,8 @@ async fn show_user(
         return show_self(State(inner), headers).await;
     }
     let mut inner = inner.lock().unwrap();
-    if let Some(response) = outage_answer(&mut inner) {
+    if let Some(response) = refused(&mut inner, &headers) {
         return response;
-    }
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
-        inner.bad_auth += 1;
-        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
     }
     let id = file.strip_suffix(".json").unwrap_or(&file);
     match inner.user_emails.get(id) {
@@ -326,12 +334,8 @@ async fn show_user(
 /// `GET /api/v2/users/me.json` (Show Self): the API user.
 async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
     let mut inner = inner.lock().unwrap();
-    if let Some(response) = outage_answer(&mut inner) {
+    if let Some(response) = refused(&mut inner, &headers) {
         return response;
-    }
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
-        inner.bad_auth += 1;
-        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
     }
     Json(serde_json::json!({"user": {"id": API_USER_ID, "email": "bot@example.com", "role": "agent"}}))
         .into_response()
