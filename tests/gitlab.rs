@@ -416,3 +416,71 @@ async fn without_gitlab_the_notes_say_nothing_of_it() {
     );
     assert_eq!(app.ticket("7501").await["gitlab"], serde_json::json!([]));
 }
+
+/// On PostgreSQL (several processes): the facts cache and the shared GitLab budget live in the
+/// database.
+#[tokio::test]
+async fn on_postgresql_the_facts_are_cached_and_the_budget_shared_in_the_database() {
+    use sqlx::Connection;
+    let server = "postgres://postgres@127.0.0.1:5432";
+    let database = format!(
+        "ob_gitlab_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    );
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL answers");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let gitlab = FakeGitLab::start().await;
+    alice(&gitlab);
+    gitlab.add_project("acme/api");
+    gitlab.add_member("acme/api", 7, 40);
+    let (url, database_url) = (gitlab.url(), format!("{server}/{database}"));
+    let app = spawn_app_with(move |c| {
+        c.database_url = database_url;
+        c.gitlab_url = Some(url);
+        c.gitlab_token = Some(Secret::new(TOKEN));
+    })
+    .await;
+    app.zendesk.set_user_email(REQUESTER, EMAIL);
+    for id in ["7601", "7602"] {
+        let event = events::created_with(id, TRANSFER_SUBJECT, TRANSFER, &[]);
+        assert_eq!(app.post_event(&event.to_string()).await.status(), 202);
+    }
+    let notes = app.wait_for_notes(2, WAIT).await;
+    assert!(
+        notes.iter().all(|n| n
+            .html_body
+            .contains("verified: <code>@alice</code> is Maintainer (40)")),
+        "{notes:?}"
+    );
+    let ticket = app.ticket("7601").await;
+    assert_eq!(ticket["stage"], "ask_permission", "{ticket}");
+    assert_eq!(
+        ticket["gitlab"][0]["found"]["user"]["username"], "alice",
+        "{ticket}"
+    );
+    let budget: i64 = {
+        let mut db = sqlx::PgConnection::connect(&format!("{server}/{database}"))
+            .await
+            .unwrap();
+        let count =
+            sqlx::query_scalar("SELECT COUNT(*) FROM api_budget WHERE account LIKE 'gitlab:%'")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        db.close().await.unwrap();
+        count
+    };
+    assert_eq!(budget, 1, "one shared GitLab budget row");
+    app.stop().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {database} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+}
