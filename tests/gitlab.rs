@@ -484,3 +484,38 @@ async fn on_postgresql_the_facts_are_cached_and_the_budget_shared_in_the_databas
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn where_group_memberships_are_not_shown_the_own_namespace_plan_still_is() {
+    let gitlab = FakeGitLab::start().await;
+    let mut user = FakeGitLab::user(7, "alice", EMAIL);
+    user.ssh_keys = 1;
+    gitlab.add_user(user);
+    gitlab.set_plan("alice", "premium", false);
+    gitlab.add_group("acme");
+    gitlab.add_member("acme", 7, 30);
+    gitlab.forbid_memberships();
+    let (note, _) = account_note(&gitlab, "7203").await;
+    assert!(note.contains("plans: <code>alice</code> premium"), "{note}");
+    assert!(!note.contains("<code>acme</code>"), "{note}");
+    assert!(!note.contains("Eligibility"), "{note}");
+    assert!(note.contains("(the account has 1 SSH key)"), "{note}");
+}
+
+#[tokio::test]
+async fn gitlab_answering_429_is_reported_as_a_rate_limit() {
+    let gitlab = FakeGitLab::start().await;
+    alice(&gitlab);
+    gitlab.start_outage(429);
+    let (note, ticket) = project_ticket(&gitlab, "7304", TRANSFER).await;
+    assert!(
+        note.contains("could not check: rate limited by GitLab (retry after 60 s)"),
+        "{note}"
+    );
+    assert_eq!(ticket["stage"], "verify_role", "{ticket}");
+    assert_eq!(
+        gitlab.requests().len(),
+        1,
+        "one request, then GitLab's wait is kept"
+    );
+}

@@ -47,6 +47,9 @@ struct Inner {
     outage: Option<u16>,
     /// `RateLimit-Remaining` and `RateLimit-Reset` sent on every answer.
     rate_headers: Option<(u64, u64)>,
+    /// User memberships answers 403, as on GitLab.com (the endpoint is for administrators of
+    /// self-managed instances).
+    memberships_forbidden: bool,
 }
 
 #[derive(Clone)]
@@ -133,6 +136,10 @@ impl FakeGitLab {
             .unwrap()
             .plans
             .insert(full_path.into(), (plan.into(), trial));
+    }
+
+    pub fn forbid_memberships(&self) {
+        self.inner.lock().unwrap().memberships_forbidden = true;
     }
 
     pub fn start_outage(&self, status: u16) {
@@ -260,6 +267,11 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap) -> Resp
             }
             None => not_found("User"),
         },
+        ["users", _, "memberships"] if inner.memberships_forbidden => (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"message": "403 Forbidden"})),
+        )
+            .into_response(),
         ["users", id, "memberships"] => match user(inner, id) {
             Some(u) => {
                 let memberships: Vec<Value> = inner
