@@ -276,8 +276,15 @@ async fn an_account_without_ssh_keys_is_not_offered_the_ssh_step() {
     gitlab.set_plan("acme", "premium", false);
     let (note, _) = account_note(&gitlab, "7202").await;
     assert!(!note.contains("2fa_recovery_codes"), "{note}");
-    assert!(note.contains("No SSH key on the account"), "{note}");
-    assert!(note.contains("0 SSH keys"), "{note}");
+    assert!(
+        note.contains("the account has no SSH key to regenerate recovery codes with"),
+        "{note}"
+    );
+    assert!(note.contains("2FA on, no SSH key,"), "{note}");
+    assert!(
+        !note.contains("over SSH"),
+        "not even among the reminders: {note}"
+    );
     assert!(note.contains("<code>acme</code> premium"), "{note}");
     assert!(
         !note.contains("Eligibility"),

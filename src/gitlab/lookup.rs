@@ -63,10 +63,14 @@ struct Identity {
     provider: String,
 }
 
+/// Fields GitLab always sends are still optional here: without them the path as the ticket
+/// wrote it (which GitLab just resolved) stands in.
 #[derive(Deserialize)]
 struct Project {
-    path_with_namespace: String,
-    namespace: ProjectNamespace,
+    #[serde(default)]
+    path_with_namespace: Option<String>,
+    #[serde(default)]
+    namespace: Option<ProjectNamespace>,
 }
 
 #[derive(Deserialize)]
@@ -78,7 +82,8 @@ struct ProjectNamespace {
 
 #[derive(Deserialize)]
 struct Group {
-    full_path: String,
+    #[serde(default)]
+    full_path: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -306,9 +311,15 @@ impl GitLabLookup {
                 .get::<Project>(&["projects", &mention.path], &[])
                 .await?
         {
-            let namespace = &project.namespace;
-            let parent = (namespace.kind == "group").then_some(namespace.full_path.as_str());
-            let full_path = project.path_with_namespace;
+            let full_path = project
+                .path_with_namespace
+                .unwrap_or_else(|| mention.path.clone());
+            let parent = match &project.namespace {
+                Some(ns) => (ns.kind == "group").then(|| ns.full_path.clone()),
+                // A project's parent is its namespace: a group unless it is a user's.
+                None => full_path.rsplit_once('/').map(|(ns, _)| ns.to_string()),
+            };
+            let parent = parent.as_deref();
             let (access_level, inherited_from) = self
                 .membership("projects", &full_path, parent, &user)
                 .await?;
@@ -329,7 +340,7 @@ impl GitLabLookup {
         else {
             return Ok(Standing::NotFound);
         };
-        let full_path = group.full_path;
+        let full_path = group.full_path.unwrap_or_else(|| mention.path.clone());
         let parent = full_path.rsplit_once('/').map(|(parent, _)| parent);
         let (access_level, inherited_from) =
             self.membership("groups", &full_path, parent, &user).await?;

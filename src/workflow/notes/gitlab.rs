@@ -148,6 +148,7 @@ fn account_lines(lines: &mut Vec<String>, user: &GitLabUser, account: &AccountFa
         None => "2FA not shown",
     };
     let keys = match &account.ssh_keys {
+        Ok(0) => "no SSH key".to_string(),
         Ok(1) => "1 SSH key".to_string(),
         Ok(n) => format!("{n} SSH keys"),
         Err(reason) => format!("SSH keys: could not check: {reason}"),
