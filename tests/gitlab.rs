@@ -526,3 +526,39 @@ async fn gitlab_answering_429_is_reported_as_a_rate_limit() {
         "one request, then GitLab's wait is kept"
     );
 }
+
+#[tokio::test]
+async fn in_shadow_mode_the_note_says_the_e_mail_cannot_be_read() {
+    let gitlab = FakeGitLab::start().await;
+    alice(&gitlab);
+    let url = gitlab.url();
+    let app = spawn_app_with(move |c| {
+        c.zendesk_url = None;
+        c.gitlab_url = Some(url);
+        c.gitlab_token = Some(Secret::new(TOKEN));
+    })
+    .await;
+    let event = events::created_with("7701", TRANSFER_SUBJECT, TRANSFER, &[]);
+    assert_eq!(app.post_event(&event.to_string()).await.status(), 202);
+    assert!(
+        common::eventually(WAIT, || async {
+            let r = app.api("/api/tickets/zendesk/7701").await;
+            r.status() == 200
+                && r.json::<serde_json::Value>().await.unwrap()["notes"]
+                    .as_array()
+                    .is_some_and(|n| !n.is_empty())
+        })
+        .await
+    );
+    let ticket = app.ticket("7701").await;
+    let note = ticket["notes"][0]["body"].as_str().unwrap();
+    assert_eq!(ticket["notes"][0]["status"], "shadow", "{ticket}");
+    assert!(
+        note.contains("could not check: the requester&#x27;s e-mail is unknown without the helpdesk API (shadow mode)"),
+        "{note}"
+    );
+    assert!(
+        gitlab.requests().is_empty(),
+        "nothing to ask GitLab without the e-mail"
+    );
+}
