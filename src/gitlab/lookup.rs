@@ -149,9 +149,15 @@ impl GitLabLookup {
         if prev.as_ref().is_some_and(|s| s.done_at.is_some()) {
             return None;
         }
+        // The category the decision will see: the stored one, unless this is the first event
+        // or an agent's override tag is on the ticket (the classifier honours it).
+        let overridden = ticket
+            .tags
+            .iter()
+            .any(|t| t.starts_with(settings.tags.category_prefix.as_str()));
         let category = match prev.as_ref().and_then(|s| s.category) {
-            Some(category) => category,
-            None => {
+            Some(category) if !overridden => category,
+            _ => {
                 settings
                     .classifier
                     .classify(&ticket.subject, &ticket.description, &ticket.tags)
