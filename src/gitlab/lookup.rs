@@ -1,15 +1,12 @@
 //! One ticket's lookup: the requester's e-mail from the helpdesk, their GitLab user, then the
 //! role on the project or group the ticket names, or the account's facts. The result is
 //! cached per ticket and requester (`crate::store`), failures only for [`FAILURE_RECHECK`].
+//! The role is `super::roles`', the account's facts `super::account`'s.
 //!
-//! API reference (GitLab's `doc/api/`): `users.md` (List users `?search=` by e-mail, the
-//! admin fields `email`, `two_factor_enabled`, `identities`; User memberships; List SSH keys
-//! for user), `projects.md` / `groups.md` (get one by URL-encoded path), `members.md` (Get a
-//! member including inherited members: `…/members/all/:user_id`, the highest access level;
-//! direct member: `…/members/:user_id`; 404 = not a member), `namespaces.md` (`plan`, `trial`).
+//! API reference (GitLab's `doc/api/users.md`): List users `?search=` by e-mail, with the
+//! administrator's fields `email`, `two_factor_enabled`, `identities`.
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -18,8 +15,7 @@ use super::{GitLabClient, GitLabError};
 use crate::helpdesk::zendesk::ZendeskClient;
 use crate::store::Store;
 use crate::workflow::gitlab::{
-    AccountFacts, Found, GitLabFacts, GitLabUser, Inherited, NamespacePlan, PathKind, PathMention,
-    PathRole, Standing, mentioned_paths, role_facts,
+    Found, GitLabFacts, GitLabUser, PathRole, mentioned_paths, role_facts,
 };
 use crate::workflow::{Category, TicketEvent, WorkflowSettings};
 
@@ -27,13 +23,9 @@ use crate::workflow::{Category, TicketEvent, WorkflowSettings};
 pub const FAILURE_RECHECK: Duration = Duration::from_secs(300);
 /// A whole lookup; then the note says GitLab took too long.
 const DEADLINE: Duration = Duration::from_secs(20);
-/// Ancestor groups asked for the direct membership an inherited role comes from.
-const MAX_ANCESTORS: usize = 5;
-/// Group namespaces whose plan is read for an account ticket.
-const MAX_PLANS: usize = 10;
 
 pub struct GitLabLookup {
-    client: Arc<GitLabClient>,
+    pub(super) client: Arc<GitLabClient>,
     store: Store,
     /// Reads the requester's e-mail; `None` in shadow mode.
     zendesk: Option<Arc<ZendeskClient>>,
@@ -42,9 +34,9 @@ pub struct GitLabLookup {
 }
 
 #[derive(Deserialize)]
-struct ApiUser {
-    id: u64,
-    username: String,
+pub(super) struct ApiUser {
+    pub(super) id: u64,
+    pub(super) username: String,
     #[serde(default)]
     state: String,
     /// Shown to administrators only.
@@ -61,50 +53,6 @@ struct ApiUser {
 #[derive(Deserialize)]
 struct Identity {
     provider: String,
-}
-
-/// Fields GitLab always sends are still optional here: without them the path as the ticket
-/// wrote it (which GitLab just resolved) stands in.
-#[derive(Deserialize)]
-struct Project {
-    #[serde(default)]
-    path_with_namespace: Option<String>,
-    #[serde(default)]
-    namespace: Option<ProjectNamespace>,
-}
-
-#[derive(Deserialize)]
-struct ProjectNamespace {
-    full_path: String,
-    #[serde(default)]
-    kind: String,
-}
-
-#[derive(Deserialize)]
-struct Group {
-    #[serde(default)]
-    full_path: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Member {
-    access_level: u32,
-}
-
-#[derive(Deserialize)]
-struct Membership {
-    source_id: u64,
-    #[serde(default)]
-    source_type: String,
-}
-
-#[derive(Deserialize)]
-struct Namespace {
-    full_path: String,
-    #[serde(default)]
-    plan: Option<String>,
-    #[serde(default)]
-    trial: bool,
 }
 
 impl GitLabLookup {
@@ -291,185 +239,6 @@ impl GitLabLookup {
             })?),
             _ => UserMatch::Several(exact.into_iter().map(|u| u.username).collect()),
         })
-    }
-
-    /// What the requester is on one mentioned path: a project (when it may be one) or else a
-    /// group, then the effective membership.
-    async fn standing(&self, mention: &PathMention, user_id: u64) -> Standing {
-        match self.resolve_and_check(mention, user_id).await {
-            Ok(standing) => standing,
-            Err(e) => Standing::Failed {
-                reason: e.to_string(),
-            },
-        }
-    }
-
-    async fn resolve_and_check(
-        &self,
-        mention: &PathMention,
-        user_id: u64,
-    ) -> Result<Standing, GitLabError> {
-        let user = user_id.to_string();
-        let may_be_project = mention.kind != Some(PathKind::Group) && mention.path.contains('/');
-        if may_be_project
-            && let Some(project) = self
-                .client
-                .get::<Project>(&["projects", &mention.path], &[])
-                .await?
-        {
-            let full_path = project
-                .path_with_namespace
-                .unwrap_or_else(|| mention.path.clone());
-            let parent = match &project.namespace {
-                Some(ns) => (ns.kind == "group").then(|| ns.full_path.clone()),
-                // A project's parent is its namespace: a group unless it is a user's.
-                None => full_path.rsplit_once('/').map(|(ns, _)| ns.to_string()),
-            };
-            let parent = parent.as_deref();
-            let (access_level, inherited_from) = self
-                .membership("projects", &full_path, parent, &user)
-                .await?;
-            return Ok(Standing::Member {
-                kind: PathKind::Project,
-                full_path,
-                access_level,
-                inherited_from,
-            });
-        }
-        if mention.kind == Some(PathKind::Project) {
-            return Ok(Standing::NotFound);
-        }
-        let Some(group) = self
-            .client
-            .get::<Group>(&["groups", &mention.path], &[("with_projects", "false")])
-            .await?
-        else {
-            return Ok(Standing::NotFound);
-        };
-        let full_path = group.full_path.unwrap_or_else(|| mention.path.clone());
-        let parent = full_path.rsplit_once('/').map(|(parent, _)| parent);
-        let (access_level, inherited_from) =
-            self.membership("groups", &full_path, parent, &user).await?;
-        Ok(Standing::Member {
-            kind: PathKind::Group,
-            full_path,
-            access_level,
-            inherited_from,
-        })
-    }
-
-    /// The requester's effective level on a project or group (`collection`: `projects` or
-    /// `groups`), and, when they are not a direct member, where it is inherited from (the
-    /// ancestors from `parent_group` up).
-    async fn membership(
-        &self,
-        collection: &str,
-        full_path: &str,
-        parent_group: Option<&str>,
-        user: &str,
-    ) -> Result<(Option<u32>, Option<Inherited>), GitLabError> {
-        let Some(effective) = self
-            .client
-            .get::<Member>(&[collection, full_path, "members", "all", user], &[])
-            .await?
-        else {
-            return Ok((None, None));
-        };
-        let direct: Option<Member> = self
-            .client
-            .get(&[collection, full_path, "members", user], &[])
-            .await?;
-        let inherited = match (direct, parent_group) {
-            (Some(_), _) => None,
-            (None, Some(parent)) => {
-                Some(self.inherited(parent, user, effective.access_level).await)
-            }
-            (None, None) => Some(Inherited { group: None }),
-        };
-        Ok((Some(effective.access_level), inherited))
-    }
-
-    /// The nearest ancestor group (from `group` up) where the requester is a direct member at
-    /// the effective level: where the inherited role comes from. Unknown when none is found
-    /// within [`MAX_ANCESTORS`] (or the role comes from a group the project is shared with).
-    async fn inherited(&self, group: &str, user: &str, level: u32) -> Inherited {
-        let mut path = group.to_string();
-        for _ in 0..MAX_ANCESTORS {
-            match self
-                .client
-                .get::<Member>(&["groups", &path, "members", user], &[])
-                .await
-            {
-                Ok(Some(member)) if member.access_level == level => {
-                    return Inherited { group: Some(path) };
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-            match path.rsplit_once('/') {
-                Some((parent, _)) => path = parent.to_string(),
-                None => break,
-            }
-        }
-        Inherited { group: None }
-    }
-
-    /// The account's facts: SSH keys, and the plans of its namespaces where visible.
-    async fn account(&self, user: &ApiUser) -> AccountFacts {
-        let id = user.id.to_string();
-        let ssh_keys = self
-            .client
-            .get::<Vec<IgnoredAny>>(&["users", &id, "keys"], &[("per_page", "100")])
-            .await
-            .map(|keys| keys.map_or(0, |k| k.len()))
-            .map_err(|e| e.to_string());
-        AccountFacts {
-            ssh_keys,
-            plans: self.plans(user).await.map_err(|e| e.to_string()),
-        }
-    }
-
-    /// The user's own namespace, then the groups they are a direct member of (User
-    /// memberships is for administrators of self-managed instances: elsewhere only the
-    /// user's own namespace is read).
-    async fn plans(&self, user: &ApiUser) -> Result<Vec<NamespacePlan>, GitLabError> {
-        let mut plans = vec![];
-        let mut namespaces = vec![user.username.clone()];
-        let id = user.id.to_string();
-        match self
-            .client
-            .get::<Vec<Membership>>(
-                &["users", &id, "memberships"],
-                &[("type", "Namespace"), ("per_page", "100")],
-            )
-            .await
-        {
-            Ok(memberships) => namespaces.extend(
-                memberships
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|m| m.source_type == "Namespace")
-                    .take(MAX_PLANS)
-                    .map(|m| m.source_id.to_string()),
-            ),
-            Err(GitLabError::Unauthorized(_) | GitLabError::Rejected(_)) => {}
-            Err(e) => return Err(e),
-        }
-        for namespace in namespaces {
-            if let Some(ns) = self
-                .client
-                .get::<Namespace>(&["namespaces", &namespace], &[])
-                .await?
-                && let Some(plan) = ns.plan
-            {
-                plans.push(NamespacePlan {
-                    full_path: ns.full_path,
-                    plan,
-                    trial: ns.trial,
-                });
-            }
-        }
-        Ok(plans)
     }
 }
 

@@ -7,8 +7,10 @@
 //! The decision itself is the workflow core's (`crate::workflow::gitlab`); this module only
 //! reads.
 
+mod account;
 mod client;
 mod lookup;
+mod roles;
 
 pub use client::{GitLabClient, GitLabOptions};
 pub use lookup::GitLabLookup;
