@@ -12,7 +12,7 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
     let zendesk = FakeZendesk::start().await;
     let data = tempfile::tempdir().unwrap();
     let log_path = data.path().join("stderr.log");
-    let (mut child, base) = serve(&zendesk, data.path(), "info,onbehalf=debug", &[]).await;
+    let (child, base) = serve(&zendesk, data.path(), "info,onbehalf=debug", &[]).await;
     let http = reqwest::Client::new();
 
     let secret_text = "PURPLE-ELEPHANT my e-mail is riley.banks@example.org";
@@ -61,12 +61,7 @@ async fn logs_carry_ids_and_never_customer_text_or_secrets() {
         "the triage note"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(child.wait().unwrap().success());
+    stop(child);
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.lines().count() >= 3, "something was logged: {log}");
@@ -123,7 +118,7 @@ async fn gitlab_lookups_never_log_the_e_mail_or_the_token() {
         ("ONBEHALF_GITLAB_URL", gitlab.url()),
         ("ONBEHALF_GITLAB_TOKEN", TOKEN.to_string()),
     ];
-    let (mut child, base) = serve(&zendesk, data.path(), "debug", &gitlab_env).await;
+    let (child, base) = serve(&zendesk, data.path(), "debug", &gitlab_env).await;
     let http = reqwest::Client::new();
     for (n, ticket) in ["4243", "4244"].into_iter().enumerate() {
         if n == 1 {
@@ -159,12 +154,7 @@ async fn gitlab_lookups_never_log_the_e_mail_or_the_token() {
         "{}",
         notes[1].html_body
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(child.wait().unwrap().success());
+    stop(child);
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("GitLab check failed"), "{log}");
     for forbidden in [email, "riley.banks%40example.org", "example.org", TOKEN] {
@@ -218,4 +208,14 @@ async fn serve(
         .await
     );
     (child, base)
+}
+
+/// SIGTERM, and a clean exit (the logs are complete).
+fn stop(mut child: std::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
 }
