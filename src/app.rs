@@ -325,6 +325,8 @@ struct WorkerParts {
     history: Option<Arc<ZendeskClient>>,
     /// Zero: no reconciler.
     reconcile_every: Duration,
+    /// `None`: GitLab is not configured.
+    gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
     concurrency: usize,
 }
@@ -397,6 +399,9 @@ impl Application {
                 notes: helpdesk,
                 history,
             } = helpdesk(&config, &store, &health)?;
+            let gitlab = crate::gitlab::from_config(&config, &store, history.clone())
+                .map_err(|e| AppError::Config(e.to_string()))?
+                .map(Arc::new);
             let for_settings = config.clone();
             Some(WorkerParts {
                 settings: tokio::task::spawn_blocking(move || {
@@ -409,6 +414,7 @@ impl Application {
                 helpdesk,
                 history,
                 reconcile_every: Duration::from_secs(config.reconcile_interval_secs),
+                gitlab,
                 health,
                 concurrency: config.workers,
             })
@@ -470,6 +476,9 @@ impl Application {
                 };
                 let mut worker =
                     Worker::new(parts.store, parts.helpdesk, settings).with_health(parts.health);
+                if let Some(gitlab) = parts.gitlab {
+                    worker = worker.with_gitlab(gitlab);
+                }
                 if let Some(api) = parts.history {
                     worker = worker.with_history(api.clone());
                     if !parts.reconcile_every.is_zero() {

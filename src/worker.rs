@@ -118,6 +118,8 @@ pub struct Worker {
     settings: Arc<WorkflowSettings>,
     /// Reads tickets back for "this ticket changed" notices (`sync`); `None` in shadow mode.
     history: Option<Arc<crate::helpdesk::zendesk::ZendeskClient>>,
+    /// Asks GitLab about the requester before each decision; `None`: GitLab is off.
+    gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
 }
 
@@ -134,6 +136,7 @@ impl Worker {
             helpdesk,
             settings,
             history: None,
+            gitlab: None,
             health: Health::default(),
         }
     }
@@ -141,6 +144,12 @@ impl Worker {
     /// Lets the worker sync tickets from the Zendesk API (trigger webhooks, reconciliation).
     pub fn with_history(mut self, api: Arc<crate::helpdesk::zendesk::ZendeskClient>) -> Worker {
         self.history = Some(api);
+        self
+    }
+
+    /// Hands GitLab's facts about the requester to every decision.
+    pub fn with_gitlab(mut self, gitlab: Arc<crate::gitlab::GitLabLookup>) -> Worker {
+        self.gitlab = Some(gitlab);
         self
     }
 
@@ -208,10 +217,19 @@ impl Worker {
             return Ok(Outcome::Ignored);
         }
         let mode = self.helpdesk.mode();
+        // I/O before the decision: the core gets the facts as input and stays pure.
+        let gitlab = match &self.gitlab {
+            Some(lookup) => {
+                lookup
+                    .facts_for(&envelope.source, &event, &self.settings)
+                    .await
+            }
+            None => None,
+        };
         let event = Arc::new(event);
         let decide: Decide = {
             let (event, settings) = (event.clone(), self.settings.clone());
-            Box::new(move |prev| workflow::decide(prev, &event, &settings))
+            Box::new(move |prev| workflow::decide_with(prev, &event, &settings, gitlab.as_ref()))
         };
         let (note_status, hold) = match mode {
             NoteMode::Posted => (NoteStatus::Pending, Some(NOTE_CLAIM)),

@@ -21,6 +21,7 @@ use crate::config::Secret;
 use crate::health::{Dependency, Health};
 
 pub mod history;
+pub mod users;
 
 /// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
 /// before the caller is told the helpdesk is down.

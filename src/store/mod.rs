@@ -12,6 +12,7 @@ mod batcher;
 pub mod budget;
 mod commit;
 mod confirmations;
+mod gitlab;
 pub use confirmations::ExportQuery;
 mod note_feed;
 mod notes;

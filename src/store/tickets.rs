@@ -37,6 +37,9 @@ pub struct TicketView {
     pub state: serde_json::Value,
     pub notes: Vec<NoteRecord>,
     pub confirmations: Vec<ConfirmationRecord>,
+    /// What GitLab said about the ticket's requesters, newest first, each with the time read
+    /// and the source (empty without GitLab).
+    pub gitlab: Vec<serde_json::Value>,
 }
 
 const MAX_RACES: u32 = 50;
@@ -154,6 +157,7 @@ impl Store {
             state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
             notes: self.notes_of(source, ticket_id).await?,
             confirmations: self.confirmations_of(source, ticket_id).await?,
+            gitlab: self.gitlab_facts_of(source, ticket_id).await?,
         }))
     }
 }
