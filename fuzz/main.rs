@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue};
 use onbehalf::config::Secret;
-use onbehalf::ingest::signature::{
+use onbehalf::helpdesk::zendesk::payload::{parse_event, parse_header};
+use onbehalf::helpdesk::zendesk::signature::{
     SignatureScheme, ZENDESK_SIGNATURE, ZENDESK_TIMESTAMP, ZendeskSignature,
 };
-use onbehalf::ingest::zendesk::{parse_event, parse_header};
 use onbehalf::workflow::consent::{Asked, judge_reply};
 use onbehalf::workflow::{Comment, text};
 use rand::rngs::StdRng;
@@ -384,7 +384,7 @@ fn run_event(input: &[u8]) -> Outcome {
     Ok(match (&event, &header) {
         // Unhandled types are one outcome: their names are whatever the mutation made.
         (Ok(event), Ok(header)) => hash_of((
-            onbehalf::ingest::zendesk::is_handled(&header.event_type)
+            onbehalf::helpdesk::zendesk::payload::is_handled(&header.event_type)
                 .then_some(header.event_type.as_str()),
             event.ticket.id.is_empty(),
             event.ticket.tags.len().min(4),

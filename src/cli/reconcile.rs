@@ -3,7 +3,6 @@
 //! records appended, as its webhooks would have); one line per ticket says what was done.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -37,10 +36,19 @@ pub async fn run(
 ) -> Result<PassReport, ReconcileCommandError> {
     let since = OffsetDateTime::parse(since.trim(), &Rfc3339)
         .map_err(|_| ReconcileCommandError::Since(since.to_string()))?;
-    let api = Arc::new(app::zendesk_client(config)?.ok_or(ReconcileCommandError::NoApi)?);
+    if app::zendesk_client(config)?.is_none() {
+        return Err(ReconcileCommandError::NoApi);
+    }
     let store = app::open_store(config).await?;
-    let settings = Arc::new(app::workflow_settings(config)?);
-    let worker = Worker::new(store.clone(), api.clone(), settings).with_history(api.clone());
+    let parts = app::helpdesks(
+        config,
+        &store,
+        &crate::health::Health::default(),
+        app::Role::Work,
+    )?;
+    let api = parts.history.ok_or(ReconcileCommandError::NoApi)?;
+    let settings = app::workflow_settings(config)?;
+    let worker = Worker::new(store.clone(), &parts.helpdesks, &settings).with_history(api.clone());
     let reconciler = Reconciler::new(worker, api);
     let mut written: std::io::Result<()> = Ok(());
     let result = reconciler

@@ -9,9 +9,7 @@
 mod drafts;
 mod evidence;
 
-pub use drafts::{
-    admin_note_line, admin_note_summary, issue_line, permission_question, ticket_link,
-};
+pub use drafts::{admin_note_line, admin_note_summary, issue_line, permission_question};
 
 use super::{Category, TagNames};
 use minijinja::Environment;

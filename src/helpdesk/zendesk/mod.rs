@@ -1,4 +1,6 @@
-//! Zendesk REST client: internal notes through `PUT /api/v2/tickets/{id}.json`.
+//! Zendesk: its webhooks (`signature`, `payload`, `trigger`, behind `integration`), its REST
+//! client (this file: internal notes through `PUT /api/v2/tickets/{id}.json`; `history`: the
+//! ticket read back for syncs) and its configuration section ([`ZendeskSection`]).
 //!
 //! Throttling is expected (plan limits of a few hundred requests a minute): requests take a
 //! token from the account's budget (see [`super::budget`]), and a `Retry-After` on a 429 or
@@ -15,12 +17,62 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::budget::{ApiBudget, LocalBudget};
-use super::{Helpdesk, HelpdeskError, NoteMode};
 use crate::config::Secret;
 use crate::health::{Dependency, Health};
+use crate::helpdesk::budget::{ApiBudget, LocalBudget};
+use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 
 pub mod history;
+pub mod integration;
+pub mod payload;
+pub mod signature;
+pub mod trigger;
+
+pub use integration::ZendeskIntegration;
+
+/// Zendesk's API credentials (`zendesk_url`, `zendesk_email`, `zendesk_api_token`).
+#[derive(Debug, Clone)]
+pub struct ZendeskApi {
+    pub url: String,
+    pub email: String,
+    pub api_token: Secret,
+}
+
+/// Zendesk's configuration section (`ONBEHALF_ZENDESK_*`, or the `[zendesk]` table).
+#[derive(Debug, Clone)]
+pub struct ZendeskSection {
+    /// `None`: shadow mode, notes kept in the store.
+    pub api: Option<ZendeskApi>,
+    pub signing_secrets: Vec<Secret>,
+    pub signature_tolerance_secs: u64,
+    pub requests_per_minute: u32,
+    pub timeout_secs: u64,
+    /// Notes kept in the store even with credentials.
+    pub shadow: bool,
+}
+
+impl ZendeskSection {
+    /// The API client, when credentials are configured.
+    pub fn client(&self) -> Result<Option<ZendeskClient>, HelpdeskError> {
+        self.api
+            .as_ref()
+            .map(|api| {
+                ZendeskClient::new(&ZendeskOptions {
+                    base_url: api.url.clone(),
+                    email: api.email.clone(),
+                    api_token: api.api_token.clone(),
+                    timeout: Duration::from_secs(self.timeout_secs),
+                    requests_per_minute: self.requests_per_minute,
+                })
+            })
+            .transpose()
+    }
+
+    /// The agent interface's base URL, for the notes' links.
+    pub fn url(&self) -> Option<&str> {
+        self.api.as_ref().map(|api| api.url.as_str())
+    }
+}
 
 /// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
 /// before the caller is told the helpdesk is down.

@@ -1,0 +1,227 @@
+//! Zammad and Zendesk in one deployment: Zammad's trigger webhooks at `/webhooks/zammad`
+//! (signed with `X-Hub-Signature`, deduped by `X-Zammad-Delivery`), its customer's replies
+//! judged, its notes posted to Zammad and never to Zendesk (and the other way round), and its
+//! trail records naming it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::events;
+use common::fake_zammad::{self, FakeZammad};
+use common::{FakeZendesk, TestApp};
+use onbehalf::config::Secret;
+use tempfile::TempDir;
+
+const WAIT: Duration = Duration::from_secs(15);
+const CUSTOMER: u64 = 7;
+const AGENT: u64 = 5;
+const COLLEAGUE: u64 = 9;
+const VERIFIED: &str = "account_ownership_verified";
+
+async fn both() -> (TestApp, FakeZammad) {
+    common::init_test_logging();
+    let zendesk = FakeZendesk::start().await;
+    let zammad = FakeZammad::start().await;
+    let data = TempDir::new().unwrap();
+    let mut config = common::test_config(&data, &zendesk);
+    config.zammad_url = Some(zammad.url());
+    config.zammad_api_token = Some(Secret::new(fake_zammad::API_TOKEN));
+    config.zammad_signing_secrets = vec![
+        Secret::new("an-older-zammad-signature-token"),
+        Secret::new(fake_zammad::SIGNATURE_TOKEN),
+    ];
+    config.zammad_requests_per_minute = 1_000_000;
+    (
+        common::spawn_with_config(config, data, zendesk).await,
+        zammad,
+    )
+}
+
+fn hook(app: &TestApp) -> String {
+    app.url("/webhooks/zammad")
+}
+
+async fn deliver(app: &TestApp, webhook: &fake_zammad::Webhook) -> serde_json::Value {
+    let response = webhook
+        .send(&app.http, &hook(app), Some(fake_zammad::SIGNATURE_TOKEN))
+        .await;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    body
+}
+
+const DESCRIPTION: &str = "<div>My phone was stolen and I never saved the recovery codes. I cannot sign in to my GitLab account anymore. Please disable two-factor authentication on my account.</div>";
+
+/// A verified account ticket whose agent asked the 2FA question; waits for its two notes.
+async fn asked(app: &TestApp, zammad: &FakeZammad, ticket: &str) {
+    let created = zammad.create_ticket(
+        ticket,
+        events::TWO_FA_SUBJECT,
+        CUSTOMER,
+        DESCRIPTION,
+        &[VERIFIED],
+    );
+    deliver(app, &created).await;
+    assert_eq!(zammad.wait_for_notes(1, WAIT).await.len(), 1, "triage note");
+    let question = events::PERMISSION_QUESTION.replace('\n', "<br>");
+    let asked = zammad.add_article(ticket, "Agent", AGENT, false, &format!("<p>{question}</p>"));
+    deliver(app, &asked).await;
+    assert_eq!(
+        zammad.wait_for_notes(2, WAIT).await.len(),
+        2,
+        "question note"
+    );
+}
+
+#[tokio::test]
+async fn signed_webhooks_are_queued_once_and_unsigned_ones_refused() {
+    let (app, zammad) = both().await;
+    let created = zammad.create_ticket("31", events::TWO_FA_SUBJECT, CUSTOMER, DESCRIPTION, &[]);
+
+    let unsigned = created.send(&app.http, &hook(&app), None).await;
+    assert_eq!(unsigned.status(), 401);
+    let body: serde_json::Value = unsigned.json().await.unwrap();
+    assert_eq!(body["error"], "missing_signature", "{body}");
+    let forged = created
+        .send(&app.http, &hook(&app), Some("a-token-we-never-set"))
+        .await;
+    assert_eq!(forged.status(), 401);
+
+    let queued = deliver(&app, &created).await;
+    assert_eq!(
+        (queued["status"].as_str(), queued["helpdesk"].as_str()),
+        (Some("queued"), Some("zammad"))
+    );
+    assert_eq!(queued["ticket_id"], "31");
+    // Zammad's retry of the same delivery.
+    let again = created
+        .send(&app.http, &hook(&app), Some(fake_zammad::SIGNATURE_TOKEN))
+        .await;
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["status"], "duplicate");
+
+    let notes = zammad.wait_for_notes(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let notes_now = zammad.notes_for("31");
+    assert_eq!((notes.len(), notes_now.len()), (1, 1), "one triage note");
+    let note = &notes_now[0];
+    assert!(
+        note.internal && note.kind == "note" && note.content_type == "text/html",
+        "{note:?}"
+    );
+    assert!(app.zendesk.notes().is_empty(), "nothing went to Zendesk");
+
+    let ticket = app.api("/api/tickets/zammad/31").await;
+    assert_eq!(ticket.status(), 200);
+    let ticket: serde_json::Value = ticket.json().await.unwrap();
+    assert_eq!(
+        (ticket["helpdesk"].as_str(), ticket["category"].as_str()),
+        (Some("zammad"), Some("account_access"))
+    );
+    assert_eq!(app.api("/api/tickets/zendesk/31").await.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_for_a_helpdesk_that_is_not_configured_is_not_found() {
+    let app = common::spawn_app().await;
+    let zammad = FakeZammad::start().await;
+    let created = zammad.create_ticket("31", "x", CUSTOMER, "<p>x</p>", &[]);
+    let response = created
+        .send(&app.http, &hook(&app), Some(fake_zammad::SIGNATURE_TOKEN))
+        .await;
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("zendesk"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_customers_yes_is_recorded_as_zammads_and_a_cc_or_a_note_grants_nothing() {
+    let (app, zammad) = both().await;
+    asked(&app, &zammad, "41").await;
+    // A CC'd colleague's yes (a Customer article by another user) and an agent's internal
+    // note saying yes: neither is the customer's word.
+    deliver(
+        &app,
+        &zammad.add_article(
+            "41",
+            "Customer",
+            COLLEAGUE,
+            false,
+            "<div>Yes, please go ahead.</div>",
+        ),
+    )
+    .await;
+    deliver(
+        &app,
+        &zammad.add_article("41", "Agent", AGENT, true, "<p>Yes, please go ahead.</p>"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        app.confirmations().await.is_empty(),
+        "no record from a CC or a note"
+    );
+
+    let reply = "<div>Yes, please go ahead.</div><br><blockquote type=\"cite\">Could you please confirm that you would like us to disable two-factor authentication on your account `rbanks`?</blockquote>";
+    deliver(
+        &app,
+        &zammad.add_article("41", "Customer", CUSTOMER, false, reply),
+    )
+    .await;
+    assert!(
+        common::eventually(WAIT, || async { app.confirmations().await.len() == 1 }).await,
+        "one record"
+    );
+    let record = &app.confirmations().await[0];
+    assert_eq!(record["helpdesk"], "zammad", "{record}");
+    assert_eq!(record["format"], 3);
+    assert_eq!(record["verdict"], "granted");
+    assert_eq!(record["quote"], "Yes, please go ahead.");
+    assert_eq!(record["requester_id"], CUSTOMER.to_string());
+    assert_eq!(record["ticket_id"], "41");
+
+    let verdict = zammad.wait_for_notes(3, WAIT).await;
+    assert_eq!(verdict.len(), 3, "triage, question, granted");
+    assert!(verdict.iter().all(|n| n.internal && n.ticket_id == "41"));
+    assert!(app.zendesk.notes().is_empty());
+    let store = onbehalf::app::open_store(&app.config).await.unwrap();
+    let report = store.verify_trail().await.unwrap();
+    assert_eq!((report.checked, report.first_break), (1, None));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_note_goes_to_the_helpdesk_its_ticket_came_from() {
+    let (app, zammad) = both().await;
+    // The same ticket number on both helpdesks: two tickets.
+    let zendesk_created = events::created("41", &[]).to_string();
+    assert_eq!(app.post_event(&zendesk_created).await.status(), 202);
+    deliver(
+        &app,
+        &zammad.create_ticket("41", events::TWO_FA_SUBJECT, CUSTOMER, DESCRIPTION, &[]),
+    )
+    .await;
+    assert_eq!(app.wait_for_notes(1, WAIT).await.len(), 1);
+    assert_eq!(zammad.wait_for_notes(1, WAIT).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.zendesk.notes_for("41").len(), 1);
+    assert_eq!(zammad.notes_for("41").len(), 1);
+    for helpdesk in ["zendesk", "zammad"] {
+        let ticket: serde_json::Value = app
+            .api(&format!("/api/tickets/{helpdesk}/41"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ticket["helpdesk"], helpdesk);
+    }
+    app.stop().await;
+}
