@@ -225,3 +225,112 @@ async fn each_note_goes_to_the_helpdesk_its_ticket_came_from() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn without_a_configured_token_serve_generates_one_and_receive_refuses_to_start() {
+    common::init_test_logging();
+    let zendesk = FakeZendesk::start().await;
+    let zammad = FakeZammad::start().await;
+    let data = TempDir::new().unwrap();
+    let mut config = common::test_config(&data, &zendesk);
+    config.zammad_url = Some(zammad.url());
+    config.zammad_api_token = Some(Secret::new(fake_zammad::API_TOKEN));
+
+    let mut receive = config.clone();
+    receive.queue_url = "amqp://guest:guest@127.0.0.1:5672/%2f".into();
+    let refused = onbehalf::app::Application::build(receive, onbehalf::app::Role::Receive)
+        .await
+        .err()
+        .expect("receive needs the configured token");
+    assert!(
+        refused
+            .to_string()
+            .contains("ONBEHALF_ZAMMAD_SIGNING_SECRETS"),
+        "{refused}"
+    );
+
+    let app = common::spawn_with_config(config, data, zendesk).await;
+    let path = onbehalf::app::generated_secret_path_for(app.data.path(), "zammad");
+    let generated = std::fs::read_to_string(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only the owner reads it");
+    }
+    let created = zammad.create_ticket("51", events::TWO_FA_SUBJECT, CUSTOMER, DESCRIPTION, &[]);
+    assert_eq!(
+        created.send(&app.http, &hook(&app), None).await.status(),
+        401,
+        "unsigned: refused"
+    );
+    let signed = created
+        .send(&app.http, &hook(&app), Some(generated.trim()))
+        .await;
+    assert_eq!(signed.status(), 202, "signed with the generated token");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shadow_mode_keeps_zammads_notes_local_and_zendesk_posts_as_usual() {
+    common::init_test_logging();
+    let zendesk = FakeZendesk::start().await;
+    let zammad = FakeZammad::start().await;
+    let data = TempDir::new().unwrap();
+    let mut config = common::test_config(&data, &zendesk);
+    config.zammad_url = Some(zammad.url());
+    config.zammad_shadow = true;
+    config.zammad_signing_secrets = vec![Secret::new(fake_zammad::SIGNATURE_TOKEN)];
+    let app = common::spawn_with_config(config, data, zendesk).await;
+    deliver(
+        &app,
+        &zammad.create_ticket("61", events::TWO_FA_SUBJECT, CUSTOMER, DESCRIPTION, &[]),
+    )
+    .await;
+    assert_eq!(
+        app.post_event(&events::created("61", &[]).to_string())
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(app.wait_for_notes(1, WAIT).await.len(), 1, "Zendesk posts");
+    assert!(
+        common::eventually(WAIT, || async {
+            let ticket: serde_json::Value = app
+                .api("/api/tickets/zammad/61")
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            ticket["notes"]
+                .as_array()
+                .is_some_and(|n| n.len() == 1 && n[0]["status"] == "shadow")
+        })
+        .await,
+        "Zammad's note is kept as a shadow note"
+    );
+    assert!(zammad.notes().is_empty(), "nothing was posted to Zammad");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_client_reads_a_tickets_articles_and_tags() {
+    let zammad = FakeZammad::start().await;
+    zammad.create_ticket("71", "x", CUSTOMER, "<p>hello</p>", &[VERIFIED, "vip"]);
+    let client = onbehalf::helpdesk::zammad::ZammadClient::new(
+        &zammad.url(),
+        &Secret::new(fake_zammad::API_TOKEN),
+        Duration::from_secs(5),
+        1_000_000,
+    )
+    .unwrap();
+    assert_eq!(client.tags("71").await.unwrap(), [VERIFIED, "vip"]);
+    let articles = client.articles("71").await.unwrap();
+    assert_eq!(articles.len(), 1);
+    assert_eq!(articles[0].sender.as_deref(), Some("Customer"));
+    assert!(!articles[0].internal);
+    assert!(matches!(
+        client.tags("72").await,
+        Err(onbehalf::helpdesk::HelpdeskError::Rejected(_))
+    ));
+}
