@@ -136,13 +136,41 @@ fn budget(store: &Store, account: &str, per_minute: u32) -> Option<Arc<dyn ApiBu
     })
 }
 
-/// Builds every configured helpdesk. `role` decides whether webhook secrets are needed (a
-/// process that receives none checks no signatures).
+/// Each configured helpdesk's webhook secrets; none for a process that receives no webhooks.
+#[derive(Default)]
+pub struct WebhookSecrets {
+    zendesk: Vec<Secret>,
+    zammad: Vec<Secret>,
+}
+
+impl WebhookSecrets {
+    /// The configured secrets, or (`serve`) generated ones; `receive` without them fails.
+    pub fn of(config: &Config, role: Role) -> Result<WebhookSecrets, AppError> {
+        if !role.receives() {
+            return Ok(WebhookSecrets::default());
+        }
+        let zendesk = signing_secrets(
+            config,
+            role,
+            &ZENDESK_SECRETS,
+            &config.zendesk().signing_secrets,
+        )?;
+        let zammad = match config.zammad() {
+            Some(section) => {
+                signing_secrets(config, role, &ZAMMAD_SECRETS, &section.signing_secrets)?
+            }
+            None => vec![],
+        };
+        Ok(WebhookSecrets { zendesk, zammad })
+    }
+}
+
+/// Builds every configured helpdesk, checking webhooks with `secrets`.
 pub fn helpdesks(
     config: &Config,
     store: &Store,
     health: &Health,
-    role: Role,
+    secrets: WebhookSecrets,
 ) -> Result<HelpdeskParts, AppError> {
     let section = config.zendesk();
     let client = section.client()?.map(|client| {
@@ -157,13 +185,8 @@ pub fn helpdesks(
         Some(client) if !section.shadow => client.clone(),
         _ => Arc::new(ShadowHelpdesk),
     };
-    let secrets = if role.receives() {
-        signing_secrets(config, role, &ZENDESK_SECRETS, &section.signing_secrets)?
-    } else {
-        vec![]
-    };
     let signature = ZendeskSignature::new(
-        secrets,
+        secrets.zendesk,
         Duration::from_secs(section.signature_tolerance_secs),
     );
     let mut helpdesks = Helpdesks::new().with(Arc::new(ZendeskIntegration::new(
@@ -184,13 +207,8 @@ pub fn helpdesks(
             Some(client) if !section.shadow => Arc::new(client),
             _ => Arc::new(ShadowHelpdesk),
         };
-        let secrets = if role.receives() {
-            signing_secrets(config, role, &ZAMMAD_SECRETS, &section.signing_secrets)?
-        } else {
-            vec![]
-        };
         helpdesks = helpdesks.with(Arc::new(ZammadIntegration::new(
-            ZammadSignature::new(secrets),
+            ZammadSignature::new(secrets.zammad),
             notes,
             &section.url,
         )));
@@ -381,17 +399,7 @@ impl Application {
             ));
         }
         // Before any connection: a receiver without usable secrets must not start at all.
-        if role.receives() {
-            signing_secrets(
-                &config,
-                role,
-                &ZENDESK_SECRETS,
-                &config.zendesk().signing_secrets,
-            )?;
-            if let Some(section) = config.zammad() {
-                signing_secrets(&config, role, &ZAMMAD_SECRETS, &section.signing_secrets)?;
-            }
-        }
+        let secrets = WebhookSecrets::of(&config, role)?;
         let metrics = crate::telemetry::metrics_handle();
         let store = open_store(&config).await?;
         let queue = open_queue(&config).await?;
@@ -407,7 +415,7 @@ impl Application {
             }
         }
         let health = Health::new(config.pause_settings());
-        let HelpdeskParts { helpdesks, history } = helpdesks(&config, &store, &health, role)?;
+        let HelpdeskParts { helpdesks, history } = helpdesks(&config, &store, &health, secrets)?;
         let state = HttpState::new(
             queue.clone(),
             store.clone(),

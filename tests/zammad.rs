@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::events;
 use common::fake_zammad::{self, FakeZammad};
 use common::{FakeZendesk, TestApp};
-use onbehalf::config::Secret;
+use onbehalf::config::{Config, Secret};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -19,7 +19,16 @@ const AGENT: u64 = 5;
 const COLLEAGUE: u64 = 9;
 const VERIFIED: &str = "account_ownership_verified";
 
-async fn both() -> (TestApp, FakeZammad) {
+/// A deployment with both helpdesks: the configuration (Zammad without signature tokens) and
+/// both fakes, not started.
+struct Setup {
+    config: Config,
+    data: TempDir,
+    zendesk: FakeZendesk,
+    zammad: FakeZammad,
+}
+
+async fn setup() -> Setup {
     common::init_test_logging();
     let zendesk = FakeZendesk::start().await;
     let zammad = FakeZammad::start().await;
@@ -27,15 +36,30 @@ async fn both() -> (TestApp, FakeZammad) {
     let mut config = common::test_config(&data, &zendesk);
     config.zammad_url = Some(zammad.url());
     config.zammad_api_token = Some(Secret::new(fake_zammad::API_TOKEN));
-    config.zammad_signing_secrets = vec![
+    config.zammad_requests_per_minute = 1_000_000;
+    Setup {
+        config,
+        data,
+        zendesk,
+        zammad,
+    }
+}
+
+impl Setup {
+    async fn start(self) -> (TestApp, FakeZammad) {
+        let app = common::spawn_with_config(self.config, self.data, self.zendesk).await;
+        (app, self.zammad)
+    }
+}
+
+/// Both helpdesks, Zammad's webhook signed with one of two tokens (a rotation).
+async fn both() -> (TestApp, FakeZammad) {
+    let mut s = setup().await;
+    s.config.zammad_signing_secrets = vec![
         Secret::new("an-older-zammad-signature-token"),
         Secret::new(fake_zammad::SIGNATURE_TOKEN),
     ];
-    config.zammad_requests_per_minute = 1_000_000;
-    (
-        common::spawn_with_config(config, data, zendesk).await,
-        zammad,
-    )
+    s.start().await
 }
 
 fn hook(app: &TestApp) -> String {
@@ -228,15 +252,8 @@ async fn each_note_goes_to_the_helpdesk_its_ticket_came_from() {
 
 #[tokio::test]
 async fn without_a_configured_token_serve_generates_one_and_receive_refuses_to_start() {
-    common::init_test_logging();
-    let zendesk = FakeZendesk::start().await;
-    let zammad = FakeZammad::start().await;
-    let data = TempDir::new().unwrap();
-    let mut config = common::test_config(&data, &zendesk);
-    config.zammad_url = Some(zammad.url());
-    config.zammad_api_token = Some(Secret::new(fake_zammad::API_TOKEN));
-
-    let mut receive = config.clone();
+    let s = setup().await;
+    let mut receive = s.config.clone();
     receive.queue_url = "amqp://guest:guest@127.0.0.1:5672/%2f".into();
     let refused = onbehalf::app::Application::build(receive, onbehalf::app::Role::Receive)
         .await
@@ -249,7 +266,7 @@ async fn without_a_configured_token_serve_generates_one_and_receive_refuses_to_s
         "{refused}"
     );
 
-    let app = common::spawn_with_config(config, data, zendesk).await;
+    let (app, zammad) = s.start().await;
     let path = onbehalf::app::generated_secret_path_for(app.data.path(), "zammad");
     let generated = std::fs::read_to_string(&path).unwrap();
     #[cfg(unix)]
@@ -273,15 +290,11 @@ async fn without_a_configured_token_serve_generates_one_and_receive_refuses_to_s
 
 #[tokio::test]
 async fn shadow_mode_keeps_zammads_notes_local_and_zendesk_posts_as_usual() {
-    common::init_test_logging();
-    let zendesk = FakeZendesk::start().await;
-    let zammad = FakeZammad::start().await;
-    let data = TempDir::new().unwrap();
-    let mut config = common::test_config(&data, &zendesk);
-    config.zammad_url = Some(zammad.url());
-    config.zammad_shadow = true;
-    config.zammad_signing_secrets = vec![Secret::new(fake_zammad::SIGNATURE_TOKEN)];
-    let app = common::spawn_with_config(config, data, zendesk).await;
+    let mut s = setup().await;
+    s.config.zammad_api_token = None;
+    s.config.zammad_shadow = true;
+    s.config.zammad_signing_secrets = vec![Secret::new(fake_zammad::SIGNATURE_TOKEN)];
+    let (app, zammad) = s.start().await;
     deliver(
         &app,
         &zammad.create_ticket("61", events::TWO_FA_SUBJECT, CUSTOMER, DESCRIPTION, &[]),
@@ -333,4 +346,27 @@ async fn the_client_reads_a_tickets_articles_and_tags() {
         client.tags("72").await,
         Err(onbehalf::helpdesk::HelpdeskError::Rejected(_))
     ));
+}
+
+#[tokio::test]
+async fn a_long_html_email_fits_and_a_body_past_a_mebibyte_does_not() {
+    let (app, zammad) = both().await;
+    zammad.create_ticket("81", events::TWO_FA_SUBJECT, CUSTOMER, DESCRIPTION, &[]);
+    // Past Zendesk's 256 KB, as a long e-mail thread quoted in HTML is.
+    let history = "<blockquote><p>earlier message in the thread</p></blockquote>".repeat(6_000);
+    assert!(history.len() > onbehalf::ingest::MAX_BODY_BYTES);
+    let long = zammad.add_article(
+        "81",
+        "Customer",
+        CUSTOMER,
+        false,
+        &format!("<p>Thanks</p>{history}"),
+    );
+    deliver(&app, &long).await;
+    let huge = zammad.add_article("81", "Customer", CUSTOMER, false, &"x".repeat(1024 * 1024));
+    let refused = huge
+        .send(&app.http, &hook(&app), Some(fake_zammad::SIGNATURE_TOKEN))
+        .await;
+    assert_eq!(refused.status(), 413);
+    app.stop().await;
 }

@@ -44,7 +44,7 @@ pub async fn run(
         config,
         &store,
         &crate::health::Health::default(),
-        app::Role::Work,
+        app::WebhookSecrets::default(),
     )?;
     let api = parts.history.ok_or(ReconcileCommandError::NoApi)?;
     let settings = app::workflow_settings(config)?;

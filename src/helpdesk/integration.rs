@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::Helpdesk;
 use super::webhook::{
-    ParseError, QueuedEvent, ReceiveError, Reception, SignatureError, VerifiedBody,
+    ParseError, QueuedEvent, ReceiveError, Reception, SignatureError, SignatureScheme, VerifiedBody,
 };
 use crate::workflow::{HelpdeskTerms, TicketEvent};
 
@@ -24,13 +24,18 @@ pub trait Integration: Send + Sync + 'static {
     /// `zendesk`, `zammad`…
     fn name(&self) -> &'static str;
 
+    /// How its webhooks are signed.
+    fn signature(&self) -> &dyn SignatureScheme;
+
     /// Checks the request's signature; only a verified body can be received or parsed.
     fn verify(
         &self,
         headers: &HeaderMap,
         body: Bytes,
         now: OffsetDateTime,
-    ) -> Result<VerifiedBody, SignatureError>;
+    ) -> Result<VerifiedBody, SignatureError> {
+        VerifiedBody::checked(self.signature(), headers, body, now)
+    }
 
     /// What to queue for a verified webhook (its dedupe key and ticket), or that it is ignored.
     fn receive(&self, headers: &HeaderMap, body: &VerifiedBody) -> Result<Reception, ReceiveError>;
@@ -50,6 +55,11 @@ pub trait Integration: Send + Sync + 'static {
 
     /// Its link format and status vocabulary, for the core.
     fn terms(&self) -> HelpdeskTerms;
+
+    /// The largest webhook body it sends; larger ones are refused (`413`) before they are read.
+    fn max_body_bytes(&self) -> usize {
+        crate::ingest::MAX_BODY_BYTES
+    }
 }
 
 /// The helpdesks of one deployment, by name.
@@ -71,11 +81,6 @@ impl Helpdesks {
     /// The helpdesk named in a webhook path.
     pub fn named(&self, name: &str) -> Option<&Arc<dyn Integration>> {
         self.by_name.get(name)
-    }
-
-    /// The helpdesk whose parser reads envelopes of `source`.
-    pub fn for_source(&self, source: &str) -> Option<&Arc<dyn Integration>> {
-        self.by_name.values().find(|i| i.parses(source))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Integration>> {

@@ -5,6 +5,7 @@
 //! would do first.
 
 pub mod budget;
+pub mod http;
 pub mod integration;
 pub mod shadow;
 pub mod webhook;

@@ -32,7 +32,8 @@ use probes::Cached;
 
 /// Zendesk's limit on a webhook's request payload: "must be less than 256 KB" (Creating
 /// webhooks to interact with third party systems,
-/// support.zendesk.com/hc/en-us/articles/4408839108378). Nothing larger comes from Zendesk.
+/// support.zendesk.com/hc/en-us/articles/4408839108378). Nothing larger comes from Zendesk;
+/// the default of every helpdesk (`Integration::max_body_bytes`).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// How long `/readyz` and the queue gauges of `/metrics` reuse a probe: a scrape or a probe
@@ -157,15 +158,20 @@ pub(crate) fn outcome(outcome: &'static str) {
 }
 
 /// The body, refused by its `Content-Length` before any of it is read, and cut off past
-/// `MAX_BODY_BYTES` or the read timeout when it comes chunked or slowly.
-async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result<Bytes, ApiError> {
+/// `limit` or the read timeout when it comes chunked or slowly.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         outcome("too_large");
-        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+        return Err(ApiError::TooLarge(limit));
     }
     let read = async {
         let mut stream = body.into_data_stream();
@@ -178,9 +184,9 @@ async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result
                     "unreadable_body",
                 )
             })?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            if bytes.len() + chunk.len() > limit {
                 outcome("too_large");
-                return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+                return Err(ApiError::TooLarge(limit));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -246,7 +252,13 @@ async fn webhook(
             helpdesk.chars().take(40).collect::<String>()
         )));
     };
-    let body = read_body(&headers, body, state.limits.body_read_timeout).await?;
+    let body = read_body(
+        &headers,
+        body,
+        integration.max_body_bytes(),
+        state.limits.body_read_timeout,
+    )
+    .await?;
     let verified = integration
         .verify(&headers, body, OffsetDateTime::now_utc())
         .map_err(refused)?;

@@ -13,8 +13,8 @@
 //! the instance's own API budget.
 
 use async_trait::async_trait;
+use reqwest::Url;
 use reqwest::header::HeaderValue;
-use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,15 +23,12 @@ use super::payload::is_id;
 use crate::config::Secret;
 use crate::health::{Dependency, Health};
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
+use crate::helpdesk::http::{self, Caller, Wording};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 
-const ATTEMPTS: u32 = 3;
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
-const MAX_RETRY_AFTER_SECS: u64 = 3600;
 /// A ticket's articles with their bodies; far beyond this is not Zammad.
 const MAX_ARTICLES: usize = 32 * 1024 * 1024;
 const MAX_ANSWER: usize = 2 * 1024 * 1024;
-const MAX_ERROR_ANSWER: usize = 16 * 1024;
 
 pub struct ZammadClient {
     http: reqwest::Client,
@@ -159,41 +156,14 @@ impl ZammadClient {
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, HelpdeskError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.budget.acquire().await;
-            let response = build()
-                .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
-                .send()
-                .await;
-            let error = match response {
-                Ok(r) if r.status().is_success() => {
-                    self.health.up(Dependency::Helpdesk);
-                    return Ok(r);
-                }
-                Ok(r) => classify(r).await,
-                Err(e) => HelpdeskError::Unavailable {
-                    reason: format!("request to Zammad failed: {}", without_url(&e)),
-                    retry_after: None,
-                },
-            };
-            if let Some(Some(wait)) = error.outage() {
-                self.budget.hold(wait).await;
-            }
-            let blip = matches!(
-                error,
-                HelpdeskError::Unavailable {
-                    retry_after: None,
-                    ..
-                } | HelpdeskError::Transient(_)
-            );
-            if blip && attempt < ATTEMPTS {
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
-                continue;
-            }
-            return Err(error);
+        Caller {
+            budget: self.budget.as_ref(),
+            health: &self.health,
+            authorization: &self.authorization,
+            wording: WORDING,
         }
+        .send(build)
+        .await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -246,66 +216,15 @@ impl ZammadClient {
     }
 }
 
-fn without_url(e: &reqwest::Error) -> String {
-    let mut e = e.to_string();
-    if let Some(i) = e.find(" for url") {
-        e.truncate(i);
-    }
-    e
-}
+/// Zammad in error messages.
+const WORDING: Wording = Wording {
+    name: "Zammad",
+    conflict: "Zammad answered 409 conflict: the ticket changed meanwhile",
+    credentials: "check ONBEHALF_ZAMMAD_API_TOKEN (it needs the ticket.agent permission)",
+};
 
-async fn bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, HelpdeskError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        HelpdeskError::Transient(format!(
-            "reading Zammad's answer failed: {}",
-            without_url(&e)
-        ))
-    })? {
-        if body.len() + chunk.len() > limit {
-            return Err(HelpdeskError::Permanent(format!(
-                "Zammad's answer exceeds {limit} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-async fn classify(response: reqwest::Response) -> HelpdeskError {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
-    match status {
-        StatusCode::TOO_MANY_REQUESTS => HelpdeskError::RateLimited {
-            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-        },
-        StatusCode::CONFLICT => HelpdeskError::Transient("Zammad answered 409 conflict".into()),
-        StatusCode::REQUEST_TIMEOUT => HelpdeskError::Unavailable {
-            reason: format!("Zammad answered {status}"),
-            retry_after,
-        },
-        s if s.is_server_error() => HelpdeskError::Unavailable {
-            reason: format!("Zammad answered {s}"),
-            retry_after,
-        },
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => HelpdeskError::Unauthorized(format!(
-            "Zammad answered {status}; check ONBEHALF_ZAMMAD_API_TOKEN (it needs ticket.agent)"
-        )),
-        s if s.is_client_error() => {
-            // Zammad's error bodies say why (`{"error": "..."}`).
-            let detail: String = bounded(response, MAX_ERROR_ANSWER)
-                .await
-                .map(|body| String::from_utf8_lossy(&body).chars().take(300).collect())
-                .unwrap_or_default();
-            HelpdeskError::Rejected(format!("Zammad answered {s}: {}", detail.trim()))
-        }
-        s => HelpdeskError::Permanent(format!("Zammad answered {s}")),
-    }
+async fn bounded(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, HelpdeskError> {
+    http::bounded_body(response, limit, WORDING.name).await
 }
 
 #[async_trait]

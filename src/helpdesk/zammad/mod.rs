@@ -6,12 +6,10 @@ pub mod html;
 pub mod payload;
 pub mod signature;
 
-use axum::body::Bytes;
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
 
 pub use client::ZammadClient;
 pub use signature::ZammadSignature;
@@ -19,7 +17,7 @@ pub use signature::ZammadSignature;
 use crate::config::Secret;
 use crate::helpdesk::integration::Integration;
 use crate::helpdesk::webhook::{
-    ParseError, QueuedEvent, ReceiveError, Reception, SignatureError, VerifiedBody,
+    ParseError, QueuedEvent, ReceiveError, Reception, SignatureScheme, VerifiedBody,
 };
 use crate::helpdesk::{Helpdesk, HelpdeskError};
 use crate::workflow::{HelpdeskTerms, TicketEvent};
@@ -28,6 +26,8 @@ pub const NAME: &str = "zammad";
 /// A unique id per delivery, kept by Zammad's retries of it (the job id of the
 /// `TriggerWebhookJob`, which retries itself: zammad/zammad app/jobs/trigger_webhook_job.rb).
 pub const DELIVERY: &str = "x-zammad-delivery";
+/// The largest Zammad webhook body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Zammad's configuration section (`ONBEHALF_ZAMMAD_*`, or the `[zammad]` table).
 #[derive(Debug, Clone)]
@@ -109,13 +109,8 @@ impl Integration for ZammadIntegration {
         NAME
     }
 
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: Bytes,
-        now: OffsetDateTime,
-    ) -> Result<VerifiedBody, SignatureError> {
-        VerifiedBody::checked(&self.signature, headers, body, now)
+    fn signature(&self) -> &dyn SignatureScheme {
+        &self.signature
     }
 
     fn receive(&self, headers: &HeaderMap, body: &VerifiedBody) -> Result<Reception, ReceiveError> {
@@ -141,6 +136,12 @@ impl Integration for ZammadIntegration {
 
     fn terms(&self) -> HelpdeskTerms {
         self.terms.clone()
+    }
+
+    /// Zammad documents no size limit for webhooks, and the payload carries the whole article
+    /// (an HTML e-mail with its quoted history), so more room than Zendesk's 256 KB.
+    fn max_body_bytes(&self) -> usize {
+        MAX_BODY_BYTES
     }
 }
 

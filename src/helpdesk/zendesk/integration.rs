@@ -2,17 +2,15 @@
 //! trigger bodies (`trigger`), signed as Zendesk signs (`signature`); its events parse with
 //! `payload`; notes go through its REST client (or the shadow).
 
-use axum::body::Bytes;
 use axum::http::HeaderMap;
 use std::sync::Arc;
-use time::OffsetDateTime;
 
 use super::signature::ZendeskSignature;
 use super::{is_ticket_id, payload, trigger};
 use crate::helpdesk::Helpdesk;
 use crate::helpdesk::integration::Integration;
 use crate::helpdesk::webhook::{
-    ParseError, QueuedEvent, ReceiveError, Reception, SignatureError, VerifiedBody,
+    ParseError, QueuedEvent, ReceiveError, Reception, SignatureScheme, VerifiedBody,
 };
 use crate::workflow::{HelpdeskTerms, TicketEvent};
 
@@ -67,13 +65,8 @@ impl Integration for ZendeskIntegration {
         NAME
     }
 
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: Bytes,
-        now: OffsetDateTime,
-    ) -> Result<VerifiedBody, SignatureError> {
-        VerifiedBody::checked(&self.signature, headers, body, now)
+    fn signature(&self) -> &dyn SignatureScheme {
+        &self.signature
     }
 
     /// Its webhooks' events, and "this ticket changed" notices (trigger webhooks), which the

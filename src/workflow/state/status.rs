@@ -36,7 +36,7 @@ impl Status {
     /// (absent, null, unknown: the observations before it stand).
     fn parse(name: &str, terms: &HelpdeskTerms) -> Option<Status> {
         let name = name.trim().to_ascii_lowercase();
-        let is = |names: &[String]| names.iter().any(|n| *n == name);
+        let is = |names: &[String]| names.contains(&name);
         if is(&terms.live) {
             Some(Status::Live)
         } else if is(&terms.solved) {
