@@ -125,7 +125,8 @@ pub struct Worker {
     settler: NoteSettler,
     /// By helpdesk name (the envelopes' source).
     desks: Arc<std::collections::BTreeMap<&'static str, Desk>>,
-    /// Reads tickets back for "this ticket changed" notices (`sync`); `None` in shadow mode.
+    /// Reads Zendesk tickets back for "this ticket changed" notices (`sync`); `None` without
+    /// Zendesk API credentials.
     history: Option<Arc<crate::helpdesk::zendesk::ZendeskClient>>,
     health: Health,
 }
