@@ -6,7 +6,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use onbehalf::ingest::signature::{ZENDESK_SIGNATURE, ZENDESK_TIMESTAMP, ZendeskSignature};
+use onbehalf::helpdesk::zendesk::signature::{
+    ZENDESK_SIGNATURE, ZENDESK_TIMESTAMP, ZendeskSignature,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

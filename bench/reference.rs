@@ -18,7 +18,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use onbehalf::config::Secret;
-use onbehalf::ingest::signature::{SignatureScheme, ZendeskSignature};
+use onbehalf::helpdesk::zendesk::signature::{SignatureScheme, ZendeskSignature};
 use serde::Deserialize;
 use time::OffsetDateTime;
 

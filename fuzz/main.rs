@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue};
 use onbehalf::config::Secret;
-use onbehalf::ingest::signature::{
+use onbehalf::helpdesk::zendesk::payload::{parse_event, parse_header};
+use onbehalf::helpdesk::zendesk::signature::{
     SignatureScheme, ZENDESK_SIGNATURE, ZENDESK_TIMESTAMP, ZendeskSignature,
 };
-use onbehalf::ingest::zendesk::{parse_event, parse_header};
 use onbehalf::workflow::consent::{Asked, judge_reply};
 use onbehalf::workflow::{Comment, text};
 use rand::rngs::StdRng;
@@ -37,7 +37,7 @@ struct Target {
     run: fn(&[u8]) -> Outcome,
 }
 
-const TARGETS: [Target; 4] = [
+const TARGETS: [Target; 5] = [
     Target {
         name: "event",
         seeds: event_seeds,
@@ -62,7 +62,74 @@ const TARGETS: [Target; 4] = [
         dictionary: TEXT_TOKENS,
         run: run_text,
     },
+    Target {
+        name: "zammad",
+        seeds: zammad_seeds,
+        dictionary: ZAMMAD_TOKENS,
+        run: run_zammad,
+    },
 ];
+
+/// Zammad's payload keys and the HTML an article body holds.
+const ZAMMAD_TOKENS: &[&str] = &[
+    "\"ticket\":",
+    "\"article\":",
+    "\"customer_id\":",
+    "\"created_by_id\":",
+    "\"sender\":\"Customer\"",
+    "\"internal\":false",
+    "\"content_type\":\"text/html\"",
+    "\"article_ids\":[",
+    "<blockquote>",
+    "</blockquote>",
+    "<br>",
+    "<!--",
+    "-->",
+    "<script>",
+    "&amp;",
+    "&#x1F44D;",
+    "&#99999999;",
+    "&",
+    "<",
+    ">",
+];
+
+fn zammad_seeds() -> Vec<Vec<u8>> {
+    vec![
+        br#"{"ticket":{"id":31,"title":"Locked out","customer_id":7,"state":"open","tags":["2fa"],"article_ids":[101,102]},"article":{"id":102,"sender":"Customer","internal":false,"created_by_id":7,"type":"email","content_type":"text/html","body":"<div>Yes, please go ahead &amp; thanks</div><blockquote type="cite"><p>Could you please confirm?</p></blockquote>","created_at":"2026-03-02T10:00:00.000Z"}}"#.to_vec(),
+        br#"{"ticket":{"id":"31","state":"closed","article_count":1},"article":null}"#.to_vec(),
+        b"{}".to_vec(),
+    ]
+}
+
+/// Zammad's parser: never panics; the receiver's check (`ticket_id`) accepts exactly what the
+/// worker's parse accepts; HTML as text keeps no tag.
+fn run_zammad(input: &[u8]) -> Outcome {
+    use onbehalf::helpdesk::zammad::{html, payload};
+    let received = payload::ticket_id(input);
+    let parsed = payload::parse_event(input, "zammad:fuzz", OffsetDateTime::UNIX_EPOCH);
+    if received.is_ok() != parsed.is_ok() {
+        return Err(format!(
+            "ticket_id ok={} but parse_event ok={}",
+            received.is_ok(),
+            parsed.is_ok()
+        ));
+    }
+    // Every `<` opens a tag, so without entities (`&lt;` is a written `<`) none is left.
+    let html_input = String::from_utf8_lossy(input);
+    let text = html::to_text(&html_input);
+    if !html_input.contains('&') && text.contains('<') {
+        return Err(format!("a tag survived as text: {text:?}"));
+    }
+    Ok(match parsed {
+        Ok(event) => hash_of((
+            std::mem::discriminant(&event.kind),
+            event.ticket.requester_id.is_empty(),
+            event.ticket.status.len().min(8),
+        )),
+        Err(e) => hash_of(e.code()),
+    })
+}
 
 const JSON_TOKENS: &[&str] = &[
     "null",
@@ -384,7 +451,7 @@ fn run_event(input: &[u8]) -> Outcome {
     Ok(match (&event, &header) {
         // Unhandled types are one outcome: their names are whatever the mutation made.
         (Ok(event), Ok(header)) => hash_of((
-            onbehalf::ingest::zendesk::is_handled(&header.event_type)
+            onbehalf::helpdesk::zendesk::payload::is_handled(&header.event_type)
                 .then_some(header.event_type.as_str()),
             event.ticket.id.is_empty(),
             event.ticket.tags.len().min(4),

@@ -9,13 +9,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::QueueBackend;
 use crate::config::{Config, Secret};
 use crate::health::Health;
-use crate::helpdesk::Helpdesk;
-use crate::helpdesk::budget::SharedBudget;
+use crate::helpdesk::budget::{ApiBudget, SharedBudget};
 use crate::helpdesk::shadow::ShadowHelpdesk;
-use crate::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
-use crate::ingest::signature::ZendeskSignature;
+use crate::helpdesk::zammad::{self, ZammadIntegration, ZammadSignature};
+use crate::helpdesk::zendesk::signature::ZendeskSignature;
+use crate::helpdesk::zendesk::{self, ZendeskClient, ZendeskIntegration};
+use crate::helpdesk::{Helpdesk, Helpdesks};
 use crate::ingest::{self, HttpState};
 use crate::queue::Queue;
 use crate::queue::amqp::AmqpQueue;
@@ -69,25 +71,19 @@ pub enum AppError {
 
 /// Opens the queue the configuration names.
 pub async fn open_queue(config: &Config) -> Result<Arc<dyn Queue>, AppError> {
-    Ok(if config.is_embedded_queue() {
-        Arc::new(
-            EmbeddedQueue::open(
-                &config.data_dir,
-                config.retry_policy(),
-                Duration::from_secs(60),
-            )
-            .await?,
-        )
-    } else {
-        Arc::new(
+    Ok(match config.queue_backend() {
+        QueueBackend::Embedded { data_dir } => Arc::new(
+            EmbeddedQueue::open(&data_dir, config.retry_policy(), Duration::from_secs(60)).await?,
+        ),
+        QueueBackend::Amqp { url, prefix } => Arc::new(
             AmqpQueue::connect(
-                &config.queue_url,
-                &config.queue_prefix,
+                &url,
+                &prefix,
                 config.retry_policy(),
                 config.consumer_prefetch(),
             )
             .await?,
-        )
+        ),
     })
 }
 
@@ -120,63 +116,112 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
     Ok(WorkflowSettings {
         classifier: classifier.with_override_prefix(&config.tag_category_prefix),
         tags: config.tag_names(),
-        helpdesk_url: config
-            .zendesk_url
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_string()),
+        // Each helpdesk adds its own terms (`Worker::new`).
+        helpdesk: Default::default(),
     })
 }
 
-/// Where notes go, and the API client that reads tickets back (`None` in shadow mode): one
-/// client for both, so the reads too report outages to `health` and spend the account's API
-/// budget (shared through `store` when that is PostgreSQL).
-struct HelpdeskParts {
-    notes: Arc<dyn Helpdesk>,
-    history: Option<Arc<ZendeskClient>>,
+/// The deployment's helpdesks, and the Zendesk client the ticket sync reads with (`None`
+/// without Zendesk credentials). Each helpdesk's client reports outages to `health` and spends
+/// its own API budget (shared through `store` when that is PostgreSQL); a helpdesk without
+/// credentials, or set to shadow, keeps its notes in the store.
+pub struct HelpdeskParts {
+    pub helpdesks: Helpdesks,
+    pub history: Option<Arc<ZendeskClient>>,
 }
 
-fn helpdesk(config: &Config, store: &Store, health: &Health) -> Result<HelpdeskParts, AppError> {
-    Ok(match zendesk_client(config)? {
-        Some(client) => {
-            let client = client.with_health(health.clone());
-            let client = Arc::new(if store.shares_api_budget() {
-                let budget = SharedBudget::new(
-                    store.clone(),
-                    &client.account(),
-                    config.zendesk_requests_per_minute,
-                );
-                client.with_budget(Arc::new(budget))
-            } else {
-                client
-            });
-            HelpdeskParts {
-                notes: client.clone(),
-                history: Some(client),
-            }
+fn budget(store: &Store, account: &str, per_minute: u32) -> Option<Arc<dyn ApiBudget>> {
+    store.shares_api_budget().then(|| {
+        Arc::new(SharedBudget::new(store.clone(), account, per_minute)) as Arc<dyn ApiBudget>
+    })
+}
+
+/// Each configured helpdesk's webhook secrets; none for a process that receives no webhooks.
+#[derive(Default)]
+pub struct WebhookSecrets {
+    zendesk: Vec<Secret>,
+    zammad: Vec<Secret>,
+}
+
+impl WebhookSecrets {
+    /// The configured secrets, or (`serve`) generated ones; `receive` without them fails.
+    pub fn of(config: &Config, role: Role) -> Result<WebhookSecrets, AppError> {
+        if !role.receives() {
+            return Ok(WebhookSecrets::default());
         }
-        None => HelpdeskParts {
-            notes: Arc::new(ShadowHelpdesk),
-            history: None,
-        },
+        let zendesk = signing_secrets(
+            config,
+            role,
+            &ZENDESK_SECRETS,
+            &config.zendesk().signing_secrets,
+        )?;
+        let zammad = match config.zammad() {
+            Some(section) => {
+                signing_secrets(config, role, &ZAMMAD_SECRETS, &section.signing_secrets)?
+            }
+            None => vec![],
+        };
+        Ok(WebhookSecrets { zendesk, zammad })
+    }
+}
+
+/// Builds every configured helpdesk, checking webhooks with `secrets`.
+pub fn helpdesks(
+    config: &Config,
+    store: &Store,
+    health: &Health,
+    secrets: WebhookSecrets,
+) -> Result<HelpdeskParts, AppError> {
+    let section = config.zendesk();
+    let client = section.client()?.map(|client| {
+        let client = client.with_health(health.clone());
+        let budget = budget(store, &client.account(), section.requests_per_minute);
+        Arc::new(match budget {
+            Some(budget) => client.with_budget(budget),
+            None => client,
+        })
+    });
+    let notes: Arc<dyn Helpdesk> = match &client {
+        Some(client) if !section.shadow => client.clone(),
+        _ => Arc::new(ShadowHelpdesk),
+    };
+    let signature = ZendeskSignature::new(
+        secrets.zendesk,
+        Duration::from_secs(section.signature_tolerance_secs),
+    );
+    let mut helpdesks = Helpdesks::new().with(Arc::new(ZendeskIntegration::new(
+        signature,
+        notes,
+        section.url(),
+    )));
+    if let Some(section) = config.zammad() {
+        let client = section.client()?.map(|client| {
+            let client = client.with_health(health.clone());
+            let budget = budget(store, &client.account(), section.requests_per_minute);
+            match budget {
+                Some(budget) => client.with_budget(budget),
+                None => client,
+            }
+        });
+        let notes: Arc<dyn Helpdesk> = match client {
+            Some(client) if !section.shadow => Arc::new(client),
+            _ => Arc::new(ShadowHelpdesk),
+        };
+        helpdesks = helpdesks.with(Arc::new(ZammadIntegration::new(
+            ZammadSignature::new(secrets.zammad),
+            notes,
+            &section.url,
+        )));
+    }
+    Ok(HelpdeskParts {
+        helpdesks,
+        history: client,
     })
 }
 
 /// The Zendesk client the configuration describes; `None` in shadow mode.
 pub fn zendesk_client(config: &Config) -> Result<Option<ZendeskClient>, AppError> {
-    match (
-        &config.zendesk_url,
-        &config.zendesk_email,
-        &config.zendesk_api_token,
-    ) {
-        (Some(url), Some(email), Some(token)) => Ok(Some(ZendeskClient::new(&ZendeskOptions {
-            base_url: url.clone(),
-            email: email.clone(),
-            api_token: token.clone(),
-            timeout: Duration::from_secs(config.helpdesk_timeout_secs),
-            requests_per_minute: config.zendesk_requests_per_minute,
-        })?)),
-        _ => Ok(None),
-    }
+    Ok(config.zendesk().client()?)
 }
 
 /// How one helpdesk's notes are delivered under a configuration, and why.
@@ -192,38 +237,77 @@ pub struct NoteModeReport {
 /// `check-config`).
 pub fn note_modes(config: &Config) -> Vec<NoteModeReport> {
     use crate::helpdesk::NoteMode;
-    let zendesk = match &config.zendesk_url {
-        Some(url) => NoteModeReport {
-            helpdesk: "zendesk",
-            mode: NoteMode::Posted,
-            why: format!(
-                "notes are posted to {} as internal comments",
-                crate::config::mask_url_password(url)
-            ),
-        },
-        None => NoteModeReport {
-            helpdesk: "zendesk",
-            mode: NoteMode::Shadow,
-            why: "ONBEHALF_ZENDESK_URL is not set: notes are recorded, never posted; read them with `onbehalf notes --since 1h` or GET /api/notes?status=shadow".into(),
-        },
+    const READ_THEM: &str =
+        "read them with `onbehalf notes --since 1h` or GET /api/notes?status=shadow";
+    let posted = |helpdesk, url: &str| NoteModeReport {
+        helpdesk,
+        mode: NoteMode::Posted,
+        why: format!(
+            "notes are posted to {} as internal notes",
+            crate::config::mask_url_password(url)
+        ),
     };
-    vec![zendesk]
+    let shadow = |helpdesk, because: &str| NoteModeReport {
+        helpdesk,
+        mode: NoteMode::Shadow,
+        why: format!("{because}: notes are recorded, never posted; {READ_THEM}"),
+    };
+    let zendesk = zendesk::integration::NAME;
+    let mut reports = vec![match (&config.zendesk_url, config.zendesk().shadow) {
+        (None, _) => shadow(zendesk, "ONBEHALF_ZENDESK_URL is not set"),
+        (Some(_), true) => shadow(zendesk, "ONBEHALF_ZENDESK_SHADOW is true"),
+        (Some(url), false) => posted(zendesk, url),
+    }];
+    if let Some(section) = config.zammad() {
+        reports.push(match (section.shadow, &section.api_token) {
+            (true, _) => shadow(zammad::NAME, "ONBEHALF_ZAMMAD_SHADOW is true"),
+            (false, None) => shadow(zammad::NAME, "ONBEHALF_ZAMMAD_API_TOKEN is not set"),
+            (false, Some(_)) => posted(zammad::NAME, &section.url),
+        });
+    }
+    reports
 }
+
+/// How one helpdesk's webhook secrets are named to the operator.
+struct SecretsOf {
+    helpdesk: &'static str,
+    variable: &'static str,
+    /// What the operator does with a generated secret.
+    where_to_paste: &'static str,
+}
+
+const ZENDESK_SECRETS: SecretsOf = SecretsOf {
+    helpdesk: zendesk::integration::NAME,
+    variable: "ONBEHALF_ZENDESK_SIGNING_SECRETS",
+    where_to_paste: "set the variable to your Zendesk webhook's signing secret",
+};
+
+const ZAMMAD_SECRETS: SecretsOf = SecretsOf {
+    helpdesk: zammad::NAME,
+    variable: "ONBEHALF_ZAMMAD_SIGNING_SECRETS",
+    where_to_paste: "enter it as the Zammad webhook's Signature Token, or set the variable to the token you chose",
+};
 
 /// With no signing secret configured the receiver does not accept unsigned webhooks: it
 /// generates a secret once, keeps it in the data folder (mode 0600) and says where. The
 /// `receive` role runs as several replicas, each of which would generate its own: it needs the
 /// configured secret.
-fn signing_secrets(config: &Config, role: Role) -> Result<Vec<Secret>, AppError> {
-    if !config.zendesk_signing_secrets.is_empty() {
-        return Ok(config.zendesk_signing_secrets.clone());
+fn signing_secrets(
+    config: &Config,
+    role: Role,
+    of: &SecretsOf,
+    configured: &[Secret],
+) -> Result<Vec<Secret>, AppError> {
+    if !configured.is_empty() {
+        return Ok(configured.to_vec());
     }
     if role == Role::Receive {
-        return Err(AppError::Config(
-            "`receive` needs ONBEHALF_ZENDESK_SIGNING_SECRETS: each replica would otherwise generate its own secret and answer 401 to real webhooks (Zendesk does not retry those)".into(),
-        ));
+        return Err(AppError::Config(format!(
+            "`receive` needs {}: each replica would otherwise generate its own secret and answer 401 to real webhooks",
+            of.variable
+        )));
     }
-    let path = generated_secret_path(&config.data_dir);
+    let path = generated_secret_path_for(&config.data_dir, of.helpdesk);
     let io = |what: &str, source| AppError::Io {
         what: format!("{what} {}", path.display()),
         source,
@@ -234,26 +318,37 @@ fn signing_secrets(config: &Config, role: Role) -> Result<Vec<Secret>, AppError>
         let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
         write_private_atomically(&path, &secret).map_err(|e| io("cannot write", e))?;
     }
-    let secret = read_private(&path)?;
+    let secret = read_private(&path, of)?;
     tracing::warn!(
         path = %path.display(),
-        "ONBEHALF_ZENDESK_SIGNING_SECRETS is not set: webhooks must be signed with the generated secret in this file; set the variable to your Zendesk webhook's signing secret"
+        helpdesk = of.helpdesk,
+        "{} is not set: webhooks must be signed with the generated secret in this file; {}",
+        of.variable,
+        of.where_to_paste
     );
     Ok(vec![secret])
 }
 
+/// Where `serve` keeps the Zendesk signing secret it generated.
 pub fn generated_secret_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("zendesk-signing-secret")
+    generated_secret_path_for(data_dir, zendesk::integration::NAME)
+}
+
+/// Where `serve` keeps the signing secret it generated for `helpdesk`.
+pub fn generated_secret_path_for(data_dir: &Path, helpdesk: &str) -> PathBuf {
+    data_dir.join(format!("{helpdesk}-signing-secret"))
 }
 
 /// Reads a secret file: refused when others may read it (mode 0600 is required: a secret
 /// others could read may already be known) or when what it holds is no usable secret (an
 /// empty file from a full disk or a `touch` would make the HMAC key "").
-fn read_private(path: &Path) -> Result<Secret, AppError> {
+fn read_private(path: &Path, of: &SecretsOf) -> Result<Secret, AppError> {
     let refuse = |problem: String| {
         AppError::Config(format!(
-            "signing secret file {}: {problem}; delete the file to generate a new secret (and update the Zendesk webhook) or set ONBEHALF_ZENDESK_SIGNING_SECRETS",
-            path.display()
+            "signing secret file {}: {problem}; delete the file to generate a new secret (and update the {} webhook) or set {}",
+            path.display(),
+            of.helpdesk,
+            of.variable
         ))
     };
     let io = |source| AppError::Io {
@@ -321,7 +416,7 @@ fn write_private_atomically(path: &Path, content: &str) -> std::io::Result<()> {
 struct WorkerParts {
     settings: tokio::task::JoinHandle<Result<WorkflowSettings, AppError>>,
     store: Store,
-    helpdesk: Arc<dyn Helpdesk>,
+    helpdesks: Helpdesks,
     history: Option<Arc<ZendeskClient>>,
     /// Zero: no reconciler.
     reconcile_every: Duration,
@@ -350,11 +445,7 @@ impl Application {
             ));
         }
         // Before any connection: a receiver without usable secrets must not start at all.
-        let secrets = if role.receives() {
-            signing_secrets(&config, role)?
-        } else {
-            vec![]
-        };
+        let secrets = WebhookSecrets::of(&config, role)?;
         let metrics = crate::telemetry::metrics_handle();
         let store = open_store(&config).await?;
         let queue = open_queue(&config).await?;
@@ -370,13 +461,11 @@ impl Application {
             }
         }
         let health = Health::new(config.pause_settings());
+        let HelpdeskParts { helpdesks, history } = helpdesks(&config, &store, &health, secrets)?;
         let state = HttpState::new(
             queue.clone(),
             store.clone(),
-            Arc::new(ZendeskSignature::new(
-                secrets,
-                Duration::from_secs(config.signature_tolerance_secs),
-            )),
+            helpdesks.clone(),
             config.admin_token.as_ref(),
             metrics,
             ingest::Limits {
@@ -395,10 +484,6 @@ impl Application {
                     report.why
                 );
             }
-            let HelpdeskParts {
-                notes: helpdesk,
-                history,
-            } = helpdesk(&config, &store, &health)?;
             let gitlab = crate::gitlab::from_config(&config, &store, history.clone())
                 .map_err(|e| AppError::Config(e.to_string()))?
                 .map(Arc::new);
@@ -411,7 +496,7 @@ impl Application {
                     Ok(settings)
                 }),
                 store: store.clone(),
-                helpdesk,
+                helpdesks,
                 history,
                 reconcile_every: Duration::from_secs(config.reconcile_interval_secs),
                 gitlab,
@@ -475,7 +560,7 @@ impl Application {
                     }
                 };
                 let mut worker =
-                    Worker::new(parts.store, parts.helpdesk, settings).with_health(parts.health);
+                    Worker::new(parts.store, &parts.helpdesks, &settings).with_health(parts.health);
                 if let Some(gitlab) = parts.gitlab {
                     worker = worker.with_gitlab(gitlab);
                 }

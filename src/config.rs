@@ -1,5 +1,11 @@
 //! Configuration: `ONBEHALF_*` environment variables over an optional TOML file (same keys in
-//! lower case, without the prefix). Unknown keys and bad values stop start-up with the key named.
+//! lower case, without the prefix; a helpdesk's keys may also sit in its table, `[zammad] url`
+//! for `zammad_url`). Unknown keys and bad values stop start-up with the key named.
+//!
+//! [`Config`] is the flat list of keys the operator writes (every variable keeps its name);
+//! the rest of the service reads it through typed sections: [`Config::queue_backend`], and
+//! one section per helpdesk ([`Config::zendesk`], [`Config::zammad`]), each defined by its
+//! helpdesk's module.
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -72,6 +78,16 @@ pub struct Config {
     pub zendesk_url: Option<String>,
     pub zendesk_email: Option<String>,
     pub zendesk_api_token: Option<Secret>,
+    /// Keep Zendesk's notes in the store even with API credentials (watch before posting).
+    pub zendesk_shadow: bool,
+    /// Zammad's base URL; unset: Zammad is off (`/webhooks/zammad` answers 404).
+    pub zammad_url: Option<String>,
+    pub zammad_api_token: Option<Secret>,
+    #[serde(deserialize_with = "secret_list")]
+    pub zammad_signing_secrets: Vec<Secret>,
+    pub zammad_requests_per_minute: u32,
+    /// Keep Zammad's notes in the store only.
+    pub zammad_shadow: bool,
     pub admin_token: Option<Secret>,
     /// Plain `http://` helpdesk URLs are refused unless this is true (local fakes, tests).
     pub allow_http: bool,
@@ -145,6 +161,12 @@ impl Default for Config {
             zendesk_url: None,
             zendesk_email: None,
             zendesk_api_token: None,
+            zendesk_shadow: false,
+            zammad_url: None,
+            zammad_api_token: None,
+            zammad_signing_secrets: vec![],
+            zammad_requests_per_minute: 200,
+            zammad_shadow: false,
             admin_token: None,
             allow_http: false,
             webhook_concurrency: 64,
@@ -197,7 +219,7 @@ impl Config {
                     message: "no such file".into(),
                 });
             }
-            given = given.merge(Toml::file_exact(path));
+            given = given.merge(ConfigFile(path.to_path_buf()));
         }
         given = given.merge(Env::prefixed("ONBEHALF_").ignore(NOT_KEYS));
         let database_given = given.contains("database_url");
@@ -275,12 +297,25 @@ impl Config {
             }
         }
         self.validate_gitlab()?;
+        if let Some(url) = &self.zammad_url {
+            self.check_api_url("zammad_url", url, "https://support.example.com")?;
+            if self.zammad_api_token.is_none() && !self.zammad_shadow {
+                return Err(Invalid {
+                    key: "zammad_url",
+                    problem: "is set, so zammad_api_token (ONBEHALF_ZAMMAD_API_TOKEN) is required too, unless zammad_shadow is true".into(),
+                });
+            }
+        }
         for secret in &self.zendesk_signing_secrets {
             check_secret("zendesk_signing_secrets", secret)?;
+        }
+        for secret in &self.zammad_signing_secrets {
+            check_secret("zammad_signing_secrets", secret)?;
         }
         for (key, token) in [
             ("admin_token", &self.admin_token),
             ("zendesk_api_token", &self.zendesk_api_token),
+            ("zammad_api_token", &self.zammad_api_token),
         ] {
             if let Some(token) = token {
                 check_secret(key, token)?;
@@ -289,7 +324,7 @@ impl Config {
         if self
             .zendesk_signing_secrets
             .iter()
-            .any(|s| s.expose() == crate::ingest::signature::ZENDESK_TEST_SECRET)
+            .any(|s| s.expose() == crate::helpdesk::zendesk::signature::ZENDESK_TEST_SECRET)
         {
             return bad(
                 "zendesk_signing_secrets",
@@ -418,6 +453,13 @@ impl Config {
             .map(|s| Secret(s.masked()))
             .collect();
         shown.zendesk_api_token = self.zendesk_api_token.as_ref().map(|s| Secret(s.masked()));
+        shown.zammad_signing_secrets = self
+            .zammad_signing_secrets
+            .iter()
+            .map(|s| Secret(s.masked()))
+            .collect();
+        shown.zammad_api_token = self.zammad_api_token.as_ref().map(|s| Secret(s.masked()));
+        shown.zammad_url = self.zammad_url.as_deref().map(mask_url_password);
         shown.admin_token = self.admin_token.as_ref().map(|s| Secret(s.masked()));
         shown.trail_key = self.trail_key.as_ref().map(|s| Secret(s.masked()));
         shown.gitlab_token = self.gitlab_token.as_ref().map(|s| Secret(s.masked()));
@@ -495,6 +537,30 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     (
         "zendesk_requests_per_minute",
         "the account's helpdesk API budget (shared through PostgreSQL, per process on SQLite)",
+    ),
+    (
+        "zendesk_shadow",
+        "`true` keeps Zendesk's notes in the store even with API credentials (shadow mode)",
+    ),
+    (
+        "zammad_url",
+        "e.g. https://support.example.com (https:// unless allow_http); unset: Zammad is off",
+    ),
+    (
+        "zammad_api_token",
+        "Zammad API access token (Authorization: Token token=…), at least 16 bytes; required with zammad_url unless zammad_shadow",
+    ),
+    (
+        "zammad_signing_secrets",
+        "Zammad webhook signature tokens (X-Hub-Signature), comma-separated, any passes (rotation); unset: `serve` generates one in the data folder, `receive` refuses to start",
+    ),
+    (
+        "zammad_requests_per_minute",
+        "the Zammad instance's API budget (shared through PostgreSQL, per process on SQLite)",
+    ),
+    (
+        "zammad_shadow",
+        "`true` keeps Zammad's notes in the store only (shadow mode)",
     ),
     (
         "admin_token",
@@ -611,7 +677,7 @@ pub fn key_reference() -> String {
     for (key, meaning) in KEY_DOCS {
         let default = match (*key, defaults.get(*key)) {
             ("database_url", _) => "sqlite://<data_dir>/onbehalf.db".to_string(),
-            ("zendesk_signing_secrets", _) => "generated".to_string(),
+            ("zendesk_signing_secrets" | "zammad_signing_secrets", _) => "generated".to_string(),
             (_, None | Some(serde_json::Value::Null)) => "none".to_string(),
             (_, Some(serde_json::Value::String(s))) => s.clone(),
             (_, Some(other)) => other.to_string(),
@@ -722,7 +788,9 @@ fn hint(key: &str) -> &'static str {
     match key {
         "listen" => " (expected host:port, e.g. 0.0.0.0:8080)",
         "log_format" => " (expected `text` or `json`)",
-        "zendesk_signing_secrets" => " (expected comma-separated secrets)",
+        "zendesk_signing_secrets" | "zammad_signing_secrets" => {
+            " (expected comma-separated secrets)"
+        }
         _ => "",
     }
 }
@@ -735,6 +803,106 @@ fn is_role_name(role: &str) -> bool {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && role.len() <= 63
+}
+
+/// Where events wait between receiver and workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// The durable queue in the data folder (one `serve` process).
+    Embedded { data_dir: PathBuf },
+    /// RabbitMQ, shared by every process.
+    Amqp { url: String, prefix: String },
+}
+
+impl Config {
+    pub fn queue_backend(&self) -> QueueBackend {
+        if self.is_embedded_queue() {
+            QueueBackend::Embedded {
+                data_dir: self.data_dir.clone(),
+            }
+        } else {
+            QueueBackend::Amqp {
+                url: self.queue_url.clone(),
+                prefix: self.queue_prefix.clone(),
+            }
+        }
+    }
+
+    /// Zendesk's section. Zendesk is always on: without API credentials, in shadow mode.
+    pub fn zendesk(&self) -> crate::helpdesk::zendesk::ZendeskSection {
+        let api = match (
+            &self.zendesk_url,
+            &self.zendesk_email,
+            &self.zendesk_api_token,
+        ) {
+            (Some(url), Some(email), Some(token)) => Some(crate::helpdesk::zendesk::ZendeskApi {
+                url: url.clone(),
+                email: email.clone(),
+                api_token: token.clone(),
+            }),
+            _ => None,
+        };
+        crate::helpdesk::zendesk::ZendeskSection {
+            api,
+            signing_secrets: self.zendesk_signing_secrets.clone(),
+            signature_tolerance_secs: self.signature_tolerance_secs,
+            requests_per_minute: self.zendesk_requests_per_minute,
+            timeout_secs: self.helpdesk_timeout_secs,
+            shadow: self.zendesk_shadow,
+        }
+    }
+
+    /// Zammad's section; `None` while `zammad_url` is unset (Zammad off).
+    pub fn zammad(&self) -> Option<crate::helpdesk::zammad::ZammadSection> {
+        let url = self.zammad_url.clone()?;
+        Some(crate::helpdesk::zammad::ZammadSection {
+            url,
+            api_token: self.zammad_api_token.clone(),
+            signing_secrets: self.zammad_signing_secrets.clone(),
+            requests_per_minute: self.zammad_requests_per_minute,
+            timeout_secs: self.helpdesk_timeout_secs,
+            shadow: self.zammad_shadow,
+        })
+    }
+}
+
+/// The helpdesks whose keys may be written as a table of the TOML file.
+const HELPDESK_TABLES: &[&str] = &["zendesk", "zammad"];
+
+/// The TOML file, its `[zendesk]` / `[zammad]` tables read as the flat keys they stand for
+/// (`[zammad] url` is `zammad_url`), so both spellings mean one key and the environment
+/// variable still wins.
+struct ConfigFile(PathBuf);
+
+impl figment::Provider for ConfigFile {
+    fn metadata(&self) -> figment::Metadata {
+        Toml::file_exact(&self.0).metadata()
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut data = Toml::file_exact(&self.0).data()?;
+        for dict in data.values_mut() {
+            for table in HELPDESK_TABLES {
+                let Some(figment::value::Value::Dict(_, inner)) = dict.get(*table).cloned() else {
+                    continue;
+                };
+                dict.remove(*table);
+                for (key, value) in inner {
+                    let flat = format!("{table}_{key}");
+                    if dict.contains_key(&flat) {
+                        return Err(figment::Error::from(format!(
+                            "configuration file {}: `{flat}` is set twice (as `{flat}` and as `{key}` in [{table}])",
+                            self.0.display()
+                        )));
+                    }
+                    dict.insert(flat, value);
+                }
+            }
+        }
+        Ok(data)
+    }
 }
 
 impl Config {
@@ -994,6 +1162,88 @@ mod tests {
         assert_eq!(closest_key("workres"), Some("workers"));
         assert_eq!(closest_key("zendesk_ur"), Some("zendesk_url"));
         assert_eq!(closest_key("colour"), None);
+    }
+
+    #[test]
+    fn zammad_is_off_until_its_url_is_set_and_then_needs_a_token() {
+        assert!(Config::default().zammad().is_none());
+        let config = |token: Option<&str>, shadow| Config {
+            zammad_url: Some("https://support.example.com".into()),
+            zammad_api_token: token.map(Secret::new),
+            zammad_shadow: shadow,
+            ..Config::default()
+        };
+        let missing = config(None, false).validate().unwrap_err();
+        assert!(
+            missing.problem.contains("ONBEHALF_ZAMMAD_API_TOKEN"),
+            "{missing:?}"
+        );
+        assert!(
+            config(None, true).validate().is_ok(),
+            "shadow mode needs no token"
+        );
+        assert!(config(Some("short"), false).validate().is_err());
+        let on = config(Some("zammad-token-0123456789"), false);
+        assert!(on.validate().is_ok());
+        let section = on.zammad().unwrap();
+        assert_eq!(section.url, "https://support.example.com");
+        let shown = Config {
+            zammad_signing_secrets: vec![Secret::new("zammad-signature-0123456789")],
+            ..on
+        }
+        .masked_toml();
+        assert!(
+            !shown.contains("zammad-token-0123456789")
+                && !shown.contains("zammad-signature-0123456789"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn helpdesk_tables_in_the_file_are_the_flat_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onbehalf.toml");
+        std::fs::write(
+            &path,
+            "allow_http = true\n[zammad]\nurl = \"http://127.0.0.1:9\"\napi_token = \"zammad-token-0123456789\"\nsigning_secrets = [\"one-zammad-token-0123\", \"two-zammad-token-0123\"]\n[zendesk]\nrequests_per_minute = 17\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.zammad_url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(config.zammad_signing_secrets.len(), 2);
+        assert_eq!(config.zendesk_requests_per_minute, 17);
+        assert_eq!(config.zendesk().requests_per_minute, 17);
+
+        std::fs::write(
+            &path,
+            "zammad_url = \"https://a.example\"\n[zammad]\nurl = \"https://b.example\"\n",
+        )
+        .unwrap();
+        let twice = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            twice.contains("zammad_url") && twice.contains("twice"),
+            "{twice}"
+        );
+        std::fs::write(&path, "[zammad]\nuri = \"https://b.example\"\n").unwrap();
+        let unknown = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(unknown.contains("zammad_uri"), "{unknown}");
+    }
+
+    #[test]
+    fn the_queue_backend_is_a_typed_section() {
+        assert_eq!(
+            Config::default().queue_backend(),
+            QueueBackend::Embedded {
+                data_dir: PathBuf::from("data")
+            }
+        );
+        let amqp = Config {
+            queue_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            ..Config::default()
+        };
+        assert!(
+            matches!(amqp.queue_backend(), QueueBackend::Amqp { prefix, .. } if prefix == "onbehalf")
+        );
     }
 
     #[test]

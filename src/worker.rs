@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::health::{Dependency, Health};
-use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
-use crate::ingest::zendesk;
+use crate::helpdesk::webhook::QueuedEvent;
+use crate::helpdesk::{Helpdesk, HelpdeskError, Helpdesks, Integration, NoteMode};
 use crate::queue::{Delivery, Envelope, Queue, QueueError, Retried};
 use crate::store::{
     Applied, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
@@ -109,14 +109,24 @@ impl From<HelpdeskError> for HandleError {
     }
 }
 
+/// One helpdesk as the worker uses it: its parser and notes client, and the workflow settings
+/// with its terms (links, status names).
+#[derive(Clone)]
+struct Desk {
+    integration: Arc<dyn Integration>,
+    notes: Arc<dyn Helpdesk>,
+    settings: Arc<WorkflowSettings>,
+}
+
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
     committer: GroupCommitter,
     settler: NoteSettler,
-    helpdesk: Arc<dyn Helpdesk>,
-    settings: Arc<WorkflowSettings>,
-    /// Reads tickets back for "this ticket changed" notices (`sync`); `None` in shadow mode.
+    /// By helpdesk name (the envelopes' source).
+    desks: Arc<std::collections::BTreeMap<&'static str, Desk>>,
+    /// Reads Zendesk tickets back for "this ticket changed" notices (`sync`); `None` without
+    /// Zendesk API credentials.
     history: Option<Arc<crate::helpdesk::zendesk::ZendeskClient>>,
     /// Asks GitLab about the requester before each decision; `None`: GitLab is off.
     gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
@@ -124,17 +134,28 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(
-        store: Store,
-        helpdesk: Arc<dyn Helpdesk>,
-        settings: Arc<WorkflowSettings>,
-    ) -> Worker {
+    /// A worker for `helpdesks`; `settings` are shared, each helpdesk adding its own terms.
+    pub fn new(store: Store, helpdesks: &Helpdesks, settings: &WorkflowSettings) -> Worker {
+        let desks = helpdesks
+            .iter()
+            .map(|integration| {
+                let settings = WorkflowSettings {
+                    helpdesk: integration.terms(),
+                    ..settings.clone()
+                };
+                let desk = Desk {
+                    integration: integration.clone(),
+                    notes: integration.notes(),
+                    settings: Arc::new(settings),
+                };
+                (integration.name(), desk)
+            })
+            .collect();
         Worker {
             committer: GroupCommitter::start(store.clone(), MAX_BATCH, COMMITTERS),
             settler: NoteSettler::start(store.clone(), MAX_BATCH),
             store,
-            helpdesk,
-            settings,
+            desks: Arc::new(desks),
             history: None,
             gitlab: None,
             health: Health::default(),
@@ -173,12 +194,27 @@ impl Worker {
         })
     }
 
+    /// The helpdesk whose parser reads envelopes of `source`.
+    fn desk(&self, source: &str) -> Result<&Desk, HandleError> {
+        self.desks
+            .values()
+            .find(|d| d.integration.parses(source))
+            .ok_or_else(|| {
+                HandleError::Permanent(format!(
+                    "unknown source {source:?}: no helpdesk of that name is configured here"
+                ))
+            })
+    }
+
     /// Whether `dependency` answers a request about nothing in particular (and says so to
-    /// `health`).
-    async fn answers(&self, dependency: Dependency) -> bool {
+    /// `health`); for the helpdesk, the one `source`'s events go to.
+    async fn answers(&self, dependency: Dependency, source: &str) -> bool {
         let answers = match dependency {
             Dependency::Database => self.store.check().await.is_ok(),
-            Dependency::Helpdesk => self.helpdesk.probe().await.is_ok(),
+            Dependency::Helpdesk => match self.desk(source) {
+                Ok(desk) => desk.notes.probe().await.is_ok(),
+                Err(_) => false,
+            },
             // Not the worker's to probe: the queue reports it on settling.
             Dependency::Queue => false,
         };
@@ -200,35 +236,27 @@ impl Worker {
         if envelope.source == crate::sync::TICKET_CHANGED {
             return self.sync(envelope).await;
         }
-        if envelope.source != "zendesk" {
-            return Err(HandleError::Permanent(format!(
-                "unknown source {:?}",
-                envelope.source
-            )));
-        }
-        let received_at = OffsetDateTime::from_unix_timestamp_nanos(
-            i128::from(envelope.received_at_ms) * 1_000_000,
-        )
-        .unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let mut event = zendesk::parse_event(&envelope.body, received_at)
-            .map_err(|e| HandleError::Permanent(format!("payload rejected: {}", e.code())))?;
-        crate::sync::key_by_what_it_is(&mut event);
+        let desk = self.desk(&envelope.source)?;
+        let event = desk
+            .integration
+            .parse(&QueuedEvent::of(envelope))
+            .map_err(|e| HandleError::Permanent(e.to_string()))?;
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
         }
-        let mode = self.helpdesk.mode();
+        let mode = desk.notes.mode();
         // I/O before the decision: the core gets the facts as input and stays pure.
         let gitlab = match &self.gitlab {
             Some(lookup) => {
                 lookup
-                    .facts_for(&envelope.source, &event, &self.settings)
+                    .facts_for(&envelope.source, &event, &desk.settings)
                     .await
             }
             None => None,
         };
         let event = Arc::new(event);
         let decide: Decide = {
-            let (event, settings) = (event.clone(), self.settings.clone());
+            let (event, settings) = (event.clone(), desk.settings.clone());
             Box::new(move |prev| workflow::decide_with(prev, &event, &settings, gitlab.as_ref()))
         };
         let (note_status, hold) = match mode {
@@ -271,9 +299,11 @@ impl Worker {
         if mode == NoteMode::Posted {
             // The notes this event just created were claimed in its transaction; then anything
             // an earlier, failed delivery of this ticket left pending.
-            self.post_claimed(&event.ticket.id, claimed).await?;
+            self.post_claimed(&desk.notes, &event.ticket.id, claimed)
+                .await?;
             if look_for_pending {
-                self.post_pending_notes(source, &event.ticket.id).await?;
+                self.post_pending_notes(&desk.notes, source, &event.ticket.id)
+                    .await?;
             }
         }
         Ok(outcome)
@@ -281,21 +311,23 @@ impl Worker {
 
     async fn post_claimed(
         &self,
+        helpdesk: &Arc<dyn Helpdesk>,
         ticket_id: &str,
         claimed: Vec<crate::store::NoteRecord>,
     ) -> Result<(), HandleError> {
         let mut claimed = claimed.into_iter();
         while let Some(note) = claimed.next() {
-            let posted = tokio::time::timeout(POST_DEADLINE, self.post_note(ticket_id, &note))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(HandleError::Outage {
-                        dependency: Dependency::Helpdesk,
-                        reason: "posting the note took too long".into(),
-                        retry_after: None,
-                        certain: false,
-                    })
-                });
+            let posted =
+                tokio::time::timeout(POST_DEADLINE, self.post_note(helpdesk, ticket_id, &note))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(HandleError::Outage {
+                            dependency: Dependency::Helpdesk,
+                            reason: "posting the note took too long".into(),
+                            retry_after: None,
+                            certain: false,
+                        })
+                    });
             if let Err(e) = posted {
                 // Hand the claims back so the retry need not wait for them to expire; the
                 // next claim looks for the note on the ticket before posting again.
@@ -309,14 +341,20 @@ impl Worker {
         Ok(())
     }
 
-    async fn post_pending_notes(&self, source: &str, ticket_id: &str) -> Result<(), HandleError> {
+    async fn post_pending_notes(
+        &self,
+        helpdesk: &Arc<dyn Helpdesk>,
+        source: &str,
+        ticket_id: &str,
+    ) -> Result<(), HandleError> {
         let deadline = Instant::now() + WAIT_FOR_HOLDER;
         loop {
             let claimed = self
                 .store
                 .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
                 .await?;
-            self.post_claimed(ticket_id, claimed.notes).await?;
+            self.post_claimed(helpdesk, ticket_id, claimed.notes)
+                .await?;
             if claimed.held_elsewhere == 0 {
                 return Ok(());
             }
@@ -332,10 +370,11 @@ impl Worker {
 
     async fn post_note(
         &self,
+        helpdesk: &Arc<dyn Helpdesk>,
         ticket_id: &str,
         note: &crate::store::NoteRecord,
     ) -> Result<(), HandleError> {
-        match self.deliver_note(ticket_id, note).await {
+        match deliver_note(helpdesk, ticket_id, note).await {
             Err(HelpdeskError::Rejected(reason)) => {
                 // This note can never post (ticket deleted, comment limit): it fails alone,
                 // and the event and the ticket's later notes go on.
@@ -353,26 +392,26 @@ impl Worker {
             }
         }
     }
+}
 
-    /// Posts the note unless an earlier claim already did; returns its comment id if known.
-    async fn deliver_note(
-        &self,
-        ticket_id: &str,
-        note: &crate::store::NoteRecord,
-    ) -> Result<Option<String>, HelpdeskError> {
-        // Claimed before: that attempt may have posted it and died before recording it.
-        if note.attempts > 1
-            && let Some(remote) = self.helpdesk.find_note(ticket_id, &note.reference).await?
-        {
-            tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
-            return Ok(Some(remote));
-        }
-        let body = with_reference(&note.body, &note.reference);
-        let remote = self.helpdesk.add_internal_note(ticket_id, &body).await?;
-        count_note(&note.step, "posted");
-        tracing::info!(step = %note.step, "note posted");
-        Ok(remote)
+/// Posts the note unless an earlier claim already did; returns its comment id if known.
+async fn deliver_note(
+    helpdesk: &Arc<dyn Helpdesk>,
+    ticket_id: &str,
+    note: &crate::store::NoteRecord,
+) -> Result<Option<String>, HelpdeskError> {
+    // Claimed before: that attempt may have posted it and died before recording it.
+    if note.attempts > 1
+        && let Some(remote) = helpdesk.find_note(ticket_id, &note.reference).await?
+    {
+        tracing::info!(step = %note.step, "note already on the ticket (posted before a crash)");
+        return Ok(Some(remote));
     }
+    let body = with_reference(&note.body, &note.reference);
+    let remote = helpdesk.add_internal_note(ticket_id, &body).await?;
+    count_note(&note.step, "posted");
+    tracing::info!(step = %note.step, "note posted");
+    Ok(remote)
 }
 
 fn note_kind(step: &str) -> &'static str {
@@ -502,7 +541,8 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                     // the event's own failure: it takes the ordinary retry path.
                     // Probed only when no other delivery has found it down already.
                     let known_down = health.down_reason(dependency).is_some();
-                    if !certain && !known_down && worker.answers(dependency).await {
+                    if !certain && !known_down && worker.answers(dependency, &envelope.source).await
+                    {
                         break (started, Err(HandleError::Transient(reason)));
                     }
                     health.down(dependency, &reason, retry_after);

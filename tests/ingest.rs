@@ -21,7 +21,7 @@ fn vectors() -> Vec<Vector> {
 #[test]
 fn signatures_match_independently_computed_vectors() {
     for v in vectors() {
-        let ours = onbehalf::ingest::signature::ZendeskSignature::sign(
+        let ours = onbehalf::helpdesk::zendesk::signature::ZendeskSignature::sign(
             &v.secret,
             &v.timestamp,
             v.body.as_bytes(),
@@ -88,8 +88,11 @@ async fn rejects_bad_signatures_with_401_and_a_reason() {
     let body = events::created("7001", &[]).to_string();
     let (ts, sig) = sign_now(&body);
 
-    let wrong_secret =
-        onbehalf::ingest::signature::ZendeskSignature::sign("not-the-secret", &ts, body.as_bytes());
+    let wrong_secret = onbehalf::helpdesk::zendesk::signature::ZendeskSignature::sign(
+        "not-the-secret",
+        &ts,
+        body.as_bytes(),
+    );
     assert_eq!(
         error_code(post(&app, &body, Some(&ts), Some(&wrong_secret)).await).await,
         (401, "bad_signature".into())
@@ -114,7 +117,7 @@ async fn rejects_bad_signatures_with_401_and_a_reason() {
         error_code(post(&app, &body, Some("last tuesday"), Some(&sig)).await).await,
         (401, "bad_signature".into())
     );
-    let signed_tuesday = onbehalf::ingest::signature::ZendeskSignature::sign(
+    let signed_tuesday = onbehalf::helpdesk::zendesk::signature::ZendeskSignature::sign(
         SECRET,
         "last tuesday",
         body.as_bytes(),
@@ -130,7 +133,11 @@ async fn rejects_bad_signatures_with_401_and_a_reason() {
             .unwrap()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap();
-        let s = onbehalf::ingest::signature::ZendeskSignature::sign(SECRET, &t, body.as_bytes());
+        let s = onbehalf::helpdesk::zendesk::signature::ZendeskSignature::sign(
+            SECRET,
+            &t,
+            body.as_bytes(),
+        );
         assert_eq!(
             error_code(post(&app, &body, Some(&t), Some(&s)).await).await,
             (401, "stale_timestamp".into()),
@@ -155,8 +162,11 @@ async fn accepts_every_secret_during_rotation() {
     let (ts, sig) = sign_now(&body);
     assert_eq!(post(&app, &body, Some(&ts), Some(&sig)).await.status(), 202);
     let body = events::created("7011", &[]).to_string();
-    let sig =
-        onbehalf::ingest::signature::ZendeskSignature::sign("new-secret", &ts, body.as_bytes());
+    let sig = onbehalf::helpdesk::zendesk::signature::ZendeskSignature::sign(
+        "new-secret",
+        &ts,
+        body.as_bytes(),
+    );
     assert_eq!(post(&app, &body, Some(&ts), Some(&sig)).await.status(), 202);
     app.stop().await;
 }

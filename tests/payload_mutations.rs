@@ -5,7 +5,7 @@
 
 mod common;
 
-use onbehalf::ingest::zendesk::{parse_event, parse_header};
+use onbehalf::helpdesk::zendesk::payload::{parse_event, parse_header};
 use onbehalf::workflow::EventKind;
 use proptest::prelude::*;
 use serde_json::{Value, json};

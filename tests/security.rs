@@ -12,8 +12,8 @@ use common::{ADMIN_TOKEN, FakeZendesk, SECRET, events, spawn_app_with, test_conf
 use onbehalf::app::{Application, Role};
 use onbehalf::config::Secret;
 use onbehalf::helpdesk::Helpdesk;
+use onbehalf::helpdesk::zendesk::signature::ZendeskSignature;
 use onbehalf::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
-use onbehalf::ingest::signature::ZendeskSignature;
 use tempfile::TempDir;
 
 async fn build(config: onbehalf::config::Config, role: Role) -> Result<Application, String> {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{SECRET, spawn_app};
-use onbehalf::ingest::signature::{ZENDESK_TEST_SECRET, ZendeskSignature};
+use onbehalf::helpdesk::zendesk::signature::{ZENDESK_TEST_SECRET, ZendeskSignature};
 use serde_json::Value;
 use std::process::Output;
 

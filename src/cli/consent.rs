@@ -1,7 +1,7 @@
 //! `onbehalf consent`: judges reply cases given as JSON Lines, one verdict line per case.
 //!
 //! Input is read one line at a time so that input of any size runs in constant memory.
-use crate::ingest::zendesk::comment_flag;
+use crate::helpdesk::zendesk::payload::comment_flag;
 use crate::workflow::consent::{Asked, judge_reply};
 use crate::workflow::{Comment, CommentFlag, ConsentVerdict};
 use serde::{Deserialize, Serialize};

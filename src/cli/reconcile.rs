@@ -37,10 +37,20 @@ pub async fn run(
 ) -> Result<PassReport, ReconcileCommandError> {
     let since = OffsetDateTime::parse(since.trim(), &Rfc3339)
         .map_err(|_| ReconcileCommandError::Since(since.to_string()))?;
-    let api = Arc::new(app::zendesk_client(config)?.ok_or(ReconcileCommandError::NoApi)?);
+    if app::zendesk_client(config)?.is_none() {
+        return Err(ReconcileCommandError::NoApi);
+    }
     let store = app::open_store(config).await?;
-    let settings = Arc::new(app::workflow_settings(config)?);
-    let mut worker = Worker::new(store.clone(), api.clone(), settings).with_history(api.clone());
+    let parts = app::helpdesks(
+        config,
+        &store,
+        &crate::health::Health::default(),
+        app::WebhookSecrets::default(),
+    )?;
+    let api = parts.history.ok_or(ReconcileCommandError::NoApi)?;
+    let settings = app::workflow_settings(config)?;
+    let mut worker =
+        Worker::new(store.clone(), &parts.helpdesks, &settings).with_history(api.clone());
     // Tickets synced by hand get GitLab's facts as webhooks' do.
     if let Some(gitlab) = crate::gitlab::from_config(config, &store, Some(api.clone()))
         .map_err(|e| AppError::Config(e.to_string()))?

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
-use crate::ingest::signature::{ZENDESK_SIGNATURE, ZENDESK_TIMESTAMP, ZendeskSignature};
+use crate::helpdesk::zendesk::signature::{ZENDESK_SIGNATURE, ZENDESK_TIMESTAMP, ZendeskSignature};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {

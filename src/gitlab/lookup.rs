@@ -82,6 +82,11 @@ impl GitLabLookup {
         event: &TicketEvent,
         settings: &WorkflowSettings,
     ) -> Option<GitLabFacts> {
+        // The requester's e-mail is read from Zendesk's user API; a Zammad customer id means
+        // nothing there, so other helpdesks' tickets get no GitLab facts (yet).
+        if source != crate::helpdesk::zendesk::integration::NAME {
+            return None;
+        }
         let requester = event.ticket.requester_id.trim();
         if requester.is_empty() {
             return None;

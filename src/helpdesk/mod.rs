@@ -1,12 +1,19 @@
-//! Helpdesk adapters: where internal notes go.
-//!
-//! `zendesk` posts them through the REST API; `shadow` keeps them in the store only (the default
-//! until a Zendesk URL is configured), so a team can watch what the service would do first.
+//! Helpdesks: one module per helpdesk (`zendesk`, `zammad`) owns everything specific to it —
+//! webhook signature, payload parser, API client, link format, status names, its configuration
+//! section — behind [`integration::Integration`]. `shadow` keeps notes in the store only (a
+//! helpdesk without API credentials, or set to shadow), so a team can watch what the service
+//! would do first.
 
 pub mod budget;
+pub mod http;
+pub mod integration;
 pub mod shadow;
 pub mod transport;
+pub mod webhook;
+pub mod zammad;
 pub mod zendesk;
+
+pub use integration::{Helpdesks, Integration};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

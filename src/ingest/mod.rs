@@ -1,20 +1,18 @@
-//! The HTTP side: webhook receivers (one per helpdesk signature scheme), probes, metrics and
-//! the admin API. Handlers are thin: verify, parse, hand to the queue, map the outcome.
+//! The HTTP side: `POST /webhooks/{helpdesk}` for every configured helpdesk, probes, metrics
+//! and the admin API. Handlers are thin: the helpdesk's integration verifies and reads the
+//! webhook (`crate::helpdesk::Integration`), this layer queues it and maps the outcome.
 
 pub mod api;
 pub mod error;
 pub mod operations;
 mod probes;
 pub mod serve;
-pub mod signature;
-pub mod trigger;
-pub mod zendesk;
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -26,15 +24,17 @@ use time::OffsetDateTime;
 use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::helpdesk::Helpdesks;
+use crate::helpdesk::webhook::{Reception, SignatureError};
 use crate::queue::{Envelope, PublishOutcome, Queue, QueueStats};
 use crate::store::Store;
 use error::ApiError;
 use probes::Cached;
-use signature::{SignatureError, SignatureScheme};
 
 /// Zendesk's limit on a webhook's request payload: "must be less than 256 KB" (Creating
 /// webhooks to interact with third party systems,
-/// support.zendesk.com/hc/en-us/articles/4408839108378). Nothing larger comes from Zendesk.
+/// support.zendesk.com/hc/en-us/articles/4408839108378). Nothing larger comes from Zendesk;
+/// the default of every helpdesk (`Integration::max_body_bytes`).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// How long `/readyz` and the queue gauges of `/metrics` reuse a probe: a scrape or a probe
@@ -54,7 +54,8 @@ pub struct Limits {
 pub struct HttpState {
     pub queue: Arc<dyn Queue>,
     pub store: Store,
-    pub zendesk: Arc<dyn SignatureScheme>,
+    /// The helpdesks whose webhooks this process takes, by name.
+    pub helpdesks: Helpdesks,
     pub api_guard: Arc<api::ApiGuard>,
     pub metrics: PrometheusHandle,
     pub limits: Limits,
@@ -71,7 +72,7 @@ impl HttpState {
     pub fn new(
         queue: Arc<dyn Queue>,
         store: Store,
-        zendesk: Arc<dyn SignatureScheme>,
+        helpdesks: Helpdesks,
         admin_token: Option<&crate::config::Secret>,
         metrics: PrometheusHandle,
         limits: Limits,
@@ -79,7 +80,7 @@ impl HttpState {
         HttpState {
             queue,
             store,
-            zendesk,
+            helpdesks,
             api_guard: Arc::new(api::ApiGuard::new(admin_token)),
             metrics,
             limits,
@@ -120,8 +121,8 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
             .load_shed()
             .concurrency_limit(state.limits.webhook_concurrency);
         router = router.route(
-            "/webhooks/zendesk",
-            post(zendesk_webhook).layer::<_, std::convert::Infallible>(bounded),
+            "/webhooks/{helpdesk}",
+            post(webhook).layer::<_, std::convert::Infallible>(bounded),
         );
     }
     // A slow answer is a 503 with Retry-After, which Zendesk retries; never a 408.
@@ -158,15 +159,20 @@ pub(crate) fn outcome(outcome: &'static str) {
 }
 
 /// The body, refused by its `Content-Length` before any of it is read, and cut off past
-/// `MAX_BODY_BYTES` or the read timeout when it comes chunked or slowly.
-async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result<Bytes, ApiError> {
+/// `limit` or the read timeout when it comes chunked or slowly.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         outcome("too_large");
-        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+        return Err(ApiError::TooLarge(limit));
     }
     let read = async {
         let mut stream = body.into_data_stream();
@@ -179,9 +185,9 @@ async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result
                     "unreadable_body",
                 )
             })?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            if bytes.len() + chunk.len() > limit {
                 outcome("too_large");
-                return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+                return Err(ApiError::TooLarge(limit));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -196,82 +202,91 @@ async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result
     }
 }
 
-async fn zendesk_webhook(
+/// The answer to a signature the helpdesk's scheme refused: a metrics label, a stable code and
+/// a message that gives nothing away.
+fn refused(e: SignatureError) -> ApiError {
+    let (label, code, message) = match &e {
+        // Only a correctly signed request gets this far; its skew goes to the log, and the
+        // answer carries no clock reading.
+        SignatureError::OutsideWindow(skew) => {
+            tracing::warn!(skew = %skew, "signed webhook outside the timestamp window");
+            (
+                "stale",
+                "stale_timestamp",
+                "signature timestamp is outside the accepted window",
+            )
+        }
+        SignatureError::MissingHeader(_) => (
+            "bad_signature",
+            "missing_signature",
+            "missing signature headers",
+        ),
+        SignatureError::BadTimestamp => (
+            "bad_signature",
+            "bad_timestamp",
+            "signature timestamp is not an ISO-8601 time",
+        ),
+        SignatureError::Mismatch => ("bad_signature", "bad_signature", "signature does not match"),
+        // The test secret is public: naming it tells an outsider nothing.
+        SignatureError::TestSecret => ("bad_signature", "test_secret", ""),
+    };
+    outcome(label);
+    let message = if message.is_empty() {
+        e.to_string()
+    } else {
+        message.to_string()
+    };
+    ApiError::Unauthorized(message, code)
+}
+
+async fn webhook(
     State(state): State<HttpState>,
+    Path(helpdesk): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let body = read_body(&headers, body, state.limits.body_read_timeout).await?;
-    state
-        .zendesk
-        .verify(&headers, &body, OffsetDateTime::now_utc())
-        .map_err(|e| {
-            let (label, code, message) = match &e {
-                // Only a correctly signed request gets this far; its skew goes to the log, and
-                // the answer carries no clock reading.
-                SignatureError::OutsideWindow(skew) => {
-                    tracing::warn!(skew = %skew, "signed webhook outside the timestamp window");
-                    (
-                        "stale",
-                        "stale_timestamp",
-                        "signature timestamp is outside the accepted window",
-                    )
-                }
-                SignatureError::MissingHeader(_) => (
-                    "bad_signature",
-                    "missing_signature",
-                    "missing signature headers",
-                ),
-                SignatureError::BadTimestamp => (
-                    "bad_signature",
-                    "bad_timestamp",
-                    "signature timestamp is not an ISO-8601 time",
-                ),
-                SignatureError::Mismatch => {
-                    ("bad_signature", "bad_signature", "signature does not match")
-                }
-                // The test secret is public: naming it tells an outsider nothing.
-                SignatureError::TestSecret => ("bad_signature", "test_secret", ""),
-            };
-            outcome(label);
-            let message = if message.is_empty() {
-                e.to_string()
-            } else {
-                message.to_string()
-            };
-            ApiError::Unauthorized(message, code)
-        })?;
-    if let Some(changed) = trigger::parse(&body) {
-        return trigger::queue(&state, &headers, body, changed).await;
-    }
-    let event = zendesk::parse_header(&body).map_err(|e| {
-        outcome("malformed");
-        ApiError::BadRequest(e.to_string(), e.code())
-    })?;
-    // A handled type that names no ticket gives the workflow nothing to act on either.
-    if !zendesk::is_handled(&event.event_type) || event.ticket_id.is_empty() {
-        outcome("ignored");
-        tracing::debug!(event_id = %event.event_id, event_type = %event.event_type, "event type not handled");
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({"status": "ignored", "event_id": event.event_id})),
-        ));
-    }
-    // The id of an event acted on goes into helpdesk URL paths: only Zendesk's syntax (a
-    // positive integer) passes. Ignored events never reach the helpdesk.
-    if !event.ticket_id.is_empty() && !crate::helpdesk::zendesk::is_ticket_id(&event.ticket_id) {
-        outcome("malformed");
-        return Err(ApiError::BadRequest(
-            "ticket id is not a Zendesk ticket id (a positive integer)".into(),
-            "bad_ticket_id",
-        ));
-    }
-    let envelope = Envelope {
-        event_id: event.event_id.clone(),
-        ticket_id: event.ticket_id.clone(),
-        source: "zendesk".into(),
-        received_at_ms: (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+    let Some(integration) = state.helpdesks.named(&helpdesk).cloned() else {
+        outcome("unknown_helpdesk");
+        let configured = state.helpdesks.names().join(", ");
+        return Err(ApiError::NotFound(format!(
+            "no helpdesk named {:?} is configured here (configured: {configured})",
+            helpdesk.chars().take(40).collect::<String>()
+        )));
+    };
+    let body = read_body(
+        &headers,
         body,
+        integration.max_body_bytes(),
+        state.limits.body_read_timeout,
+    )
+    .await?;
+    let verified = integration
+        .verify(&headers, body, OffsetDateTime::now_utc())
+        .map_err(refused)?;
+    let reception = integration.receive(&headers, &verified).map_err(|e| {
+        outcome("malformed");
+        ApiError::BadRequest(e.message, e.code)
+    })?;
+    let (event_id, ticket_id, source) = match reception {
+        Reception::Ignored { event_id } => {
+            outcome("ignored");
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"status": "ignored", "event_id": event_id})),
+            ));
+        }
+        Reception::Queue {
+            event_id,
+            ticket_id,
+            source,
+        } => (event_id, ticket_id, source),
+    };
+    let envelope = Envelope {
+        event_id: event_id.clone(),
+        ticket_id: ticket_id.clone(),
+        source,
+        received_at_ms: (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+        body: verified.bytes().clone(),
     };
     let started = Instant::now();
     let published = tokio::time::timeout(PUBLISH_TIMEOUT, state.queue.publish(envelope))
@@ -283,25 +298,20 @@ async fn zendesk_webhook(
             )))
         });
     metrics::histogram!("onbehalf_queue_publish_seconds").record(started.elapsed().as_secs_f64());
+    let answer = |word: &str| serde_json::json!({"status": word, "event_id": event_id, "ticket_id": ticket_id, "helpdesk": integration.name()});
     match published {
         Ok(PublishOutcome::Accepted) => {
             outcome("accepted");
-            tracing::info!(ticket_id = %event.ticket_id, event_id = %event.event_id, "event queued");
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(serde_json::json!({"status": "queued", "event_id": event.event_id})),
-            ))
+            tracing::info!(helpdesk = integration.name(), %ticket_id, %event_id, "event queued");
+            Ok((StatusCode::ACCEPTED, Json(answer("queued"))))
         }
         Ok(PublishOutcome::Duplicate) => {
             outcome("duplicate");
-            Ok((
-                StatusCode::OK,
-                Json(serde_json::json!({"status": "duplicate", "event_id": event.event_id})),
-            ))
+            Ok((StatusCode::OK, Json(answer("duplicate"))))
         }
         Err(e) => {
             outcome("unavailable");
-            tracing::warn!(ticket_id = %event.ticket_id, event_id = %event.event_id, error = %e, "queue refused event");
+            tracing::warn!(helpdesk = integration.name(), %ticket_id, %event_id, error = %e, "queue refused event");
             Err(ApiError::Unavailable(
                 format!("the event was not queued: {e}; retry shortly"),
                 "queue_unavailable",

@@ -17,7 +17,7 @@ const TRAIL_LOCK: i64 = 0x6f6e_6265_6861_6c66;
 
 const COLUMNS: &str = "seq, format, ticket_id, requester_id, category, action, verdict, quote, \
      request_comment_id, reply_comment_id, decided_at, channel, body_sha256, withdraws_seq, \
-     altered_for_storage, hmac, prev_hash, hash";
+     altered_for_storage, hmac, prev_hash, hash, source";
 
 /// Records read per query when the whole trail is walked or streamed.
 const PAGE: i64 = 1000;
@@ -94,7 +94,8 @@ impl Store {
                 }
                 None => None,
             };
-            let record = ConfirmationRecord::from_draft(
+            let record = ConfirmationRecord::from_draft_of(
+                source,
                 draft,
                 head.seq + 1,
                 &head.hash,
@@ -402,6 +403,7 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ConfirmationRecord, StoreE
     let format = match row.try_get::<i64, _>("format")? {
         1 => RecordFormat::V1,
         2 => RecordFormat::V2,
+        3 => RecordFormat::V3,
         n => {
             return Err(StoreError::Corrupt(format!(
                 "record {seq} has format {n}, unknown to this onbehalf"
@@ -431,6 +433,11 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ConfirmationRecord, StoreE
         withdraws_seq: row.try_get("withdraws_seq")?,
         altered_for_storage,
         hmac: row.try_get("hmac")?,
+        // Format 3 names its helpdesk, the ticket's key in the store.
+        helpdesk: match format {
+            RecordFormat::V3 => Some(row.try_get("source")?),
+            _ => None,
+        },
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })

@@ -6,13 +6,17 @@
 //! JSON Canonicalization Scheme of RFC 8785. With a trail key, `hmac = hex(HMAC-SHA256(key,
 //! JCS(record without "hash" and "hmac")))` is computed first and the hash covers it.
 //!
-//! Two record formats exist, and a record says which it is by the presence of `"format"`:
+//! Three record formats exist, and a record says which it is by the presence of `"format"`:
 //! - format 1 (no `format` key; written before anchors and keys): the twelve fields of
 //!   INTERFACES.md. Its canonical form is those fields minus `hash`. These records were hashed
 //!   as "keys sorted, no whitespace" by serde_json, which for their ASCII keys, strings and
 //!   integer `seq` is byte for byte JCS, so they verify unchanged.
 //! - format 2 (`"format": 2`): adds `channel`, `body_sha256`, `withdraws_seq`,
 //!   `altered_for_storage` and `hmac`, always present (`null` / `[]` when empty), all hashed.
+//!   Its helpdesk is Zendesk's (the only one before format 3), and Zendesk's records are still
+//!   written in it, so a verifier written for format 2 keeps verifying a Zendesk trail.
+//! - format 3 (`"format": 3`): format 2 plus `helpdesk` (`"zammad"`…), hashed: the records of
+//!   every other helpdesk, so a record names where its ticket and comments live.
 //!
 //! A record parsed from an export must carry exactly the fields of its format: an extra field
 //! would be data no hash covers, so it is refused.
@@ -47,7 +51,12 @@ pub enum RecordFormat {
     V1,
     /// Adds channel, body digest, withdrawal link, storage alterations and HMAC.
     V2,
+    /// Adds the helpdesk's name.
+    V3,
 }
+
+/// The helpdesk of every format-2 record (and of format 1's).
+pub const FORMAT_2_HELPDESK: &str = "zendesk";
 
 impl RecordFormat {
     pub const CURRENT: RecordFormat = RecordFormat::V2;
@@ -56,6 +65,7 @@ impl RecordFormat {
         match self {
             RecordFormat::V1 => 1,
             RecordFormat::V2 => 2,
+            RecordFormat::V3 => 3,
         }
     }
 }
@@ -99,6 +109,8 @@ pub struct ConfirmationRecord {
     pub altered_for_storage: Vec<Alteration>,
     /// HMAC-SHA256 with the trail key, when the writer had one. Format 2.
     pub hmac: Option<String>,
+    /// The helpdesk the ticket belongs to. Format 3 (earlier formats: Zendesk's).
+    pub helpdesk: Option<String>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -162,6 +174,7 @@ impl ConfirmationRecord {
             withdraws_seq,
             altered_for_storage: vec![],
             hmac: None,
+            helpdesk: None,
             prev_hash: prev_hash.to_string(),
             hash: String::new(),
         };
@@ -170,10 +183,34 @@ impl ConfirmationRecord {
         Ok(record)
     }
 
+    /// The record of `helpdesk`'s ticket: format 2 for Zendesk's, format 3 (naming the
+    /// helpdesk) for any other's.
+    pub fn from_draft_of(
+        helpdesk: &str,
+        draft: &ConfirmationDraft,
+        seq: i64,
+        prev_hash: &str,
+        withdraws_seq: Option<i64>,
+        key: Option<&TrailKey>,
+    ) -> Result<ConfirmationRecord, RecordError> {
+        let mut record = ConfirmationRecord::from_draft(draft, seq, prev_hash, withdraws_seq, key)?;
+        if helpdesk != FORMAT_2_HELPDESK {
+            record.format = RecordFormat::V3;
+            record.helpdesk = Some(helpdesk.to_string());
+            record.seal(key)?;
+        }
+        Ok(record)
+    }
+
+    /// The helpdesk the record's ticket belongs to, whatever its format.
+    pub fn helpdesk(&self) -> &str {
+        self.helpdesk.as_deref().unwrap_or(FORMAT_2_HELPDESK)
+    }
+
     /// Sets `hmac` (format 2, with a key) and then `hash` from the other fields.
     pub fn seal(&mut self, key: Option<&TrailKey>) -> Result<(), RecordError> {
         self.hmac = match (self.format, key) {
-            (RecordFormat::V2, Some(key)) => Some(key.sign(&self.hmac_input()?)),
+            (RecordFormat::V2 | RecordFormat::V3, Some(key)) => Some(key.sign(&self.hmac_input()?)),
             _ => None,
         };
         self.hash = self.try_compute_hash()?;
@@ -238,6 +275,9 @@ impl View<'_> {
         map.serialize_entry("seq", &r.seq)?;
         if v2 {
             map.serialize_entry("format", &r.format.number())?;
+        }
+        if r.format >= RecordFormat::V3 {
+            map.serialize_entry("helpdesk", &r.helpdesk)?;
         }
         map.serialize_entry("ticket_id", &r.ticket_id)?;
         map.serialize_entry("requester_id", &r.requester_id)?;
@@ -307,6 +347,8 @@ struct Wire {
     altered_for_storage: Option<Vec<Alteration>>,
     #[serde(default, deserialize_with = "present")]
     hmac: Option<Option<String>>,
+    #[serde(default)]
+    helpdesk: Option<String>,
     prev_hash: String,
     hash: String,
 }
@@ -323,6 +365,7 @@ impl TryFrom<Wire> for ConfirmationRecord {
         let format = match w.format {
             None => RecordFormat::V1,
             Some(2) => RecordFormat::V2,
+            Some(3) => RecordFormat::V3,
             Some(1) => {
                 return Err(
                     "`format: 1` is never written: format-1 records have no `format` key".into(),
@@ -348,11 +391,24 @@ impl TryFrom<Wire> for ConfirmationRecord {
                         "a format-1 record carries `{name}`, which its hash does not cover"
                     ));
                 }
-                (RecordFormat::V2, false) => {
-                    return Err(format!("a format-2 record lacks `{name}`"));
+                (RecordFormat::V2 | RecordFormat::V3, false) => {
+                    return Err(format!(
+                        "a format-{} record lacks `{name}`",
+                        format.number()
+                    ));
                 }
                 _ => {}
             }
+        }
+        match (format, &w.helpdesk) {
+            (RecordFormat::V3, None) => return Err("a format-3 record lacks `helpdesk`".into()),
+            (RecordFormat::V1 | RecordFormat::V2, Some(_)) => {
+                return Err(format!(
+                    "a format-{} record carries `helpdesk`, which its hash does not cover",
+                    format.number()
+                ));
+            }
+            _ => {}
         }
         Ok(ConfirmationRecord {
             seq: w.seq,
@@ -371,6 +427,7 @@ impl TryFrom<Wire> for ConfirmationRecord {
             withdraws_seq: w.withdraws_seq.flatten(),
             altered_for_storage: w.altered_for_storage.unwrap_or_default(),
             hmac: w.hmac.flatten(),
+            helpdesk: w.helpdesk,
             prev_hash: w.prev_hash,
             hash: w.hash,
         })

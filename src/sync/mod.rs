@@ -1,7 +1,7 @@
 //! Ticket sync: "this ticket changed" → read the ticket back from the API and feed what has not
 //! been handled yet into the same decision path as webhook events.
 //!
-//! A trigger webhook (`ingest::trigger`) and the reconciler (`reconcile`) only name a ticket.
+//! A trigger webhook (`helpdesk::zendesk::trigger`) and the reconciler (`reconcile`) only name a ticket.
 //! The sync reads its audits (each update of the ticket: field changes and comments, oldest
 //! first) and its comments, rebuilds the ticket as it was after each update, and turns every
 //! update into the event-subscription payloads Zendesk would have sent for it, with the

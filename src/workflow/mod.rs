@@ -205,13 +205,39 @@ impl Default for TagNames {
     }
 }
 
+/// What the core knows of the helpdesk an event came from, supplied by that helpdesk's module
+/// (`crate::helpdesk::<name>::terms`): how its tickets are linked and what its status names
+/// mean. The core never looks at a helpdesk's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelpdeskTerms {
+    /// The ticket's address with `{id}` where its id goes (e.g.
+    /// `https://acme.zendesk.com/agent/tickets/{id}`); `None`: notes name the ticket `#<id>`.
+    pub ticket_link: Option<String>,
+    /// Status names (lower case) under which the workflow is followed.
+    pub live: Vec<String>,
+    /// Done, but the ticket can come back to life (Zendesk's `solved`, Zammad's `closed`).
+    pub solved: Vec<String>,
+    /// Done for good (Zendesk's `closed`, Zammad's `merged`).
+    pub closed: Vec<String>,
+}
+
+impl HelpdeskTerms {
+    /// The link to `ticket_id`, or `#<id>` without a link format.
+    pub fn link(&self, ticket_id: &str) -> String {
+        match self.ticket_link.as_deref() {
+            Some(format) if !format.is_empty() => format.replace("{id}", ticket_id),
+            _ => format!("#{ticket_id}"),
+        }
+    }
+}
+
 /// Everything the core needs besides the state and the event.
 #[derive(Debug, Clone)]
 pub struct WorkflowSettings {
     pub classifier: classify::Classifier,
     pub tags: TagNames,
-    /// e.g. `https://acme.zendesk.com`; used to link the ticket in admin-note drafts.
-    pub helpdesk_url: Option<String>,
+    /// The terms of the helpdesk whose events these settings decide.
+    pub helpdesk: HelpdeskTerms,
 }
 
 impl Default for WorkflowSettings {
@@ -219,7 +245,7 @@ impl Default for WorkflowSettings {
         WorkflowSettings {
             classifier: classify::Classifier::builtin(),
             tags: TagNames::default(),
-            helpdesk_url: None,
+            helpdesk: HelpdeskTerms::default(),
         }
     }
 }

@@ -11,9 +11,7 @@ mod evidence;
 mod gitlab;
 mod plain;
 
-pub use drafts::{
-    admin_note_line, admin_note_summary, issue_line, permission_question, ticket_link,
-};
+pub use drafts::{admin_note_line, admin_note_summary, issue_line, permission_question};
 pub use gitlab::{AccountChecklist, GitLabView, owner_reply};
 pub use plain::plain_text;
 

@@ -498,7 +498,7 @@ pub fn decide_with(
     gitlab: Option<&GitLabFacts>,
 ) -> Decision {
     let mut state = prev.cloned().unwrap_or_default();
-    let standing = status::observe(&mut state, event);
+    let standing = status::observe(&mut state, event, &settings.helpdesk);
     if !standing.acted_on {
         return Decision {
             state,

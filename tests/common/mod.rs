@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod events;
 pub mod fake_gitlab;
+pub mod fake_zammad;
 pub mod fake_zendesk;
 pub mod process;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use onbehalf::app::{Application, Role};
 use onbehalf::config::{Config, Secret};
-use onbehalf::ingest::signature::ZendeskSignature;
+use onbehalf::helpdesk::zendesk::signature::ZendeskSignature;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -20,6 +20,7 @@ fn v1(seq: i64, prev: &str) -> ConfirmationRecord {
         withdraws_seq: None,
         altered_for_storage: vec![],
         hmac: None,
+        helpdesk: None,
         prev_hash: prev.into(),
         hash: String::new(),
     };
@@ -175,10 +176,51 @@ fn a_record_line_with_a_field_its_hash_does_not_cover_is_refused() {
     let err = serde_json::from_value::<ConfirmationRecord>(value).unwrap_err();
     assert!(err.to_string().contains("lacks `withdraws_seq`"), "{err}");
 
+    // Format 3 is the newest this version knows; the next one is refused.
     let mut value = serde_json::to_value(v2(1, GENESIS_HASH, None)).unwrap();
-    value["format"] = 3.into();
+    value["format"] = 4.into();
     let err = serde_json::from_value::<ConfirmationRecord>(value).unwrap_err();
-    assert!(err.to_string().contains("format 3"), "{err}");
+    assert!(err.to_string().contains("format 4"), "{err}");
+}
+
+#[test]
+fn another_helpdesks_record_is_format_3_and_its_hash_covers_the_helpdesk() {
+    let key = TrailKey::new(&"k".repeat(32)).unwrap();
+    let draft = draft("Yes", "r1");
+    let zendesk =
+        ConfirmationRecord::from_draft_of("zendesk", &draft, 1, GENESIS_HASH, None, Some(&key))
+            .unwrap();
+    assert_eq!(
+        (zendesk.format, zendesk.helpdesk()),
+        (RecordFormat::V2, "zendesk")
+    );
+    let zammad =
+        ConfirmationRecord::from_draft_of("zammad", &draft, 1, GENESIS_HASH, None, Some(&key))
+            .unwrap();
+    assert_eq!(zammad.format, RecordFormat::V3);
+    let line = serde_json::to_value(&zammad).unwrap();
+    assert_eq!(
+        (line["format"].as_u64(), line["helpdesk"].as_str()),
+        (Some(3), Some("zammad"))
+    );
+    let parsed: ConfirmationRecord = serde_json::from_value(line.clone()).unwrap();
+    assert_eq!(parsed, zammad);
+    assert_eq!(parsed.compute_hash(), zammad.hash);
+    assert!(parsed.hmac_matches(&key));
+
+    let mut moved = parsed.clone();
+    moved.helpdesk = Some("zendesk".into());
+    assert_ne!(moved.compute_hash(), zammad.hash, "the helpdesk is hashed");
+    assert!(!moved.hmac_matches(&key), "and signed");
+
+    let mut unnamed = line.clone();
+    unnamed.as_object_mut().unwrap().remove("helpdesk");
+    let err = serde_json::from_value::<ConfirmationRecord>(unnamed).unwrap_err();
+    assert!(err.to_string().contains("lacks `helpdesk`"), "{err}");
+    let mut v2_named = serde_json::to_value(&zendesk).unwrap();
+    v2_named["helpdesk"] = "zammad".into();
+    let err = serde_json::from_value::<ConfirmationRecord>(v2_named).unwrap_err();
+    assert!(err.to_string().contains("carries `helpdesk`"), "{err}");
 }
 
 #[test]

@@ -122,8 +122,9 @@ fn every_update_becomes_the_events_zendesk_would_have_sent_with_the_ticket_as_it
 fn the_synced_payloads_parse_as_webhook_events() {
     for event in replay(&history()) {
         let body = serde_json::to_vec(&event.payload).unwrap();
-        let parsed = crate::ingest::zendesk::parse_event(&body, OffsetDateTime::now_utc())
-            .unwrap_or_else(|e| panic!("{}: {e}", event.key));
+        let parsed =
+            crate::helpdesk::zendesk::payload::parse_event(&body, OffsetDateTime::now_utc())
+                .unwrap_or_else(|e| panic!("{}: {e}", event.key));
         assert_eq!(parsed.event_id, event.key);
         assert_eq!(parsed.ticket.id, "77");
     }

@@ -9,14 +9,6 @@ const SUFFICIENT: &str =
 const LEAD_STAFF: &str = "Could you please provide permission for staff to";
 const LEAD_CONFIRM: &str = "Could you please confirm that you would like us to";
 
-/// `{helpdesk_url}/agent/tickets/{id}`, or `#<id>` when the helpdesk URL is unknown.
-pub fn ticket_link(helpdesk_url: Option<&str>, ticket_id: &str) -> String {
-    match helpdesk_url.map(|u| u.trim_end_matches('/')) {
-        Some(url) if !url.is_empty() => format!("{url}/agent/tickets/{ticket_id}"),
-        _ => format!("#{ticket_id}"),
-    }
-}
-
 /// A permission question for `action`, in the phrasing of the `original` question when there
 /// is one (so a re-ask reads like the first ask), otherwise the handbook's phrase for the
 /// category with a placeholder the agent fills in.
@@ -105,13 +97,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ticket_link_uses_the_helpdesk_url_or_falls_back_to_the_id() {
+    fn ticket_link_follows_the_helpdesks_format_or_falls_back_to_the_id() {
+        let terms = |link: Option<&str>| crate::workflow::HelpdeskTerms {
+            ticket_link: link.map(str::to_string),
+            ..Default::default()
+        };
         assert_eq!(
-            ticket_link(Some("https://acme.zendesk.com/"), "42"),
+            terms(Some("https://acme.zendesk.com/agent/tickets/{id}")).link("42"),
             "https://acme.zendesk.com/agent/tickets/42"
         );
-        assert_eq!(ticket_link(None, "42"), "#42");
-        assert_eq!(ticket_link(Some(""), "42"), "#42");
+        assert_eq!(
+            terms(Some("https://desk.example.com/#ticket/zoom/{id}")).link("42"),
+            "https://desk.example.com/#ticket/zoom/42"
+        );
+        assert_eq!(terms(None).link("42"), "#42");
+        assert_eq!(terms(Some("")).link("42"), "#42");
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub(super) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn link(&self) -> String {
-        notes::ticket_link(self.settings.helpdesk_url.as_deref(), &self.event.ticket.id)
+        self.settings.helpdesk.link(&self.event.ticket.id)
     }
 
     /// The view every note starts from: category, next step (with its ready-to-paste text),

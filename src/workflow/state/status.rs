@@ -1,4 +1,6 @@
-//! The ticket's status over time: live (new, open, pending, hold), solved, or closed.
+//! The ticket's status over time: live, solved (done, may come back), or closed (final). Which
+//! of the helpdesk's status names is which comes from its terms ([`HelpdeskTerms`]): Zendesk's
+//! new/open/pending/hold, solved, closed; Zammad's new/open/pending…, closed, merged.
 //!
 //! Every event's snapshot says the status *after* the event, so each event is an observation.
 //! They are kept in time order, so that an event arriving late is judged by the status the
@@ -7,7 +9,7 @@
 //! never does. A solved ticket that goes back to new/open/pending/hold is live again and its
 //! new permission questions and answers are followed.
 //!
-//! Closed is final: "Once a ticket is closed (as distinct from solved), it can't be reopened"
+//! For Zendesk, closed is final: "Once a ticket is closed (as distinct from solved), it can't be reopened"
 //! (Zendesk, Creating and updating tickets,
 //! <https://developer.zendesk.com/documentation/ticketing/managing-tickets/creating-and-updating-tickets/>);
 //! a customer writing again gets a follow-up ticket, which onbehalf sees as a new ticket. A
@@ -15,7 +17,7 @@
 
 use super::{Ctx, TicketState};
 use crate::workflow::notes::NoteTemplate;
-use crate::workflow::{EventKind, NoteStep, TicketEvent};
+use crate::workflow::{EventKind, HelpdeskTerms, NoteStep, TicketEvent};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -30,13 +32,19 @@ pub enum Status {
 }
 
 impl Status {
-    /// Zendesk's status names, in any case; `None` for what is not a status (absent, null).
-    fn parse(name: &str) -> Option<Status> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "new" | "open" | "pending" | "hold" => Some(Status::Live),
-            "solved" => Some(Status::Solved),
-            "closed" => Some(Status::Closed),
-            _ => None,
+    /// The helpdesk's status names, in any case; `None` for what is not one of its statuses
+    /// (absent, null, unknown: the observations before it stand).
+    fn parse(name: &str, terms: &HelpdeskTerms) -> Option<Status> {
+        let name = name.trim().to_ascii_lowercase();
+        let is = |names: &[String]| names.contains(&name);
+        if is(&terms.live) {
+            Some(Status::Live)
+        } else if is(&terms.solved) {
+            Some(Status::Solved)
+        } else if is(&terms.closed) {
+            Some(Status::Closed)
+        } else {
+            None
         }
     }
 }
@@ -67,13 +75,13 @@ pub(super) struct Standing {
 }
 
 /// The status this event shows, if it shows one.
-fn observed(event: &TicketEvent) -> Option<Status> {
-    let snapshot = Status::parse(&event.ticket.status);
+fn observed(event: &TicketEvent, terms: &HelpdeskTerms) -> Option<Status> {
+    let snapshot = Status::parse(&event.ticket.status, terms);
     match &event.kind {
         EventKind::Merged {
             target_ticket_id: Some(target),
         } if *target != event.ticket.id => Some(Status::Closed),
-        EventKind::StatusChanged { current, .. } => Status::parse(current).or(snapshot),
+        EventKind::StatusChanged { current, .. } => Status::parse(current, terms).or(snapshot),
         _ => snapshot,
     }
 }
@@ -144,7 +152,11 @@ fn insert(seen: &mut Vec<StatusSeen>, observation: StatusSeen) {
 }
 
 /// Records the event's status and says whether the event is acted on.
-pub(super) fn observe(state: &mut TicketState, event: &TicketEvent) -> Standing {
+pub(super) fn observe(
+    state: &mut TicketState,
+    event: &TicketEvent,
+    terms: &HelpdeskTerms,
+) -> Standing {
     if state.statuses.is_empty()
         && let Some(done) = state.done_at
     {
@@ -156,7 +168,7 @@ pub(super) fn observe(state: &mut TicketState, event: &TicketEvent) -> Standing 
     }
     let at = event.occurred_at;
     let was_done = current(&state.statuses) != Status::Live;
-    if let Some(status) = observed(event) {
+    if let Some(status) = observed(event, terms) {
         insert(&mut state.statuses, StatusSeen { at, status });
     }
     let after = status_at(&state.statuses, at, true);

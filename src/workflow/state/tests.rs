@@ -171,6 +171,17 @@ impl Script {
     }
 }
 
+/// A helpdesk speaking Zendesk's status names (the tests' events do).
+fn terms(link: Option<&str>) -> crate::workflow::HelpdeskTerms {
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+    crate::workflow::HelpdeskTerms {
+        ticket_link: link.map(str::to_string),
+        live: names(&["new", "open", "pending", "hold"]),
+        solved: names(&["solved"]),
+        closed: names(&["closed"]),
+    }
+}
+
 #[derive(Clone)]
 pub struct Desk {
     pub state: Option<TicketState>,
@@ -181,13 +192,16 @@ impl Desk {
     pub fn new() -> Desk {
         Desk {
             state: None,
-            settings: WorkflowSettings::default(),
+            settings: WorkflowSettings {
+                helpdesk: terms(None),
+                ..WorkflowSettings::default()
+            },
         }
     }
 
     pub fn with_url() -> Desk {
         let mut desk = Desk::new();
-        desk.settings.helpdesk_url = Some("https://acme.zendesk.com".into());
+        desk.settings.helpdesk = terms(Some("https://acme.zendesk.com/agent/tickets/{id}"));
         desk
     }
 

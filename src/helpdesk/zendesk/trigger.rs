@@ -7,15 +7,8 @@
 //! Placeholders: support.zendesk.com/hc/en-us/articles/4408886858138 (`{{ticket.id}}`);
 //! headers: developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-request/.
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
-
-use super::error::ApiError;
-use super::{HttpState, outcome};
-use crate::queue::{Envelope, PublishOutcome};
 
 /// A trigger body's meaning: this ticket changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,51 +67,6 @@ pub fn dedupe_key(headers: &HeaderMap, body: &[u8], ticket_id: &str) -> String {
     digest.update(b"\n");
     digest.update(body);
     format!("trigger:{ticket_id}:{}", hex::encode(digest.finalize()))
-}
-
-/// Queues a verified trigger body as "this ticket changed".
-pub(super) async fn queue(
-    state: &HttpState,
-    headers: &HeaderMap,
-    body: Bytes,
-    changed: Result<TicketChanged, TriggerError>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let changed = changed.map_err(|e| {
-        outcome("malformed");
-        ApiError::BadRequest(e.to_string(), "bad_ticket_id")
-    })?;
-    let event_id = dedupe_key(headers, &body, &changed.ticket_id);
-    let envelope = Envelope {
-        event_id: event_id.clone(),
-        ticket_id: changed.ticket_id.clone(),
-        source: crate::sync::TICKET_CHANGED.into(),
-        received_at_ms: (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
-        body,
-    };
-    let answer = |status, label: &'static str, word: &str| {
-        outcome(label);
-        (
-            status,
-            Json(
-                serde_json::json!({"status": word, "event_id": event_id, "ticket_id": changed.ticket_id}),
-            ),
-        )
-    };
-    match state.queue.publish(envelope).await {
-        Ok(PublishOutcome::Accepted) => {
-            tracing::info!(ticket_id = %changed.ticket_id, %event_id, "ticket change queued");
-            Ok(answer(StatusCode::ACCEPTED, "accepted", "queued"))
-        }
-        Ok(PublishOutcome::Duplicate) => Ok(answer(StatusCode::OK, "duplicate", "duplicate")),
-        Err(e) => {
-            outcome("unavailable");
-            tracing::warn!(ticket_id = %changed.ticket_id, error = %e, "queue refused a ticket change");
-            Err(ApiError::Unavailable(
-                format!("the ticket change was not queued: {e}; retry shortly"),
-                "queue_unavailable",
-            ))
-        }
-    }
 }
 
 #[cfg(test)]

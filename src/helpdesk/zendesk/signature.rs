@@ -1,4 +1,4 @@
-//! Webhook signature schemes. One implementation per helpdesk; all compare in constant time.
+//! Zendesk's webhook signature (https://developer.zendesk.com/documentation/webhooks/verifying/).
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -10,34 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Secret;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    #[error("missing header {0}")]
-    MissingHeader(&'static str),
-    #[error("signature timestamp is not an ISO-8601 time")]
-    BadTimestamp,
-    #[error("signature timestamp is outside the accepted window ({0})")]
-    OutsideWindow(String),
-    #[error("signature does not match")]
-    Mismatch,
-    /// Signed with the secret Zendesk publishes for its "Test webhook" button: anyone can
-    /// sign with it, so it proves nothing and is refused like any other wrong secret.
-    #[error(
-        "signed with Zendesk's public test secret (the \"Test webhook\" button): refused, since anyone can sign with it; use a real trigger or `onbehalf zendesk check`"
-    )]
-    TestSecret,
-}
-
-pub trait SignatureScheme: Send + Sync + 'static {
-    /// Checks `body` (raw bytes, exactly as received) against the request's headers at `now`.
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<(), SignatureError>;
-}
+pub use crate::helpdesk::webhook::{SignatureError, SignatureScheme};
 
 pub const ZENDESK_SIGNATURE: &str = "x-zendesk-webhook-signature";
 /// The fixed secret Zendesk signs test invocations with, published in its docs

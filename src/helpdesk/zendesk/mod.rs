@@ -1,4 +1,6 @@
-//! Zendesk REST client: internal notes through `PUT /api/v2/tickets/{id}.json`.
+//! Zendesk: its webhooks (`signature`, `payload`, `trigger`, behind `integration`), its REST
+//! client (this file: internal notes through `PUT /api/v2/tickets/{id}.json`; `history`: the
+//! ticket read back for syncs) and its configuration section ([`ZendeskSection`]).
 //!
 //! Throttling is expected (plan limits of a few hundred requests a minute): requests take a
 //! token from the account's budget (see [`super::budget`]), and a `Retry-After` on a 429 or
@@ -9,26 +11,70 @@
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use reqwest::Url;
 use reqwest::header::HeaderValue;
-use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::budget::{ApiBudget, LocalBudget};
-use super::{Helpdesk, HelpdeskError, NoteMode};
 use crate::config::Secret;
 use crate::health::{Dependency, Health};
+use crate::helpdesk::budget::{ApiBudget, LocalBudget};
+use crate::helpdesk::http::{self, Caller, Wording};
+use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 
 pub mod history;
+pub mod integration;
+pub mod payload;
+pub mod signature;
+pub mod trigger;
 pub mod users;
 
-/// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
-/// before the caller is told the helpdesk is down.
-const ATTEMPTS: u32 = 3;
-/// A 429 without `Retry-After` (Zendesk always sends one) waits this long.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
-const MAX_RETRY_AFTER_SECS: u64 = 3600;
+pub use integration::ZendeskIntegration;
+
+/// Zendesk's API credentials (`zendesk_url`, `zendesk_email`, `zendesk_api_token`).
+#[derive(Debug, Clone)]
+pub struct ZendeskApi {
+    pub url: String,
+    pub email: String,
+    pub api_token: Secret,
+}
+
+/// Zendesk's configuration section (`ONBEHALF_ZENDESK_*`, or the `[zendesk]` table).
+#[derive(Debug, Clone)]
+pub struct ZendeskSection {
+    /// `None`: shadow mode, notes kept in the store.
+    pub api: Option<ZendeskApi>,
+    pub signing_secrets: Vec<Secret>,
+    pub signature_tolerance_secs: u64,
+    pub requests_per_minute: u32,
+    pub timeout_secs: u64,
+    /// Notes kept in the store even with credentials.
+    pub shadow: bool,
+}
+
+impl ZendeskSection {
+    /// The API client, when credentials are configured.
+    pub fn client(&self) -> Result<Option<ZendeskClient>, HelpdeskError> {
+        self.api
+            .as_ref()
+            .map(|api| {
+                ZendeskClient::new(&ZendeskOptions {
+                    base_url: api.url.clone(),
+                    email: api.email.clone(),
+                    api_token: api.api_token.clone(),
+                    timeout: Duration::from_secs(self.timeout_secs),
+                    requests_per_minute: self.requests_per_minute,
+                })
+            })
+            .transpose()
+    }
+
+    /// The agent interface's base URL, for the notes' links.
+    pub fn url(&self) -> Option<&str> {
+        self.api.as_ref().map(|api| api.url.as_str())
+    }
+}
 
 pub struct ZendeskClient {
     http: reqwest::Client,
@@ -60,8 +106,6 @@ fn checked_ticket_id(id: &str) -> Result<&str, HelpdeskError> {
 
 /// The largest answer read from an update or Show Self: one ticket with its audit.
 const MAX_ANSWER: usize = 2 * 1024 * 1024;
-/// The most of an error answer kept for the message.
-const MAX_ERROR_ANSWER: usize = 16 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ZendeskOptions {
@@ -124,107 +168,28 @@ impl ZendeskClient {
             .map_err(|e| HelpdeskError::Permanent(format!("bad URL {path}: {e}")))
     }
 
-    /// Sends within the budget. A 5xx without `Retry-After` is retried in place a few times
-    /// (a blip); a throttle holds the whole budget for its `Retry-After` and is handed back.
+    /// Sends within the budget (see [`crate::helpdesk::http::Caller::send`]).
     async fn send(
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, HelpdeskError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.budget.acquire().await;
-            let response = build()
-                .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
-                .send()
-                .await;
-            let error = match response {
-                Ok(r) => {
-                    let status = r.status();
-                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => status.as_u16().to_string()).increment(1);
-                    if status.is_success() {
-                        self.health.up(Dependency::Helpdesk);
-                        return Ok(r);
-                    }
-                    classify_failure(r).await
-                }
-                Err(e) => {
-                    metrics::counter!("onbehalf_helpdesk_requests_total", "status" => "error")
-                        .increment(1);
-                    HelpdeskError::Unavailable {
-                        reason: super::transport::describe(&e),
-                        retry_after: None,
-                    }
-                }
-            };
-            if let Some(Some(wait)) = error.outage() {
-                // Zendesk's Retry-After is for the account: nobody calls until it has passed.
-                self.budget.hold(wait).await;
-            }
-            let blip = matches!(
-                error,
-                HelpdeskError::Unavailable {
-                    retry_after: None,
-                    ..
-                } | HelpdeskError::Transient(_)
-            );
-            if blip && attempt < ATTEMPTS {
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
-                continue;
-            }
-            return Err(error);
+        Caller {
+            budget: self.budget.as_ref(),
+            health: &self.health,
+            authorization: &self.authorization,
+            wording: WORDING,
         }
+        .send(build)
+        .await
     }
 }
 
-/// reqwest's error text includes the URL; keep messages short and free of query strings.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut e = e.to_string();
-    if let Some(i) = e.find(" for url") {
-        e.truncate(i);
-    }
-    e
-}
-
-async fn classify_failure(response: reqwest::Response) -> HelpdeskError {
-    let status = response.status();
-    // Zendesk gives seconds (Rate limits: "how many seconds to wait before retrying").
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        // A day-long hold would be a misreading rather than Zendesk's wish.
-        .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
-    match status {
-        StatusCode::TOO_MANY_REQUESTS => HelpdeskError::RateLimited {
-            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-        },
-        StatusCode::CONFLICT => {
-            HelpdeskError::Transient("409 conflict: ticket changed meanwhile".into())
-        }
-        StatusCode::REQUEST_TIMEOUT => HelpdeskError::Unavailable {
-            reason: format!("Zendesk answered {status}"),
-            retry_after,
-        },
-        s if s.is_server_error() => HelpdeskError::Unavailable {
-            reason: format!("Zendesk answered {s}"),
-            retry_after,
-        },
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => HelpdeskError::Unauthorized(format!(
-            "Zendesk answered {status}; check ONBEHALF_ZENDESK_EMAIL and ONBEHALF_ZENDESK_API_TOKEN"
-        )),
-        s if s.is_client_error() => {
-            // Zendesk's error bodies name the problem ("RecordNotFound", "RecordInvalid"…).
-            let detail: String = bounded_body(response, MAX_ERROR_ANSWER)
-                .await
-                .map(|body| String::from_utf8_lossy(&body).chars().take(300).collect())
-                .unwrap_or_default();
-            HelpdeskError::Rejected(format!("Zendesk answered {s}: {}", detail.trim()))
-        }
-        s => HelpdeskError::Permanent(format!("Zendesk answered {s}")),
-    }
-}
+/// Zendesk in error messages.
+const WORDING: Wording = Wording {
+    name: "Zendesk",
+    conflict: "409 conflict: ticket changed meanwhile",
+    credentials: "check ONBEHALF_ZENDESK_EMAIL and ONBEHALF_ZENDESK_API_TOKEN",
+};
 
 /// The newest page of `List Comments` (offset pagination, `sort_order=desc`).
 #[derive(Deserialize)]
@@ -293,22 +258,8 @@ fn optional_id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<S
 /// forms; anything far beyond that is not Zendesk.
 const MAX_COMMENTS_PAGE: usize = 32 * 1024 * 1024;
 
-async fn bounded_body(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, HelpdeskError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        HelpdeskError::Transient(format!("reading the answer failed: {}", without_url(&e)))
-    })? {
-        if body.len() + chunk.len() > limit {
-            return Err(HelpdeskError::Permanent(format!(
-                "Zendesk's answer exceeds {limit} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn bounded_body(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, HelpdeskError> {
+    http::bounded_body(response, limit, WORDING.name).await
 }
 
 impl ZendeskClient {
