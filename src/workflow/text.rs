@@ -581,7 +581,9 @@ fn is_disclaimer(folded: &str) -> bool {
         "dit bericht",
         "deze e-mail",
         "このメールは",
+        "本メール",
         "本邮件",
+        "此邮件",
         "本郵件",
         "이 메일은",
     ];
@@ -603,6 +605,9 @@ fn is_disclaimer(folded: &str) -> bool {
         "destinad",
         "機密",
         "机密",
+        // Chinese "confidential", Italian "riservato/riservata/riservati"
+        "保密",
+        "riservat",
         "기밀",
         "受信者",
         "收件人",
@@ -610,9 +615,14 @@ fn is_disclaimer(folded: &str) -> bool {
     ];
     // A legal footer is long and says what it is; a requester's "This email confirms: only
     // staging" is neither.
-    let long = folded.chars().count() > 60;
+    // A CJK character carries about as much as a short Latin word, so it counts twice.
+    let width: usize = folded
+        .chars()
+        .map(|c| if is_cjk(c) { 2 } else { 1 })
+        .sum();
+    let long = width > 60;
     let legal = WORDS.iter().any(|w| folded.contains(w));
-    long && legal && (STARTS.iter().any(|s| folded.starts_with(s)) || folded.chars().count() > 80)
+    long && legal && (STARTS.iter().any(|s| folded.starts_with(s)) || width > 80)
 }
 
 /// A line of a signature block: a name, a title, a company, contact details. Sentences are not.
@@ -826,5 +836,21 @@ mod tests {
     fn disclaimer_is_cut() {
         let body = "Yes go ahead.\nThis email is confidential. If you are not the intended recipient, do not read it.";
         assert_eq!(assert_substring(body), "Yes go ahead.");
+    }
+
+    #[test]
+    fn cjk_and_italian_disclaimers_are_cut() {
+        // A CJK legal footer says as much in half the characters: it is cut like a Latin one.
+        for footer in [
+            "本メールは機密情報を含む場合があります。誤って受信された場合は、送信者にご連絡のうえ、本メールを削除してください。",
+            "本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。禁止任何其他人以任何形式使用本邮件中的信息。",
+            "Questo messaggio e i suoi allegati sono riservati. Se lo avete ricevuto per errore, vi preghiamo di cancellarlo e di avvisare il mittente.",
+        ] {
+            let body = format!("許可します。\n\n{footer}");
+            assert_eq!(extract(&body).judged, "許可します。", "{footer}");
+        }
+        // A short CJK line that only mentions secrecy is the requester's own.
+        let body = "許可します。\n機密のプロジェクトなので削除しないでください。";
+        assert_eq!(extract(body).judged, body);
     }
 }
