@@ -925,3 +925,180 @@ fn asking_to_be_told_when_it_is_done_sets_no_terms() {
         ],
     );
 }
+
+const RERUN: &str = "Could you please provide permission for staff to re-run one or more pipelines in project `acme/api` to investigate the issue you've described?";
+const REGISTRY: &str = "Could you please provide permission for staff to delete all images in the container registry of project `deploy/images`?";
+
+#[test]
+fn a_question_for_information_beside_the_permission_question_leaves_a_yes_to_it() {
+    let full = format!("Hi,\n\nSince when does the problem happen, roughly?\n\n{RERUN}\n\nBest,\nSam");
+    let j = judge_in_comment(RERUN, &full, "Yes, go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
+    // A question a yes could answer still competes for it.
+    let full = format!("Hi,\n\nAre there scheduled deployments we should avoid?\n\n{RERUN}\n\nBest,\nSam");
+    let j = judge_in_comment(RERUN, &full, "Yes, go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+}
+
+#[test]
+fn a_negated_permission_after_italian_non_is_refused() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Declined,
+        &["Ma state scherzando? NO, non vi autorizzo a toccare le pipeline."],
+    );
+    assert_all(RERUN, ConsentVerdict::Granted, &["Sì, vi autorizzo a rieseguire le pipeline."]);
+}
+
+#[test]
+fn a_romance_worry_with_a_bare_infinitive_is_no_refusal() {
+    // "I don't want to lose the logs": a worry about what follows, asked before agreeing.
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Unclear,
+        &[
+            "ok pero primero díganme si se borra también el historial de CI?? no quiero perder los logs",
+            "Sim, mas antes faz um backup, ok? Não quero perder o código.",
+        ],
+    );
+    // What is not wanted is the action itself: a refusal.
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Declined,
+        &["No quiero borrar las imágenes.", "Não quero apagar as imagens."],
+    );
+}
+
+#[test]
+fn portuguese_no_is_in_the() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &["Sim, autorizo vocês a reexecutar os pipelines no projeto acme/api."],
+    );
+    assert_all(
+        RERUN,
+        ConsentVerdict::Declined,
+        &["Não autorizo. Não reexecutem os pipelines no projeto, por favor."],
+    );
+}
+
+#[test]
+fn version_numbers_and_chat_headers_are_no_moments() {
+    let full = "Olá,\n\n1. O runner é gerenciado por vocês?\n2. Qual a versão dele?\n3. Could you please provide permission for staff to unregister the runner #60233 from the project `saude/agenda`?\n\nAtenciosamente";
+    let question = "Could you please provide permission for staff to unregister the runner #60233 from the project `saude/agenda`?";
+    let j = judge_in_comment(
+        question,
+        full,
+        "1- sim, o runner é nosso\n2- versão 16.8.0\n3- sim, tem minha permissão pra desregistrar o runner #60233 do projeto saude/agenda",
+    );
+    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
+    let reset = "Could you please provide permission for staff to reset the password for your account @ele.romano?";
+    assert_all(
+        reset,
+        ConsentVerdict::Granted,
+        &[
+            "Chat iniziata alle 16:04\nElena Romano: sì, vi autorizzo a resettare la password di @ele.romano",
+            "Elena (16:05): sì, vi autorizzo a resettare la password di @ele.romano",
+        ],
+    );
+    // A moment the requester sets is still one.
+    assert_all(
+        reset,
+        ConsentVerdict::Unclear,
+        &["Sì, vi autorizzo a resettare la password di @ele.romano alle 16:04."],
+    );
+}
+
+#[test]
+fn only_the_requesters_own_earlier_request_is_no_scope() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Declined,
+        &[
+            "Bitte NICHT löschen!! Ich hatte nur gefragt, wie man Speicherplatz freigibt.",
+            "Não autorizo. Não apaguem nada, por favor. Eu só queria saber como liberar espaço.",
+        ],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &["Yes, delete it, but only the wiki."],
+    );
+}
+
+#[test]
+fn an_open_ended_instruction_is_no_permission_by_itself() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Unclear,
+        &["Machen Sie, was nötig ist. Hauptsache es läuft wieder.", "Do whatever you need."],
+    );
+    // Beside permission that names the asked action it only adds to it.
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &["By all means, rerun whatever you need.", "Ja, ik geef toestemming om de pipelines opnieuw te draaien. Doe wat nodig is."],
+    );
+}
+
+#[test]
+fn part_kept_back_after_a_contrast_is_unclear() {
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Unclear,
+        &[
+            "Potete svuotare il registry ma lasciate le immagini taggate prod-*",
+            "You can delete the old images but please keep everything tagged prod.",
+        ],
+    );
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Declined,
+        &["No, please keep the images.", "Please keep them, don't delete anything."],
+    );
+}
+
+#[test]
+fn a_refusal_until_then_only_puts_the_action_off() {
+    let transfer = "Could you please confirm that you would like us to transfer the project `rw/portal` to the group `rw-intern`?";
+    assert_all(
+        transfer,
+        ConsentVerdict::Unclear,
+        &["Ja, aber erst nach dem Release am Freitag. Vorher bitte nichts verschieben."],
+    );
+    assert_all(
+        transfer,
+        ConsentVerdict::Declined,
+        &["Bitte nichts verschieben.", "Wir ziehen die Anfrage zurück.", "Trek mijn verzoek in."],
+    );
+}
+
+#[test]
+fn a_prerequisite_said_to_be_done_is_no_condition() {
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Granted,
+        &["Yes, you have my permission to delete all images in the registry. I already made a backup."],
+    );
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Unclear,
+        &["Yes, you have my permission to delete all images in the registry after a backup."],
+    );
+}
+
+#[test]
+fn german_and_dutch_split_verbs_name_the_action() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &["Ja, schakel 2FA maar uit op mijn account. Bedankt!", "Ja, bitte schalten Sie die 2FA aus."],
+    );
+    // Everything between the verb and its particle is still read.
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Unclear,
+        &["Ja, schakel 2FA niet uit.", "Ja, schakel 2FA pas morgen uit."],
+    );
+}
