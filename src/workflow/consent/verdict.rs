@@ -1625,6 +1625,22 @@ fn read(
                             derived: true,
                             gives_reason: false,
                         });
+                    } else if matches!(phrase, "nicht" | "niet")
+                        && asked_verb_at.is_some_and(|v| v < hit.start)
+                        && folded[hit.end..clause.end].trim().is_empty()
+                    {
+                        // German and Dutch close the clause with the negation of its verb
+                        // ("Bitte löschen Sie das Projekt nicht", "verwijder het niet"): the
+                        // asked verb before it is refused, outright when asked for ("bitte").
+                        signals.push(Signal {
+                            kind: Kind::Decline,
+                            at: hit.start,
+                            reason: format!("decline: \"{}\"", text.trim()),
+                            sentence,
+                            asked_words: false,
+                            derived: !has_kind(Kind::Directive),
+                            gives_reason: false,
+                        });
                     } else {
                         signals.push(signal(hit, folded));
                     }
