@@ -1102,3 +1102,31 @@ fn german_and_dutch_split_verbs_name_the_action() {
         &["Ja, schakel 2FA niet uit.", "Ja, schakel 2FA pas morgen uit."],
     );
 }
+
+#[test]
+fn chat_and_mobile_requests_in_every_language_name_the_action() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &["Yes please, turn it off.", "Sí, quítenla por favor.", "네, 꺼 주세요."],
+    );
+    assert_all(DELETE, ConsentVerdict::Granted, &["行，删吧。", "네 부탁드려요"]);
+    // A moment, a refusal or a condition beside them still counts.
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Unclear,
+        &["Yes, turn it off after I log in.", "네, 내일 꺼 주세요."],
+    );
+    assert_all(DELETE, ConsentVerdict::Declined, &["那就先不删吧。"]);
+    assert_all(TWO_FA, ConsentVerdict::Declined, &["Please don't turn it off.", "끄지 마세요."]);
+}
+
+#[test]
+fn a_verb_closing_its_clause_with_nicht_or_niet_is_refused() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Declined,
+        &["Bitte löschen Sie das Projekt nicht.", "削除はご遠慮ください。"],
+    );
+    assert_all(DELETE, ConsentVerdict::Granted, &["Ja, bitte löschen Sie das Projekt."]);
+}
