@@ -580,12 +580,13 @@ fn is_disclaimer(folded: &str) -> bool {
         "questa e-mail",
         "dit bericht",
         "deze e-mail",
-        "このメールは",
+        "このメール",
         "本メール",
         "本邮件",
         "此邮件",
         "本郵件",
         "이 메일은",
+        "본 메일",
     ];
     const WORDS: &[&str] = &[
         // confidential, confidentiel, confidencial(es), confidenciais, confidenziale
@@ -615,14 +616,17 @@ fn is_disclaimer(folded: &str) -> bool {
     ];
     // A legal footer is long and says what it is; a requester's "This email confirms: only
     // staging" is neither.
-    // A CJK character carries about as much as a short Latin word, so it counts twice.
+    // A line that opens like a footer: a CJK character says about as much as a short Latin
+    // word, so it counts three times there. A line that does not open like one must be long
+    // in characters, whatever its script: a requester's own sentence naming secrecy is judged.
     let width: usize = folded
         .chars()
-        .map(|c| if is_cjk(c) { 2 } else { 1 })
+        .map(|c| if is_cjk(c) { 3 } else { 1 })
         .sum();
-    let long = width > 60;
     let legal = WORDS.iter().any(|w| folded.contains(w));
-    long && legal && (STARTS.iter().any(|s| folded.starts_with(s)) || width > 80)
+    legal
+        && ((STARTS.iter().any(|s| folded.starts_with(s)) && width > 60)
+            || folded.chars().count() > 80)
 }
 
 /// A line of a signature block: a name, a title, a company, contact details. Sentences are not.
@@ -844,13 +848,20 @@ mod tests {
         for footer in [
             "本メールは機密情報を含む場合があります。誤って受信された場合は、送信者にご連絡のうえ、本メールを削除してください。",
             "本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。禁止任何其他人以任何形式使用本邮件中的信息。",
+            "此邮件及其附件含有保密信息，如果您不是收件人，请立即删除。",
+            "このメールには機密情報が含まれています。誤って受信された場合は削除してください。",
             "Questo messaggio e i suoi allegati sono riservati. Se lo avete ricevuto per errore, vi preghiamo di cancellarlo e di avvisare il mittente.",
         ] {
             let body = format!("許可します。\n\n{footer}");
             assert_eq!(extract(&body).judged, "許可します。", "{footer}");
         }
-        // A short CJK line that only mentions secrecy is the requester's own.
-        let body = "許可します。\n機密のプロジェクトなので削除しないでください。";
-        assert_eq!(extract(body).judged, body);
+        // A CJK line that only mentions secrecy is the requester's own, however long.
+        for line in [
+            "機密のプロジェクトなので削除しないでください。",
+            "このリポジトリには機密情報が含まれているため、削除する前に必ず私に連絡してください。お願いします。",
+        ] {
+            let body = format!("許可します。\n{line}");
+            assert_eq!(extract(&body).judged, body);
+        }
     }
 }
