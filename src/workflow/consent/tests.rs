@@ -1130,3 +1130,41 @@ fn a_verb_closing_its_clause_with_nicht_or_niet_is_refused() {
     );
     assert_all(DELETE, ConsentVerdict::Granted, &["Ja, bitte löschen Sie das Projekt."]);
 }
+
+#[test]
+fn a_cushion_phrase_before_a_polite_request_is_courtesy() {
+    let unblock = "Could you please confirm that you would like us to unblock your account `r.kimura`?";
+    assert_all(
+        unblock,
+        ConsentVerdict::Granted,
+        &["私のアカウントのブロック解除を許可いたします。お手数ですがよろしくお願いいたします。"],
+    );
+    // A real "but" after the permission still qualifies it.
+    assert_all(
+        unblock,
+        ConsentVerdict::Unclear,
+        &["私のアカウントのブロック解除を許可いたします。ですが、来週にしてください。"],
+    );
+}
+
+#[test]
+fn asking_for_advice_after_the_answer_sets_no_terms() {
+    let restore = "Could you please provide permission for staff to restore the project `club/members`?";
+    assert_all(
+        restore,
+        ConsentVerdict::Granted,
+        &[
+            "Ja, ik geef toestemming om het project club/members te herstellen. Als u tips heeft hoe we dat kunnen voorkomen, hoor ik het graag.",
+            "Yes, I give permission to restore the project club/members. If you have any tips on avoiding this, I'd love to hear them.",
+        ],
+    );
+    // An "if" on the action itself, or before the answer, is still a condition.
+    assert_all(
+        restore,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes, I give permission to restore the project club/members. If you restore it, keep the old tips page.",
+            "If you have tips, tell me first. Yes, I give permission to restore the project club/members.",
+        ],
+    );
+}

@@ -324,10 +324,25 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 && !PREREQUISITE.contains(&quoted(&s.reason))
                 && !IF.contains(&quoted(&s.reason))
         };
+        // "…, ik geef toestemming om het te herstellen. Als u tips heeft, hoor ik het graag":
+        // after the answer, "if you have tips" asks for advice; its "if" is on the agent's
+        // knowledge, not on the action.
+        let advice_asked = |s: &Signal| {
+            reading.evidence == Evidence::Anchored
+                && s.kind == Kind::Condition
+                && IF.contains(&quoted(&s.reason))
+                && s.at < folded.len()
+                && reading
+                    .first_evidence_sentence
+                    .is_some_and(|first| s.sentence > first)
+                && !reading.names_action.get(s.sentence).copied().unwrap_or(true)
+                && asks_for_advice(&folded[s.at..])
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
             .filter(|s| {
                 !own_plan(s)
+                    && !advice_asked(s)
                     && blocks_grant(s.kind)
                     && !s.asked_words
                     && !background(s)
@@ -686,6 +701,29 @@ const OWN_EARLIER_INTENT: &[&str] = &[
     "voulions", "demandé", "demandais", "volevo", "volevamo", "chiesto", "chiedevo", "wilde",
     "wilden", "vroeg", "gevraagd", "wou",
 ];
+
+/// What a requester may ask the agent for advice about ("tips", "conseils", "dicas").
+const ADVICE: &[&str] = &[
+    "tip", "tips", "advice", "suggestion", "suggestions", "recommendation", "recommendations",
+    "pointers", "tipps", "tipp", "ratschläge", "rat", "empfehlung", "empfehlungen", "conseil",
+    "conseils", "recommandation", "recommandations", "consejo", "consejos", "recomendación",
+    "recomendaciones", "sugerencia", "sugerencias", "dica", "dicas", "sugestão", "sugestões",
+    "recomendação", "recomendações", "consiglio", "consigli", "suggerimento", "suggerimenti",
+    "advies", "adviezen", "suggesties", "aanbevelingen",
+];
+
+/// `rest` (from an "if" on) is the condition "if you have tips / any advice …": a clause of a
+/// few words naming advice the agent may have.
+fn asks_for_advice(rest: &str) -> bool {
+    let clause = rest[..floor_char_boundary(rest, 80)]
+        .split(|c: char| is_sentence_end(c) || c == ',')
+        .next()
+        .unwrap_or_default();
+    clause
+        .split(|c: char| !c.is_alphanumeric())
+        .take(8)
+        .any(|w| ADVICE.contains(&w))
+}
 
 /// "Already", by language: what it goes with is done.
 const ALREADY: &[&str] = &[
@@ -1432,6 +1470,8 @@ struct Reading {
     /// Sentences that ask to be told when the action is done ("let me know once it's done",
     /// "完了後、ご一報ください"), without naming the action again.
     notify: Vec<bool>,
+    /// Sentences that name the asked verb.
+    names_action: Vec<bool>,
     /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
     own_plan: Vec<bool>,
     /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
@@ -1967,6 +2007,7 @@ fn read(
             .zip(&names_action)
             .map(|(n, a)| *n && !*a)
             .collect(),
+        names_action,
         own_plan,
         directed,
     }
