@@ -1168,3 +1168,18 @@ fn asking_for_advice_after_the_answer_sets_no_terms() {
         ],
     );
 }
+
+#[test]
+fn a_reason_that_the_thing_is_unused_in_french_and_portuguese() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &["Oui, supprimez-le, on ne l'utilise plus.", "Sim, podem apagar, não usamos mais."],
+    );
+    // French "mais" is still "but"; a negation that is no reason still blocks.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &["Oui, supprimez-le, mais pas le wiki.", "Sim, podem apagar, não o wiki."],
+    );
+}

@@ -1601,8 +1601,10 @@ fn read(
                 hit.phrase.kind
             };
             match kind {
-                // Portuguese "no", "na" are "in the" ("no projeto"): never a negation there.
+                // Portuguese "no", "na" are "in the" ("no projeto"): never a negation there;
+                // Portuguese "mais" is "more" ("não usamos mais"), not French "but".
                 Kind::Negation if portuguese && phrase == "no" => {}
+                Kind::Hedge if portuguese && phrase == "mais" => {}
                 // French "dont" is "of which" ("tout ce dont j'avais besoin"), and "date" the
                 // verb "dater" ("ce projet date de 2020").
                 Kind::Negation | Kind::Timing if french && matches!(phrase, "dont" | "date") => {}
@@ -1927,7 +1929,13 @@ fn read(
                 if n.contains(' ') || n.chars().any(is_cjk) {
                     text.contains(n.as_str())
                 } else {
-                    words.iter().any(|(_, w)| w.starts_with(n.as_str()))
+                    // French elides the pronoun into the verb ("l'utilise", folded "lutilise").
+                    words.iter().any(|(_, w)| {
+                        w.starts_with(n.as_str())
+                            || (n.len() >= 5
+                                && w.strip_prefix(['l', 'n', 'j', 'm', 's', 'd'])
+                                    .is_some_and(|rest| rest.starts_with(n.as_str())))
+                    })
                 }
             });
         if gives_reason {
