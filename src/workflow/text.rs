@@ -619,10 +619,7 @@ fn is_disclaimer(folded: &str) -> bool {
     // A line that opens like a footer: a CJK character says about as much as a short Latin
     // word, so it counts three times there. A line that does not open like one must be long
     // in characters, whatever its script: a requester's own sentence naming secrecy is judged.
-    let width: usize = folded
-        .chars()
-        .map(|c| if is_cjk(c) { 3 } else { 1 })
-        .sum();
+    let width: usize = folded.chars().map(|c| if is_cjk(c) { 3 } else { 1 }).sum();
     let legal = WORDS.iter().any(|w| folded.contains(w));
     legal
         && ((STARTS.iter().any(|s| folded.starts_with(s)) && width > 60)

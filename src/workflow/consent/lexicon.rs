@@ -567,7 +567,10 @@ fn particle_at(rest: &str, tail: &str) -> Option<usize> {
     while !rest.is_char_boundary(cut) {
         cut -= 1;
     }
-    let sentence = rest[skip..cut].split(is_sentence_end).next().unwrap_or_default();
+    let sentence = rest[skip..cut]
+        .split(is_sentence_end)
+        .next()
+        .unwrap_or_default();
     let mut words = 0;
     let mut at = 0;
     for piece in sentence.split_inclusive(|c: char| !is_word_char(c)) {

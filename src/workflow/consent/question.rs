@@ -232,19 +232,105 @@ fn is_question_or_request(sentence: &str) -> bool {
 /// Latin ones must open the question or follow "tell us" / "let us know"; CJK and Hangul ones
 /// may sit anywhere, since those languages keep the question word in place.
 const INFORMATION_WORDS: &[&str] = &[
-    "what", "which", "when", "where", "who", "whom", "whose", "why", "how", "since when",
-    "qué", "cuál", "cuáles", "cuándo", "dónde", "quién", "quiénes", "por qué", "cómo",
-    "desde cuándo", "cuánto", "cuántos", "qual", "quais", "quando", "onde", "quem", "por que",
-    "como", "desde quando", "quanto", "quantos", "welche", "welcher", "welches", "welchen",
-    "wann", "wo", "wer", "warum", "wieso", "weshalb", "seit wann", "wie", "quel", "quelle",
-    "quels", "quelles", "quand", "où", "pourquoi", "comment", "depuis quand", "combien", "quale",
-    "quali", "dove", "chi", "perché", "come", "da quando", "wat", "welk", "welke", "wanneer",
-    "waar", "waarom", "hoe", "sinds wanneer", "hoeveel",
+    "what",
+    "which",
+    "when",
+    "where",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "how",
+    "since when",
+    "qué",
+    "cuál",
+    "cuáles",
+    "cuándo",
+    "dónde",
+    "quién",
+    "quiénes",
+    "por qué",
+    "cómo",
+    "desde cuándo",
+    "cuánto",
+    "cuántos",
+    "qual",
+    "quais",
+    "quando",
+    "onde",
+    "quem",
+    "por que",
+    "como",
+    "desde quando",
+    "quanto",
+    "quantos",
+    "welche",
+    "welcher",
+    "welches",
+    "welchen",
+    "wann",
+    "wo",
+    "wer",
+    "warum",
+    "wieso",
+    "weshalb",
+    "seit wann",
+    "wie",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "quand",
+    "où",
+    "pourquoi",
+    "comment",
+    "depuis quand",
+    "combien",
+    "quale",
+    "quali",
+    "dove",
+    "chi",
+    "perché",
+    "come",
+    "da quando",
+    "wat",
+    "welk",
+    "welke",
+    "wanneer",
+    "waar",
+    "waarom",
+    "hoe",
+    "sinds wanneer",
+    "hoeveel",
 ];
 const INFORMATION_WORDS_CJK: &[&str] = &[
-    "いつ", "どの", "どこ", "どれ", "どちら", "どう", "なぜ", "誰", "いくつ", "什么时候", "何时",
-    "哪", "为什么", "為什麼", "怎么", "怎麼", "多少", "谁", "誰", "언제", "어떤", "어디", "무엇",
-    "왜", "어떻게", "누가", "몇",
+    "いつ",
+    "どの",
+    "どこ",
+    "どれ",
+    "どちら",
+    "どう",
+    "なぜ",
+    "誰",
+    "いくつ",
+    "什么时候",
+    "何时",
+    "哪",
+    "为什么",
+    "為什麼",
+    "怎么",
+    "怎麼",
+    "多少",
+    "谁",
+    "誰",
+    "언제",
+    "어떤",
+    "어디",
+    "무엇",
+    "왜",
+    "어떻게",
+    "누가",
+    "몇",
 ];
 
 /// The sentence is a question for a piece of information ("Which browser are you using?",
@@ -273,16 +359,33 @@ fn asks_for_information(sentence: &str) -> bool {
     };
     // "Also, which …", "And when …": a joining word before the question word.
     let start = usize::from(words.first().is_some_and(|w| {
-        matches!(w.as_str(), "also" | "and" | "y" | "e" | "und" | "et" | "en" | "ed")
+        matches!(
+            w.as_str(),
+            "also" | "and" | "y" | "e" | "und" | "et" | "en" | "ed"
+        )
     }));
     if opens_with(start) {
         return true;
     }
     // "Could you tell us when …", "Können Sie uns sagen, seit wann …": an embedded question.
-    const TELL: &[&str] = &["tell", "know", "sagen", "mitteilen", "decir", "indicar", "dire", "indiquer", "dizer", "informar", "dirci", "indicarci", "vertellen", "laten"];
+    const TELL: &[&str] = &[
+        "tell",
+        "know",
+        "sagen",
+        "mitteilen",
+        "decir",
+        "indicar",
+        "dire",
+        "indiquer",
+        "dizer",
+        "informar",
+        "dirci",
+        "indicarci",
+        "vertellen",
+        "laten",
+    ];
     words.iter().enumerate().take(8).any(|(i, w)| {
-        TELL.contains(&w.as_str())
-            && (i + 1..(i + 4).min(words.len())).any(|j| opens_with(j))
+        TELL.contains(&w.as_str()) && (i + 1..(i + 4).min(words.len())).any(opens_with)
     })
 }
 

@@ -931,11 +931,13 @@ const REGISTRY: &str = "Could you please provide permission for staff to delete 
 
 #[test]
 fn a_question_for_information_beside_the_permission_question_leaves_a_yes_to_it() {
-    let full = format!("Hi,\n\nSince when does the problem happen, roughly?\n\n{RERUN}\n\nBest,\nSam");
+    let full =
+        format!("Hi,\n\nSince when does the problem happen, roughly?\n\n{RERUN}\n\nBest,\nSam");
     let j = judge_in_comment(RERUN, &full, "Yes, go ahead.");
     assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
     // A question a yes could answer still competes for it.
-    let full = format!("Hi,\n\nAre there scheduled deployments we should avoid?\n\n{RERUN}\n\nBest,\nSam");
+    let full =
+        format!("Hi,\n\nAre there scheduled deployments we should avoid?\n\n{RERUN}\n\nBest,\nSam");
     let j = judge_in_comment(RERUN, &full, "Yes, go ahead.");
     assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
 }
@@ -947,7 +949,11 @@ fn a_negated_permission_after_italian_non_is_refused() {
         ConsentVerdict::Declined,
         &["Ma state scherzando? NO, non vi autorizzo a toccare le pipeline."],
     );
-    assert_all(RERUN, ConsentVerdict::Granted, &["Sì, vi autorizzo a rieseguire le pipeline."]);
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &["Sì, vi autorizzo a rieseguire le pipeline."],
+    );
 }
 
 #[test]
@@ -965,7 +971,10 @@ fn a_romance_worry_with_a_bare_infinitive_is_no_refusal() {
     assert_all(
         REGISTRY,
         ConsentVerdict::Declined,
-        &["No quiero borrar las imágenes.", "Não quero apagar as imagens."],
+        &[
+            "No quiero borrar las imágenes.",
+            "Não quero apagar as imagens.",
+        ],
     );
 }
 
@@ -1032,13 +1041,19 @@ fn an_open_ended_instruction_is_no_permission_by_itself() {
     assert_all(
         RERUN,
         ConsentVerdict::Unclear,
-        &["Machen Sie, was nötig ist. Hauptsache es läuft wieder.", "Do whatever you need."],
+        &[
+            "Machen Sie, was nötig ist. Hauptsache es läuft wieder.",
+            "Do whatever you need.",
+        ],
     );
     // Beside permission that names the asked action it only adds to it.
     assert_all(
         RERUN,
         ConsentVerdict::Granted,
-        &["By all means, rerun whatever you need.", "Ja, ik geef toestemming om de pipelines opnieuw te draaien. Doe wat nodig is."],
+        &[
+            "By all means, rerun whatever you need.",
+            "Ja, ik geef toestemming om de pipelines opnieuw te draaien. Doe wat nodig is.",
+        ],
     );
 }
 
@@ -1055,7 +1070,10 @@ fn part_kept_back_after_a_contrast_is_unclear() {
     assert_all(
         REGISTRY,
         ConsentVerdict::Declined,
-        &["No, please keep the images.", "Please keep them, don't delete anything."],
+        &[
+            "No, please keep the images.",
+            "Please keep them, don't delete anything.",
+        ],
     );
 }
 
@@ -1070,7 +1088,11 @@ fn a_refusal_until_then_only_puts_the_action_off() {
     assert_all(
         transfer,
         ConsentVerdict::Declined,
-        &["Bitte nichts verschieben.", "Wir ziehen die Anfrage zurück.", "Trek mijn verzoek in."],
+        &[
+            "Bitte nichts verschieben.",
+            "Wir ziehen die Anfrage zurück.",
+            "Trek mijn verzoek in.",
+        ],
     );
 }
 
@@ -1079,7 +1101,9 @@ fn a_prerequisite_said_to_be_done_is_no_condition() {
     assert_all(
         REGISTRY,
         ConsentVerdict::Granted,
-        &["Yes, you have my permission to delete all images in the registry. I already made a backup."],
+        &[
+            "Yes, you have my permission to delete all images in the registry. I already made a backup.",
+        ],
     );
     assert_all(
         REGISTRY,
@@ -1093,13 +1117,19 @@ fn german_and_dutch_split_verbs_name_the_action() {
     assert_all(
         TWO_FA,
         ConsentVerdict::Granted,
-        &["Ja, schakel 2FA maar uit op mijn account. Bedankt!", "Ja, bitte schalten Sie die 2FA aus."],
+        &[
+            "Ja, schakel 2FA maar uit op mijn account. Bedankt!",
+            "Ja, bitte schalten Sie die 2FA aus.",
+        ],
     );
     // Everything between the verb and its particle is still read.
     assert_all(
         TWO_FA,
         ConsentVerdict::Unclear,
-        &["Ja, schakel 2FA niet uit.", "Ja, schakel 2FA pas morgen uit."],
+        &[
+            "Ja, schakel 2FA niet uit.",
+            "Ja, schakel 2FA pas morgen uit.",
+        ],
     );
 }
 
@@ -1108,9 +1138,17 @@ fn chat_and_mobile_requests_in_every_language_name_the_action() {
     assert_all(
         TWO_FA,
         ConsentVerdict::Granted,
-        &["Yes please, turn it off.", "Sí, quítenla por favor.", "네, 꺼 주세요."],
+        &[
+            "Yes please, turn it off.",
+            "Sí, quítenla por favor.",
+            "네, 꺼 주세요.",
+        ],
     );
-    assert_all(DELETE, ConsentVerdict::Granted, &["行，删吧。", "네 부탁드려요"]);
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &["行，删吧。", "네 부탁드려요"],
+    );
     // A moment, a refusal or a condition beside them still counts.
     assert_all(
         TWO_FA,
@@ -1118,7 +1156,11 @@ fn chat_and_mobile_requests_in_every_language_name_the_action() {
         &["Yes, turn it off after I log in.", "네, 내일 꺼 주세요."],
     );
     assert_all(DELETE, ConsentVerdict::Declined, &["那就先不删吧。"]);
-    assert_all(TWO_FA, ConsentVerdict::Declined, &["Please don't turn it off.", "끄지 마세요."]);
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Declined,
+        &["Please don't turn it off.", "끄지 마세요."],
+    );
 }
 
 #[test]
@@ -1126,14 +1168,22 @@ fn a_verb_closing_its_clause_with_nicht_or_niet_is_refused() {
     assert_all(
         DELETE,
         ConsentVerdict::Declined,
-        &["Bitte löschen Sie das Projekt nicht.", "削除はご遠慮ください。"],
+        &[
+            "Bitte löschen Sie das Projekt nicht.",
+            "削除はご遠慮ください。",
+        ],
     );
-    assert_all(DELETE, ConsentVerdict::Granted, &["Ja, bitte löschen Sie das Projekt."]);
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &["Ja, bitte löschen Sie das Projekt."],
+    );
 }
 
 #[test]
 fn a_cushion_phrase_before_a_polite_request_is_courtesy() {
-    let unblock = "Could you please confirm that you would like us to unblock your account `r.kimura`?";
+    let unblock =
+        "Could you please confirm that you would like us to unblock your account `r.kimura`?";
     assert_all(
         unblock,
         ConsentVerdict::Granted,
@@ -1149,7 +1199,8 @@ fn a_cushion_phrase_before_a_polite_request_is_courtesy() {
 
 #[test]
 fn asking_for_advice_after_the_answer_sets_no_terms() {
-    let restore = "Could you please provide permission for staff to restore the project `club/members`?";
+    let restore =
+        "Could you please provide permission for staff to restore the project `club/members`?";
     assert_all(
         restore,
         ConsentVerdict::Granted,
@@ -1174,12 +1225,18 @@ fn a_reason_that_the_thing_is_unused_in_french_and_portuguese() {
     assert_all(
         DELETE,
         ConsentVerdict::Granted,
-        &["Oui, supprimez-le, on ne l'utilise plus.", "Sim, podem apagar, não usamos mais."],
+        &[
+            "Oui, supprimez-le, on ne l'utilise plus.",
+            "Sim, podem apagar, não usamos mais.",
+        ],
     );
     // French "mais" is still "but"; a negation that is no reason still blocks.
     assert_all(
         DELETE,
         ConsentVerdict::Unclear,
-        &["Oui, supprimez-le, mais pas le wiki.", "Sim, podem apagar, não o wiki."],
+        &[
+            "Oui, supprimez-le, mais pas le wiki.",
+            "Sim, podem apagar, não o wiki.",
+        ],
     );
 }

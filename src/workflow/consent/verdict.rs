@@ -335,7 +335,11 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 && reading
                     .first_evidence_sentence
                     .is_some_and(|first| s.sentence > first)
-                && !reading.names_action.get(s.sentence).copied().unwrap_or(true)
+                && !reading
+                    .names_action
+                    .get(s.sentence)
+                    .copied()
+                    .unwrap_or(true)
                 && asks_for_advice(&folded[s.at..])
         };
         let blockers: Vec<&Signal> = signals
@@ -502,8 +506,26 @@ fn open_ended(folded: &str) -> Vec<Signal> {
 
 /// Words that keep something back ("keep", "leave", "lasciate", "behalten", "保留").
 const KEEP: &[&str] = &[
-    "keep", "leave", "lascia", "laat", "lass", "behalt", "deixa", "dej", "conserv", "gard",
-    "houd", "bewaar", "tenete", "mantene", "manteng", "mantenh", "保留", "残して", "남겨", "유지",
+    "keep",
+    "leave",
+    "lascia",
+    "laat",
+    "lass",
+    "behalt",
+    "deixa",
+    "dej",
+    "conserv",
+    "gard",
+    "houd",
+    "bewaar",
+    "tenete",
+    "mantene",
+    "manteng",
+    "mantenh",
+    "保留",
+    "残して",
+    "남겨",
+    "유지",
 ];
 
 /// Every refusal keeps something back ("but please keep everything else", "ma lasciate le
@@ -696,20 +718,76 @@ const TELLING_SCOPE: &[&str] = &[
 /// Past verbs of the requester's own asking or wanting ("wanted", "gefragt", "queria"): a
 /// scope word before them says what the requester meant, not what part of the action is allowed.
 const OWN_EARLIER_INTENT: &[&str] = &[
-    "wanted", "asked", "meant", "needed", "wondered", "gefragt", "wollte", "wollten", "wissen",
-    "queria", "queríamos", "perguntei", "quería", "pregunté", "preguntaba", "voulais",
-    "voulions", "demandé", "demandais", "volevo", "volevamo", "chiesto", "chiedevo", "wilde",
-    "wilden", "vroeg", "gevraagd", "wou",
+    "wanted",
+    "asked",
+    "meant",
+    "needed",
+    "wondered",
+    "gefragt",
+    "wollte",
+    "wollten",
+    "wissen",
+    "queria",
+    "queríamos",
+    "perguntei",
+    "quería",
+    "pregunté",
+    "preguntaba",
+    "voulais",
+    "voulions",
+    "demandé",
+    "demandais",
+    "volevo",
+    "volevamo",
+    "chiesto",
+    "chiedevo",
+    "wilde",
+    "wilden",
+    "vroeg",
+    "gevraagd",
+    "wou",
 ];
 
 /// What a requester may ask the agent for advice about ("tips", "conseils", "dicas").
 const ADVICE: &[&str] = &[
-    "tip", "tips", "advice", "suggestion", "suggestions", "recommendation", "recommendations",
-    "pointers", "tipps", "tipp", "ratschläge", "rat", "empfehlung", "empfehlungen", "conseil",
-    "conseils", "recommandation", "recommandations", "consejo", "consejos", "recomendación",
-    "recomendaciones", "sugerencia", "sugerencias", "dica", "dicas", "sugestão", "sugestões",
-    "recomendação", "recomendações", "consiglio", "consigli", "suggerimento", "suggerimenti",
-    "advies", "adviezen", "suggesties", "aanbevelingen",
+    "tip",
+    "tips",
+    "advice",
+    "suggestion",
+    "suggestions",
+    "recommendation",
+    "recommendations",
+    "pointers",
+    "tipps",
+    "tipp",
+    "ratschläge",
+    "rat",
+    "empfehlung",
+    "empfehlungen",
+    "conseil",
+    "conseils",
+    "recommandation",
+    "recommandations",
+    "consejo",
+    "consejos",
+    "recomendación",
+    "recomendaciones",
+    "sugerencia",
+    "sugerencias",
+    "dica",
+    "dicas",
+    "sugestão",
+    "sugestões",
+    "recomendação",
+    "recomendações",
+    "consiglio",
+    "consigli",
+    "suggerimento",
+    "suggerimenti",
+    "advies",
+    "adviezen",
+    "suggesties",
+    "aanbevelingen",
 ];
 
 /// `rest` (from an "if" on) is the condition "if you have tips / any advice …": a clause of a
@@ -727,8 +805,21 @@ fn asks_for_advice(rest: &str) -> bool {
 
 /// "Already", by language: what it goes with is done.
 const ALREADY: &[&str] = &[
-    "already", "ya", "schon", "bereits", "déjà", "já", "già", "al", "reeds", "已经", "已經",
-    "もう", "既に", "すでに", "이미",
+    "already",
+    "ya",
+    "schon",
+    "bereits",
+    "déjà",
+    "já",
+    "già",
+    "al",
+    "reeds",
+    "已经",
+    "已經",
+    "もう",
+    "既に",
+    "すでに",
+    "이미",
 ];
 
 /// The first `n` words of `text`.
@@ -2303,13 +2394,36 @@ fn is_timestamp(text: &str, at: usize) -> bool {
 /// line, short and naming the chat and its start.
 fn is_chat_header(line: &str) -> bool {
     const CHAT: &[&str] = &[
-        "chat", "conversation", "transcript", "conversa", "conversación", "チャット", "채팅", "聊天",
-        "对话", "對話",
+        "chat",
+        "conversation",
+        "transcript",
+        "conversa",
+        "conversación",
+        "チャット",
+        "채팅",
+        "聊天",
+        "对话",
+        "對話",
     ];
     const STARTED: &[&str] = &[
-        "started", "start", "began", "démarré", "démarrée", "commencé", "commencée", "iniciado",
-        "iniciada", "iniziata", "iniziato", "gestartet", "begonnen", "gestart", "開始", "开始",
-        "開始", "시작",
+        "started",
+        "start",
+        "began",
+        "démarré",
+        "démarrée",
+        "commencé",
+        "commencée",
+        "iniciado",
+        "iniciada",
+        "iniziata",
+        "iniziato",
+        "gestartet",
+        "begonnen",
+        "gestart",
+        "開始",
+        "开始",
+        "開始",
+        "시작",
     ];
     let lower = line.trim().to_lowercase();
     let words: Vec<&str> = lower
@@ -2318,16 +2432,20 @@ fn is_chat_header(line: &str) -> bool {
         .collect();
     words.len() <= 8
         && CHAT.iter().any(|c| lower.starts_with(c))
-        && STARTED.iter().any(|s| words.contains(s) || (!s.is_ascii() && lower.contains(s)))
+        && STARTED
+            .iter()
+            .any(|s| words.contains(s) || (!s.is_ascii() && lower.contains(s)))
 }
 
 /// The number at `start..end` of `text` is one part of a longer dotted number: a dot and a digit
 /// on either side ("16.8" in "16.8.0"), or a "v" before it.
 fn continues_dotted_number(text: &str, start: usize, end: usize) -> bool {
-    let after = text[end..].as_bytes();
-    let before = text[..start].as_bytes();
+    let after = &text.as_bytes()[end..];
+    let before = &text.as_bytes()[..start];
     (after.len() >= 2 && after[0] == b'.' && after[1].is_ascii_digit())
-        || (before.len() >= 2 && before[before.len() - 1] == b'.' && before[before.len() - 2].is_ascii_digit())
+        || (before.len() >= 2
+            && before[before.len() - 1] == b'.'
+            && before[before.len() - 2].is_ascii_digit())
         || before.last().is_some_and(|b| matches!(b, b'v' | b'V'))
 }
 
