@@ -1240,3 +1240,26 @@ fn a_reason_that_the_thing_is_unused_in_french_and_portuguese() {
         ],
     );
 }
+
+#[test]
+fn a_scope_word_in_a_sentence_that_only_tells_is_no_partial_permission() {
+    let group =
+        "Could you please confirm that you would like us to delete the group `tessellate-labs`?";
+    assert_all(
+        group,
+        ConsentVerdict::Declined,
+        &[
+            "Please don't delete the group yet. We found out another team still pulls packages from one of the projects in it.",
+            "절대 삭제하지 마세요!!! 저는 그룹 이름 변경만 문의했습니다.",
+        ],
+    );
+    // Beside an answer or a moment, or opening its sentence, the scope word sets terms.
+    assert_all(
+        group,
+        ConsentVerdict::Unclear,
+        &[
+            "Va bene, ma solo dopo il 20, adesso abbiamo la consegna e non voglio rischiare che si rompano le pipeline.",
+            "Only the old subgroup please. Don't delete the rest of the group.",
+        ],
+    );
+}

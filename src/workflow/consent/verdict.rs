@@ -171,9 +171,35 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .any(|s| s.kind == Kind::Question && s.at > first_refusal.at);
         // "No, I'll do it myself": the "do it" is not addressed to us.
         let does_it_themselves = refuses_first && has(Kind::DeclineSoft);
-        let restrictive_scope = signals
-            .iter()
-            .any(|s| s.kind == Kind::Scope && !REFUSAL_SCOPE.iter().any(|w| s.reason.contains(w)));
+        // "We found out another team still pulls packages from one of the projects": a scope
+        // word in a sentence that only tells (long, addressed to nothing the question asks, not
+        // opening with it) says what happened, not what part is allowed.
+        let tells = |s: &Signal| {
+            s.at < folded.len()
+                && reading.sentence_words.get(s.sentence).is_some_and(|n| *n >= 6)
+                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
+                && !opens_clause(&folded, s.at)
+                // "Va bene, ma solo dopo il 20": beside an answer, a condition or a moment, a
+                // scope word sets terms.
+                && !signals.iter().any(|x| {
+                    x.sentence == s.sentence
+                        && matches!(
+                            x.kind,
+                            Kind::Ack
+                                | Kind::Affirm
+                                | Kind::Permit
+                                | Kind::Grant
+                                | Kind::Condition
+                                | Kind::Timing
+                                | Kind::Hedge
+                        )
+                })
+        };
+        let restrictive_scope = signals.iter().any(|s| {
+            s.kind == Kind::Scope
+                && !REFUSAL_SCOPE.iter().any(|w| s.reason.contains(w))
+                && !tells(s)
+        });
         let withdrawal_at = signals
             .iter()
             .filter(|s| s.kind == Kind::Withdraw)
@@ -820,6 +846,22 @@ const ALREADY: &[&str] = &[
     "既に",
     "すでに",
     "이미",
+];
+
+/// The same in Korean, Japanese and Chinese, as word openings ("만 문의했습니다": "only asked").
+const OWN_EARLIER_INTENT_CJK: &[&str] = &[
+    "문의",
+    "요청",
+    "물어",
+    "여쭤",
+    "질문",
+    "聞き",
+    "質問",
+    "問い合わせ",
+    "是想",
+    "是问",
+    "想问",
+    "问",
 ];
 
 /// The first `n` words of `text`.
@@ -1847,8 +1889,10 @@ fn read(
                 // scope word focuses the requester's own earlier request, not the action.
                 Kind::Scope
                     if TELLING_SCOPE.contains(&phrase)
-                        && next_words(&folded[hit.end..clause.end], 2)
-                            .any(|w| OWN_EARLIER_INTENT.contains(&w)) => {}
+                        && next_words(&folded[hit.end..clause.end], 2).any(|w| {
+                            OWN_EARLIER_INTENT.contains(&w)
+                                || OWN_EARLIER_INTENT_CJK.iter().any(|p| w.starts_with(p))
+                        }) => {}
                 // Spanish "se" is a pronoun ("se puede eliminar") and "desde que" is "since":
                 // neither is the Portuguese or Italian condition they spell.
                 Kind::Condition if spanish && matches!(phrase, "se" | "desde que") => {}
