@@ -1263,3 +1263,31 @@ fn a_scope_word_in_a_sentence_that_only_tells_is_no_partial_permission() {
         ],
     );
 }
+
+#[test]
+fn acknowledging_what_the_agent_said_sets_no_terms() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "I understand this cannot be undone. Please go ahead and delete the project.",
+            "Entiendo que no se puede deshacer. Sí, pueden borrar el proyecto.",
+            "元に戻せないことは承知しております。プロジェクトを削除してください。",
+            "복구할 수 없다는 것은 알고 있습니다. 프로젝트를 삭제해 주세요.",
+        ],
+    );
+    // Beside a refusal asked for, a scope or a moment of the requester's own, it still counts.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Declined,
+        &["I understand it can't be undone, but please don't delete it."],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "I understand this cannot be undone. Please delete it, but only the wiki.",
+            "I understand. Please delete it tomorrow.",
+        ],
+    );
+}

@@ -144,8 +144,41 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             && NO_LONGER.contains(&quoted(&s.reason))
             && story_sentence(s.sentence)
     };
+    // "I understand this cannot be undone. Please delete it": a negation, a condition or a
+    // moment in a sentence that only acknowledges what the agent said is the agent's, not the
+    // requester's terms; never in a sentence that also answers, asks, hedges or refuses
+    // outright.
+    let acknowledged = |s: &Signal| {
+        reading.evidence >= Evidence::Permit
+            && reading
+                .acknowledges
+                .get(s.sentence)
+                .copied()
+                .unwrap_or(false)
+            && (matches!(
+                s.kind,
+                Kind::Negation | Kind::Condition | Kind::Timing | Kind::Redirect
+            ) || (s.kind == Kind::Decline && (s.derived || restates(quoted(&s.reason)))))
+            && !signals.iter().any(|x| {
+                x.sentence == s.sentence
+                    && (matches!(
+                        x.kind,
+                        Kind::Permit
+                            | Kind::Affirm
+                            | Kind::Grant
+                            | Kind::Hedge
+                            | Kind::Question
+                            | Kind::Scope
+                            | Kind::Withdraw
+                            | Kind::DeclineSoft
+                    ) || (x.kind == Kind::Decline
+                        && !x.derived
+                        && !restates(quoted(&x.reason))))
+            })
+    };
     let refusal = |s: &&Signal| {
         matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw)
+            && !acknowledged(s)
             && !weak_self(s)
             && !story(s)
             && !reason(s)
@@ -373,6 +406,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .filter(|s| {
                 !own_plan(s)
                     && !advice_asked(s)
+                    && !acknowledged(s)
                     && blocks_grant(s.kind)
                     && !s.asked_words
                     && !background(s)
@@ -863,6 +897,118 @@ const OWN_EARLIER_INTENT_CJK: &[&str] = &[
     "想问",
     "问",
 ];
+
+/// A refusal read from a negated verb or modal ("no se puede deshacer", "cannot be
+/// recovered"), not asked for: in a sentence that acknowledges the agent's words it restates
+/// them. A refusal with a request marker ("please don't") is the requester's own.
+fn restates(refusal: &str) -> bool {
+    const ASKING: &[&str] = &[
+        "please",
+        "pls",
+        "bitte",
+        "por favor",
+        "per favore",
+        "sil vous plaît",
+        "graag",
+        "alstublieft",
+        "por gentileza",
+        "请",
+        "ください",
+        "주세요",
+        "마세요",
+    ];
+    refusal.contains(' ') && !ASKING.iter().any(|a| refusal.contains(a))
+}
+
+/// Openings of a sentence saying the requester understands what they were told.
+const UNDERSTAND_THAT: &[&str] = &[
+    "understood that",
+    "i understand that",
+    "i understand this",
+    "i understand it",
+    "i understand",
+    "we understand",
+    "im aware",
+    "i am aware",
+    "we are aware",
+    "were aware",
+    "i acknowledge",
+    "we acknowledge",
+    "noted that",
+    "i know that",
+    "i know this",
+    "i realise",
+    "i realize",
+    "mir ist bewusst",
+    "uns ist bewusst",
+    "ich verstehe",
+    "wir verstehen",
+    "ich weiß",
+    "ist mir klar",
+    "entiendo que",
+    "entendemos que",
+    "soy consciente",
+    "somos conscientes",
+    "comprendo que",
+    "sé que",
+    "je comprends",
+    "nous comprenons",
+    "je suis conscient",
+    "je suis consciente",
+    "je sais que",
+    "bien noté",
+    "entendo que",
+    "entendemos que",
+    "estou ciente",
+    "estamos cientes",
+    "compreendo que",
+    "sei que",
+    "capisco che",
+    "ho capito che",
+    "sono consapevole",
+    "siamo consapevoli",
+    "comprendo che",
+    "so che",
+    "ik begrijp",
+    "wij begrijpen",
+    "we begrijpen",
+    "ik ben me ervan bewust",
+    "ik weet dat",
+    "ik snap dat",
+    "begrepen dat",
+    "我明白",
+    "我了解",
+    "我知道",
+    "我理解",
+    "我们明白",
+    "我们了解",
+];
+
+/// Endings of such a sentence in Japanese and Korean, which close it with the verb.
+const UNDERSTAND_THAT_CLOSING: &[&str] = &[
+    "承知しております",
+    "承知しています",
+    "承知の上です",
+    "理解しております",
+    "理解しています",
+    "把握しております",
+    "알고 있습니다",
+    "알고 있어요",
+    "이해합니다",
+    "이해했습니다",
+    "인지하고 있습니다",
+];
+
+/// The sentence opening `text` says the requester understands what they were told: what it
+/// holds (an irreversibility, a retention period) restates the agent's information.
+fn acknowledges_information(text: &str) -> bool {
+    let text = text.trim_start();
+    let sentence = &text[..text.find(is_sentence_end).unwrap_or(text.len())];
+    opens_with(sentence, UNDERSTAND_THAT)
+        || UNDERSTAND_THAT_CLOSING
+            .iter()
+            .any(|m| sentence.trim_end().ends_with(m))
+}
 
 /// The first `n` words of `text`.
 fn next_words(text: &str, n: usize) -> impl Iterator<Item = &str> {
@@ -1605,6 +1751,9 @@ struct Reading {
     notify: Vec<bool>,
     /// Sentences that name the asked verb.
     names_action: Vec<bool>,
+    /// Sentences that say the requester understands what the agent told them ("I understand
+    /// this cannot be undone", "元に戻せないことは承知しております").
+    acknowledges: Vec<bool>,
     /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
     own_plan: Vec<bool>,
     /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
@@ -1636,6 +1785,7 @@ fn read(
     // Sentences that name the asked action (for `notify`).
     let mut names_action: Vec<bool> = vec![false];
     let mut own_plan: Vec<bool> = vec![opens_with(folded, OWN_PLAN)];
+    let mut acknowledges: Vec<bool> = vec![acknowledges_information(folded)];
     let mut answer_follows_on = false;
     let mut answer_marked = false;
     let mut own_conclusions: Vec<(usize, usize)> = Vec::new();
@@ -1661,6 +1811,7 @@ fn read(
             notify.push(false);
             names_action.push(false);
             own_plan.push(opens_with(&folded[clause.start..], OWN_PLAN));
+            acknowledges.push(acknowledges_information(&folded[clause.start..]));
             sentence_start = clause.start;
             sentence_permits = false;
             sentence_names_action = false;
@@ -2151,6 +2302,7 @@ fn read(
             .map(|(n, a)| *n && !*a)
             .collect(),
         names_action,
+        acknowledges,
         own_plan,
         directed,
     }
