@@ -62,9 +62,17 @@ pub fn other_things_asked(question: &str, full_comment: Option<&str>) -> Option<
     if question.matches(['?', '？']).count() > 1 {
         return Some("the question sentence asks twice".to_string());
     }
-    let comment = full_comment?;
+    let others = other_sentences(question, full_comment?);
+    others.first().map(|first| {
+        let shown: String = first.trim().chars().take(80).collect();
+        format!("also \"{shown}\"")
+    })
+}
+
+/// The other things the agent's comment asks that a yes could answer.
+fn other_sentences<'c>(question: &str, comment: &'c str) -> Vec<&'c str> {
     let asked = squash(question);
-    let others: Vec<&str> = sentences(comment)
+    sentences(comment)
         .filter(|s| {
             let own = squash(s);
             !own.is_empty() && !asked.contains(&own) && !own.contains(&asked)
@@ -73,10 +81,82 @@ pub fn other_things_asked(question: &str, full_comment: Option<&str>) -> Option<
         // "Since when does it happen?" cannot be answered by a yes or a "go ahead": only a
         // question a yes could answer competes with the permission question for it.
         .filter(|s| !asks_for_information(s))
-        .collect();
-    others.first().map(|first| {
-        let shown: String = first.trim().chars().take(80).collect();
-        format!("also \"{shown}\"")
+        .collect()
+}
+
+/// Whether explicit permission ("go ahead", "you have my permission") could answer one of the
+/// other things the agent asked (see [`other_things_asked`]): a question, a request for a
+/// confirmation or a permission, or a question that follows on from another. A request for
+/// something the requester is to do or send ("Please send us the job log") takes a yes ("yes,
+/// attached"), never a "go ahead".
+pub fn permission_may_answer_another(question: &str, full_comment: Option<&str>) -> bool {
+    let Some(comment) = full_comment else {
+        return other_things_asked(question, None).is_some();
+    };
+    if other_things_asked(question, None).is_some() {
+        return true;
+    }
+    // Words of confirming, permitting or deciding, in the product's languages (Dutch "of",
+    // "whether", only before its subject: English spells "of" too).
+    const DECIDING: &[&str] = &[
+        "confirm",
+        "permission",
+        "permit",
+        "allow",
+        "authori",
+        "approv",
+        "agree",
+        " ok",
+        "okay",
+        "whether",
+        " if ",
+        "would you like",
+        "do you want",
+        "bestätig",
+        "erlaub",
+        "zustimm",
+        "einverstanden",
+        " ob ",
+        "permis",
+        "autoriz",
+        "autoris",
+        "accord",
+        "acuerdo",
+        "acordo",
+        "d'accordo",
+        "consenso",
+        "consentimiento",
+        "consentement",
+        "toestemming",
+        "bevestig",
+        "akkoord",
+        " of u ",
+        " of je ",
+        " of jullie ",
+        " of we ",
+        " of wij ",
+        " of de ",
+        " of het ",
+        " si ",
+        " se ",
+        "確認",
+        "許可",
+        "承認",
+        "同意",
+        "确认",
+        "允许",
+        "允許",
+        "授权",
+        "授權",
+        "확인",
+        "허락",
+        "동의",
+        "승인",
+        "권한",
+    ];
+    other_sentences(question, comment).iter().any(|s| {
+        let lower = format!(" {} ", s.to_lowercase());
+        s.trim_end().ends_with(['?', '？']) || DECIDING.iter().any(|w| lower.contains(w))
     })
 }
 

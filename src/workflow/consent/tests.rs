@@ -1291,3 +1291,23 @@ fn acknowledging_what_the_agent_said_sets_no_terms() {
         ],
     );
 }
+
+#[test]
+fn explicit_permission_cannot_answer_a_request_to_send_something() {
+    let full = format!(
+        "Hi,\n\nPlease send us the job log of the last failed run.\n\n{RERUN}\n\nBest,\nSam"
+    );
+    let j = judge_in_comment(RERUN, &full, "Go ahead, you have my permission.");
+    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
+    // A bare yes may be for the log; a question a "go ahead" may answer takes it.
+    let j = judge_in_comment(RERUN, &full, "Yes.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+    let full = format!("Hi,\n\nShall we also delete the stale runners?\n\n{RERUN}\n\nBest,\nSam");
+    let j = judge_in_comment(RERUN, &full, "Go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+    let full = format!(
+        "Hi,\n\nPlease let us know whether we may also delete the stale runners.\n\n{RERUN}\n\nBest,\nSam"
+    );
+    let j = judge_in_comment(RERUN, &full, "Go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+}

@@ -33,6 +33,10 @@ pub struct Framing {
     /// Why the agent's message asked more than this one thing (a bare yes may answer the
     /// other), if it did.
     pub other_things: Option<String>,
+    /// Whether explicit permission ("go ahead") could answer one of those other things too;
+    /// when it cannot (they only ask the requester to send or do something), explicit
+    /// permission answers this question.
+    pub permission_may_answer_other: bool,
 }
 
 /// A signal found in the reply, for the verdict and its reasons.
@@ -443,7 +447,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             }
             // "Yes to both": an answer to every question the agent asked, this one included.
             Evidence::Affirm | Evidence::Permit
-                if framing.other_things.is_some() && !answers_every_question(&folded) =>
+                if framing.other_things.is_some()
+                    && (reading.evidence == Evidence::Affirm
+                        || framing.permission_may_answer_other)
+                    && !answers_every_question(&folded) =>
             {
                 reasons.push(format!(
                     "the agent's message asked more than one thing ({}): the reply does not say which it answers",
