@@ -124,7 +124,7 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.971, authored 0.974 over CA–CG), so that a change that loses
+/// under today's figures (team 0.971, authored 0.977 over CA–CG), so that a change that loses
 /// ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
 /// are labelled `unclear` by policy (tests/corpus/README.md).
 #[test]
@@ -138,7 +138,7 @@ fn tuned_splits_accuracy_and_no_false_grant() {
             ][..],
             0.965,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.965),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.97),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));
@@ -160,13 +160,13 @@ fn tuned_splits_accuracy_and_no_false_grant() {
 
 /// The blind splits (tests/corpus/README.md): nobody tunes on them, so only their totals are
 /// printed, never a case. They must hold the one figure that is not negotiable, and accuracy
-/// floors a little under today's totals (blind 0.900, blind 2 0.877), so that a change that
+/// floors a little under today's totals (blind 0.900, blind 2 0.892), so that a change that
 /// loses ground on unseen replies fails without saying which.
 #[test]
 fn blind_splits_have_no_false_grant() {
     for (split, path, floor) in [
         ("blind", "tests/corpus/blind/consent", 0.89),
-        ("blind2", "tests/corpus/blind2/consent", 0.865),
+        ("blind2", "tests/corpus/blind2/consent", 0.88),
     ] {
         let figures = judge_split(&corpus(&[path]));
         println!("{}", totals(split, &figures));
