@@ -124,7 +124,7 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.968, authored 0.952 over CA–CE), so that a change that loses
+/// under today's figures (team 0.971, authored 0.977 over CA–CG), so that a change that loses
 /// ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
 /// are labelled `unclear` by policy (tests/corpus/README.md).
 #[test]
@@ -136,9 +136,9 @@ fn tuned_splits_accuracy_and_no_false_grant() {
                 "tests/corpus/replies.jsonl",
                 "tests/corpus/dev_consents.jsonl",
             ][..],
-            0.96,
+            0.965,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.94),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.97),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));
@@ -158,20 +158,29 @@ fn tuned_splits_accuracy_and_no_false_grant() {
     }
 }
 
-/// The blind split (tests/corpus/README.md): nobody tunes on it, so only its totals are
-/// printed, never a case. It must hold the one figure that is not negotiable.
+/// The blind splits (tests/corpus/README.md): nobody tunes on them, so only their totals are
+/// printed, never a case. They must hold the one figure that is not negotiable, and accuracy
+/// floors a little under today's totals (blind 0.900, blind 2 0.892), so that a change that
+/// loses ground on unseen replies fails without saying which.
 #[test]
-fn blind_split_has_no_false_grant() {
-    let figures = judge_split(&corpus(&[
-        "tests/corpus/blind/consent",
-        "tests/corpus/blind2/consent",
-    ]));
-    println!("{}", totals("blind", &figures));
-    assert!(
-        figures.false_grants.is_empty(),
-        "blind: {} false grants (ids withheld: the split is blind)",
-        figures.false_grants.len()
-    );
+fn blind_splits_have_no_false_grant() {
+    for (split, path, floor) in [
+        ("blind", "tests/corpus/blind/consent", 0.89),
+        ("blind2", "tests/corpus/blind2/consent", 0.88),
+    ] {
+        let figures = judge_split(&corpus(&[path]));
+        println!("{}", totals(split, &figures));
+        assert!(
+            figures.false_grants.is_empty(),
+            "{split}: {} false grants (ids withheld: the split is blind)",
+            figures.false_grants.len()
+        );
+        assert!(
+            figures.accuracy >= floor,
+            "{split}: accuracy {:.3} below {floor}",
+            figures.accuracy
+        );
+    }
 }
 
 /// The CLI reads the agent's whole comment, the requester it was asked of and the helpdesk's

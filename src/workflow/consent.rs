@@ -101,6 +101,10 @@ pub fn judge_reply(asked: &Asked<'_>, reply: &Comment) -> Judgment {
             None => {
                 let framing = verdict::Framing {
                     other_things: other_things_asked(asked.question, asked.full_comment),
+                    permission_may_answer_other: question::permission_may_answer_another(
+                        asked.question,
+                        asked.full_comment,
+                    ),
                 };
                 verdict::judge_framed(asked.question, &judged, &framing)
             }

@@ -580,10 +580,13 @@ fn is_disclaimer(folded: &str) -> bool {
         "questa e-mail",
         "dit bericht",
         "deze e-mail",
-        "このメールは",
+        "このメール",
+        "本メール",
         "本邮件",
+        "此邮件",
         "本郵件",
         "이 메일은",
+        "본 메일",
     ];
     const WORDS: &[&str] = &[
         // confidential, confidentiel, confidencial(es), confidenciais, confidenziale
@@ -603,6 +606,9 @@ fn is_disclaimer(folded: &str) -> bool {
         "destinad",
         "機密",
         "机密",
+        // Chinese "confidential", Italian "riservato/riservata/riservati"
+        "保密",
+        "riservat",
         "기밀",
         "受信者",
         "收件人",
@@ -610,9 +616,14 @@ fn is_disclaimer(folded: &str) -> bool {
     ];
     // A legal footer is long and says what it is; a requester's "This email confirms: only
     // staging" is neither.
-    let long = folded.chars().count() > 60;
+    // A line that opens like a footer: a CJK character says about as much as a short Latin
+    // word, so it counts three times there. A line that does not open like one must be long
+    // in characters, whatever its script: a requester's own sentence naming secrecy is judged.
+    let width: usize = folded.chars().map(|c| if is_cjk(c) { 3 } else { 1 }).sum();
     let legal = WORDS.iter().any(|w| folded.contains(w));
-    long && legal && (STARTS.iter().any(|s| folded.starts_with(s)) || folded.chars().count() > 80)
+    legal
+        && ((STARTS.iter().any(|s| folded.starts_with(s)) && width > 60)
+            || folded.chars().count() > 80)
 }
 
 /// A line of a signature block: a name, a title, a company, contact details. Sentences are not.
@@ -826,5 +837,28 @@ mod tests {
     fn disclaimer_is_cut() {
         let body = "Yes go ahead.\nThis email is confidential. If you are not the intended recipient, do not read it.";
         assert_eq!(assert_substring(body), "Yes go ahead.");
+    }
+
+    #[test]
+    fn cjk_and_italian_disclaimers_are_cut() {
+        // A CJK legal footer says as much in half the characters: it is cut like a Latin one.
+        for footer in [
+            "本メールは機密情報を含む場合があります。誤って受信された場合は、送信者にご連絡のうえ、本メールを削除してください。",
+            "本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。禁止任何其他人以任何形式使用本邮件中的信息。",
+            "此邮件及其附件含有保密信息，如果您不是收件人，请立即删除。",
+            "このメールには機密情報が含まれています。誤って受信された場合は削除してください。",
+            "Questo messaggio e i suoi allegati sono riservati. Se lo avete ricevuto per errore, vi preghiamo di cancellarlo e di avvisare il mittente.",
+        ] {
+            let body = format!("許可します。\n\n{footer}");
+            assert_eq!(extract(&body).judged, "許可します。", "{footer}");
+        }
+        // A CJK line that only mentions secrecy is the requester's own, however long.
+        for line in [
+            "機密のプロジェクトなので削除しないでください。",
+            "このリポジトリには機密情報が含まれているため、削除する前に必ず私に連絡してください。お願いします。",
+        ] {
+            let body = format!("許可します。\n{line}");
+            assert_eq!(extract(&body).judged, body);
+        }
     }
 }

@@ -127,9 +127,17 @@ pub struct Phrase {
     sentence_start: bool,
     sentence_end: bool,
     prefix: bool,
+    /// The particle of a split verb ("schakel … uit": "uit"), which must follow within
+    /// [`SPLIT_REACH`] words in the same sentence; the hit covers the verb alone, so every word
+    /// in between ("niet", "2fa") is still read.
+    tail: Option<String>,
     /// Bit set of action kinds (only for `Kind::Action`).
     pub groups: u64,
 }
+
+/// How many words may stand between a split verb and its particle ("schalten Sie die 2FA
+/// bitte aus").
+const SPLIT_REACH: usize = 6;
 
 impl Phrase {
     fn parse(raw: &str, kind: Kind, groups: u64) -> Phrase {
@@ -137,6 +145,16 @@ impl Phrase {
         let sentence_end = raw.ends_with('$');
         let prefix = raw.ends_with('*');
         let inner = raw.trim_start_matches('^').trim_end_matches(['$', '*']);
+        // German and Dutch split a verb around its object ("schakel 2FA uit", "führen Sie die
+        // Pipelines erneut aus"): "verb* … particle" names both parts.
+        let (inner, tail, prefix) = match inner.split_once(" … ") {
+            Some((verb, particle)) => (
+                verb.trim_end_matches('*'),
+                Some(fold(particle).trim().to_string()),
+                verb.ends_with('*'),
+            ),
+            None => (inner, None, prefix),
+        };
         Phrase {
             // The text is NFKC before folding ("ㅇㅇ" is stored as conjoining jamo): so are the
             // phrases.
@@ -145,6 +163,7 @@ impl Phrase {
             sentence_start,
             sentence_end,
             prefix,
+            tail,
             groups,
         }
     }
@@ -169,6 +188,9 @@ pub struct Lexicon {
     automaton: AhoCorasick,
     /// Phrases by automaton pattern (several phrases may share a text: other anchors).
     by_pattern: Vec<Vec<usize>>,
+    /// What the particle of a split verb is read as once the verb is found: a word that goes
+    /// with the action ("uit" in "schakel 2FA uit").
+    particle: Phrase,
     /// Action kind names by bit position, for reasons.
     pub action_names: Vec<String>,
     /// Object kind names by bit position, for reasons.
@@ -249,6 +271,7 @@ impl Lexicon {
             .build(&texts)?;
         Ok(Lexicon {
             phrases,
+            particle: Phrase::parse("particle", Kind::Filler, 0),
             automaton,
             by_pattern,
             action_names,
@@ -297,6 +320,7 @@ impl Lexicon {
         });
         let mut covered = vec![false; folded.len()];
         let mut taken: Vec<Hit<'_>> = Vec::new();
+        let mut particles = Vec::new();
         for hit in hits {
             if covered[hit.start..hit.end].iter().any(|c| *c) {
                 continue;
@@ -304,7 +328,24 @@ impl Lexicon {
             covered[hit.start..hit.end]
                 .iter_mut()
                 .for_each(|c| *c = true);
+            if let Some(tail) = hit.phrase.tail.as_deref()
+                && let Some(at) = particle_at(&folded[hit.end..], tail)
+            {
+                particles.push(hit.end + at..hit.end + at + tail.len());
+            }
             taken.push(hit);
+        }
+        // The particle of a split verb goes with the verb: read as such, unless a phrase of
+        // its own covers it.
+        for span in particles {
+            if !covered[span.clone()].iter().any(|c| *c) {
+                covered[span.clone()].iter_mut().for_each(|c| *c = true);
+                taken.push(Hit {
+                    start: span.start,
+                    end: span.end,
+                    phrase: &self.particle,
+                });
+            }
         }
         taken.sort_by_key(|h| h.start);
         taken
@@ -510,7 +551,46 @@ fn fits(text: &str, start: usize, end: usize, phrase: &Phrase) -> bool {
             return false;
         }
     }
-    true
+    phrase
+        .tail
+        .as_deref()
+        .is_none_or(|tail| particle_follows(&text[end..], tail))
+}
+
+/// Where the particle `tail` of a split verb stands in `rest` (byte offset): a whole word among
+/// the next [`SPLIT_REACH`] words, before the sentence ends. Reads a bounded stretch, so
+/// scanning stays linear.
+fn particle_at(rest: &str, tail: &str) -> Option<usize> {
+    // The verb's own word may go on ("schakel" + "t"): its end first.
+    let skip = rest.len() - rest.trim_start_matches(is_word_char).len();
+    let mut cut = rest.len().min(skip + 200);
+    while !rest.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let sentence = rest[skip..cut]
+        .split(is_sentence_end)
+        .next()
+        .unwrap_or_default();
+    let mut words = 0;
+    let mut at = 0;
+    for piece in sentence.split_inclusive(|c: char| !is_word_char(c)) {
+        let word = piece.trim_end_matches(|c: char| !is_word_char(c));
+        if !word.is_empty() {
+            if word == tail {
+                return Some(skip + at);
+            }
+            words += 1;
+            if words > SPLIT_REACH {
+                return None;
+            }
+        }
+        at += piece.len();
+    }
+    None
+}
+
+fn particle_follows(rest: &str, tail: &str) -> bool {
+    particle_at(rest, tail).is_some()
 }
 
 fn is_hangul(c: char) -> bool {

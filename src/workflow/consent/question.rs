@@ -62,18 +62,101 @@ pub fn other_things_asked(question: &str, full_comment: Option<&str>) -> Option<
     if question.matches(['?', '？']).count() > 1 {
         return Some("the question sentence asks twice".to_string());
     }
-    let comment = full_comment?;
+    let others = other_sentences(question, full_comment?);
+    others.first().map(|first| {
+        let shown: String = first.trim().chars().take(80).collect();
+        format!("also \"{shown}\"")
+    })
+}
+
+/// The other things the agent's comment asks that a yes could answer.
+fn other_sentences<'c>(question: &str, comment: &'c str) -> Vec<&'c str> {
     let asked = squash(question);
-    let others: Vec<&str> = sentences(comment)
+    sentences(comment)
         .filter(|s| {
             let own = squash(s);
             !own.is_empty() && !asked.contains(&own) && !own.contains(&asked)
         })
         .filter(|s| is_question_or_request(s))
-        .collect();
-    others.first().map(|first| {
-        let shown: String = first.trim().chars().take(80).collect();
-        format!("also \"{shown}\"")
+        // "Since when does it happen?" cannot be answered by a yes or a "go ahead": only a
+        // question a yes could answer competes with the permission question for it.
+        .filter(|s| !asks_for_information(s))
+        .collect()
+}
+
+/// Whether explicit permission ("go ahead", "you have my permission") could answer one of the
+/// other things the agent asked (see [`other_things_asked`]): a question, a request for a
+/// confirmation or a permission, or a question that follows on from another. A request for
+/// something the requester is to do or send ("Please send us the job log") takes a yes ("yes,
+/// attached"), never a "go ahead".
+pub fn permission_may_answer_another(question: &str, full_comment: Option<&str>) -> bool {
+    let Some(comment) = full_comment else {
+        return other_things_asked(question, None).is_some();
+    };
+    if other_things_asked(question, None).is_some() {
+        return true;
+    }
+    // Words of confirming, permitting or deciding, in the product's languages (Dutch "of",
+    // "whether", only before its subject: English spells "of" too).
+    const DECIDING: &[&str] = &[
+        "confirm",
+        "permission",
+        "permit",
+        "allow",
+        "authori",
+        "approv",
+        "agree",
+        " ok",
+        "okay",
+        "whether",
+        " if ",
+        "would you like",
+        "do you want",
+        "bestätig",
+        "erlaub",
+        "zustimm",
+        "einverstanden",
+        " ob ",
+        "permis",
+        "autoriz",
+        "autoris",
+        "accord",
+        "acuerdo",
+        "acordo",
+        "d'accordo",
+        "consenso",
+        "consentimiento",
+        "consentement",
+        "toestemming",
+        "bevestig",
+        "akkoord",
+        " of u ",
+        " of je ",
+        " of jullie ",
+        " of we ",
+        " of wij ",
+        " of de ",
+        " of het ",
+        " si ",
+        " se ",
+        "確認",
+        "許可",
+        "承認",
+        "同意",
+        "确认",
+        "允许",
+        "允許",
+        "授权",
+        "授權",
+        "확인",
+        "허락",
+        "동의",
+        "승인",
+        "권한",
+    ];
+    other_sentences(question, comment).iter().any(|s| {
+        let lower = format!(" {} ", s.to_lowercase());
+        s.trim_end().ends_with(['?', '？']) || DECIDING.iter().any(|w| lower.contains(w))
     })
 }
 
@@ -91,10 +174,10 @@ fn item_number(question: &str, full_comment: &str) -> Option<u32> {
     })
 }
 
-/// A line opening with an item number ("2. …", "2) …"): the number and the rest.
+/// A line opening with an item number ("2. …", "2) …", "2- …", "2: …"): the number and the rest.
 fn numbered(line: &str) -> Option<(u32, &str)> {
     static ITEM: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\s*(\d{1,2})\s*[.)]\s+").expect("literal pattern"));
+        LazyLock::new(|| Regex::new(r"^\s*(\d{1,2})\s*[.):-]\s+").expect("literal pattern"));
     let m = ITEM.captures(line)?;
     let number = m.get(1)?.as_str().parse().ok()?;
     Some((number, &line[m.get(0)?.end()..]))
@@ -222,6 +305,168 @@ fn is_question_or_request(sentence: &str) -> bool {
         return false;
     }
     s.ends_with(['?', '？']) || REQUEST.is_match(s)
+}
+
+/// Question words that ask for a piece of information (when, which, how …), by language.
+/// German "was" is left out: English spells a yes-or-no question with it ("Was it working?").
+/// Latin ones must open the question or follow "tell us" / "let us know"; CJK and Hangul ones
+/// may sit anywhere, since those languages keep the question word in place.
+const INFORMATION_WORDS: &[&str] = &[
+    "what",
+    "which",
+    "when",
+    "where",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "how",
+    "since when",
+    "qué",
+    "cuál",
+    "cuáles",
+    "cuándo",
+    "dónde",
+    "quién",
+    "quiénes",
+    "por qué",
+    "cómo",
+    "desde cuándo",
+    "cuánto",
+    "cuántos",
+    "qual",
+    "quais",
+    "quando",
+    "onde",
+    "quem",
+    "por que",
+    "como",
+    "desde quando",
+    "quanto",
+    "quantos",
+    "welche",
+    "welcher",
+    "welches",
+    "welchen",
+    "wann",
+    "wo",
+    "wer",
+    "warum",
+    "wieso",
+    "weshalb",
+    "seit wann",
+    "wie",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "quand",
+    "où",
+    "pourquoi",
+    "comment",
+    "depuis quand",
+    "combien",
+    "quale",
+    "quali",
+    "dove",
+    "chi",
+    "perché",
+    "come",
+    "da quando",
+    "wat",
+    "welk",
+    "welke",
+    "wanneer",
+    "waar",
+    "waarom",
+    "hoe",
+    "sinds wanneer",
+    "hoeveel",
+];
+const INFORMATION_WORDS_CJK: &[&str] = &[
+    "いつ",
+    "どの",
+    "どこ",
+    "どれ",
+    "どちら",
+    "どう",
+    "なぜ",
+    "誰",
+    "いくつ",
+    "什么时候",
+    "何时",
+    "哪",
+    "为什么",
+    "為什麼",
+    "怎么",
+    "怎麼",
+    "多少",
+    "谁",
+    "誰",
+    "언제",
+    "어떤",
+    "어디",
+    "무엇",
+    "왜",
+    "어떻게",
+    "누가",
+    "몇",
+];
+
+/// The sentence is a question for a piece of information ("Which browser are you using?",
+/// "Could you tell us when it started?", "問題はいつ頃から発生していますか？"), not one a yes
+/// answers. A Chinese question closed by 吗 asks yes or no whatever words it holds.
+fn asks_for_information(sentence: &str) -> bool {
+    let s = sentence.trim();
+    if !s.ends_with(['?', '？']) {
+        return false;
+    }
+    if s.chars().any(super::lexicon::is_cjk) {
+        let body = s.trim_end_matches(['?', '？', ' ']);
+        return !body.ends_with(['吗', '嗎'])
+            && INFORMATION_WORDS_CJK.iter().any(|w| body.contains(w));
+    }
+    let words: Vec<String> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let opens_with = |from: usize| {
+        INFORMATION_WORDS.iter().any(|q| {
+            let q: Vec<&str> = q.split(' ').collect();
+            words.len() >= from + q.len() && words[from..from + q.len()] == q[..]
+        })
+    };
+    // "Also, which …", "And when …": a joining word before the question word.
+    let start = usize::from(words.first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "also" | "and" | "y" | "e" | "und" | "et" | "en" | "ed"
+        )
+    }));
+    if opens_with(start) {
+        return true;
+    }
+    // "Could you tell us when …", "Können Sie uns sagen, seit wann …": an embedded question.
+    const TELL: &[&str] = &[
+        "tell",
+        "know",
+        "sagen",
+        "mitteilen",
+        "decir",
+        "indicar",
+        "dire",
+        "indiquer",
+        "dizer",
+        "informar",
+        "dirci",
+        "indicarci",
+        "vertellen",
+        "laten",
+    ];
+    words.iter().enumerate().take(8).any(|(i, w)| {
+        TELL.contains(&w.as_str()) && (i + 1..(i + 4).min(words.len())).any(opens_with)
+    })
 }
 
 /// Length of the action in `rest` and of its terminator: up to the first question mark outside
@@ -363,6 +608,36 @@ mod tests {
             "2. Could you please provide permission for staff to transfer it?",
         ] {
             assert!(other_things_asked(follow_up, None).is_some(), "{follow_up}");
+        }
+    }
+
+    #[test]
+    fn a_question_for_information_does_not_compete_for_a_yes() {
+        let q = "Could you please provide permission for staff to clear the stuck import?";
+        for other in [
+            "Which browser are you using?",
+            "Since when does the problem happen, roughly?",
+            "Could you tell us when the problem started?",
+            "Desde quando o problema acontece, mais ou menos?",
+            "Seit wann besteht das Problem ungefähr?",
+            "Sinds wanneer speelt het probleem ongeveer?",
+            "問題はいつ頃から発生していますか？",
+            "问题是从什么时候开始的？",
+            "언제부터 문제가 발생했나요?",
+        ] {
+            let full = format!("Hi,\n\n{other}\n\n{q}\n\nBest,\nSam");
+            assert_eq!(other_things_asked(q, Some(&full)), None, "{other}");
+        }
+        // A question a yes answers still does: the yes may be for it.
+        for other in [
+            "Was the import started from the UI?",
+            "Are there scheduled deployments we should avoid?",
+            "Zijn er geplande deployments waar we rekening mee moeten houden?",
+            "你有什么其他问题吗？",
+            "Can you confirm you are aware of that?",
+        ] {
+            let full = format!("Hi,\n\n{other}\n\n{q}\n\nBest,\nSam");
+            assert!(other_things_asked(q, Some(&full)).is_some(), "{other}");
         }
     }
 

@@ -925,3 +925,389 @@ fn asking_to_be_told_when_it_is_done_sets_no_terms() {
         ],
     );
 }
+
+const RERUN: &str = "Could you please provide permission for staff to re-run one or more pipelines in project `acme/api` to investigate the issue you've described?";
+const REGISTRY: &str = "Could you please provide permission for staff to delete all images in the container registry of project `deploy/images`?";
+
+#[test]
+fn a_question_for_information_beside_the_permission_question_leaves_a_yes_to_it() {
+    let full =
+        format!("Hi,\n\nSince when does the problem happen, roughly?\n\n{RERUN}\n\nBest,\nSam");
+    let j = judge_in_comment(RERUN, &full, "Yes, go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
+    // A question a yes could answer still competes for it.
+    let full =
+        format!("Hi,\n\nAre there scheduled deployments we should avoid?\n\n{RERUN}\n\nBest,\nSam");
+    let j = judge_in_comment(RERUN, &full, "Yes, go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+}
+
+#[test]
+fn a_negated_permission_after_italian_non_is_refused() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Declined,
+        &["Ma state scherzando? NO, non vi autorizzo a toccare le pipeline."],
+    );
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &["Sì, vi autorizzo a rieseguire le pipeline."],
+    );
+}
+
+#[test]
+fn a_romance_worry_with_a_bare_infinitive_is_no_refusal() {
+    // "I don't want to lose the logs": a worry about what follows, asked before agreeing.
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Unclear,
+        &[
+            "ok pero primero díganme si se borra también el historial de CI?? no quiero perder los logs",
+            "Sim, mas antes faz um backup, ok? Não quero perder o código.",
+        ],
+    );
+    // What is not wanted is the action itself: a refusal.
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Declined,
+        &[
+            "No quiero borrar las imágenes.",
+            "Não quero apagar as imagens.",
+        ],
+    );
+}
+
+#[test]
+fn portuguese_no_is_in_the() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &["Sim, autorizo vocês a reexecutar os pipelines no projeto acme/api."],
+    );
+    assert_all(
+        RERUN,
+        ConsentVerdict::Declined,
+        &["Não autorizo. Não reexecutem os pipelines no projeto, por favor."],
+    );
+}
+
+#[test]
+fn version_numbers_and_chat_headers_are_no_moments() {
+    let full = "Olá,\n\n1. O runner é gerenciado por vocês?\n2. Qual a versão dele?\n3. Could you please provide permission for staff to unregister the runner #60233 from the project `saude/agenda`?\n\nAtenciosamente";
+    let question = "Could you please provide permission for staff to unregister the runner #60233 from the project `saude/agenda`?";
+    let j = judge_in_comment(
+        question,
+        full,
+        "1- sim, o runner é nosso\n2- versão 16.8.0\n3- sim, tem minha permissão pra desregistrar o runner #60233 do projeto saude/agenda",
+    );
+    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
+    let reset = "Could you please provide permission for staff to reset the password for your account @ele.romano?";
+    assert_all(
+        reset,
+        ConsentVerdict::Granted,
+        &[
+            "Chat iniziata alle 16:04\nElena Romano: sì, vi autorizzo a resettare la password di @ele.romano",
+            "Elena (16:05): sì, vi autorizzo a resettare la password di @ele.romano",
+        ],
+    );
+    // A moment the requester sets is still one.
+    assert_all(
+        reset,
+        ConsentVerdict::Unclear,
+        &["Sì, vi autorizzo a resettare la password di @ele.romano alle 16:04."],
+    );
+}
+
+#[test]
+fn only_the_requesters_own_earlier_request_is_no_scope() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Declined,
+        &[
+            "Bitte NICHT löschen!! Ich hatte nur gefragt, wie man Speicherplatz freigibt.",
+            "Não autorizo. Não apaguem nada, por favor. Eu só queria saber como liberar espaço.",
+        ],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &["Yes, delete it, but only the wiki."],
+    );
+}
+
+#[test]
+fn an_open_ended_instruction_is_no_permission_by_itself() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Unclear,
+        &[
+            "Machen Sie, was nötig ist. Hauptsache es läuft wieder.",
+            "Do whatever you need.",
+        ],
+    );
+    // Beside permission that names the asked action it only adds to it.
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &[
+            "By all means, rerun whatever you need.",
+            "Ja, ik geef toestemming om de pipelines opnieuw te draaien. Doe wat nodig is.",
+        ],
+    );
+}
+
+#[test]
+fn part_kept_back_after_a_contrast_is_unclear() {
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Unclear,
+        &[
+            "Potete svuotare il registry ma lasciate le immagini taggate prod-*",
+            "You can delete the old images but please keep everything tagged prod.",
+        ],
+    );
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Declined,
+        &[
+            "No, please keep the images.",
+            "Please keep them, don't delete anything.",
+        ],
+    );
+}
+
+#[test]
+fn a_refusal_until_then_only_puts_the_action_off() {
+    let transfer = "Could you please confirm that you would like us to transfer the project `rw/portal` to the group `rw-intern`?";
+    assert_all(
+        transfer,
+        ConsentVerdict::Unclear,
+        &["Ja, aber erst nach dem Release am Freitag. Vorher bitte nichts verschieben."],
+    );
+    assert_all(
+        transfer,
+        ConsentVerdict::Declined,
+        &[
+            "Bitte nichts verschieben.",
+            "Wir ziehen die Anfrage zurück.",
+            "Trek mijn verzoek in.",
+        ],
+    );
+}
+
+#[test]
+fn a_prerequisite_said_to_be_done_is_no_condition() {
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Granted,
+        &[
+            "Yes, you have my permission to delete all images in the registry. I already made a backup.",
+        ],
+    );
+    assert_all(
+        REGISTRY,
+        ConsentVerdict::Unclear,
+        &["Yes, you have my permission to delete all images in the registry after a backup."],
+    );
+}
+
+#[test]
+fn german_and_dutch_split_verbs_name_the_action() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "Ja, schakel 2FA maar uit op mijn account. Bedankt!",
+            "Ja, bitte schalten Sie die 2FA aus.",
+        ],
+    );
+    // Everything between the verb and its particle is still read.
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Unclear,
+        &[
+            "Ja, schakel 2FA niet uit.",
+            "Ja, schakel 2FA pas morgen uit.",
+        ],
+    );
+}
+
+#[test]
+fn chat_and_mobile_requests_in_every_language_name_the_action() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "Yes please, turn it off.",
+            "Sí, quítenla por favor.",
+            "네, 꺼 주세요.",
+        ],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &["行，删吧。", "네 부탁드려요"],
+    );
+    // A moment, a refusal or a condition beside them still counts.
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Unclear,
+        &["Yes, turn it off after I log in.", "네, 내일 꺼 주세요."],
+    );
+    assert_all(DELETE, ConsentVerdict::Declined, &["那就先不删吧。"]);
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Declined,
+        &["Please don't turn it off.", "끄지 마세요."],
+    );
+}
+
+#[test]
+fn a_verb_closing_its_clause_with_nicht_or_niet_is_refused() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Declined,
+        &[
+            "Bitte löschen Sie das Projekt nicht.",
+            "削除はご遠慮ください。",
+        ],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &["Ja, bitte löschen Sie das Projekt."],
+    );
+}
+
+#[test]
+fn a_cushion_phrase_before_a_polite_request_is_courtesy() {
+    let unblock =
+        "Could you please confirm that you would like us to unblock your account `r.kimura`?";
+    assert_all(
+        unblock,
+        ConsentVerdict::Granted,
+        &["私のアカウントのブロック解除を許可いたします。お手数ですがよろしくお願いいたします。"],
+    );
+    // A real "but" after the permission still qualifies it.
+    assert_all(
+        unblock,
+        ConsentVerdict::Unclear,
+        &["私のアカウントのブロック解除を許可いたします。ですが、来週にしてください。"],
+    );
+}
+
+#[test]
+fn asking_for_advice_after_the_answer_sets_no_terms() {
+    let restore =
+        "Could you please provide permission for staff to restore the project `club/members`?";
+    assert_all(
+        restore,
+        ConsentVerdict::Granted,
+        &[
+            "Ja, ik geef toestemming om het project club/members te herstellen. Als u tips heeft hoe we dat kunnen voorkomen, hoor ik het graag.",
+            "Yes, I give permission to restore the project club/members. If you have any tips on avoiding this, I'd love to hear them.",
+        ],
+    );
+    // An "if" on the action itself, or before the answer, is still a condition.
+    assert_all(
+        restore,
+        ConsentVerdict::Unclear,
+        &[
+            "Yes, I give permission to restore the project club/members. If you restore it, keep the old tips page.",
+            "If you have tips, tell me first. Yes, I give permission to restore the project club/members.",
+        ],
+    );
+}
+
+#[test]
+fn a_reason_that_the_thing_is_unused_in_french_and_portuguese() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Oui, supprimez-le, on ne l'utilise plus.",
+            "Sim, podem apagar, não usamos mais.",
+        ],
+    );
+    // French "mais" is still "but"; a negation that is no reason still blocks.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "Oui, supprimez-le, mais pas le wiki.",
+            "Sim, podem apagar, não o wiki.",
+        ],
+    );
+}
+
+#[test]
+fn a_scope_word_in_a_sentence_that_only_tells_is_no_partial_permission() {
+    let group =
+        "Could you please confirm that you would like us to delete the group `tessellate-labs`?";
+    assert_all(
+        group,
+        ConsentVerdict::Declined,
+        &[
+            "Please don't delete the group yet. We found out another team still pulls packages from one of the projects in it.",
+            "절대 삭제하지 마세요!!! 저는 그룹 이름 변경만 문의했습니다.",
+        ],
+    );
+    // Beside an answer or a moment, or opening its sentence, the scope word sets terms.
+    assert_all(
+        group,
+        ConsentVerdict::Unclear,
+        &[
+            "Va bene, ma solo dopo il 20, adesso abbiamo la consegna e non voglio rischiare che si rompano le pipeline.",
+            "Only the old subgroup please. Don't delete the rest of the group.",
+        ],
+    );
+}
+
+#[test]
+fn acknowledging_what_the_agent_said_sets_no_terms() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "I understand this cannot be undone. Please go ahead and delete the project.",
+            "Entiendo que no se puede deshacer. Sí, pueden borrar el proyecto.",
+            "元に戻せないことは承知しております。プロジェクトを削除してください。",
+            "복구할 수 없다는 것은 알고 있습니다. 프로젝트를 삭제해 주세요.",
+        ],
+    );
+    // Beside a refusal asked for, a scope or a moment of the requester's own, it still counts.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Declined,
+        &["I understand it can't be undone, but please don't delete it."],
+    );
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "I understand this cannot be undone. Please delete it, but only the wiki.",
+            "I understand. Please delete it tomorrow.",
+        ],
+    );
+}
+
+#[test]
+fn explicit_permission_cannot_answer_a_request_to_send_something() {
+    let full = format!(
+        "Hi,\n\nPlease send us the job log of the last failed run.\n\n{RERUN}\n\nBest,\nSam"
+    );
+    let j = judge_in_comment(RERUN, &full, "Go ahead, you have my permission.");
+    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
+    // A bare yes may be for the log; a question a "go ahead" may answer takes it.
+    let j = judge_in_comment(RERUN, &full, "Yes.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+    let full = format!("Hi,\n\nShall we also delete the stale runners?\n\n{RERUN}\n\nBest,\nSam");
+    let j = judge_in_comment(RERUN, &full, "Go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+    let full = format!(
+        "Hi,\n\nPlease let us know whether we may also delete the stale runners.\n\n{RERUN}\n\nBest,\nSam"
+    );
+    let j = judge_in_comment(RERUN, &full, "Go ahead.");
+    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
+}

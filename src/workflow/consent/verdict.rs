@@ -33,6 +33,10 @@ pub struct Framing {
     /// Why the agent's message asked more than this one thing (a bare yes may answer the
     /// other), if it did.
     pub other_things: Option<String>,
+    /// Whether explicit permission ("go ahead") could answer one of those other things too;
+    /// when it cannot (they only ask the requester to send or do something), explicit
+    /// permission answers this question.
+    pub permission_may_answer_other: bool,
 }
 
 /// A signal found in the reply, for the verdict and its reasons.
@@ -90,6 +94,9 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     let mut signals = reading.signals;
     signals.extend(other_targets(request, &normalised.text));
     signals.extend(clock_and_dates(&normalised.text));
+    if reading.evidence < Evidence::Anchored {
+        signals.extend(open_ended(&folded));
+    }
     signals.sort_by_key(|s| s.at);
 
     let mut reasons: Vec<String> = normalised.findings.clone();
@@ -141,8 +148,41 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             && NO_LONGER.contains(&quoted(&s.reason))
             && story_sentence(s.sentence)
     };
+    // "I understand this cannot be undone. Please delete it": a negation, a condition or a
+    // moment in a sentence that only acknowledges what the agent said is the agent's, not the
+    // requester's terms; never in a sentence that also answers, asks, hedges or refuses
+    // outright.
+    let acknowledged = |s: &Signal| {
+        reading.evidence >= Evidence::Permit
+            && reading
+                .acknowledges
+                .get(s.sentence)
+                .copied()
+                .unwrap_or(false)
+            && (matches!(
+                s.kind,
+                Kind::Negation | Kind::Condition | Kind::Timing | Kind::Redirect
+            ) || (s.kind == Kind::Decline && (s.derived || restates(quoted(&s.reason)))))
+            && !signals.iter().any(|x| {
+                x.sentence == s.sentence
+                    && (matches!(
+                        x.kind,
+                        Kind::Permit
+                            | Kind::Affirm
+                            | Kind::Grant
+                            | Kind::Hedge
+                            | Kind::Question
+                            | Kind::Scope
+                            | Kind::Withdraw
+                            | Kind::DeclineSoft
+                    ) || (x.kind == Kind::Decline
+                        && !x.derived
+                        && !restates(quoted(&x.reason))))
+            })
+    };
     let refusal = |s: &&Signal| {
         matches!(s.kind, Kind::Decline | Kind::DeclineSoft | Kind::Withdraw)
+            && !acknowledged(s)
             && !weak_self(s)
             && !story(s)
             && !reason(s)
@@ -168,9 +208,35 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             .any(|s| s.kind == Kind::Question && s.at > first_refusal.at);
         // "No, I'll do it myself": the "do it" is not addressed to us.
         let does_it_themselves = refuses_first && has(Kind::DeclineSoft);
-        let restrictive_scope = signals
-            .iter()
-            .any(|s| s.kind == Kind::Scope && !REFUSAL_SCOPE.iter().any(|w| s.reason.contains(w)));
+        // "We found out another team still pulls packages from one of the projects": a scope
+        // word in a sentence that only tells (long, addressed to nothing the question asks, not
+        // opening with it) says what happened, not what part is allowed.
+        let tells = |s: &Signal| {
+            s.at < folded.len()
+                && reading.sentence_words.get(s.sentence).is_some_and(|n| *n >= 6)
+                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
+                && !opens_clause(&folded, s.at)
+                // "Va bene, ma solo dopo il 20": beside an answer, a condition or a moment, a
+                // scope word sets terms.
+                && !signals.iter().any(|x| {
+                    x.sentence == s.sentence
+                        && matches!(
+                            x.kind,
+                            Kind::Ack
+                                | Kind::Affirm
+                                | Kind::Permit
+                                | Kind::Grant
+                                | Kind::Condition
+                                | Kind::Timing
+                                | Kind::Hedge
+                        )
+                })
+        };
+        let restrictive_scope = signals.iter().any(|s| {
+            s.kind == Kind::Scope
+                && !REFUSAL_SCOPE.iter().any(|w| s.reason.contains(w))
+                && !tells(s)
+        });
         let withdrawal_at = signals
             .iter()
             .filter(|s| s.kind == Kind::Withdraw)
@@ -195,7 +261,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             signals.iter().any(|x| {
                 x.sentence == sentence
                     && (x.kind == Kind::Question
-                        || (x.kind == Kind::Condition && IF.contains(&quoted(&x.reason))))
+                        || (x.kind == Kind::Condition
+                            && (IF.contains(&quoted(&x.reason))
+                                // "Vorher bitte nichts verschieben": not until then.
+                                || UNTIL_THEN.contains(&quoted(&x.reason)))))
             })
         };
         let outright = |s: &Signal| !asked_or_conditional(s.sentence);
@@ -230,6 +299,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             },
             // "Only staging, production don't touch": part of it, not a refusal.
             _ if restrictive_scope => ConsentVerdict::Unclear,
+            // "You can delete the subgroup but please keep everything else": part of it.
+            _ if keeps_only_part(&signals, &hits, &folded, &asked, |s| refusal(&s)) => {
+                ConsentVerdict::Unclear
+            }
             // "Hold off for a day, I need to rotate the key first": put off, not refused.
             _ if signals
                 .iter()
@@ -314,10 +387,30 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 && !PREREQUISITE.contains(&quoted(&s.reason))
                 && !IF.contains(&quoted(&s.reason))
         };
+        // "…, ik geef toestemming om het te herstellen. Als u tips heeft, hoor ik het graag":
+        // after the answer, "if you have tips" asks for advice; its "if" is on the agent's
+        // knowledge, not on the action.
+        let advice_asked = |s: &Signal| {
+            reading.evidence == Evidence::Anchored
+                && s.kind == Kind::Condition
+                && IF.contains(&quoted(&s.reason))
+                && s.at < folded.len()
+                && reading
+                    .first_evidence_sentence
+                    .is_some_and(|first| s.sentence > first)
+                && !reading
+                    .names_action
+                    .get(s.sentence)
+                    .copied()
+                    .unwrap_or(true)
+                && asks_for_advice(&folded[s.at..])
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
             .filter(|s| {
                 !own_plan(s)
+                    && !advice_asked(s)
+                    && !acknowledged(s)
                     && blocks_grant(s.kind)
                     && !s.asked_words
                     && !background(s)
@@ -354,7 +447,10 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
             }
             // "Yes to both": an answer to every question the agent asked, this one included.
             Evidence::Affirm | Evidence::Permit
-                if framing.other_things.is_some() && !answers_every_question(&folded) =>
+                if framing.other_things.is_some()
+                    && (reading.evidence == Evidence::Affirm
+                        || framing.permission_may_answer_other)
+                    && !answers_every_question(&folded) =>
             {
                 reasons.push(format!(
                     "the agent's message asked more than one thing ({}): the reply does not say which it answers",
@@ -392,6 +488,144 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         reasons.push(last);
     }
     (verdict, reasons)
+}
+
+/// "Before that", "until then": a refusal they govern only puts the action off.
+const UNTIL_THEN: &[&str] = &[
+    "vorher",
+    "davor",
+    "bis dahin",
+    "until then",
+    "before that",
+    "hasta entonces",
+    "antes de eso",
+    "jusque là",
+    "avant cela",
+    "até lá",
+    "antes disso",
+    "fino ad allora",
+    "prima di allora",
+    "tot dan",
+    "daarvoor",
+];
+
+/// An open-ended instruction ("do what is needed", "machen Sie, was nötig ist"): it leaves the
+/// action to the agent, so it is no permission for the one asked; beside permission that names
+/// the asked action it only adds to it.
+const OPEN_ENDED: &[&str] = &[
+    "whatever is needed",
+    "whatever is necessary",
+    "whatever you need",
+    "whatever it takes",
+    "what is needed",
+    "what is necessary",
+    "what you need to",
+    "was nötig ist",
+    "was notwendig ist",
+    "was nötig",
+    "lo que sea necesario",
+    "lo que haga falta",
+    "lo que necesiten",
+    "ce qui est nécessaire",
+    "ce quil faut",
+    "o que for preciso",
+    "o que for necessário",
+    "o que precisar",
+    "quello che serve",
+    "ciò che serve",
+    "quanto necessario",
+    "wat nodig is",
+    "必要なこと",
+    "必要な対応",
+    "必要な作業",
+    "需要的",
+    "필요한 것",
+    "필요한 조치",
+];
+
+/// Hedges for the open-ended instructions in `folded`.
+fn open_ended(folded: &str) -> Vec<Signal> {
+    OPEN_ENDED
+        .iter()
+        .filter_map(|p| {
+            let at = if p.is_ascii() {
+                word_spans(folded)
+                    .find(|(i, _)| {
+                        folded[*i..].starts_with(p)
+                            && !folded[*i + p.len()..].starts_with(char::is_alphanumeric)
+                    })
+                    .map(|(i, _)| i)
+            } else {
+                folded.find(p)
+            }?;
+            Some(Signal {
+                kind: Kind::Hedge,
+                at,
+                reason: format!("open-ended: \"{p}\" leaves the action to the agent"),
+                sentence: usize::MAX,
+                asked_words: false,
+                derived: false,
+                gives_reason: false,
+            })
+        })
+        .collect()
+}
+
+/// Words that keep something back ("keep", "leave", "lasciate", "behalten", "保留").
+const KEEP: &[&str] = &[
+    "keep",
+    "leave",
+    "lascia",
+    "laat",
+    "lass",
+    "behalt",
+    "deixa",
+    "dej",
+    "conserv",
+    "gard",
+    "houd",
+    "bewaar",
+    "tenete",
+    "mantene",
+    "manteng",
+    "mantenh",
+    "保留",
+    "残して",
+    "남겨",
+    "유지",
+];
+
+/// Every refusal keeps something back ("but please keep everything else", "ma lasciate le
+/// immagini prod-*") after a contrast, in a sentence that first names the asked action: part
+/// of the action is allowed, the rest kept. Neither a grant nor a refusal.
+fn keeps_only_part(
+    signals: &[Signal],
+    hits: &[Hit<'_>],
+    folded: &str,
+    asked: &AskedAction,
+    is_refusal: impl Fn(&Signal) -> bool,
+) -> bool {
+    let mut refusals = signals.iter().filter(|s| is_refusal(s)).peekable();
+    refusals.peek().is_some()
+        && refusals.all(|r| {
+            let phrase = quoted(&r.reason);
+            let phrase = ["please ", "pls ", "bitte ", "por favor ", "per favore "]
+                .iter()
+                .find_map(|p| phrase.strip_prefix(p))
+                .unwrap_or(phrase);
+            KEEP.iter().any(|k| phrase.starts_with(k))
+                && r.at <= folded.len()
+                && hits.iter().any(|h| {
+                    h.phrase.kind == Kind::Action
+                        && h.phrase.groups & asked.actions != 0
+                        && h.end <= r.at
+                        && {
+                            let gap = &folded[h.end..r.at];
+                            !gap.contains(is_sentence_end)
+                                && CONTRAST.iter().any(|c| contains_phrase(gap, c))
+                        }
+                })
+        })
 }
 
 /// Words that answer every question of a message at once ("yes to both", "beides", "둘 다").
@@ -548,6 +782,248 @@ const TELLING_SCOPE: &[&str] = &[
     "只",
 ];
 
+/// Past verbs of the requester's own asking or wanting ("wanted", "gefragt", "queria"): a
+/// scope word before them says what the requester meant, not what part of the action is allowed.
+const OWN_EARLIER_INTENT: &[&str] = &[
+    "wanted",
+    "asked",
+    "meant",
+    "needed",
+    "wondered",
+    "gefragt",
+    "wollte",
+    "wollten",
+    "wissen",
+    "queria",
+    "queríamos",
+    "perguntei",
+    "quería",
+    "pregunté",
+    "preguntaba",
+    "voulais",
+    "voulions",
+    "demandé",
+    "demandais",
+    "volevo",
+    "volevamo",
+    "chiesto",
+    "chiedevo",
+    "wilde",
+    "wilden",
+    "vroeg",
+    "gevraagd",
+    "wou",
+];
+
+/// What a requester may ask the agent for advice about ("tips", "conseils", "dicas").
+const ADVICE: &[&str] = &[
+    "tip",
+    "tips",
+    "advice",
+    "suggestion",
+    "suggestions",
+    "recommendation",
+    "recommendations",
+    "pointers",
+    "tipps",
+    "tipp",
+    "ratschläge",
+    "rat",
+    "empfehlung",
+    "empfehlungen",
+    "conseil",
+    "conseils",
+    "recommandation",
+    "recommandations",
+    "consejo",
+    "consejos",
+    "recomendación",
+    "recomendaciones",
+    "sugerencia",
+    "sugerencias",
+    "dica",
+    "dicas",
+    "sugestão",
+    "sugestões",
+    "recomendação",
+    "recomendações",
+    "consiglio",
+    "consigli",
+    "suggerimento",
+    "suggerimenti",
+    "advies",
+    "adviezen",
+    "suggesties",
+    "aanbevelingen",
+];
+
+/// `rest` (from an "if" on) is the condition "if you have tips / any advice …": a clause of a
+/// few words naming advice the agent may have.
+fn asks_for_advice(rest: &str) -> bool {
+    let clause = rest[..floor_char_boundary(rest, 80)]
+        .split(|c: char| is_sentence_end(c) || c == ',')
+        .next()
+        .unwrap_or_default();
+    clause
+        .split(|c: char| !c.is_alphanumeric())
+        .take(8)
+        .any(|w| ADVICE.contains(&w))
+}
+
+/// "Already", by language: what it goes with is done.
+const ALREADY: &[&str] = &[
+    "already",
+    "ya",
+    "schon",
+    "bereits",
+    "déjà",
+    "já",
+    "già",
+    "al",
+    "reeds",
+    "已经",
+    "已經",
+    "もう",
+    "既に",
+    "すでに",
+    "이미",
+];
+
+/// The same in Korean, Japanese and Chinese, as word openings ("만 문의했습니다": "only asked").
+const OWN_EARLIER_INTENT_CJK: &[&str] = &[
+    "문의",
+    "요청",
+    "물어",
+    "여쭤",
+    "질문",
+    "聞き",
+    "質問",
+    "問い合わせ",
+    "是想",
+    "是问",
+    "想问",
+    "问",
+];
+
+/// A refusal read from a negated verb or modal ("no se puede deshacer", "cannot be
+/// recovered"), not asked for: in a sentence that acknowledges the agent's words it restates
+/// them. A refusal with a request marker ("please don't") is the requester's own.
+fn restates(refusal: &str) -> bool {
+    const ASKING: &[&str] = &[
+        "please",
+        "pls",
+        "bitte",
+        "por favor",
+        "per favore",
+        "sil vous plaît",
+        "graag",
+        "alstublieft",
+        "por gentileza",
+        "请",
+        "ください",
+        "주세요",
+        "마세요",
+    ];
+    refusal.contains(' ') && !ASKING.iter().any(|a| refusal.contains(a))
+}
+
+/// Openings of a sentence saying the requester understands what they were told.
+const UNDERSTAND_THAT: &[&str] = &[
+    "understood that",
+    "i understand that",
+    "i understand this",
+    "i understand it",
+    "i understand",
+    "we understand",
+    "im aware",
+    "i am aware",
+    "we are aware",
+    "were aware",
+    "i acknowledge",
+    "we acknowledge",
+    "noted that",
+    "i know that",
+    "i know this",
+    "i realise",
+    "i realize",
+    "mir ist bewusst",
+    "uns ist bewusst",
+    "ich verstehe",
+    "wir verstehen",
+    "ich weiß",
+    "ist mir klar",
+    "entiendo que",
+    "entendemos que",
+    "soy consciente",
+    "somos conscientes",
+    "comprendo que",
+    "sé que",
+    "je comprends",
+    "nous comprenons",
+    "je suis conscient",
+    "je suis consciente",
+    "je sais que",
+    "bien noté",
+    "entendo que",
+    "entendemos que",
+    "estou ciente",
+    "estamos cientes",
+    "compreendo que",
+    "sei que",
+    "capisco che",
+    "ho capito che",
+    "sono consapevole",
+    "siamo consapevoli",
+    "comprendo che",
+    "so che",
+    "ik begrijp",
+    "wij begrijpen",
+    "we begrijpen",
+    "ik ben me ervan bewust",
+    "ik weet dat",
+    "ik snap dat",
+    "begrepen dat",
+    "我明白",
+    "我了解",
+    "我知道",
+    "我理解",
+    "我们明白",
+    "我们了解",
+];
+
+/// Endings of such a sentence in Japanese and Korean, which close it with the verb.
+const UNDERSTAND_THAT_CLOSING: &[&str] = &[
+    "承知しております",
+    "承知しています",
+    "承知の上です",
+    "理解しております",
+    "理解しています",
+    "把握しております",
+    "알고 있습니다",
+    "알고 있어요",
+    "이해합니다",
+    "이해했습니다",
+    "인지하고 있습니다",
+];
+
+/// The sentence opening `text` says the requester understands what they were told: what it
+/// holds (an irreversibility, a retention period) restates the agent's information.
+fn acknowledges_information(text: &str) -> bool {
+    let text = text.trim_start();
+    let sentence = &text[..text.find(is_sentence_end).unwrap_or(text.len())];
+    opens_with(sentence, UNDERSTAND_THAT)
+        || UNDERSTAND_THAT_CLOSING
+            .iter()
+            .any(|m| sentence.trim_end().ends_with(m))
+}
+
+/// The first `n` words of `text`.
+fn next_words(text: &str, n: usize) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(n)
+}
+
 /// Words that want something else than the action ("instead", "rather", "lieber").
 const WANTS_ELSE: &[&str] = &[
     "instead",
@@ -661,6 +1137,17 @@ const NOT_WANTED: &[&str] = &[
     "wij willen niet",
 ];
 
+/// The Romance "I don't want", after which a bare infinitive opens what is not wanted.
+const ROMANCE_NOT_WANTED: &[&str] = &[
+    "no quiero",
+    "no queremos",
+    "não quero",
+    "nao quero",
+    "je ne veux pas",
+    "nous ne voulons pas",
+    "non voglio",
+];
+
 /// Words that open a clause saying what is not wanted ("that", "dass", "que", "che", "dat").
 const COMPLEMENTISERS: &[&str] = &[
     "that", "anything", "any", "to", "dass", "que", "che", "dat", "om",
@@ -671,7 +1158,7 @@ const WORRY_REACH: usize = 160;
 
 /// After "I don't want": a clause of its own ("that we get billed") that does not name the
 /// asked action.
-fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
+fn worry_follows(not_wanted: &str, rest: &str, asked: &AskedAction) -> bool {
     // A clause of a few words is enough to tell; reading no further keeps judging linear
     // however many times "I don't want that" is repeated on one line.
     let sentence = rest[..floor_char_boundary(rest, WORRY_REACH)]
@@ -681,9 +1168,16 @@ fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
     let mut words = sentence
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());
-    let opens_clause = words.next().is_some_and(|w| COMPLEMENTISERS.contains(&w));
-    let rest: Vec<&str> = words.collect();
-    opens_clause
+    let first = words.next().unwrap_or_default();
+    let mut rest: Vec<&str> = words.collect();
+    // Spanish, Portuguese, Italian and French say what is not wanted with a bare infinitive
+    // ("no quiero perder los logs", "não quero perder o código"): a clause of its own too,
+    // whose verb must then not be the asked one.
+    let infinitive = ROMANCE_NOT_WANTED.contains(&not_wanted) && is_romance_infinitive(first);
+    if infinitive {
+        rest.insert(0, first);
+    }
+    (COMPLEMENTISERS.contains(&first) || infinitive)
         && rest.len() >= 2
         && !rest
             .iter()
@@ -692,6 +1186,16 @@ fn worry_follows(rest: &str, asked: &AskedAction) -> bool {
             .scan(sentence)
             .iter()
             .any(|h| h.phrase.kind == Kind::Action && h.phrase.groups & asked.actions != 0)
+}
+
+/// A Spanish, Portuguese, Italian or French infinitive ("perder", "perdere", "perdre"), by its
+/// ending: a verb of four letters or more ending in -ar, -er, -ir or -re.
+fn is_romance_infinitive(word: &str) -> bool {
+    word.chars().count() >= 4
+        && word.chars().all(char::is_alphabetic)
+        && ["ar", "er", "ir", "re", "ár", "ér", "ír"]
+            .iter()
+            .any(|e| word.ends_with(e))
 }
 
 /// Negations that follow the verb they negate (Japanese, Korean).
@@ -1252,6 +1756,11 @@ struct Reading {
     /// Sentences that ask to be told when the action is done ("let me know once it's done",
     /// "完了後、ご一報ください"), without naming the action again.
     notify: Vec<bool>,
+    /// Sentences that name the asked verb.
+    names_action: Vec<bool>,
+    /// Sentences that say the requester understands what the agent told them ("I understand
+    /// this cannot be undone", "元に戻せないことは承知しております").
+    acknowledges: Vec<bool>,
     /// Sentences that open with the requester's own plan ("I'll set it up again", "je vais").
     own_plan: Vec<bool>,
     /// Sentences addressed to the action: a request marker, a question, an answer, or the asked
@@ -1283,6 +1792,7 @@ fn read(
     // Sentences that name the asked action (for `notify`).
     let mut names_action: Vec<bool> = vec![false];
     let mut own_plan: Vec<bool> = vec![opens_with(folded, OWN_PLAN)];
+    let mut acknowledges: Vec<bool> = vec![acknowledges_information(folded)];
     let mut answer_follows_on = false;
     let mut answer_marked = false;
     let mut own_conclusions: Vec<(usize, usize)> = Vec::new();
@@ -1291,6 +1801,7 @@ fn read(
     let spanish = is_spanish(folded);
     let french = is_french(folded);
     let italian = is_italian(folded);
+    let portuguese = is_portuguese(folded);
     let mut sentence = 0;
     let mut sentence_start = 0;
     // "Sie haben meine Erlaubnis, das Projekt zu löschen": permission in one clause, the asked
@@ -1307,6 +1818,7 @@ fn read(
             notify.push(false);
             names_action.push(false);
             own_plan.push(opens_with(&folded[clause.start..], OWN_PLAN));
+            acknowledges.push(acknowledges_information(&folded[clause.start..]));
             sentence_start = clause.start;
             sentence_permits = false;
             sentence_names_action = false;
@@ -1364,9 +1876,26 @@ fn read(
             if consumed[i] {
                 continue;
             }
-            let kind = hit.phrase.kind;
             let phrase = &folded[hit.start..hit.end];
+            // Italian (and French) "non" before a permission word within reach negates it
+            // ("NO, non vi autorizzo a …"): read it as the negation it is, so that the
+            // permission it governs is refused, not counted.
+            let kind = if hit.phrase.kind == Kind::Decline
+                && phrase == "non"
+                && hits[i + 1..]
+                    .iter()
+                    .take_while(|next| within_reach(&folded[hit.end..next.start]))
+                    .any(|next| next.phrase.kind == Kind::Permit)
+            {
+                Kind::Negation
+            } else {
+                hit.phrase.kind
+            };
             match kind {
+                // Portuguese "no", "na" are "in the" ("no projeto"): never a negation there;
+                // Portuguese "mais" is "more" ("não usamos mais"), not French "but".
+                Kind::Negation if portuguese && phrase == "no" => {}
+                Kind::Hedge if portuguese && phrase == "mais" => {}
                 // French "dont" is "of which" ("tout ce dont j'avais besoin"), and "date" the
                 // verb "dater" ("ce projet date de 2020").
                 Kind::Negation | Kind::Timing if french && matches!(phrase, "dont" | "date") => {}
@@ -1429,6 +1958,22 @@ fn read(
                             derived: true,
                             gives_reason: false,
                         });
+                    } else if matches!(phrase, "nicht" | "niet")
+                        && asked_verb_at.is_some_and(|v| v < hit.start)
+                        && folded[hit.end..clause.end].trim().is_empty()
+                    {
+                        // German and Dutch close the clause with the negation of its verb
+                        // ("Bitte löschen Sie das Projekt nicht", "verwijder het niet"): the
+                        // asked verb before it is refused, outright when asked for ("bitte").
+                        signals.push(Signal {
+                            kind: Kind::Decline,
+                            at: hit.start,
+                            reason: format!("decline: \"{}\"", text.trim()),
+                            sentence,
+                            asked_words: false,
+                            derived: !has_kind(Kind::Directive),
+                            gives_reason: false,
+                        });
                     } else {
                         signals.push(signal(hit, folded));
                     }
@@ -1440,7 +1985,7 @@ fn read(
                     // what is not wanted is the action itself.
                     found.derived = kind == Kind::Decline
                         && ((NOT_WANTED.contains(&phrase)
-                            && worry_follows(&folded[hit.end..], asked))
+                            && worry_follows(phrase, &folded[hit.end..], asked))
                             // Italian "Non vorrei …" opens with "not", French "Non, …" with
                             // "no": only the second is said outright.
                             || (phrase == "non"
@@ -1498,11 +2043,24 @@ fn read(
                         signals.push(signal(hit, folded));
                     }
                 }
+                // "I only wanted to know how", "Ich hatte nur gefragt", "Eu só queria saber": the
+                // scope word focuses the requester's own earlier request, not the action.
+                Kind::Scope
+                    if TELLING_SCOPE.contains(&phrase)
+                        && next_words(&folded[hit.end..clause.end], 2).any(|w| {
+                            OWN_EARLIER_INTENT.contains(&w)
+                                || OWN_EARLIER_INTENT_CJK.iter().any(|p| w.starts_with(p))
+                        }) => {}
                 // Spanish "se" is a pronoun ("se puede eliminar") and "desde que" is "since":
                 // neither is the Portuguese or Italian condition they spell.
                 Kind::Condition if spanish && matches!(phrase, "se" | "desde que") => {}
                 // Italian "si" is a pronoun ("si può eliminare"); Spanish and French "si" is "if".
                 Kind::Condition if italian && phrase == "si" => {}
+                // "Ya hice backup", "I already made a backup": a prerequisite said to be done
+                // is no condition left.
+                Kind::Condition
+                    if matches!(phrase, "backup" | "back up")
+                        && word_spans(text).any(|(_, w)| ALREADY.contains(&w)) => {}
                 Kind::Condition => {
                     // "I'll set it up again right after": a sequence of their own, not a
                     // condition on ours.
@@ -1664,7 +2222,13 @@ fn read(
                 if n.contains(' ') || n.chars().any(is_cjk) {
                     text.contains(n.as_str())
                 } else {
-                    words.iter().any(|(_, w)| w.starts_with(n.as_str()))
+                    // French elides the pronoun into the verb ("l'utilise", folded "lutilise").
+                    words.iter().any(|(_, w)| {
+                        w.starts_with(n.as_str())
+                            || (n.len() >= 5
+                                && w.strip_prefix(['l', 'n', 'j', 'm', 's', 'd'])
+                                    .is_some_and(|rest| rest.starts_with(n.as_str())))
+                    })
                 }
             });
         if gives_reason {
@@ -1744,6 +2308,8 @@ fn read(
             .zip(&names_action)
             .map(|(n, a)| *n && !*a)
             .collect(),
+        names_action,
+        acknowledges,
         own_plan,
         directed,
     }
@@ -1819,6 +2385,21 @@ const ITALIAN_ONLY: &[&str] = &[
     "già",
     "quindi",
 ];
+
+/// Words only Portuguese spells so, of the languages the judge reads.
+const PORTUGUESE_ONLY: &[&str] = &[
+    "não", "nao", "você", "vocês", "obrigado", "obrigada", "olá", "sim", "minha", "meu", "projeto",
+    "pra", "isso", "uma", "nós", "também", "são", "tem", "têm", "pode", "podem", "vlw", "obg",
+];
+
+/// The text reads as Portuguese: at least two of its words are only Portuguese.
+fn is_portuguese(folded: &str) -> bool {
+    word_spans(folded)
+        .filter(|(_, w)| PORTUGUESE_ONLY.contains(w))
+        .take(2)
+        .count()
+        >= 2
+}
 
 /// The text reads as Italian: at least two of its words are only Italian.
 fn is_italian(folded: &str) -> bool {
@@ -1991,12 +2572,84 @@ fn is_duration(before: &str) -> bool {
             })
 }
 
-/// A clock time that opens its line ("[10:02] customer: …"): a chat transcript's timestamp.
+/// A chat transcript's timestamp: a clock time or date that opens its line ("[10:02] customer:
+/// …"), one in brackets right before the speaker's colon ("이민수 (15:02): …"), or any on the
+/// transcript's own header line ("Chat démarré le 12/04/2024 09:15").
 fn is_timestamp(text: &str, at: usize) -> bool {
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    text[line_start..at]
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let before = &text[line_start..at];
+    if before
         .chars()
         .all(|c| c.is_whitespace() || matches!(c, '[' | '(' | '<'))
+    {
+        return true;
+    }
+    let after = &text[at..line_end];
+    let bracketed_tag = before.ends_with(['(', '[']) && {
+        let close = after.find([')', ']']);
+        close.is_some_and(|i| after[i + 1..].trim_start().starts_with(':'))
+    };
+    bracketed_tag || is_chat_header(&text[line_start..line_end])
+}
+
+/// "Chat started at 16:04", "Chat iniziata alle 16:04", "채팅 시작 15:01": a transcript's header
+/// line, short and naming the chat and its start.
+fn is_chat_header(line: &str) -> bool {
+    const CHAT: &[&str] = &[
+        "chat",
+        "conversation",
+        "transcript",
+        "conversa",
+        "conversación",
+        "チャット",
+        "채팅",
+        "聊天",
+        "对话",
+        "對話",
+    ];
+    const STARTED: &[&str] = &[
+        "started",
+        "start",
+        "began",
+        "démarré",
+        "démarrée",
+        "commencé",
+        "commencée",
+        "iniciado",
+        "iniciada",
+        "iniziata",
+        "iniziato",
+        "gestartet",
+        "begonnen",
+        "gestart",
+        "開始",
+        "开始",
+        "開始",
+        "시작",
+    ];
+    let lower = line.trim().to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '-' | '(' | ')'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.len() <= 8
+        && CHAT.iter().any(|c| lower.starts_with(c))
+        && STARTED
+            .iter()
+            .any(|s| words.contains(s) || (!s.is_ascii() && lower.contains(s)))
+}
+
+/// The number at `start..end` of `text` is one part of a longer dotted number: a dot and a digit
+/// on either side ("16.8" in "16.8.0"), or a "v" before it.
+fn continues_dotted_number(text: &str, start: usize, end: usize) -> bool {
+    let after = &text.as_bytes()[end..];
+    let before = &text.as_bytes()[..start];
+    (after.len() >= 2 && after[0] == b'.' && after[1].is_ascii_digit())
+        || (before.len() >= 2
+            && before[before.len() - 1] == b'.'
+            && before[before.len() - 2].is_ascii_digit())
+        || before.last().is_some_and(|b| matches!(b, b'v' | b'V'))
 }
 
 /// Dates and clock times ("on the 31st", "at 5pm", "20.01."): a moment other than now.
@@ -2010,6 +2663,8 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
     MOMENT
         .find_iter(text)
         .filter(|m| !is_timestamp(text, m.start()))
+        // "16.8.0", "v2.1.3": part of a version number of three or more parts, no date.
+        .filter(|m| !continues_dotted_number(text, m.start(), m.end()))
         // "1시간", "3時間": a number of hours, not a clock time.
         .filter(|m| !text[m.end()..].starts_with(['간', '間']))
         .map(|m| Signal {
