@@ -121,6 +121,9 @@ pub struct Config {
     pub pause_max_ms: u64,
     /// How often the reconciler follows Zendesk's incremental ticket export (0: never).
     pub reconcile_interval_secs: u64,
+    /// The console's session cookie is always `Secure` (TLS ends at a proxy that does not send
+    /// `X-Forwarded-Proto`).
+    pub console_secure_cookie: bool,
 }
 
 impl Default for Config {
@@ -164,6 +167,7 @@ impl Default for Config {
             pause_first_ms: 1000,
             pause_max_ms: 30_000,
             reconcile_interval_secs: 300,
+            console_secure_cookie: false,
         }
     }
 }
@@ -535,6 +539,10 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     (
         "reconcile_interval_secs",
         "how often the reconciler follows Zendesk's incremental ticket export (0: off)",
+    ),
+    (
+        "console_secure_cookie",
+        "`true`: the console's session cookie is always `Secure` (else only behind X-Forwarded-Proto: https)",
     ),
 ];
 

@@ -10,6 +10,7 @@
 mod batch;
 pub mod budget;
 mod confirmations;
+pub mod console;
 pub use confirmations::ExportQuery;
 mod notes;
 mod schema;
