@@ -14,7 +14,9 @@ pub enum ConsoleError {
     #[error("{0}")]
     BadRequest(String),
     /// A state-changing request without this session's CSRF token.
-    #[error("this form is out of date or did not come from the console: reload the page and try again")]
+    #[error(
+        "this form is out of date or did not come from the console: reload the page and try again"
+    )]
     Csrf,
     #[error("the page could not be rendered: {0}")]
     Render(#[source] minijinja::Error),

@@ -64,6 +64,7 @@ fn environment() -> &'static Environment<'static> {
             }
         }
         env.add_filter("time", time_filter);
+        env.add_filter("urlencode", |value: String| percent_encode(&value));
         env
     })
 }
@@ -75,6 +76,20 @@ pub fn format_ms(ms: i64) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// For a path segment or a query value: RFC 3986 unreserved characters stay, everything else
+/// is `%XX`.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn time_filter(ms: i64) -> String {
@@ -132,9 +147,32 @@ pub fn note_html(body: &str) -> String {
             let mut builder = ammonia::Builder::empty();
             builder
                 .tags(HashSet::from([
-                    "p", "br", "strong", "b", "em", "i", "ul", "ol", "li", "pre", "code", "a",
-                    "h1", "h2", "h3", "h4", "blockquote", "hr", "span", "div", "table", "thead",
-                    "tbody", "tr", "th", "td",
+                    "p",
+                    "br",
+                    "strong",
+                    "b",
+                    "em",
+                    "i",
+                    "ul",
+                    "ol",
+                    "li",
+                    "pre",
+                    "code",
+                    "a",
+                    "h1",
+                    "h2",
+                    "h3",
+                    "h4",
+                    "blockquote",
+                    "hr",
+                    "span",
+                    "div",
+                    "table",
+                    "thead",
+                    "tbody",
+                    "tr",
+                    "th",
+                    "td",
                 ]))
                 .add_tag_attributes("a", ["href"])
                 .url_schemes(HashSet::from(["https", "http"]))
@@ -164,11 +202,19 @@ mod tests {
             "<p><strong>Next:</strong> ask</p><script>alert(1)</script>\
              <a href=\"javascript:alert(1)\" onclick=\"x()\">x</a><img src=x onerror=y>",
         );
-        assert!(cleaned.contains("<p><strong>Next:</strong> ask</p>"), "{cleaned}");
+        assert!(
+            cleaned.contains("<p><strong>Next:</strong> ask</p>"),
+            "{cleaned}"
+        );
         assert!(!cleaned.contains("script"), "{cleaned}");
         assert!(!cleaned.contains("onclick"), "{cleaned}");
         assert!(!cleaned.contains("javascript"), "{cleaned}");
         assert!(!cleaned.contains("<img"), "{cleaned}");
+    }
+
+    #[test]
+    fn links_are_encoded() {
+        assert_eq!(percent_encode("a b&c/é"), "a%20b%26c%2F%C3%A9");
     }
 
     #[test]

@@ -77,10 +77,7 @@ fn to_login() -> Response {
 impl FromRequestParts<HttpState> for Session {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HttpState,
-    ) -> Result<Session, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Session, Response> {
         let Some(id) = session_id(&parts.headers) else {
             return Err(to_login());
         };

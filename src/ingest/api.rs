@@ -205,11 +205,14 @@ async fn confirmations(
         ),
         None => None,
     };
-    trail_jsonl(&state.store, crate::store::ExportQuery {
-        since,
-        after_seq,
-        limit,
-    })
+    trail_jsonl(
+        &state.store,
+        crate::store::ExportQuery {
+            since,
+            after_seq,
+            limit,
+        },
+    )
     .await
     .map_err(unavailable)
 }

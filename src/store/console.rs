@@ -123,7 +123,9 @@ impl Store {
         }
         if filter.pending_permission {
             // Literals from a fixed list, never user text.
-            let list = PENDING_PERMISSION_STAGES.map(|s| format!("'{s}'")).join(", ");
+            let list = PENDING_PERMISSION_STAGES
+                .map(|s| format!("'{s}'"))
+                .join(", ");
             sql.push_str(&format!(" AND stage IN ({list})"));
         }
         if let Some(category) = &filter.category {
@@ -352,9 +354,12 @@ impl Store {
         let mut hourly: Vec<(i64, i64, i64)> = (0..hours)
             .map(|h| (first_hour + h * HOUR_MS, 0, 0))
             .collect();
-        for (index, (table, column)) in [("processed_events", "processed_at"), ("notes", "created_at")]
-            .into_iter()
-            .enumerate()
+        for (index, (table, column)) in [
+            ("processed_events", "processed_at"),
+            ("notes", "created_at"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let rows = sqlx::query(sqlx::AssertSqlSafe(per_hour(table, column)))
                 .bind(first_hour)
@@ -447,12 +452,13 @@ impl Store {
 
     /// When the session expires (unix ms), or `None` when it is unknown or has expired.
     pub async fn console_session(&self, id_sha256: &str) -> Result<Option<i64>, StoreError> {
-        let row =
-            sqlx::query("SELECT expires_at FROM console_sessions WHERE id_sha256 = $1 AND expires_at > $2")
-                .bind(id_sha256)
-                .bind(now_ms())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT expires_at FROM console_sessions WHERE id_sha256 = $1 AND expires_at > $2",
+        )
+        .bind(id_sha256)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
             Some(row) => Some(row.try_get("expires_at")?),
             None => None,

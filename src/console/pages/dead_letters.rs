@@ -58,6 +58,10 @@ pub async fn requeue(
         ));
     }
     let moved = state.queue.requeue_dead(event_id.as_deref()).await?;
-    tracing::info!(moved, event_id = event_id.as_deref().unwrap_or("(all)"), "dead letters re-queued from the console");
+    tracing::info!(
+        moved,
+        event_id = event_id.as_deref().unwrap_or("(all)"),
+        "dead letters re-queued from the console"
+    );
     Ok(Redirect::to(&format!("/console/dead-letters?requeued={moved}")).into_response())
 }

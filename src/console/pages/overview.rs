@@ -42,7 +42,13 @@ fn bars(per_hour: &[(i64, i64, i64)]) -> Vec<Bar> {
         .iter()
         .enumerate()
         .map(|(i, (hour, events, notes))| {
-            let scaled = |n: i64| if n == 0 { 0 } else { (n * CHART_HEIGHT / max).max(2) };
+            let scaled = |n: i64| {
+                if n == 0 {
+                    0
+                } else {
+                    (n * CHART_HEIGHT / max).max(2)
+                }
+            };
             let at = format_ms(*hour);
             Bar {
                 x: i as i64 * SLOT,
@@ -108,11 +114,7 @@ pub async fn page(
         })
         .collect();
 
-    let mut categories: Vec<String> = overview
-        .tickets
-        .iter()
-        .map(|(_, c, _)| c.clone())
-        .collect();
+    let mut categories: Vec<String> = overview.tickets.iter().map(|(_, c, _)| c.clone()).collect();
     categories.sort();
     categories.dedup();
     let mut stages: BTreeMap<String, Vec<i64>> = BTreeMap::new();

@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::given;
 use super::ticket::note_kind;
-use super::tickets::percent_encode;
 use crate::console::error::ConsoleError;
-use crate::console::render::{self, note_html};
+use crate::console::render::{self, note_html, percent_encode};
 use crate::console::session::Session;
 use crate::ingest::HttpState;
 use crate::store::NoteStatus;
@@ -108,8 +107,15 @@ pub async fn page(
         .then(|| rows.last())
         .flatten()
         .map(|last| {
-            let after = format!("after={}", percent_encode(&format!("{}:{}", last.created_at, last.reference)));
-            if filters.is_empty() { after } else { format!("{filters}&{after}") }
+            let after = format!(
+                "after={}",
+                percent_encode(&format!("{}:{}", last.created_at, last.reference))
+            );
+            if filters.is_empty() {
+                after
+            } else {
+                format!("{filters}&{after}")
+            }
         });
     let notes: Vec<_> = rows
         .iter()
@@ -163,7 +169,11 @@ pub async fn review(
             "the reason is longer than {MAX_REASON_CHARS} characters"
         )));
     }
-    if !state.store.review_note(&reference, "wrong", &reason).await? {
+    if !state
+        .store
+        .review_note(&reference, "wrong", &reason)
+        .await?
+    {
         return Err(ConsoleError::NotFound(
             "no note has that reference".to_string(),
         ));
@@ -280,13 +290,22 @@ mod tests {
     fn every_kind_pattern_matches_its_steps_and_no_other() {
         let steps = [
             NoteStep::Triage,
-            NoteStep::Recategorised { category: Category::AccountAccess, nth: 2 },
+            NoteStep::Recategorised {
+                category: Category::AccountAccess,
+                nth: 2,
+            },
             NoteStep::Escalated,
             NoteStep::OwnershipVerified,
             NoteStep::RoleVerified,
-            NoteStep::Question { comment_id: "7".into() },
-            NoteStep::WarningUnverified { comment_id: "7".into() },
-            NoteStep::Verdict { reply_id: "8".into() },
+            NoteStep::Question {
+                comment_id: "7".into(),
+            },
+            NoteStep::WarningUnverified {
+                comment_id: "7".into(),
+            },
+            NoteStep::Verdict {
+                reply_id: "8".into(),
+            },
             NoteStep::RequesterChanged { nth: 1 },
             NoteStep::Reopened { nth: 1 },
         ];

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::given;
 use crate::console::error::ConsoleError;
 use crate::console::render;
+use crate::console::render::percent_encode;
 use crate::console::session::Session;
 use crate::ingest::HttpState;
 use crate::store::console::{PAGE_SIZE, TicketCursor, TicketFilter};
@@ -57,7 +58,11 @@ fn cursor(text: &str) -> Result<TicketCursor, ConsoleError> {
     })
 }
 
-fn known(what: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ConsoleError> {
+fn known(
+    what: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Result<Option<String>, ConsoleError> {
     match value {
         Some(v) if !allowed.contains(&v.as_str()) => Err(ConsoleError::BadRequest(format!(
             "{what} {v:?} is not one of {}",
@@ -137,19 +142,6 @@ fn page_query(query: &ListQuery) -> String {
         .join("&")
 }
 
-/// RFC 3986 unreserved characters stay, everything else is `%XX`.
-pub(super) fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,16 +159,16 @@ mod tests {
     #[test]
     fn stages_match_the_workflow() {
         use crate::workflow::state::Stage;
-        for stage in [Stage::New, Stage::AwaitingPermission, Stage::Done, Stage::AskOneAtATime] {
+        for stage in [
+            Stage::New,
+            Stage::AwaitingPermission,
+            Stage::Done,
+            Stage::AskOneAtATime,
+        ] {
             assert!(STAGES.contains(&stage.as_str()));
         }
         for pending in crate::store::console::PENDING_PERMISSION_STAGES {
             assert!(STAGES.contains(&pending));
         }
-    }
-
-    #[test]
-    fn page_links_are_encoded() {
-        assert_eq!(percent_encode("a b&c"), "a%20b%26c");
     }
 }

@@ -115,8 +115,7 @@ pub async fn export(
     _session: Session,
 ) -> Result<Response, ConsoleError> {
     let mut response =
-        crate::ingest::api::trail_jsonl(&state.store, crate::store::ExportQuery::default())
-            .await?;
+        crate::ingest::api::trail_jsonl(&state.store, crate::store::ExportQuery::default()).await?;
     response.headers_mut().insert(
         axum::http::header::CONTENT_DISPOSITION,
         axum::http::HeaderValue::from_static("attachment; filename=\"onbehalf-trail.jsonl\""),
