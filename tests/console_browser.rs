@@ -130,16 +130,31 @@ async fn a_reviewer_works_through_the_console_in_chromium() {
     result.unwrap();
 }
 
-async fn walk_through(client: &Client, app: &common::TestApp) -> Result<(), fantoccini::error::CmdError> {
+async fn walk_through(
+    client: &Client,
+    app: &common::TestApp,
+) -> Result<(), fantoccini::error::CmdError> {
     // Without a session: the login page, whatever was asked for.
     client.goto(&app.url("/console/shadow")).await?;
     assert_eq!(path_of(client).await, "/console/login");
     screenshot(client, "login").await;
     // A wrong token is refused on the page.
-    client.find(Locator::Id("token")).await?.send_keys("not-the-token").await?;
+    client
+        .find(Locator::Id("token"))
+        .await?
+        .send_keys("not-the-token")
+        .await?;
     client.find(Locator::Id("login")).await?.click().await?;
-    assert!(text_of(client, "#login-error").await.contains("not the admin token"));
-    client.find(Locator::Id("token")).await?.send_keys(ADMIN_TOKEN).await?;
+    assert!(
+        text_of(client, "#login-error")
+            .await
+            .contains("not the admin token")
+    );
+    client
+        .find(Locator::Id("token"))
+        .await?
+        .send_keys(ADMIN_TOKEN)
+        .await?;
     client.find(Locator::Id("login")).await?.click().await?;
     assert_eq!(path_of(client).await, "/console");
     assert_eq!(text_of(client, "#dead-letter-count").await, "1");
@@ -147,18 +162,36 @@ async fn walk_through(client: &Client, app: &common::TestApp) -> Result<(), fant
     screenshot(client, "overview").await;
 
     // Find the ticket by id and read its timeline.
-    client.find(Locator::LinkText("Tickets")).await?.click().await?;
-    client.find(Locator::Id("f-id")).await?.send_keys(TICKET).await?;
+    client
+        .find(Locator::LinkText("Tickets"))
+        .await?
+        .click()
+        .await?;
+    client
+        .find(Locator::Id("f-id"))
+        .await?
+        .send_keys(TICKET)
+        .await?;
     client.find(Locator::Id("find")).await?.click().await?;
     screenshot(client, "tickets").await;
-    client.find(Locator::LinkText(TICKET)).await?.click().await?;
-    assert_eq!(path_of(client).await, format!("/console/tickets/zendesk/{TICKET}"));
+    client
+        .find(Locator::LinkText(TICKET))
+        .await?
+        .click()
+        .await?;
+    assert_eq!(
+        path_of(client).await,
+        format!("/console/tickets/zendesk/{TICKET}")
+    );
     assert_eq!(text_of(client, "#ticket-id").await, TICKET);
     let timeline = text_of(client, "#timeline").await;
     assert!(timeline.contains(GRANT_REPLY), "{timeline}");
     assert!(timeline.contains("judged granted"), "{timeline}");
     for step in ["triage", "question-5001", "verdict-5002"] {
-        assert!(timeline.contains(&format!("Note {step}")), "{step} in {timeline}");
+        assert!(
+            timeline.contains(&format!("Note {step}")),
+            "{step} in {timeline}"
+        );
     }
     let triage = timeline.find("Note triage").unwrap();
     let verdict = timeline.find("Note verdict-5002").unwrap();
@@ -166,38 +199,77 @@ async fn walk_through(client: &Client, app: &common::TestApp) -> Result<(), fant
     screenshot(client, "ticket").await;
 
     // The trail's head as the API gives it.
-    client.find(Locator::LinkText("Trail")).await?.click().await?;
-    assert_eq!(text_of(client, "#trail-head").await, console_support::api_head(app).await);
+    client
+        .find(Locator::LinkText("Trail"))
+        .await?
+        .click()
+        .await?;
+    assert_eq!(
+        text_of(client, "#trail-head").await,
+        console_support::api_head(app).await
+    );
     client.find(Locator::Id("verify")).await?.click().await?;
-    assert!(text_of(client, "#verification").await.starts_with("Intact."));
+    assert!(
+        text_of(client, "#verification")
+            .await
+            .starts_with("Intact.")
+    );
     screenshot(client, "trail").await;
 
     // Mark the triage note wrong.
-    client.find(Locator::LinkText("Shadow review")).await?.click().await?;
+    client
+        .find(Locator::LinkText("Shadow review"))
+        .await?
+        .click()
+        .await?;
     let note = client
         .find(Locator::XPath(
             "//article[.//input[@name='reference' and substring(@value, string-length(@value) - 6) = ':triage']]",
         ))
         .await?;
     note.find(Locator::Css("summary")).await?.click().await?;
-    note.find(Locator::Css("textarea")).await?.send_keys("Wrong category: this is a billing question").await?;
-    note.find(Locator::Css("button.mark-wrong")).await?.click().await?;
+    note.find(Locator::Css("textarea"))
+        .await?
+        .send_keys("Wrong category: this is a billing question")
+        .await?;
+    note.find(Locator::Css("button.mark-wrong"))
+        .await?
+        .click()
+        .await?;
     assert_eq!(path_of(client).await, "/console/shadow");
     let reason = text_of(client, ".review-reason").await;
-    assert!(reason.contains("Wrong category: this is a billing question"), "{reason}");
+    assert!(
+        reason.contains("Wrong category: this is a billing question"),
+        "{reason}"
+    );
     screenshot(client, "shadow").await;
 
     // Re-queue the dead letter.
-    client.find(Locator::LinkText("Dead letters")).await?.click().await?;
+    client
+        .find(Locator::LinkText("Dead letters"))
+        .await?
+        .click()
+        .await?;
     assert!(text_of(client, "#dead-letters").await.contains(DEAD_TICKET));
     screenshot(client, "dead-letters").await;
-    client.find(Locator::Css("button.requeue")).await?.click().await?;
-    assert_eq!(text_of(client, "#requeued").await, "1 event put back on the queue.");
+    client
+        .find(Locator::Css("button.requeue"))
+        .await?
+        .click()
+        .await?;
+    assert_eq!(
+        text_of(client, "#requeued").await,
+        "1 event put back on the queue."
+    );
 
     // A phone-width overview for the README.
     if std::env::var_os("CONSOLE_SCREENSHOTS").is_some() {
         client.set_window_size(390, 844).await?;
-        client.find(Locator::LinkText("Overview")).await?.click().await?;
+        client
+            .find(Locator::LinkText("Overview"))
+            .await?
+            .click()
+            .await?;
         screenshot(client, "overview-phone").await;
         client.set_window_size(1280, 900).await?;
     }
@@ -207,7 +279,11 @@ async fn walk_through(client: &Client, app: &common::TestApp) -> Result<(), fant
     assert_eq!(path_of(client).await, "/console/login");
     for page in ["/console", "/console/tickets", "/console/trail"] {
         client.goto(&app.url(page)).await?;
-        assert_eq!(path_of(client).await, "/console/login", "{page} after logout");
+        assert_eq!(
+            path_of(client).await,
+            "/console/login",
+            "{page} after logout"
+        );
     }
     Ok(())
 }
