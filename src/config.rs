@@ -455,7 +455,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "admin_token",
-        "bearer token for /api/*, at least 16 bytes; unset: /api/* answers 401",
+        "bearer token for /api/* and the console's login, at least 16 bytes; unset: /api/* answers 401, the console never opens",
     ),
     (
         "allow_http",

@@ -7,7 +7,8 @@ mod console_support;
 
 use common::ADMIN_TOKEN;
 use console_support::{
-    DEAD_TICKET, GRANT_REPLY, TICKET, api_head, client, csrf_of, get, login, seeded_app,
+    DEAD_TICKET, GRANT_REPLY, OTHER_TICKET, PENDING_TICKET, SEEDED, TICKET, api_head, client,
+    csrf_of, get, login, seeded_app,
 };
 
 const PAGES: [&str; 8] = [
@@ -245,7 +246,11 @@ async fn pages_show_what_the_api_holds() {
         .text()
         .await
         .unwrap();
-    assert!(!pending.contains(TICKET), "granted: nothing pending");
+    assert!(pending.contains(&format!(">{PENDING_TICKET}</a>")), "{pending}");
+    assert!(!pending.contains(&format!(">{TICKET}</a>")), "granted: nothing pending");
+    let silent = get(&app, &cookie, "/console/tickets?category=other").await.text().await.unwrap();
+    assert!(silent.contains(&format!(">{OTHER_TICKET}</a>")));
+    assert!(!silent.contains(&format!(">{PENDING_TICKET}</a>")));
     let bad = get(&app, &cookie, "/console/tickets?stage=nonsense").await;
     assert_eq!(bad.status(), 400);
 
@@ -318,8 +323,13 @@ async fn pages_show_what_the_api_holds() {
         .text()
         .await
         .unwrap();
-    let notes = api_ticket["notes"].as_array().unwrap();
-    assert_eq!(shadow.matches("class=\"mark-wrong\"").count(), notes.len());
+    let mut shadow_notes = 0;
+    for ticket in SEEDED {
+        let notes = app.ticket(ticket).await["notes"].as_array().unwrap().clone();
+        assert!(notes.iter().all(|n| n["status"] == "shadow"));
+        shadow_notes += notes.len();
+    }
+    assert_eq!(shadow.matches("class=\"mark-wrong\"").count(), shadow_notes);
     let verdict_at = shadow
         .find(&format!("value=\"onbehalf:zendesk:{TICKET}:verdict-5002\""))
         .unwrap();
@@ -336,7 +346,7 @@ async fn pages_show_what_the_api_holds() {
         .text()
         .await
         .unwrap();
-    assert_eq!(questions.matches("class=\"mark-wrong\"").count(), 1);
+    assert_eq!(questions.matches("class=\"mark-wrong\"").count(), 2, "one per question asked");
     let other = get(&app, &cookie, "/console/shadow?category=other")
         .await
         .text()

@@ -224,7 +224,7 @@ async fn walk_through(
         .await?;
     let note = client
         .find(Locator::XPath(
-            "//article[.//input[@name='reference' and substring(@value, string-length(@value) - 6) = ':triage']]",
+            &format!("//article[.//input[@name='reference' and @value='onbehalf:zendesk:{TICKET}:triage']]"),
         ))
         .await?;
     note.find(Locator::Css("summary")).await?.click().await?;

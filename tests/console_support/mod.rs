@@ -12,6 +12,12 @@ pub const TICKET: &str = "424242";
 /// The ticket a trigger body names: in shadow mode there is no API to read it back, so its
 /// event is dead-lettered.
 pub const DEAD_TICKET: &str = "777001";
+/// A ticket whose permission question waits for the requester.
+pub const PENDING_TICKET: &str = "424243";
+/// A ticket about nothing onbehalf follows (category `other`: silent, no notes).
+pub const OTHER_TICKET: &str = "424244";
+/// The tickets seeded, for sums over all of them.
+pub const SEEDED: [&str; 3] = [TICKET, PENDING_TICKET, OTHER_TICKET];
 pub const GRANT_REPLY: &str = "Yes, please go ahead and disable it for rbanks.";
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -34,7 +40,8 @@ pub async fn shadow_app() -> TestApp {
     .await
 }
 
-/// A shadow-mode app holding one granted permission on [`TICKET`] and one dead letter.
+/// A shadow-mode app holding one granted permission on [`TICKET`], a question waiting on
+/// [`PENDING_TICKET`], an unrelated [`OTHER_TICKET`] and one dead letter.
 pub async fn seeded_app() -> TestApp {
     let app = shadow_app().await;
     let verified = ["account_ownership_verified"];
@@ -60,6 +67,23 @@ pub async fn seeded_app() -> TestApp {
             t: 120,
             tags: &verified,
         }),
+        events::created(PENDING_TICKET, &verified),
+        events::comment(CommentSpec {
+            ticket: PENDING_TICKET,
+            comment_id: "6001",
+            author: events::AGENT,
+            is_staff: true,
+            public: true,
+            body: events::PERMISSION_QUESTION,
+            t: 60,
+            tags: &verified,
+        }),
+        events::created_with(
+            OTHER_TICKET,
+            "Invoice for March",
+            "Where can I download the invoice for March? Our accounting needs it.",
+            &[],
+        ),
     ] {
         assert_eq!(app.post_event(&event.to_string()).await.status(), 202);
     }
@@ -71,6 +95,18 @@ pub async fn seeded_app() -> TestApp {
     assert!(
         common::eventually(WAIT, || async { app.confirmations().await.len() == 1 }).await,
         "the grant reaches the trail"
+    );
+    assert!(
+        common::eventually(WAIT, || async {
+            let pending = app.api(&format!("/api/tickets/zendesk/{PENDING_TICKET}")).await;
+            let other = app.api(&format!("/api/tickets/zendesk/{OTHER_TICKET}")).await;
+            pending.status() == 200
+                && other.status() == 200
+                && pending.json::<serde_json::Value>().await.unwrap()["stage"]
+                    == "awaiting_permission"
+        })
+        .await,
+        "the other tickets are handled"
     );
     let cookie = login(&app).await;
     assert!(
