@@ -13,6 +13,7 @@ pub mod health;
 pub mod helpdesk;
 pub mod ingest;
 pub mod queue;
+pub mod rfc3339;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

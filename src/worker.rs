@@ -23,7 +23,7 @@ use tracing::Instrument;
 use crate::health::{Dependency, Health};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
 use crate::ingest::zendesk;
-use crate::queue::{Delivery, Envelope, Queue, QueueError};
+use crate::queue::{Delivery, Envelope, Queue, QueueError, Retried};
 use crate::store::{
     Applied, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
 };
@@ -503,8 +503,11 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                 acker.ack().await
             }
             Err(HandleError::Transient(reason) | HandleError::Outage { reason, .. }) => {
-                tracing::warn!(%reason, "event failed; will retry");
-                acker.retry(&reason).await
+                // The queue decides whether this was the last attempt; say what it did.
+                acker.retry(&reason).await.map(|retried| match retried {
+                    Retried::Later(delay) => tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event failed; will retry"),
+                    Retried::DeadLettered => tracing::error!(%reason, attempts = attempt, "event dead-lettered: its attempts and retry time are used up"),
+                })
             }
             Err(HandleError::Permanent(reason)) => {
                 tracing::error!(%reason, "event dead-lettered");

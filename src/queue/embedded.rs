@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Claim, Command, Reply, Request, Shared, Writer, WriterConfig};
 use super::{
-    Acker, DeadLetter, Delivery, Envelope, PublishOutcome, Queue, QueueError, QueueStats,
-    RetryPolicy,
+    Acker, DeadLetterPage, DeadLetterQuery, Delivery, Envelope, PublishOutcome, Queue, QueueError,
+    QueueStats, Retried, RetryPolicy,
 };
 
 /// Tuning knobs beyond the retry policy and lease; the defaults suit production.
@@ -211,8 +211,8 @@ impl Queue for EmbeddedQueue {
         }
     }
 
-    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        db::dead_letters(&self.readers, limit).await
+    async fn dead_letter_page(&self, query: DeadLetterQuery) -> Result<DeadLetterPage, QueueError> {
+        db::dead_letter_page(&self.readers, &query).await
     }
 
     async fn requeue_dead(&self, event_id: Option<&str>) -> Result<u64, QueueError> {
@@ -244,14 +244,14 @@ impl Acker for EmbeddedAcker {
         roundtrip!(&self.commands, Settle, Request::Ack { event_id })
     }
 
-    async fn retry(self: Box<Self>, reason: &str) -> Result<(), QueueError> {
+    async fn retry(self: Box<Self>, reason: &str) -> Result<Retried, QueueError> {
         let request = Request::Retry {
             event_id: self.event_id,
             attempt: self.attempt,
             received_at_ms: self.received_at_ms,
             reason: reason.to_owned(),
         };
-        roundtrip!(&self.commands, Settle, request)
+        roundtrip!(&self.commands, Retry, request)
     }
 
     async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), QueueError> {

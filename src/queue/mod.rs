@@ -46,6 +46,10 @@ pub enum QueueError {
     Refused(String),
     #[error("queue shut down")]
     Closed,
+    /// A dead-letter position (`after`) this queue cannot place: not one it handed out, or
+    /// (AMQP) an event that is no longer dead-lettered.
+    #[error("{0}")]
+    BadPosition(String),
 }
 
 /// When and how often an event whose own handling failed is retried before it is
@@ -98,13 +102,53 @@ pub struct QueueStats {
     pub dead: Option<u64>,
 }
 
-/// A dead-lettered event and why.
+/// A dead-lettered event and why, as `GET /api/dead-letters` and `onbehalf dead-letters list`
+/// show it (times in RFC 3339).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
     pub event_id: String,
     pub ticket_id: String,
+    /// Which helpdesk adapter the event is for (`zendesk`, `zendesk.ticket_changed`…).
+    pub source: String,
     pub attempts: u32,
+    /// Why it was dead-lettered: the last attempt's error.
     pub reason: String,
+    /// When the receiver accepted the webhook.
+    #[serde(serialize_with = "crate::rfc3339::ms")]
+    pub received_at: i64,
+    /// When a worker first took it (unknown for messages dead-lettered before this was
+    /// recorded).
+    #[serde(serialize_with = "crate::rfc3339::option_ms")]
+    pub first_attempt_at: Option<i64>,
+    /// When the last attempt started.
+    #[serde(serialize_with = "crate::rfc3339::option_ms")]
+    pub last_attempt_at: Option<i64>,
+}
+
+/// Which dead letters to list: oldest first, `limit` of them, after the position `after` (a
+/// [`DeadLetterPage::next`] from the previous page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterQuery {
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// One page of dead letters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadLetterPage {
+    pub dead_letters: Vec<DeadLetter>,
+    /// Pass as `after` for the next page; `None` on the last page. Opaque: its form depends on
+    /// the transport.
+    pub next: Option<String>,
+}
+
+/// What became of a failed attempt handed to [`Acker::retry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    /// Delivered again after this delay.
+    Later(Duration),
+    /// The attempts and the retry budget are used up: it is in the dead letters now.
+    DeadLettered,
 }
 
 /// One event handed to a worker; settle it with exactly one of the acker's methods.
@@ -129,8 +173,8 @@ pub trait Acker: Send {
     /// The event's effects are committed: remove it for good.
     async fn ack(self: Box<Self>) -> Result<(), QueueError>;
     /// A transient failure: deliver again after the policy's backoff, or dead-letter it with
-    /// `reason` once the attempts are used up.
-    async fn retry(self: Box<Self>, reason: &str) -> Result<(), QueueError>;
+    /// `reason` once the attempts are used up; says which.
+    async fn retry(self: Box<Self>, reason: &str) -> Result<Retried, QueueError>;
     /// A permanent failure (malformed event): dead-letter it now with `reason`.
     async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), QueueError>;
 }
@@ -145,9 +189,16 @@ pub trait Queue: Send + Sync + 'static {
     /// Whether the queue answers (for `/readyz`).
     async fn check(&self) -> Result<(), QueueError>;
     async fn stats(&self) -> QueueStats;
-    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
-    /// Moves dead-lettered events back to the queue (all, or the one with `event_id`);
-    /// returns how many.
+    /// One page of the dead letters, oldest first. A `query.after` the transport cannot place
+    /// is `BadPosition`.
+    async fn dead_letter_page(&self, query: DeadLetterQuery) -> Result<DeadLetterPage, QueueError>;
+    /// The first `limit` dead letters, oldest first.
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let query = DeadLetterQuery { after: None, limit };
+        Ok(self.dead_letter_page(query).await?.dead_letters)
+    }
+    /// Moves dead-lettered events back to the queue as fresh events (all, or the one with
+    /// `event_id`); returns how many.
     async fn requeue_dead(&self, event_id: Option<&str>) -> Result<u64, QueueError>;
     /// Stops handing out events; in-flight ones may still be settled.
     async fn close(&self);

@@ -12,6 +12,7 @@ pub mod budget;
 mod confirmations;
 pub mod console;
 pub use confirmations::ExportQuery;
+mod note_feed;
 mod notes;
 mod schema;
 pub use schema::database_label;
@@ -25,6 +26,7 @@ use sqlx::any::AnyPoolOptions;
 use std::time::Duration;
 
 pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
+pub use note_feed::{FeedNote, NoteCursor, NoteFeedQuery, NotePage};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
 pub use trail::{

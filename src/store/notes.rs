@@ -25,6 +25,18 @@ pub enum NoteStatus {
 }
 
 impl NoteStatus {
+    pub const ALL: [NoteStatus; 4] = [
+        NoteStatus::Pending,
+        NoteStatus::Posted,
+        NoteStatus::Shadow,
+        NoteStatus::Failed,
+    ];
+
+    /// The status a user named (`?status=shadow`), if it is one.
+    pub fn from_name(name: &str) -> Option<NoteStatus> {
+        NoteStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NoteStatus::Pending => "pending",
@@ -34,7 +46,7 @@ impl NoteStatus {
         }
     }
 
-    fn parse(s: &str) -> Result<NoteStatus, StoreError> {
+    pub(super) fn parse(s: &str) -> Result<NoteStatus, StoreError> {
         match s {
             "pending" => Ok(NoteStatus::Pending),
             "posted" => Ok(NoteStatus::Posted),
@@ -56,7 +68,8 @@ pub struct NoteRecord {
     pub status: NoteStatus,
     /// The helpdesk's comment id, when known.
     pub remote_id: Option<String>,
-    /// Unix milliseconds.
+    /// Unix milliseconds; shown as RFC 3339.
+    #[serde(serialize_with = "crate::rfc3339::ms")]
     pub created_at: i64,
     /// How many times a worker claimed it to post; above 1, an earlier post may have landed.
     pub attempts: i64,

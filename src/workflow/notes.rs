@@ -8,10 +8,12 @@
 
 mod drafts;
 mod evidence;
+mod plain;
 
 pub use drafts::{
     admin_note_line, admin_note_summary, issue_line, permission_question, ticket_link,
 };
+pub use plain::plain_text;
 
 use super::{Category, TagNames};
 use minijinja::Environment;

@@ -9,7 +9,7 @@ use super::{
     session::{BACKOFF_CAP, Session, bounded},
     topology::{DEAD_KEY, Topology},
 };
-use crate::queue::{Acker, QueueError};
+use crate::queue::{Acker, QueueError, Retried};
 use async_trait::async_trait;
 use futures::StreamExt;
 use lapin::{
@@ -177,6 +177,9 @@ pub(super) struct AmqpAcker {
     pub envelope: crate::queue::Envelope,
     pub attempt: u32,
     pub last_error: Option<String>,
+    /// When this attempt started (Unix ms), and when the event's first one did.
+    pub started_at_ms: i64,
+    pub first_attempt_at_ms: i64,
     pub _in_flight: InFlightGuard,
 }
 
@@ -211,6 +214,11 @@ impl AmqpAcker {
                 (headers::REASON, Header::Text(headers::clip(reason))),
                 (headers::ATTEMPTS, Header::Int(attempts)),
                 (headers::LAST_ERROR, Header::Text(headers::clip(last_error))),
+                (
+                    headers::FIRST_ATTEMPT_AT_MS,
+                    Header::Int(self.first_attempt_at_ms),
+                ),
+                (headers::LAST_ATTEMPT_AT_MS, Header::Int(self.started_at_ms)),
             ],
         )?;
         let topology = self.shared.sup.topology();
@@ -228,18 +236,25 @@ impl Acker for AmqpAcker {
         self.ack_original().await
     }
 
-    async fn retry(mut self: Box<Self>, reason: &str) -> Result<(), QueueError> {
+    async fn retry(mut self: Box<Self>, reason: &str) -> Result<Retried, QueueError> {
         let policy = self.shared.policy;
-        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        let now_ms = crate::rfc3339::to_ms(time::OffsetDateTime::now_utc());
         if policy.gives_up(self.attempt, self.envelope.received_at_ms, now_ms) {
             let why = format!("gave up after {} attempts: {reason}", self.attempt);
-            return self.publish_dead(&why, reason).await;
+            self.publish_dead(&why, reason).await?;
+            return Ok(Retried::DeadLettered);
         }
         let delay = policy.delay_after(self.attempt);
         let props = headers::properties(
             &self.envelope,
             self.attempt.saturating_add(1),
-            &[(headers::LAST_ERROR, Header::Text(headers::clip(reason)))],
+            &[
+                (headers::LAST_ERROR, Header::Text(headers::clip(reason))),
+                (
+                    headers::FIRST_ATTEMPT_AT_MS,
+                    Header::Int(self.first_attempt_at_ms),
+                ),
+            ],
         )?;
         let session = self.shared.sup.session()?;
         session
@@ -250,7 +265,8 @@ impl Acker for AmqpAcker {
                 &self.envelope.body,
             )
             .await?;
-        self.ack_original().await
+        self.ack_original().await?;
+        Ok(Retried::Later(delay))
     }
 
     async fn dead_letter(mut self: Box<Self>, reason: &str) -> Result<(), QueueError> {

@@ -11,7 +11,7 @@ use super::{
     session::{Session, bounded},
     topology::{EVENTS_KEY, Topology},
 };
-use crate::queue::{DeadLetter, QueueError};
+use crate::queue::{DeadLetter, DeadLetterPage, DeadLetterQuery, QueueError};
 use lapin::{
     Channel,
     message::BasicGetMessage,
@@ -30,25 +30,52 @@ async fn finish(channel: Channel) {
     let _ = tokio::time::timeout(super::session::OP_TIMEOUT, channel.close(200, "OK".into())).await;
 }
 
+/// A page of the dead queue in its order. The position is the event id of a page's last
+/// message: the walk skips up to it, so a position whose message has left the dead queue
+/// (requeued meanwhile) cannot be placed.
 pub(super) async fn peek(
     session: &Session,
     topology: &Topology,
-    limit: usize,
-) -> Result<Vec<DeadLetter>, QueueError> {
+    query: &DeadLetterQuery,
+) -> Result<DeadLetterPage, QueueError> {
     let channel = session.open_channel().await?;
     let mut found = Vec::new();
+    let mut more = false;
     let walked = async {
-        while found.len() < limit {
-            let Some(message) = next(&channel, &topology.dead).await? else {
+        let mut placed = query.after.is_none();
+        while let Some(message) = next(&channel, &topology.dead).await? {
+            let props = &message.delivery.properties;
+            if !placed {
+                placed = headers::message_id(props).as_deref() == query.after.as_deref();
+                continue;
+            }
+            if found.len() == query.limit {
+                more = true;
                 break;
-            };
-            found.push(headers::dead_letter(&message.delivery.properties));
+            }
+            found.push(headers::dead_letter(props));
+        }
+        if !placed {
+            return Err(QueueError::BadPosition(format!(
+                "after={:?} is not in the dead queue {} any more (requeued?): list from the start",
+                query.after.as_deref().unwrap_or_default(),
+                topology.dead
+            )));
         }
         Ok::<_, QueueError>(())
     }
     .await;
     finish(channel).await;
-    walked.map(|()| found)
+    walked?;
+    let next = if more {
+        found.last().map(|d: &DeadLetter| d.event_id.clone())
+    } else {
+        None
+    };
+    Ok(DeadLetterPage {
+        dead_letters: found,
+        next,
+    })
 }
 
 /// Publishes each matching dead letter to the events exchange as a fresh event (attempt 1),

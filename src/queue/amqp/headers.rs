@@ -16,6 +16,10 @@ pub(super) const ATTEMPT: &str = "x-onbehalf-attempt";
 pub(super) const LAST_ERROR: &str = "x-onbehalf-last-error";
 pub(super) const REASON: &str = "x-onbehalf-reason";
 pub(super) const ATTEMPTS: &str = "x-onbehalf-attempts";
+/// Unix ms when a worker first took the event; carried by retry copies and dead letters.
+pub(super) const FIRST_ATTEMPT_AT_MS: &str = "x-onbehalf-first-attempt-at-ms";
+/// Unix ms when the attempt that dead-lettered it started.
+pub(super) const LAST_ATTEMPT_AT_MS: &str = "x-onbehalf-last-attempt-at-ms";
 /// Set by quorum queues on redelivery (crashes, channel losses, requeues).
 const DELIVERY_COUNT: &str = "x-delivery-count";
 const X_DEATH: &str = "x-death";
@@ -66,6 +70,8 @@ pub(super) struct Received {
     /// Header attempt plus crash redeliveries of this copy.
     pub attempt: u32,
     pub last_error: Option<String>,
+    /// When an earlier copy's first attempt started (`None` on a fresh event).
+    pub first_attempt_at_ms: Option<i64>,
 }
 
 /// Reads an envelope back; `Err` names what is missing (a message we did not publish).
@@ -104,6 +110,7 @@ pub(super) fn read(
         },
         attempt: base.saturating_add(crashes),
         last_error: get_text(headers, LAST_ERROR),
+        first_attempt_at_ms: get_int(headers, FIRST_ATTEMPT_AT_MS),
     })
 }
 
@@ -130,16 +137,27 @@ pub(super) fn dead_letter(props: &BasicProperties) -> DeadLetter {
                 .map(|r| format!("dead-lettered by the broker: {r}"))
         })
         .unwrap_or_else(|| "unknown".into());
+    // The broker's record has the time (seconds) it dead-lettered the message: the end of
+    // the last delivery, the closest to its start there is.
+    let last_attempt_at = get_int(headers, LAST_ATTEMPT_AT_MS).or_else(|| {
+        death
+            .and_then(|d| get_int(d, "time"))
+            .map(|secs| secs.saturating_mul(1000))
+    });
     DeadLetter {
-        event_id: props
-            .message_id()
-            .as_ref()
-            .map(|id| id.as_str().to_owned())
-            .unwrap_or_default(),
+        event_id: message_id(props).unwrap_or_default(),
         ticket_id: get_text(headers, TICKET_ID).unwrap_or_default(),
+        source: get_text(headers, SOURCE).unwrap_or_default(),
         attempts,
         reason,
+        received_at: get_int(headers, RECEIVED_AT_MS).unwrap_or(0),
+        first_attempt_at: get_int(headers, FIRST_ATTEMPT_AT_MS),
+        last_attempt_at,
     }
+}
+
+pub(super) fn message_id(props: &BasicProperties) -> Option<String> {
+    props.message_id().as_ref().map(|id| id.as_str().to_owned())
 }
 
 fn first_death(headers: &FieldTable) -> Option<&FieldTable> {
@@ -213,6 +231,28 @@ mod tests {
         assert_eq!(got.envelope, envelope());
         assert_eq!(got.attempt, 3);
         assert_eq!(got.last_error.as_deref(), Some("boom"));
+        assert_eq!(got.first_attempt_at_ms, None);
+    }
+
+    #[test]
+    fn a_dead_letter_shows_its_source_and_attempt_times() {
+        let props = properties(
+            &envelope(),
+            4,
+            &[
+                (REASON, Header::Text("gave up after 4 attempts: boom")),
+                (ATTEMPTS, Header::Int(4)),
+                (FIRST_ATTEMPT_AT_MS, Header::Int(1_700_000_001_000)),
+                (LAST_ATTEMPT_AT_MS, Header::Int(1_700_000_009_000)),
+            ],
+        )
+        .unwrap();
+        let dead = dead_letter(&props);
+        assert_eq!(dead.source, "zendesk");
+        assert_eq!(dead.received_at, 1_700_000_000_123);
+        assert_eq!(dead.first_attempt_at, Some(1_700_000_001_000));
+        assert_eq!(dead.last_attempt_at, Some(1_700_000_009_000));
+        assert_eq!(dead.attempts, 4);
     }
 
     #[test]

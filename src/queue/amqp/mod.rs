@@ -19,7 +19,8 @@ mod topology;
 pub use topology::DELIVERY_LIMIT;
 
 use super::{
-    DeadLetter, Delivery, Envelope, PublishOutcome, Queue, QueueError, QueueStats, RetryPolicy,
+    DeadLetterPage, DeadLetterQuery, Delivery, Envelope, PublishOutcome, Queue, QueueError,
+    QueueStats, RetryPolicy,
 };
 use async_trait::async_trait;
 use consumer::{AmqpAcker, InFlight, Incoming};
@@ -162,11 +163,14 @@ impl AmqpQueue {
                 return Err(Box::new(incoming));
             }
         };
+        let started_at_ms = crate::rfc3339::to_ms(time::OffsetDateTime::now_utc());
         let acker = AmqpAcker {
             shared: self.shared.clone(),
             envelope: received.envelope.clone(),
             attempt: received.attempt,
             last_error: received.last_error,
+            started_at_ms,
+            first_attempt_at_ms: received.first_attempt_at_ms.unwrap_or(started_at_ms),
             incoming: Some(incoming),
             _in_flight: self.shared.in_flight.enter(),
         };
@@ -270,9 +274,9 @@ impl Queue for AmqpQueue {
         }
     }
 
-    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+    async fn dead_letter_page(&self, query: DeadLetterQuery) -> Result<DeadLetterPage, QueueError> {
         let session = self.shared.sup.session()?;
-        dead::peek(&session, self.shared.sup.topology(), limit).await
+        dead::peek(&session, self.shared.sup.topology(), &query).await
     }
 
     async fn requeue_dead(&self, event_id: Option<&str>) -> Result<u64, QueueError> {

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Row};
 
-use crate::queue::{DeadLetter, QueueError};
+use crate::queue::{DeadLetter, DeadLetterPage, DeadLetterQuery, QueueError};
 
 pub(super) const DB_FILE: &str = "queue.db";
 pub(super) const LOCK_FILE: &str = "queue.lock";
@@ -35,14 +35,48 @@ CREATE TABLE IF NOT EXISTS messages (
     available_at_ms INTEGER NOT NULL,
     lease_until_ms  INTEGER,
     last_error      TEXT,
-    settled_at_ms   INTEGER
+    settled_at_ms   INTEGER,
+    first_attempt_at_ms INTEGER,
+    last_attempt_at_ms  INTEGER
 );
 -- claim scan: ready rows in acceptance order (the rowid is implicitly the last key column)
 CREATE INDEX IF NOT EXISTS messages_state ON messages (state);
 -- per-ticket exclusivity checks: is anything of this ticket leased / ready and older?
 CREATE INDEX IF NOT EXISTS messages_ticket ON messages (ticket_id, state);
-PRAGMA user_version = 1;
 ";
+
+/// Version 2 records when an event's first and latest attempts started (for the dead-letter
+/// list). A version-1 file gets the columns; its old rows leave them unknown (`NULL`).
+const SCHEMA_VERSION: i64 = 2;
+const ATTEMPT_TIMES: [&str; 2] = ["first_attempt_at_ms", "last_attempt_at_ms"];
+
+async fn upgrade(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('messages')")
+        .fetch_all(&mut *conn)
+        .await?;
+    for column in ATTEMPT_TIMES {
+        if !columns.iter().any(|c| c == column) {
+            // Only the two constant names above are formatted in.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE messages ADD COLUMN {column} INTEGER"
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PRAGMA user_version = {SCHEMA_VERSION}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
 pub(super) fn unavailable(err: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(format!("embedded queue: {err}"))
@@ -124,6 +158,7 @@ pub(super) async fn open_writer(data_dir: &Path) -> Result<SqliteConnection, Que
         .execute(&mut conn)
         .await
         .map_err(unavailable)?;
+    upgrade(&mut conn).await.map_err(unavailable)?;
     let recovered = sqlx::query(
         "UPDATE messages SET state = 'ready', lease_until_ms = NULL WHERE state = 'leased'",
     )
@@ -166,31 +201,61 @@ pub(super) async fn count(pool: &SqlitePool, state: &str) -> Result<u64, QueueEr
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-pub(super) async fn dead_letters(
+/// A page of dead letters in acceptance order; the position is the row's `seq`.
+pub(super) async fn dead_letter_page(
     pool: &SqlitePool,
-    limit: usize,
-) -> Result<Vec<DeadLetter>, QueueError> {
+    query: &DeadLetterQuery,
+) -> Result<DeadLetterPage, QueueError> {
+    let after = match query.after.as_deref() {
+        None => 0,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|seq| *seq >= 0)
+            .ok_or_else(|| {
+                QueueError::BadPosition(format!(
+                    "after={text:?} is not a position in the embedded queue's dead letters (a `next` it gave)"
+                ))
+            })?,
+    };
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    // One row more than asked tells whether there is a next page.
     let rows = sqlx::query(
-        "SELECT event_id, ticket_id, attempts, last_error FROM messages
-         WHERE state = 'dead' ORDER BY seq LIMIT ?",
+        "SELECT seq, event_id, ticket_id, source, attempts, last_error, received_at_ms,
+                first_attempt_at_ms, last_attempt_at_ms
+         FROM messages WHERE state = 'dead' AND seq > ? ORDER BY seq LIMIT ?",
     )
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(after)
+    .bind(limit.saturating_add(1))
     .fetch_all(pool)
     .await
     .map_err(unavailable)?;
-    rows.iter()
-        .map(|row| {
-            Ok(DeadLetter {
-                event_id: row.try_get("event_id")?,
-                ticket_id: row.try_get("ticket_id")?,
-                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                reason: row
-                    .try_get::<Option<String>, _>("last_error")?
-                    .unwrap_or_default(),
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(unavailable)
+    let mut dead_letters = Vec::with_capacity(rows.len().min(query.limit));
+    let mut last_seq = None;
+    for row in rows.iter().take(query.limit) {
+        last_seq = Some(row.try_get::<i64, _>("seq").map_err(unavailable)?);
+        dead_letters.push(dead_letter(row).map_err(unavailable)?);
+    }
+    let next = match last_seq {
+        Some(seq) if rows.len() > query.limit => Some(seq.to_string()),
+        _ => None,
+    };
+    Ok(DeadLetterPage { dead_letters, next })
+}
+
+fn dead_letter(row: &sqlx::sqlite::SqliteRow) -> Result<DeadLetter, sqlx::Error> {
+    Ok(DeadLetter {
+        event_id: row.try_get("event_id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        source: row.try_get("source")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        reason: row
+            .try_get::<Option<String>, _>("last_error")?
+            .unwrap_or_default(),
+        received_at: row.try_get("received_at_ms")?,
+        first_attempt_at: row.try_get("first_attempt_at_ms")?,
+        last_attempt_at: row.try_get("last_attempt_at_ms")?,
+    })
 }
 
 #[cfg(test)]
@@ -213,5 +278,43 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(synchronous, 2, "2 = FULL");
+    }
+
+    /// A queue file written before attempt times were kept opens, keeps its messages and
+    /// gains the columns.
+    #[tokio::test]
+    async fn a_version_1_file_gains_the_attempt_time_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = connect_options(dir.path()).connect().await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE messages (
+                seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, ticket_id TEXT NOT NULL,
+                source TEXT NOT NULL, received_at_ms INTEGER NOT NULL, body BLOB,
+                state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                available_at_ms INTEGER NOT NULL, lease_until_ms INTEGER, last_error TEXT,
+                settled_at_ms INTEGER);
+             INSERT INTO messages (event_id, ticket_id, source, received_at_ms, state, attempts,
+                available_at_ms, last_error) VALUES ('e1', '7', 'zendesk', 5, 'dead', 3, 0, 'boom');
+             PRAGMA user_version = 1;",
+        )
+        .execute(&mut old)
+        .await
+        .unwrap();
+        drop(old);
+        drop(open_writer(dir.path()).await.unwrap());
+        let pool = open_readers(dir.path()).await.unwrap();
+        let page = dead_letter_page(
+            &pool,
+            &DeadLetterQuery {
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.dead_letters.len(), 1);
+        let dead = &page.dead_letters[0];
+        assert_eq!((dead.attempts, dead.reason.as_str()), (3, "boom"));
+        assert_eq!((dead.first_attempt_at, dead.last_attempt_at), (None, None));
     }
 }

@@ -82,7 +82,8 @@ pub(super) async fn claim(
     lease_until: i64,
 ) -> Result<Claim, sqlx::Error> {
     let row = sqlx::query(
-        "UPDATE messages SET state = 'leased', attempts = attempts + 1, lease_until_ms = ?
+        "UPDATE messages SET state = 'leased', attempts = attempts + 1, lease_until_ms = ?,
+             first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), last_attempt_at_ms = ?
          WHERE seq = (
              SELECT m.seq FROM messages m
              WHERE m.state = 'ready' AND m.available_at_ms <= ?
@@ -95,6 +96,8 @@ pub(super) async fn claim(
          RETURNING event_id, ticket_id, source, received_at_ms, body, attempts",
     )
     .bind(lease_until)
+    .bind(now)
+    .bind(now)
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
@@ -133,7 +136,8 @@ pub(super) async fn release(
     attempt: u32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE messages SET state = 'ready', attempts = attempts - 1, lease_until_ms = NULL
+        "UPDATE messages SET state = 'ready', attempts = attempts - 1, lease_until_ms = NULL,
+             first_attempt_at_ms = CASE WHEN attempts = 1 THEN NULL ELSE first_attempt_at_ms END
          WHERE event_id = ? AND state = 'leased' AND attempts = ?",
     )
     .bind(event_id)
@@ -214,7 +218,7 @@ pub(super) async fn requeue_dead(
         Some(id) => sqlx::query(
             "UPDATE messages
              SET state = 'ready', attempts = 0, available_at_ms = ?, last_error = NULL,
-                 settled_at_ms = NULL
+                 settled_at_ms = NULL, first_attempt_at_ms = NULL, last_attempt_at_ms = NULL
              WHERE state = 'dead' AND event_id = ?",
         )
         .bind(now)
@@ -222,7 +226,7 @@ pub(super) async fn requeue_dead(
         None => sqlx::query(
             "UPDATE messages
              SET state = 'ready', attempts = 0, available_at_ms = ?, last_error = NULL,
-                 settled_at_ms = NULL
+                 settled_at_ms = NULL, first_attempt_at_ms = NULL, last_attempt_at_ms = NULL
              WHERE state = 'dead'",
         )
         .bind(now),

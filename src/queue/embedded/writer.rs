@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::db::{millis, now_ms};
 use super::sql;
-use crate::queue::{Envelope, PublishOutcome, QueueError, RetryPolicy};
+use crate::queue::{Envelope, PublishOutcome, QueueError, Retried, RetryPolicy};
 
 /// State shared by the queue handle, its ackers and the writer.
 #[derive(Debug, Default)]
@@ -61,6 +61,7 @@ pub(super) enum Reply {
     Publish(oneshot::Sender<Result<PublishOutcome, QueueError>>),
     Claim(oneshot::Sender<Result<Claim, QueueError>>),
     Settle(oneshot::Sender<Result<(), QueueError>>),
+    Retry(oneshot::Sender<Result<Retried, QueueError>>),
     Count(oneshot::Sender<Result<u64, QueueError>>),
 }
 
@@ -87,6 +88,7 @@ enum Answer {
     Publish(PublishOutcome),
     Claim(Claim),
     Settled,
+    Retried(Retried),
     Count(u64),
     /// The caller went away before we got to its claim.
     Skipped,
@@ -98,7 +100,7 @@ impl Answer {
     fn may_wake(&self) -> bool {
         match self {
             Answer::Publish(outcome) => *outcome == PublishOutcome::Accepted,
-            Answer::Claim(Claim::Claimed { .. }) | Answer::Settled => true,
+            Answer::Claim(Claim::Claimed { .. }) | Answer::Settled | Answer::Retried(_) => true,
             Answer::Count(n) => *n > 0,
             Answer::Claim(_) | Answer::Skipped => false,
         }
@@ -115,6 +117,7 @@ impl Reply {
             Reply::Publish(tx) => tx.is_closed(),
             Reply::Claim(tx) => tx.is_closed(),
             Reply::Settle(tx) => tx.is_closed(),
+            Reply::Retry(tx) => tx.is_closed(),
             Reply::Count(tx) => tx.is_closed(),
         }
     }
@@ -132,6 +135,7 @@ impl Reply {
             }
             (Reply::Claim(_), Ok(Answer::Skipped)) => {}
             (Reply::Settle(tx), Ok(Answer::Settled)) => drop(tx.send(Ok(()))),
+            (Reply::Retry(tx), Ok(Answer::Retried(r))) => drop(tx.send(Ok(r))),
             (Reply::Count(tx), Ok(Answer::Count(n))) => drop(tx.send(Ok(n))),
             (reply, Ok(_)) => reply.fail(mismatch()),
             (reply, Err(e)) => reply.fail(e),
@@ -144,6 +148,7 @@ impl Reply {
             Reply::Publish(tx) => drop(tx.send(Err(err))),
             Reply::Claim(tx) => drop(tx.send(Err(err))),
             Reply::Settle(tx) => drop(tx.send(Err(err))),
+            Reply::Retry(tx) => drop(tx.send(Err(err))),
             Reply::Count(tx) => drop(tx.send(Err(err))),
         }
     }
@@ -301,11 +306,13 @@ impl Writer {
                 } => {
                     if config.policy.gives_up(*attempt, *received_at_ms, now) {
                         sql::dead_letter(&mut tx, event_id, *attempt, reason, now).await?;
+                        Answer::Retried(Retried::DeadLettered)
                     } else {
-                        let at = now.saturating_add(millis(config.policy.delay_after(*attempt)));
+                        let delay = config.policy.delay_after(*attempt);
+                        let at = now.saturating_add(millis(delay));
                         sql::retry_at(&mut tx, event_id, *attempt, reason, at).await?;
+                        Answer::Retried(Retried::Later(delay))
                     }
-                    Answer::Settled
                 }
                 Request::DeadLetter {
                     event_id,
