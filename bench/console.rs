@@ -300,7 +300,13 @@ pub async fn run(
     let far = match far_end(database_url).await {
         Ok(far) => far,
         Err(e) => {
-            table.add(scenario, "reading the far end", Err(e.to_string()), "", None);
+            table.add(
+                scenario,
+                "reading the far end",
+                Err(e.to_string()),
+                "",
+                None,
+            );
             proc.stop(Duration::from_secs(5)).await;
             return;
         }
@@ -367,7 +373,13 @@ pub async fn run(
                 Ok(r) => Err(format!("verify answered {}", r.status())),
                 Err(e) => Err(e.to_string()),
             };
-            table.add(scenario, "trail \"verify now\" (100k records)", value, "s", None);
+            table.add(
+                scenario,
+                "trail \"verify now\" (100k records)",
+                value,
+                "s",
+                None,
+            );
         }
         None => table.add(
             scenario,
@@ -383,7 +395,13 @@ pub async fn run(
 fn add_timing(table: &mut Table, scenario: &str, name: &str, timing: Result<Timing, String>) {
     match timing {
         Ok(t) => {
-            table.add(scenario, &format!("{name}, p50"), Ok(t.median_ms), "ms", None);
+            table.add(
+                scenario,
+                &format!("{name}, p50"),
+                Ok(t.median_ms),
+                "ms",
+                None,
+            );
             table.add(
                 scenario,
                 &format!("{name}, slowest of {RUNS}"),

@@ -295,6 +295,7 @@ fn console_settings(config: &Config) -> crate::console::Settings {
             base_url: config.zendesk_url.clone(),
         }],
         secure_cookie: config.console_secure_cookie,
+        verification: Default::default(),
     }
 }
 

@@ -246,9 +246,19 @@ async fn pages_show_what_the_api_holds() {
         .text()
         .await
         .unwrap();
-    assert!(pending.contains(&format!(">{PENDING_TICKET}</a>")), "{pending}");
-    assert!(!pending.contains(&format!(">{TICKET}</a>")), "granted: nothing pending");
-    let silent = get(&app, &cookie, "/console/tickets?category=other").await.text().await.unwrap();
+    assert!(
+        pending.contains(&format!(">{PENDING_TICKET}</a>")),
+        "{pending}"
+    );
+    assert!(
+        !pending.contains(&format!(">{TICKET}</a>")),
+        "granted: nothing pending"
+    );
+    let silent = get(&app, &cookie, "/console/tickets?category=other")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(silent.contains(&format!(">{OTHER_TICKET}</a>")));
     assert!(!silent.contains(&format!(">{PENDING_TICKET}</a>")));
     let bad = get(&app, &cookie, "/console/tickets?stage=nonsense").await;
@@ -325,7 +335,10 @@ async fn pages_show_what_the_api_holds() {
         .unwrap();
     let mut shadow_notes = 0;
     for ticket in SEEDED {
-        let notes = app.ticket(ticket).await["notes"].as_array().unwrap().clone();
+        let notes = app.ticket(ticket).await["notes"]
+            .as_array()
+            .unwrap()
+            .clone();
         assert!(notes.iter().all(|n| n["status"] == "shadow"));
         shadow_notes += notes.len();
     }
@@ -346,7 +359,11 @@ async fn pages_show_what_the_api_holds() {
         .text()
         .await
         .unwrap();
-    assert_eq!(questions.matches("class=\"mark-wrong\"").count(), 2, "one per question asked");
+    assert_eq!(
+        questions.matches("class=\"mark-wrong\"").count(),
+        2,
+        "one per question asked"
+    );
     let other = get(&app, &cookie, "/console/shadow?category=other")
         .await
         .text()

@@ -223,9 +223,9 @@ async fn walk_through(
         .click()
         .await?;
     let note = client
-        .find(Locator::XPath(
-            &format!("//article[.//input[@name='reference' and @value='onbehalf:zendesk:{TICKET}:triage']]"),
-        ))
+        .find(Locator::XPath(&format!(
+            "//article[.//input[@name='reference' and @value='onbehalf:zendesk:{TICKET}:triage']]"
+        )))
         .await?;
     note.find(Locator::Css("summary")).await?.click().await?;
     note.find(Locator::Css("textarea"))

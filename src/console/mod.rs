@@ -53,6 +53,8 @@ pub struct Settings {
     pub helpdesks: Vec<HelpdeskMode>,
     /// Mark the session cookie `Secure` whatever the request says.
     pub secure_cookie: bool,
+    /// The trail verification this process runs or ran last ("verify now").
+    pub verification: pages::trail::Verifications,
 }
 
 impl Settings {

@@ -98,8 +98,12 @@ pub async fn seeded_app() -> TestApp {
     );
     assert!(
         common::eventually(WAIT, || async {
-            let pending = app.api(&format!("/api/tickets/zendesk/{PENDING_TICKET}")).await;
-            let other = app.api(&format!("/api/tickets/zendesk/{OTHER_TICKET}")).await;
+            let pending = app
+                .api(&format!("/api/tickets/zendesk/{PENDING_TICKET}"))
+                .await;
+            let other = app
+                .api(&format!("/api/tickets/zendesk/{OTHER_TICKET}"))
+                .await;
             pending.status() == 200
                 && other.status() == 200
                 && pending.json::<serde_json::Value>().await.unwrap()["stage"]

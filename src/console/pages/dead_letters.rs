@@ -7,17 +7,20 @@ use serde::Deserialize;
 
 use super::given;
 use crate::console::error::ConsoleError;
-use crate::console::render;
+use crate::console::render::{self, percent_encode};
 use crate::console::session::Session;
 use crate::ingest::HttpState;
+use crate::queue::{DeadLetterQuery, QueueError};
 
-/// Dead letters listed at most (RabbitMQ's are read by walking the dead queue).
-const SHOWN: usize = 200;
+/// Dead letters a page shows (RabbitMQ's are read by walking the dead queue).
+const PAGE: usize = 50;
 
 #[derive(Debug, Deserialize)]
 pub struct DeadQuery {
     /// How many the last re-queue moved (shown once after the redirect).
     requeued: Option<u64>,
+    /// The queue's position after the previous page (opaque).
+    after: Option<String>,
 }
 
 pub async fn page(
@@ -25,14 +28,27 @@ pub async fn page(
     session: Session,
     Query(query): Query<DeadQuery>,
 ) -> Result<Html<String>, ConsoleError> {
-    let letters = state.queue.dead_letters(SHOWN + 1).await?;
-    let more = letters.len() > SHOWN;
-    let letters: Vec<_> = letters.into_iter().take(SHOWN).collect();
+    let after = given(&query.after);
+    let page = state
+        .queue
+        .dead_letter_page(DeadLetterQuery {
+            after: after.clone(),
+            limit: PAGE,
+        })
+        .await
+        .map_err(|e| match e {
+            QueueError::BadPosition(why) => ConsoleError::BadRequest(why),
+            other => ConsoleError::Queue(other),
+        })?;
+    let next = page.next.as_deref().map(percent_encode);
     let body = render::page(
         "dead_letters.html",
         "dead_letters",
         &session.csrf,
-        minijinja::context! { letters, more, shown => SHOWN, requeued => query.requeued },
+        minijinja::context! {
+            letters => page.dead_letters, next, paged => after.is_some(),
+            requeued => query.requeued,
+        },
     )?;
     Ok(Html(body))
 }

@@ -5,7 +5,9 @@
 use axum::extract::{Form, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 use crate::console::error::ConsoleError;
 use crate::console::render;
@@ -19,9 +21,13 @@ pub struct TrailQuery {
     before: Option<String>,
 }
 
+/// How long "verify now" waits for the result before it answers that the check goes on (the
+/// whole request must end within the server's 30 s limit).
+const VERIFY_WAIT: Duration = Duration::from_secs(20);
+
 /// What "verify now" found.
-#[derive(Debug, Serialize)]
-struct Verification {
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
     intact: bool,
     checked: u64,
     hmac_checked: u64,
@@ -30,14 +36,107 @@ struct Verification {
     first_break: Option<String>,
     problems: Vec<String>,
     millis: u128,
+    /// When it finished (unix ms).
+    finished_at: i64,
+    /// Why it could not run (the database failed): no result then.
+    error: Option<String>,
+}
+
+/// The process's trail verification: at most one runs at a time, and its result stays for
+/// the next visitor of the trail page.
+#[derive(Debug, Clone, Serialize, Default)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum VerifyState {
+    #[default]
+    Never,
+    Running {
+        started_at: i64,
+    },
+    Done(Verification),
+}
+
+#[derive(Debug, Clone)]
+pub struct Verifications(Arc<watch::Sender<VerifyState>>);
+
+impl Default for Verifications {
+    fn default() -> Self {
+        Verifications(Arc::new(watch::Sender::new(VerifyState::Never)))
+    }
+}
+
+impl Verifications {
+    fn current(&self) -> VerifyState {
+        self.0.borrow().clone()
+    }
+
+    /// Starts a verification unless one is running; returns a receiver that sees it end.
+    fn start(&self, store: crate::store::Store) -> watch::Receiver<VerifyState> {
+        let receiver = self.0.subscribe();
+        let started = self.0.send_if_modified(|state| {
+            if matches!(state, VerifyState::Running { .. }) {
+                return false;
+            }
+            *state = VerifyState::Running {
+                started_at: crate::store::now_ms(),
+            };
+            true
+        });
+        if started {
+            let sender = self.0.clone();
+            tokio::spawn(async move {
+                let verification = check_chain(&store).await;
+                tracing::info!(
+                    intact = verification.intact,
+                    checked = verification.checked,
+                    error = verification.error.as_deref().unwrap_or(""),
+                    "trail verified from the console"
+                );
+                sender.send_replace(VerifyState::Done(verification));
+            });
+        }
+        receiver
+    }
+}
+
+async fn check_chain(store: &crate::store::Store) -> Verification {
+    let started = Instant::now();
+    let finished = |report: Option<crate::store::TrailReport>, error: Option<String>| {
+        let report = report.unwrap_or_else(|| crate::store::TrailReport {
+            checked: 0,
+            first_break: None,
+            head: crate::store::Head::genesis(),
+            hmac_checked: 0,
+            unkeyed: 0,
+            expectations: vec![],
+            problems: vec![],
+        });
+        Verification {
+            intact: error.is_none() && report.intact(),
+            checked: report.checked,
+            hmac_checked: report.hmac_checked,
+            unkeyed: report.unkeyed,
+            head: format!("{}:{}", report.head.seq, report.head.hash),
+            first_break: report
+                .first_break
+                .map(|b| format!("record {}: {}", b.seq, b.problem)),
+            problems: report.problems,
+            millis: started.elapsed().as_millis(),
+            finished_at: crate::store::now_ms(),
+            error,
+        }
+    };
+    match store.verify_trail_now().await {
+        Ok(report) => finished(Some(report), None),
+        Err(e) => finished(None, Some(e.to_string())),
+    }
 }
 
 async fn render_page(
     state: &HttpState,
     session: &Session,
     before: Option<i64>,
-    verification: Option<Verification>,
 ) -> Result<String, ConsoleError> {
+    let verification = state.console.verification.current();
     let head = state.store.trail_head().await?;
     let count = state.store.confirmation_count().await?;
     let records = state.store.trail_page_newest_first(before).await?;
@@ -77,7 +176,7 @@ pub async fn page(
         })?),
         None => None,
     };
-    Ok(Html(render_page(&state, &session, before, None).await?))
+    Ok(Html(render_page(&state, &session, before).await?))
 }
 
 pub async fn verify(
@@ -86,28 +185,14 @@ pub async fn verify(
     Form(form): Form<CsrfForm>,
 ) -> Result<Html<String>, ConsoleError> {
     session.check_csrf(form.csrf.as_deref())?;
-    let started = Instant::now();
-    let report = state.store.verify_trail_now().await?;
-    let verification = Verification {
-        intact: report.intact(),
-        checked: report.checked,
-        hmac_checked: report.hmac_checked,
-        unkeyed: report.unkeyed,
-        head: format!("{}:{}", report.head.seq, report.head.hash),
-        first_break: report
-            .first_break
-            .map(|b| format!("record {}: {}", b.seq, b.problem)),
-        problems: report.problems,
-        millis: started.elapsed().as_millis(),
-    };
-    tracing::info!(
-        intact = verification.intact,
-        checked = verification.checked,
-        "trail verified from the console"
-    );
-    Ok(Html(
-        render_page(&state, &session, None, Some(verification)).await?,
-    ))
+    let mut done = state.console.verification.start(state.store.clone());
+    // Up to VERIFY_WAIT for the result; past that the page says the check goes on.
+    let _ = tokio::time::timeout(
+        VERIFY_WAIT,
+        done.wait_for(|state| matches!(state, VerifyState::Done(_))),
+    )
+    .await;
+    Ok(Html(render_page(&state, &session, None).await?))
 }
 
 pub async fn export(

@@ -18,11 +18,11 @@ CREATE TABLE note_reviews (
     marked_at  BIGINT NOT NULL
 );
 
--- Lists, newest first, and the search by id (whatever the helpdesk).
+-- Lists, newest first, and the search by id (whatever the helpdesk); notes by status use
+-- notes_status_recent (migration notes_recent).
 CREATE INDEX tickets_updated ON tickets (updated_at, source, ticket_id);
 CREATE INDEX tickets_stage_updated ON tickets (stage, updated_at, source, ticket_id);
 CREATE INDEX tickets_ticket_id ON tickets (ticket_id);
-CREATE INDEX notes_status_created ON notes (status, created_at, reference);
 -- The overview's counts read these indexes alone, never the rows (state, bodies, quotes).
 CREATE INDEX tickets_stage_category ON tickets (stage, category);
 CREATE INDEX notes_created ON notes (created_at, step, source, ticket_id);
