@@ -472,7 +472,12 @@ impl Bench {
 
     /// The console over 100k tickets and trail records, on SQLite and on PostgreSQL.
     async fn console(&mut self) {
-        for database in [Database::Sqlite, Database::Postgres] {
+        // `--database sqlite`: no PostgreSQL run here either.
+        let databases = match self.args.database {
+            Database::Sqlite => vec![Database::Sqlite],
+            Database::Postgres => vec![Database::Sqlite, Database::Postgres],
+        };
+        for database in databases {
             let backing = self.backing("console", "embedded", database).await;
             let scenario = if backing.pg_name.is_some() {
                 "console (100k tickets, PostgreSQL)"

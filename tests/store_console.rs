@@ -1,6 +1,7 @@
 //! The console's store queries on both databases: keyset pages that visit every row once in
 //! order, filters, note reviews, sessions and the overview's counts.
 
+#[macro_use]
 mod store_support;
 
 use onbehalf::store::NoteStatus;
@@ -8,27 +9,6 @@ use onbehalf::store::console::{NoteCursor, NoteFilter, PAGE_SIZE, TicketCursor, 
 use onbehalf::workflow::{Category, ConsentVerdict, Decision, NoteDraft, NoteStep, TicketState};
 use store_support::{Db, SOURCE, confirmation, event, keep, note};
 use time::OffsetDateTime;
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::store_support::with_sqlite(super::$name).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::store_support::with_postgres(super::$name).await
-                }
-            )*
-        }
-    };
-}
 
 both!(
     ticket_pages_visit_every_ticket_once_newest_first,
