@@ -29,8 +29,8 @@ CREATE INDEX notes_created ON notes (created_at, step, source, ticket_id);
 CREATE INDEX processed_events_processed ON processed_events (processed_at);
 CREATE INDEX confirmations_decided_verdict ON confirmations (decided_at_ms, verdict);
 
--- As 0007, with the console's tables: the app role logs reviewers in and out and records
--- their reviews.
+-- As before, with the console's tables. Numbered after the GitLab facts migration (0009), whose
+-- table is granted here too when it exists (a branch without it still migrates).
 CREATE OR REPLACE FUNCTION onbehalf_grant_app_role(app_role TEXT) RETURNS void AS $$
 BEGIN
     EXECUTE format('REVOKE ALL ON processed_events, tickets, notes, confirmations, api_budget, sync_cursors, console_sessions, note_reviews, _sqlx_migrations FROM %I', app_role);
@@ -45,6 +45,11 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON api_budget TO %I', app_role);
     -- The reconciler's cursor and lease.
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON sync_cursors TO %I', app_role);
+    -- The GitLab facts cache: written and rewritten by the workers.
+    IF to_regclass('gitlab_facts') IS NOT NULL THEN
+        EXECUTE format('REVOKE ALL ON gitlab_facts FROM %I', app_role);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON gitlab_facts TO %I', app_role);
+    END IF;
     -- Console logins (logout and expiry delete them) and reviews (a new mark replaces one).
     EXECUTE format('GRANT SELECT, INSERT, DELETE ON console_sessions TO %I', app_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON note_reviews TO %I', app_role);
