@@ -179,6 +179,37 @@ pub fn zendesk_client(config: &Config) -> Result<Option<ZendeskClient>, AppError
     }
 }
 
+/// How one helpdesk's notes are delivered under a configuration, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteModeReport {
+    pub helpdesk: &'static str,
+    pub mode: crate::helpdesk::NoteMode,
+    /// One sentence a user can act on.
+    pub why: String,
+}
+
+/// The note mode of every helpdesk the configuration knows (logged at start, shown by
+/// `check-config`).
+pub fn note_modes(config: &Config) -> Vec<NoteModeReport> {
+    use crate::helpdesk::NoteMode;
+    let zendesk = match &config.zendesk_url {
+        Some(url) => NoteModeReport {
+            helpdesk: "zendesk",
+            mode: NoteMode::Posted,
+            why: format!(
+                "notes are posted to {} as internal comments",
+                crate::config::mask_url_password(url)
+            ),
+        },
+        None => NoteModeReport {
+            helpdesk: "zendesk",
+            mode: NoteMode::Shadow,
+            why: "ONBEHALF_ZENDESK_URL is not set: notes are recorded, never posted; read them with `onbehalf notes --since 1h` or GET /api/notes?status=shadow".into(),
+        },
+    };
+    vec![zendesk]
+}
+
 /// With no signing secret configured the receiver does not accept unsigned webhooks: it
 /// generates a secret once, keeps it in the data folder (mode 0600) and says where. The
 /// `receive` role runs as several replicas, each of which would generate its own: it needs the
@@ -308,6 +339,8 @@ struct WorkerParts {
     history: Option<Arc<ZendeskClient>>,
     /// Zero: no reconciler.
     reconcile_every: Duration,
+    /// `None`: GitLab is not configured.
+    gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
     concurrency: usize,
 }
@@ -368,10 +401,22 @@ impl Application {
         .with_health(health.clone(), !role.receives())
         .with_console(console_settings(&config));
         let worker = if role.works() {
+            for report in note_modes(&config) {
+                let mode = report.mode.as_str();
+                tracing::info!(
+                    helpdesk = report.helpdesk,
+                    mode,
+                    "note mode {mode}: {}",
+                    report.why
+                );
+            }
             let HelpdeskParts {
                 notes: helpdesk,
                 history,
             } = helpdesk(&config, &store, &health)?;
+            let gitlab = crate::gitlab::from_config(&config, &store, history.clone())
+                .map_err(|e| AppError::Config(e.to_string()))?
+                .map(Arc::new);
             let for_settings = config.clone();
             Some(WorkerParts {
                 settings: tokio::task::spawn_blocking(move || {
@@ -384,6 +429,7 @@ impl Application {
                 helpdesk,
                 history,
                 reconcile_every: Duration::from_secs(config.reconcile_interval_secs),
+                gitlab,
                 health,
                 concurrency: config.workers,
             })
@@ -445,6 +491,9 @@ impl Application {
                 };
                 let mut worker =
                     Worker::new(parts.store, parts.helpdesk, settings).with_health(parts.health);
+                if let Some(gitlab) = parts.gitlab {
+                    worker = worker.with_gitlab(gitlab);
+                }
                 if let Some(api) = parts.history {
                     worker = worker.with_history(api.clone());
                     if !parts.reconcile_every.is_zero() {

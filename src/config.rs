@@ -121,6 +121,15 @@ pub struct Config {
     pub pause_max_ms: u64,
     /// How often the reconciler follows Zendesk's incremental ticket export (0: never).
     pub reconcile_interval_secs: u64,
+
+    // GitLab (README "GitLab"): unset URL = no lookups.
+    /// e.g. `https://gitlab.com`.
+    pub gitlab_url: Option<String>,
+    /// An administrator's token with read scopes.
+    pub gitlab_token: Option<Secret>,
+    pub gitlab_requests_per_minute: u32,
+    /// Timeout of one GitLab API request.
+    pub gitlab_timeout_secs: u64,
     /// The console's session cookie is always `Secure` (TLS ends at a proxy that does not send
     /// `X-Forwarded-Proto`).
     pub console_secure_cookie: bool,
@@ -167,6 +176,10 @@ impl Default for Config {
             pause_first_ms: 1000,
             pause_max_ms: 30_000,
             reconcile_interval_secs: 300,
+            gitlab_url: None,
+            gitlab_token: None,
+            gitlab_requests_per_minute: 300,
+            gitlab_timeout_secs: 10,
             console_secure_cookie: false,
         }
     }
@@ -265,6 +278,7 @@ impl Config {
                 });
             }
         }
+        self.validate_gitlab()?;
         for secret in &self.zendesk_signing_secrets {
             check_secret("zendesk_signing_secrets", secret)?;
         }
@@ -307,6 +321,37 @@ impl Config {
         }
         if self.pause_first_ms == 0 || self.pause_max_ms < self.pause_first_ms {
             return bad("pause_first_ms", "a positive pause not above pause_max_ms");
+        }
+        Ok(())
+    }
+
+    /// GitLab is optional, but half a GitLab configuration is a mistake worth stopping for.
+    fn validate_gitlab(&self) -> Result<(), Invalid> {
+        match (&self.gitlab_url, &self.gitlab_token) {
+            (Some(url), Some(token)) => {
+                self.check_api_url("gitlab_url", url, "https://gitlab.com")?;
+                check_secret("gitlab_token", token)?;
+            }
+            (Some(_), None) => {
+                return Err(Invalid {
+                    key: "gitlab_url",
+                    problem: "is set, so gitlab_token (ONBEHALF_GITLAB_TOKEN) is required too"
+                        .into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(Invalid {
+                    key: "gitlab_token",
+                    problem: "is set but gitlab_url (ONBEHALF_GITLAB_URL) is not: GitLab stays off without it".into(),
+                });
+            }
+            (None, None) => {}
+        }
+        if self.gitlab_timeout_secs == 0 {
+            return Err(Invalid {
+                key: "gitlab_timeout_secs",
+                problem: "expected a timeout of at least 1 second".into(),
+            });
         }
         Ok(())
     }
@@ -379,6 +424,8 @@ impl Config {
         shown.zendesk_api_token = self.zendesk_api_token.as_ref().map(|s| Secret(s.masked()));
         shown.admin_token = self.admin_token.as_ref().map(|s| Secret(s.masked()));
         shown.trail_key = self.trail_key.as_ref().map(|s| Secret(s.masked()));
+        shown.gitlab_token = self.gitlab_token.as_ref().map(|s| Secret(s.masked()));
+        shown.gitlab_url = self.gitlab_url.as_deref().map(mask_url_password);
         shown.database_url = mask_url_password(&self.database_url);
         shown.queue_url = mask_url_password(&self.queue_url);
         shown.zendesk_url = self.zendesk_url.as_deref().map(mask_url_password);
@@ -540,6 +587,19 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
         "reconcile_interval_secs",
         "how often the reconciler follows Zendesk's incremental ticket export (0: off)",
     ),
+    (
+        "gitlab_url",
+        "e.g. https://gitlab.com (https:// unless allow_http); unset: no GitLab lookups, notes as without it",
+    ),
+    (
+        "gitlab_token",
+        "an administrator's GitLab token (read_api, admin to search users by e-mail), at least 16 bytes; required with gitlab_url",
+    ),
+    (
+        "gitlab_requests_per_minute",
+        "GitLab API budget (shared through PostgreSQL, per process on SQLite); RateLimit-* and Retry-After are honoured too",
+    ),
+    ("gitlab_timeout_secs", "timeout of one GitLab API request"),
     (
         "console_secure_cookie",
         "`true`: the console's session cookie is always `Secure` (else only behind X-Forwarded-Proto: https)",

@@ -3,12 +3,13 @@
 //! Reading order: `ingest` (HTTP receiver, signature schemes) accepts webhooks and hands them to a
 //! `queue` (embedded SQLite or RabbitMQ). The `worker` takes events off the queue, asks the pure
 //! `workflow` core what to do, persists the decision in the `store` and posts the resulting
-//! internal notes through a `helpdesk` adapter. `app` wires the roles together; `main.rs` is the CLI.
+//! internal notes through a `helpdesk` adapter. `gitlab` reads the requester's role and account facts for the core to decide on; `app` wires the roles together; `main.rs` is the CLI.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod gitlab;
 pub mod health;
 pub mod helpdesk;
 pub mod ingest;

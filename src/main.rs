@@ -3,13 +3,15 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 use onbehalf::app::{self, Application, Role};
 use onbehalf::cli::audit::{AuditCommand, Outcome};
+use onbehalf::cli::dead_letters::DeadLetterCommand;
+use onbehalf::cli::notes::NotesArgs;
 use onbehalf::config::Config;
 
 /// jemalloc rather than the system allocator: the worker allocates and frees many short-lived
@@ -75,11 +77,15 @@ enum Command {
         #[command(subcommand)]
         command: ZendeskCommand,
     },
-    /// Inspect and re-queue dead-lettered events.
+    /// Inspect and re-queue dead-lettered events (through the running server's API when it
+    /// holds the embedded queue).
     DeadLetters {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
+    /// Print the notes recorded across tickets since a time (shadow mode: what would have been
+    /// posted), as plain text; read from the database, the server may be running.
+    Notes(NotesArgs),
 }
 
 #[derive(Subcommand)]
@@ -98,26 +104,12 @@ enum ZendeskCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum DeadLetterCommand {
-    /// List dead-lettered events with their reason.
-    List {
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
-    },
-    /// Move dead-lettered events back to the queue (all, or one with --event-id).
-    Requeue {
-        #[arg(long)]
-        event_id: Option<String>,
-    },
-}
-
 fn main() -> ExitCode {
     match run_cli(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
             // One readable line (with its causes) rather than a debug dump.
-            eprintln!("onbehalf: {e:#}");
+            eprintln!("onbehalf: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
@@ -160,6 +152,23 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The error and its causes joined by ": ", each said once: an error whose message already
+/// quotes its cause (`#[error("queue: {0}")]` over a `#[source]`) does not repeat it.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn exit_for(malformed_lines: u64) -> ExitCode {
     if malformed_lines == 0 {
         ExitCode::SUCCESS
@@ -174,6 +183,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Receive => Role::Receive,
         Command::Work => Role::Work,
         Command::CheckConfig => {
+            // TOML comments: the output stays a valid configuration file.
+            for report in app::note_modes(&config) {
+                println!(
+                    "# {} notes: {} mode ({})",
+                    report.helpdesk,
+                    report.mode.as_str(),
+                    report.why
+                );
+            }
             print!("{}", config.masked_toml());
             return Ok(ExitCode::SUCCESS);
         }
@@ -215,20 +233,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             });
         }
         Command::DeadLetters { command } => {
-            let queue = app::open_queue(&config).await?;
-            let mut out = std::io::stdout().lock();
-            match command {
-                DeadLetterCommand::List { limit } => {
-                    for dead in queue.dead_letters(limit).await? {
-                        writeln!(out, "{}", serde_json::to_string(&dead)?)?;
-                    }
-                }
-                DeadLetterCommand::Requeue { event_id } => {
-                    let moved = queue.requeue_dead(event_id.as_deref()).await?;
-                    writeln!(out, "requeued {moved} event(s)")?;
-                }
-            }
-            queue.close().await;
+            onbehalf::cli::dead_letters::run(
+                command,
+                &config,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr(),
+            )
+            .await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Notes(args) => {
+            onbehalf::cli::notes::run(
+                args,
+                &config,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr(),
+            )
+            .await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Reconcile { since } => {

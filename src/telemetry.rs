@@ -74,6 +74,10 @@ fn describe() {
         "Helpdesk API requests by HTTP status"
     );
     metrics::describe_counter!(
+        "onbehalf_gitlab_requests_total",
+        "GitLab API requests by HTTP status"
+    );
+    metrics::describe_counter!(
         "onbehalf_confirmations_total",
         "Confirmation records appended, by verdict"
     );

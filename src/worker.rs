@@ -118,6 +118,8 @@ pub struct Worker {
     settings: Arc<WorkflowSettings>,
     /// Reads tickets back for "this ticket changed" notices (`sync`); `None` in shadow mode.
     history: Option<Arc<crate::helpdesk::zendesk::ZendeskClient>>,
+    /// Asks GitLab about the requester before each decision; `None`: GitLab is off.
+    gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
 }
 
@@ -134,6 +136,7 @@ impl Worker {
             helpdesk,
             settings,
             history: None,
+            gitlab: None,
             health: Health::default(),
         }
     }
@@ -141,6 +144,12 @@ impl Worker {
     /// Lets the worker sync tickets from the Zendesk API (trigger webhooks, reconciliation).
     pub fn with_history(mut self, api: Arc<crate::helpdesk::zendesk::ZendeskClient>) -> Worker {
         self.history = Some(api);
+        self
+    }
+
+    /// Hands GitLab's facts about the requester to every decision.
+    pub fn with_gitlab(mut self, gitlab: Arc<crate::gitlab::GitLabLookup>) -> Worker {
+        self.gitlab = Some(gitlab);
         self
     }
 
@@ -208,10 +217,19 @@ impl Worker {
             return Ok(Outcome::Ignored);
         }
         let mode = self.helpdesk.mode();
+        // I/O before the decision: the core gets the facts as input and stays pure.
+        let gitlab = match &self.gitlab {
+            Some(lookup) => {
+                lookup
+                    .facts_for(&envelope.source, &event, &self.settings)
+                    .await
+            }
+            None => None,
+        };
         let event = Arc::new(event);
         let decide: Decide = {
             let (event, settings) = (event.clone(), self.settings.clone());
-            Box::new(move |prev| workflow::decide(prev, &event, &settings))
+            Box::new(move |prev| workflow::decide_with(prev, &event, &settings, gitlab.as_ref()))
         };
         let (note_status, hold) = match mode {
             NoteMode::Posted => (NoteStatus::Pending, Some(NOTE_CLAIM)),
@@ -241,8 +259,9 @@ impl Worker {
                     metrics::counter!("onbehalf_confirmations_total", "verdict" => verdict.as_str())
                         .increment(1);
                 }
-                if mode == NoteMode::Shadow {
-                    for step in &notes {
+                for step in &notes {
+                    log_recorded(source, &event.ticket.id, step, note_status);
+                    if mode == NoteMode::Shadow {
                         count_note(step, "shadow");
                     }
                 }
@@ -363,6 +382,19 @@ fn note_kind(step: &str) -> &'static str {
 fn count_note(step: &str, mode: &'static str) {
     metrics::counter!("onbehalf_notes_total", "kind" => note_kind(step), "mode" => mode)
         .increment(1);
+}
+
+/// One line per note recorded, so shadow mode can be watched in the log: what and where,
+/// never the note's text (it quotes the ticket).
+fn log_recorded(helpdesk: &str, ticket_id: &str, step: &str, status: NoteStatus) {
+    tracing::info!(
+        helpdesk,
+        ticket_id,
+        kind = note_kind(step),
+        step,
+        status = status.as_str(),
+        "note recorded"
+    );
 }
 
 fn count_note_failed(step: &str) {

@@ -4,6 +4,10 @@
 //! `TEST_REQUIRE_AMQP=1` makes that a failure.
 
 mod amqp_support;
+#[macro_use]
+mod queue_contract;
+
+queue_contract_suite!(super::open);
 
 use amqp_support::{Cleanup, url};
 
@@ -14,7 +18,7 @@ use lapin::{
     types::AMQPValue,
 };
 use onbehalf::queue::{
-    Delivery, Envelope, PublishOutcome, Queue, QueueError, RetryPolicy,
+    DeadLetterQuery, Delivery, Envelope, PublishOutcome, Queue, QueueError, Retried, RetryPolicy,
     amqp::{AmqpQueue, DELIVERY_LIMIT},
 };
 use std::{
@@ -229,7 +233,9 @@ async fn out_of_order_settlements_settle_each_delivery_once() {
                 let id = d.envelope.event_id.clone();
                 match ((k >> 20) % 20, d.attempt) {
                     (0, 1) => drop(d), // a worker that died: requeued, delivered again
-                    (1 | 2, 1) => d.acker.retry("try again").await.unwrap(),
+                    (1 | 2, 1) => {
+                        d.acker.retry("try again").await.unwrap();
+                    }
                     _ => {
                         d.acker.ack().await.expect("every ack goes through");
                         acked.lock().unwrap().push(id);
@@ -327,13 +333,20 @@ async fn poison_event_is_dead_lettered_listed_and_requeued() {
     let healthy = envelope(&unique("ok"), "14");
     q.publish(poison.clone()).await.unwrap();
     let d = recv(&q).await;
-    d.acker.retry("parse error at byte 3").await.unwrap();
+    let first_taken = onbehalf::rfc3339::to_ms(time::OffsetDateTime::now_utc());
+    assert!(matches!(
+        d.acker.retry("parse error at byte 3").await.unwrap(),
+        Retried::Later(_)
+    ));
     let d = recv(&q).await;
     assert_eq!(
         (d.envelope.event_id.as_str(), d.attempt),
         (poison.event_id.as_str(), 2)
     );
-    d.acker.retry("parse error at byte 3").await.unwrap();
+    assert_eq!(
+        d.acker.retry("parse error at byte 3").await.unwrap(),
+        Retried::DeadLettered
+    );
     assert!(nothing_within(&q, Duration::from_millis(800)).await);
 
     // A second dead letter, through the direct path.
@@ -351,6 +364,42 @@ async fn poison_event_is_dead_lettered_listed_and_requeued() {
     let p = dead.iter().find(|d| d.event_id == poison.event_id).unwrap();
     assert_eq!((p.ticket_id.as_str(), p.attempts), ("13", 2));
     assert!(p.reason.contains("parse error at byte 3"), "{}", p.reason);
+    assert_eq!(
+        (p.source.as_str(), p.received_at),
+        ("zendesk", 1_700_000_000_123)
+    );
+    let (first_at, last_at) = (p.first_attempt_at.unwrap(), p.last_attempt_at.unwrap());
+    assert!(
+        first_at <= first_taken && first_at < last_at,
+        "{first_at} {last_at}"
+    );
+    // Paged by event id: two pages of one, the second the last; a position no longer in the
+    // dead queue is refused.
+    let page = q
+        .dead_letter_page(DeadLetterQuery {
+            after: None,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    let rest = q
+        .dead_letter_page(DeadLetterQuery {
+            after: page.next.clone(),
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.dead_letters.len(), rest.dead_letters.len()), (1, 1));
+    assert_eq!(rest.next, None);
+    assert_ne!(page.dead_letters[0].event_id, rest.dead_letters[0].event_id);
+    assert!(matches!(
+        q.dead_letter_page(DeadLetterQuery {
+            after: Some("gone".into()),
+            limit: 1
+        })
+        .await,
+        Err(QueueError::BadPosition(_))
+    ));
     let h = dead
         .iter()
         .find(|d| d.event_id == healthy.event_id)

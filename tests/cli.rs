@@ -26,7 +26,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-const SUBCOMMANDS: [&str; 11] = [
+const SUBCOMMANDS: [&str; 12] = [
     "serve",
     "receive",
     "work",
@@ -36,6 +36,7 @@ const SUBCOMMANDS: [&str; 11] = [
     "migrate",
     "check-config",
     "dead-letters",
+    "notes",
     "reconcile",
     "zendesk",
 ];

@@ -164,3 +164,64 @@ fn the_readme_documents_every_key() {
         );
     }
 }
+
+#[test]
+fn check_config_masks_the_gitlab_token_and_refuses_half_a_gitlab_configuration() {
+    let root = tempfile::tempdir().unwrap();
+    let token = "glpat-very-secret-token-4242";
+    let out = onbehalf_in(
+        root.path(),
+        &["check-config"],
+        &[
+            ("ONBEHALF_GITLAB_URL", "https://gitlab.com"),
+            ("ONBEHALF_GITLAB_TOKEN", token),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("gitlab_url = \"https://gitlab.com\""),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("gitlab_token = \"********\""),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(token), "{}", text(&out));
+
+    let out = onbehalf_in(
+        root.path(),
+        &["check-config"],
+        &[("ONBEHALF_GITLAB_URL", "https://gitlab.com")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("ONBEHALF_GITLAB_TOKEN"),
+        "{}",
+        text(&out)
+    );
+
+    let out = onbehalf_in(
+        root.path(),
+        &["check-config"],
+        &[("ONBEHALF_GITLAB_TOKEN", token)],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("ONBEHALF_GITLAB_URL"), "{}", text(&out));
+    assert!(!text(&out).contains(token), "{}", text(&out));
+
+    let out = onbehalf_in(
+        root.path(),
+        &["check-config"],
+        &[
+            ("ONBEHALF_GITLAB_URL", "http://gitlab.example.com"),
+            ("ONBEHALF_GITLAB_TOKEN", token),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "plain http is refused: {}",
+        text(&out)
+    );
+}

@@ -8,10 +8,26 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use onbehalf::queue::embedded::{EmbeddedOptions, EmbeddedQueue};
-use onbehalf::queue::{Delivery, Envelope, PublishOutcome, Queue, QueueError, RetryPolicy};
+use onbehalf::queue::{
+    DeadLetterQuery, Delivery, Envelope, PublishOutcome, Queue, QueueError, Retried, RetryPolicy,
+};
 use tokio::time::timeout;
 
 const LONG_LEASE: Duration = Duration::from_secs(3600);
+
+#[macro_use]
+mod queue_contract;
+
+/// The contract suite's queue: a fresh data folder, kept until the queue is dropped.
+async fn open_for_contract(policy: RetryPolicy) -> Option<(tempfile::TempDir, EmbeddedQueue)> {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = EmbeddedQueue::open(dir.path(), policy, LONG_LEASE)
+        .await
+        .unwrap();
+    Some((dir, queue))
+}
+
+queue_contract_suite!(super::open_for_contract);
 
 fn envelope(event_id: &str, ticket_id: &str) -> Envelope {
     Envelope {
@@ -223,10 +239,18 @@ async fn dead_letters_after_max_attempts_are_listed_and_requeued() {
         bad.acker.dead_letter("not a zendesk event").await.unwrap();
     }
     assert_eq!(first.envelope.event_id, "flaky");
-    first.acker.retry("timeout 1").await.unwrap();
+    let before_first = onbehalf::rfc3339::to_ms(time::OffsetDateTime::now_utc());
+    // The queue says which retry was the last one (the worker logs "dead-lettered" then).
+    assert!(matches!(
+        first.acker.retry("timeout 1").await.unwrap(),
+        Retried::Later(_)
+    ));
     let second = next(&queue).await;
     assert_eq!(second.attempt, 2);
-    second.acker.retry("timeout 2").await.unwrap();
+    assert_eq!(
+        second.acker.retry("timeout 2").await.unwrap(),
+        Retried::DeadLettered
+    );
     assert!(
         receive_within(&queue, Duration::from_millis(300))
             .await
@@ -255,7 +279,55 @@ async fn dead_letters_after_max_attempts_are_listed_and_requeued() {
         ("flaky", "1", 2)
     );
     assert_eq!(dead[1].reason, "timeout 2");
+    assert_eq!(dead[1].source, "zendesk");
+    assert_eq!(dead[1].received_at, 1_700_000_000_123);
+    let (first_at, last_at) = (
+        dead[1].first_attempt_at.expect("first attempt time"),
+        dead[1].last_attempt_at.expect("last attempt time"),
+    );
+    // The first attempt was claimed before `before_first` was taken; the second (the one
+    // that dead-lettered it) after a backoff.
+    assert!(
+        first_at <= before_first && first_at < last_at,
+        "{first_at} {last_at}"
+    );
+    assert!(
+        serde_json::to_value(&dead[1]).unwrap()["last_attempt_at"]
+            .as_str()
+            .is_some_and(|t| onbehalf::rfc3339::parse(t).is_ok()),
+        "times are RFC 3339"
+    );
     assert_eq!(queue.dead_letters(1).await.unwrap().len(), 1);
+
+    // Paged: one at a time, oldest first, the second page ends the list; a position the
+    // queue never gave is refused.
+    let page = queue
+        .dead_letter_page(DeadLetterQuery {
+            after: None,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.dead_letters.len(), 1);
+    let rest = queue
+        .dead_letter_page(DeadLetterQuery {
+            after: page.next.clone(),
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.dead_letters.len(), 1);
+    assert_eq!(rest.next, None);
+    assert_ne!(page.dead_letters[0].event_id, rest.dead_letters[0].event_id);
+    assert!(matches!(
+        queue
+            .dead_letter_page(DeadLetterQuery {
+                after: Some("x".into()),
+                limit: 1
+            })
+            .await,
+        Err(QueueError::BadPosition(_))
+    ));
 
     assert_eq!(queue.requeue_dead(Some("flaky")).await.unwrap(), 1);
     assert_eq!(queue.requeue_dead(Some("flaky")).await.unwrap(), 0);
@@ -331,7 +403,11 @@ async fn a_second_open_of_an_owned_folder_fails_clearly() {
         .await
         .unwrap_err();
     let message = err.to_string();
-    assert!(matches!(err, QueueError::Unavailable(_)), "{message}");
+    // Its own variant: `dead-letters` then asks the owner's API instead.
+    assert!(
+        matches!(&err, QueueError::Locked { holder: Some(pid), .. } if *pid == std::process::id()),
+        "{message}"
+    );
     assert!(message.contains("queue.lock"), "{message}");
     assert!(
         message.contains(&std::process::id().to_string()),

@@ -138,7 +138,7 @@ async fn a_poison_event_is_dead_lettered_with_its_reason_and_can_be_requeued() {
     assert!(listed, "dead-lettered after the attempts");
     let dead: serde_json::Value = serde_json::from_str(
         cluster
-            .run(&["dead-letters", "list"])
+            .run(&["dead-letters", "list", "--json"])
             .lines()
             .next()
             .unwrap(),
@@ -166,7 +166,10 @@ async fn a_poison_event_is_dead_lettered_with_its_reason_and_can_be_requeued() {
         })
         .await
     );
-    assert!(cluster.run(&["dead-letters", "list"]).trim().is_empty());
+    assert_eq!(
+        cluster.run(&["dead-letters", "list"]).trim(),
+        "0 dead letters"
+    );
     cluster.cleanup().await;
 }
 

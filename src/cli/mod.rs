@@ -4,5 +4,8 @@
 pub mod audit;
 pub mod classify;
 pub mod consent;
+pub mod dead_letters;
+pub mod notes;
 pub mod reconcile;
+pub mod server;
 pub mod zendesk_check;

@@ -40,7 +40,13 @@ pub async fn run(
     let api = Arc::new(app::zendesk_client(config)?.ok_or(ReconcileCommandError::NoApi)?);
     let store = app::open_store(config).await?;
     let settings = Arc::new(app::workflow_settings(config)?);
-    let worker = Worker::new(store.clone(), api.clone(), settings).with_history(api.clone());
+    let mut worker = Worker::new(store.clone(), api.clone(), settings).with_history(api.clone());
+    // Tickets synced by hand get GitLab's facts as webhooks' do.
+    if let Some(gitlab) = crate::gitlab::from_config(config, &store, Some(api.clone()))
+        .map_err(|e| AppError::Config(e.to_string()))?
+    {
+        worker = worker.with_gitlab(Arc::new(gitlab));
+    }
     let reconciler = Reconciler::new(worker, api);
     let mut written: std::io::Result<()> = Ok(());
     let result = reconciler

@@ -40,11 +40,7 @@ pub enum CheckOutcome {
 /// The receiver the configuration describes: this machine's listener (a wildcard address is
 /// reached over loopback).
 pub fn default_receiver_url(config: &Config) -> String {
-    let mut addr = config.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    format!("http://{addr}/webhooks/zendesk")
+    format!("{}/webhooks/zendesk", super::server::local_base_url(config))
 }
 
 /// Signs and sends the check event to `url`, writing a report to `out`.

@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod shadow;
+pub mod transport;
 pub mod zendesk;
 
 use async_trait::async_trait;
@@ -19,6 +20,15 @@ pub enum NoteMode {
     Posted,
     /// Kept locally (shadow mode).
     Shadow,
+}
+
+impl NoteMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteMode::Posted => "posted",
+            NoteMode::Shadow => "shadow",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

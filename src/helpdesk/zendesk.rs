@@ -21,6 +21,7 @@ use crate::config::Secret;
 use crate::health::{Dependency, Health};
 
 pub mod history;
+pub mod users;
 
 /// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
 /// before the caller is told the helpdesk is down.
@@ -151,7 +152,7 @@ impl ZendeskClient {
                     metrics::counter!("onbehalf_helpdesk_requests_total", "status" => "error")
                         .increment(1);
                     HelpdeskError::Unavailable {
-                        reason: format!("request failed: {}", without_url(&e)),
+                        reason: super::transport::describe(&e),
                         retry_after: None,
                     }
                 }

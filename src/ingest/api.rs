@@ -29,6 +29,7 @@ pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/api/tickets/{helpdesk}/{id}", get(ticket))
         .route("/api/confirmations", get(confirmations))
+        .merge(super::operations::routes())
 }
 
 /// Failed `/api` authentications a client address may make in a burst; then one more every
@@ -121,7 +122,7 @@ fn retry_after(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
-fn authorise(
+pub(super) fn authorise(
     state: &HttpState,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: &HeaderMap,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod error;
+pub mod operations;
 mod probes;
 pub mod serve;
 pub mod signature;

@@ -90,6 +90,11 @@ impl EmbeddedQueue {
         Self::open_with(data_dir, options).await
     }
 
+    /// The queue file in `data_dir`, whether or not it exists yet.
+    pub fn file(data_dir: &Path) -> std::path::PathBuf {
+        data_dir.join(db::DB_FILE)
+    }
+
     pub async fn open_with(
         data_dir: &Path,
         options: EmbeddedOptions,

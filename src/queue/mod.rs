@@ -46,6 +46,13 @@ pub enum QueueError {
     Refused(String),
     #[error("queue shut down")]
     Closed,
+    /// The embedded queue belongs to another process (a running `serve`), which holds its
+    /// lock; `holder` is that process's id when it wrote it.
+    #[error(
+        "{path} is locked by {}: the embedded queue has one owner at a time (to run several processes, use an AMQP queue)",
+        holder.map_or("another process".to_owned(), |pid| format!("process {pid}"))
+    )]
+    Locked { path: String, holder: Option<u32> },
     /// A dead-letter position (`after`) this queue cannot place: not one it handed out, or
     /// (AMQP) an event that is no longer dead-lettered.
     #[error("{0}")]

@@ -8,9 +8,12 @@
 //! head is appended under a lock so two workers never fork the chain.
 
 mod batch;
+mod batcher;
 pub mod budget;
+mod commit;
 mod confirmations;
 pub mod console;
+mod gitlab;
 pub use confirmations::ExportQuery;
 mod note_feed;
 mod notes;
@@ -71,19 +74,41 @@ pub enum StoreError {
     NotPermitted(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The batch writer this request was handed to gave no answer: it panicked on a bug in a
+    /// decision, or the runtime is stopping. Not an outage: the database may be fine.
+    #[error("no answer from the store's batch writer (it failed or is stopping)")]
+    NoAnswer,
+    /// The ticket's row kept changing under every retry (other workers applying its events).
+    #[error("ticket {source_name}/{ticket} kept changing under {attempts} attempts")]
+    Contention {
+        source_name: String,
+        ticket: String,
+        attempts: u32,
+    },
+    /// One failure shared by every request of a batch (each caller gets the same cause).
+    #[error("{0}")]
+    Batch(#[source] std::sync::Arc<StoreError>),
 }
 
 impl StoreError {
     /// Worth retrying: the event stays queued until its effects commit.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        match self {
+            StoreError::Unavailable(_) | StoreError::NoAnswer | StoreError::Contention { .. } => {
+                true
+            }
+            StoreError::Batch(shared) => shared.is_transient(),
+            _ => false,
+        }
     }
 
     /// Whether the database as a whole is out of reach (connections refused or lost, pool
     /// exhausted, server shutting down), rather than this statement failing.
     pub fn is_outage(&self) -> bool {
-        let StoreError::Unavailable(e) = self else {
-            return false;
+        let e = match self {
+            StoreError::Unavailable(e) => e,
+            StoreError::Batch(shared) => return shared.is_outage(),
+            _ => return false,
         };
         match e {
             sqlx::Error::Io(_)

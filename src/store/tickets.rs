@@ -37,6 +37,9 @@ pub struct TicketView {
     pub state: serde_json::Value,
     pub notes: Vec<NoteRecord>,
     pub confirmations: Vec<ConfirmationRecord>,
+    /// What GitLab said about the ticket's requesters, newest first, each with the time read
+    /// and the source (empty without GitLab).
+    pub gitlab: Vec<serde_json::Value>,
 }
 
 const MAX_RACES: u32 = 50;
@@ -117,10 +120,11 @@ impl Store {
                 Err(e) => return Err(e),
             }
             if races >= MAX_RACES {
-                return Err(StoreError::Unavailable(sqlx::Error::Protocol(format!(
-                    "ticket {}/{} kept changing under {MAX_RACES} attempts",
-                    item.source, item.event.ticket.id
-                ))));
+                return Err(StoreError::Contention {
+                    source_name: item.source.to_owned(),
+                    ticket: item.event.ticket.id.clone(),
+                    attempts: MAX_RACES,
+                });
             }
             races += 1;
             let jitter = rand::random_range(1..=10u64 * u64::from(races.min(10)));
@@ -153,6 +157,7 @@ impl Store {
             state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
             notes: self.notes_of(source, ticket_id).await?,
             confirmations: self.confirmations_of(source, ticket_id).await?,
+            gitlab: self.gitlab_facts_of(source, ticket_id).await?,
         }))
     }
 }

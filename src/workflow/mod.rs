@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod consent;
+pub mod gitlab;
 pub mod note_step;
 pub mod notes;
 pub mod state;
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use note_step::NoteStep;
-pub use state::{TicketState, decide};
+pub use state::{TicketState, decide, decide_with};
 
 /// The three categories of the handbook page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -41,6 +41,10 @@ pub enum NoteStep {
     Reopened {
         nth: u32,
     },
+    /// The `nth` note with what GitLab says, after the triage note (from 1).
+    GitLabFacts {
+        nth: u32,
+    },
 }
 
 impl NoteStep {
@@ -60,6 +64,7 @@ impl NoteStep {
             NoteStep::Verdict { reply_id } => format!("verdict-{reply_id}"),
             NoteStep::RequesterChanged { nth } => format!("requester-changed-{nth}"),
             NoteStep::Reopened { nth } => format!("reopened-{nth}"),
+            NoteStep::GitLabFacts { nth } => format!("gitlab-{nth}"),
         }
     }
 
@@ -76,6 +81,7 @@ impl NoteStep {
             NoteStep::Verdict { .. } => "verdict",
             NoteStep::RequesterChanged { .. } => "requester_changed",
             NoteStep::Reopened { .. } => "reopened",
+            NoteStep::GitLabFacts { .. } => "gitlab",
         }
     }
 
@@ -112,6 +118,9 @@ impl NoteStep {
         }
         if let Some(nth) = nth("reopened-") {
             return Some(NoteStep::Reopened { nth });
+        }
+        if let Some(nth) = nth("gitlab-") {
+            return Some(NoteStep::GitLabFacts { nth });
         }
         let rest = key.strip_prefix("recategorised-")?;
         // Category names use `_`, never `-`.
@@ -187,6 +196,7 @@ mod tests {
             },
             NoteStep::RequesterChanged { nth: 2 },
             NoteStep::Reopened { nth: 1 },
+            NoteStep::GitLabFacts { nth: 1 },
         ]
     }
 
@@ -208,6 +218,7 @@ mod tests {
                 "verdict-12",
                 "requester-changed-2",
                 "reopened-1",
+                "gitlab-1",
             ]
         );
     }

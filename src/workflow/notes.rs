@@ -8,11 +8,13 @@
 
 mod drafts;
 mod evidence;
+mod gitlab;
 mod plain;
 
 pub use drafts::{
     admin_note_line, admin_note_summary, issue_line, permission_question, ticket_link,
 };
+pub use gitlab::{AccountChecklist, GitLabView, owner_reply};
 pub use plain::plain_text;
 
 use super::{Category, TagNames};
@@ -28,6 +30,9 @@ use time::macros::format_description;
 pub enum NextStep {
     VerifyOwnership,
     VerifyRole,
+    /// GitLab shows the requester's role and it is not enough: ask them to have an Owner or
+    /// Maintainer contact support.
+    RoleNotMet,
     AskPermission,
     Reask,
     AwaitReply,
@@ -78,11 +83,13 @@ pub enum NoteTemplate {
     LateGrant,
     Reopened,
     RequesterChanged,
+    /// What GitLab says, when it is learnt after the triage note.
+    GitLab,
 }
 
 impl NoteTemplate {
     #[cfg(test)]
-    const ALL: [NoteTemplate; 14] = [
+    const ALL: [NoteTemplate; 15] = [
         NoteTemplate::Triage,
         NoteTemplate::Recategorised,
         NoteTemplate::Verified,
@@ -97,6 +104,7 @@ impl NoteTemplate {
         NoteTemplate::LateGrant,
         NoteTemplate::Reopened,
         NoteTemplate::RequesterChanged,
+        NoteTemplate::GitLab,
     ];
 
     fn file_name(self) -> &'static str {
@@ -115,6 +123,7 @@ impl NoteTemplate {
             NoteTemplate::LateGrant => "late_grant.html",
             NoteTemplate::Reopened => "reopened.html",
             NoteTemplate::RequesterChanged => "requester_changed.html",
+            NoteTemplate::GitLab => "gitlab.html",
         }
     }
 }
@@ -156,6 +165,8 @@ pub struct NoteView {
     pub voided_permission: Option<String>,
     /// The verification tags that no longer count until removed and re-added.
     pub stale_facts: Vec<String>,
+    /// What GitLab says about the requester (`None`: not looked up, or about someone else).
+    pub gitlab: Option<GitLabView>,
 }
 
 impl NoteView {
@@ -182,6 +193,7 @@ impl NoteView {
             requester: None,
             voided_permission: None,
             stale_facts: vec![],
+            gitlab: None,
         }
     }
 
@@ -225,7 +237,7 @@ pub enum NoteError {
     },
 }
 
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 20] = [
     (
         "layout.html",
         include_str!("../../templates/notes/layout.html"),
@@ -297,6 +309,14 @@ const TEMPLATES: [(&str, &str); 18] = [
     (
         "requester_changed.html",
         include_str!("../../templates/notes/requester_changed.html"),
+    ),
+    (
+        "_gitlab.html",
+        include_str!("../../templates/notes/_gitlab.html"),
+    ),
+    (
+        "gitlab.html",
+        include_str!("../../templates/notes/gitlab.html"),
     ),
 ];
 

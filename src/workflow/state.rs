@@ -30,6 +30,7 @@
 
 mod comments;
 mod ctx;
+mod gitlab;
 mod questions;
 mod replies;
 mod requester;
@@ -38,6 +39,7 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
+use super::gitlab::{GitLabFacts, RoleVerdict};
 use super::notes::{NextStep, Progress};
 use super::{Category, ConsentVerdict, Decision, TicketEvent, WorkflowSettings};
 use ctx::Ctx;
@@ -102,6 +104,13 @@ pub struct TicketState {
     pub early_replies: Vec<EarlyReply>,
     /// Every comment already handled, so a redelivered event changes nothing.
     pub handled_comments: BTreeSet<String>,
+    /// What GitLab said about the requester, the last time it was shown in a note (time read
+    /// and source included). Counts only while `requester_id` is the same person.
+    pub gitlab: Option<GitLabFacts>,
+    /// How many notes with GitLab's facts followed the triage note (keeps note steps unique).
+    pub gitlab_notes: u32,
+    /// Who verified the requester's role, when it is verified: `GitLab API` or the tag.
+    pub role_verified_by: Option<String>,
 }
 
 /// Older versions stored one pending question (or `null`); this one keeps a list.
@@ -311,7 +320,7 @@ impl TicketState {
         }
         match self.next_step(category) {
             NextStep::VerifyOwnership => Stage::VerifyOwnership,
-            NextStep::VerifyRole => Stage::VerifyRole,
+            NextStep::VerifyRole | NextStep::RoleNotMet => Stage::VerifyRole,
             NextStep::AskPermission | NextStep::Reask => Stage::AskPermission,
             NextStep::AwaitReply => Stage::AwaitingPermission,
             NextStep::AskOneAtATime => Stage::AskOneAtATime,
@@ -327,8 +336,36 @@ impl TicketState {
     fn verified(&self, category: Category) -> bool {
         match category {
             Category::AccountAccess => self.ownership_verified && !self.ownership_stale,
-            Category::ProjectGroupChange => self.role_verified && !self.role_stale,
+            Category::ProjectGroupChange => {
+                (self.role_verified && !self.role_stale) || self.gitlab_role() == RoleVerdict::Met
+            }
             Category::Other => false,
+        }
+    }
+
+    /// GitLab's facts, when they are about the current requester.
+    pub fn current_gitlab(&self) -> Option<&GitLabFacts> {
+        self.gitlab
+            .as_ref()
+            .filter(|f| self.requester_id.as_deref() == Some(f.requester_id.as_str()))
+    }
+
+    /// What GitLab says of the current requester's role.
+    fn gitlab_role(&self) -> RoleVerdict {
+        self.current_gitlab()
+            .map_or(RoleVerdict::Unknown, GitLabFacts::role_verdict)
+    }
+
+    /// `GitLab API` or the role tag, while the role is verified.
+    fn role_verifier(&self, tags: &super::TagNames) -> Option<String> {
+        if self.category != Some(Category::ProjectGroupChange) {
+            None
+        } else if self.gitlab_role() == RoleVerdict::Met {
+            Some("GitLab API".into())
+        } else if self.role_verified && !self.role_stale {
+            Some(format!("tag {}", tags.role_verified))
+        } else {
+            None
         }
     }
 
@@ -381,6 +418,8 @@ impl TicketState {
                     NextStep::AwaitReply
                 } else if self.settled.is_some() {
                     self.after_settled(category)
+                } else if !verified && self.gitlab_role() == RoleVerdict::NotMet {
+                    NextStep::RoleNotMet
                 } else if !verified {
                     NextStep::VerifyRole
                 } else {
@@ -447,6 +486,17 @@ pub fn decide(
     event: &TicketEvent,
     settings: &WorkflowSettings,
 ) -> Decision {
+    decide_with(prev, event, settings, None)
+}
+
+/// [`decide`], knowing what GitLab says about the requester (looked up by the worker before
+/// the decision; `None` when GitLab is not configured or the ticket needs no lookup).
+pub fn decide_with(
+    prev: Option<&TicketState>,
+    event: &TicketEvent,
+    settings: &WorkflowSettings,
+    gitlab: Option<&GitLabFacts>,
+) -> Decision {
     let mut state = prev.cloned().unwrap_or_default();
     let standing = status::observe(&mut state, event);
     if !standing.acted_on {
@@ -463,11 +513,17 @@ pub fn decide(
         confirmations: vec![],
     };
     requester::apply(&mut state, &mut ctx);
+    let first = state.category.is_none();
+    let learnt = gitlab::adopt(&mut state, gitlab);
     tags::apply(&mut state, &mut ctx);
+    if learnt && !first {
+        gitlab::note(&mut state, &mut ctx);
+    }
     if standing.reopened {
         status::note_reopened(&state, &mut ctx);
     }
     comments::apply(&mut state, &mut ctx);
+    state.role_verified_by = state.role_verifier(&settings.tags);
     let mut notes = ctx.decision_notes;
     if state.done_at.is_some() {
         notes.clear();

@@ -47,6 +47,8 @@ struct Inner {
     outage: Option<Canned>,
     /// Requests refused during an outage.
     outage_answers: usize,
+    /// Users' primary e-mail addresses (Show User); a user not listed is not found.
+    user_emails: std::collections::HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -71,7 +73,7 @@ impl FakeZendesk {
             .route("/api/v2/tickets/{id}/comments.json", get(comments))
             .route("/api/v2/tickets/{id}/audits.json", get(audits))
             .route("/api/v2/incremental/tickets/cursor.json", get(export))
-            .route("/api/v2/users/me.json", get(show_self))
+            .route("/api/v2/users/{file}", get(show_user))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -115,6 +117,15 @@ impl FakeZendesk {
     /// Requests answered with the outage's status so far.
     pub fn outage_answers(&self) -> usize {
         self.inner.lock().unwrap().outage_answers
+    }
+
+    /// Show User answers this primary e-mail address for the user.
+    pub fn set_user_email(&self, user_id: &str, email: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .user_emails
+            .insert(user_id.into(), email.into());
     }
 
     pub fn repair_ticket(&self, ticket: &str) {
@@ -279,15 +290,52 @@ fn outage_answer(inner: &mut Inner) -> Option<Response> {
     Some(response)
 }
 
-/// `GET /api/v2/users/me.json` (Show Self): the API user.
-async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
-    let mut inner = inner.lock().unwrap();
-    if let Some(response) = outage_answer(&mut inner) {
-        return response;
+/// The outage's answer, or 401 without the API credentials.
+fn refused(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
+    if let Some(response) = outage_answer(inner) {
+        return Some(response);
     }
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(AUTH) {
         inner.bad_auth += 1;
-        return (StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response();
+        return Some((StatusCode::UNAUTHORIZED, "Couldn't authenticate you").into_response());
+    }
+    None
+}
+
+/// `GET /api/v2/users/{id}.json` (Show User,
+/// developer.zendesk.com/api-reference/ticketing/users/users/#show-user): `{"user": {…,
+/// "email": …}}`, 404 `RecordNotFound` for an unknown id; `me.json` is Show Self.
+async fn show_user(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if file == "me.json" {
+        return show_self(State(inner), headers).await;
+    }
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = refused(&mut inner, &headers) {
+        return response;
+    }
+    let id = file.strip_suffix(".json").unwrap_or(&file);
+    match inner.user_emails.get(id) {
+        Some(email) => Json(serde_json::json!({"user": {
+            "id": id.parse::<u64>().unwrap_or(0), "name": "Someone", "email": email, "role": "end-user"
+        }}))
+        .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": "RecordNotFound", "description": "Not found"})),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /api/v2/users/me.json` (Show Self): the API user.
+async fn show_self(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = refused(&mut inner, &headers) {
+        return response;
     }
     Json(serde_json::json!({"user": {"id": API_USER_ID, "email": "bot@example.com", "role": "agent"}}))
         .into_response()

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod events;
+pub mod fake_gitlab;
 pub mod fake_zendesk;
 pub mod process;
 

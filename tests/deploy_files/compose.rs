@@ -213,6 +213,15 @@ fn files_the_build_reads() -> Vec<PathBuf> {
         })
         .filter_map(|target| target.get("path")?.as_str().map(PathBuf::from))
         .collect();
+    // Cargo reads every workspace member's manifest, whatever package is built.
+    let members = manifest
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str());
+    files.extend(members.map(|m| PathBuf::from(m).join("Cargo.toml")));
     let include = Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).unwrap();
     let migrate = Regex::new(r#"migrate!\(\s*"([^"]+)"\s*\)"#).unwrap();
     let sources = files_under(&root.join("src"))

@@ -110,17 +110,10 @@ pub(super) fn lock_dir(data_dir: &Path) -> Result<File, QueueError> {
             let mut holder = String::new();
             // Best effort: the pid only makes the message more useful.
             let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let who = if holder.is_empty() {
-                "another process".to_owned()
-            } else {
-                format!("process {holder}")
-            };
-            return Err(unavailable(format!(
-                "{} is locked by {who}: only one process may own the embedded queue \
-                 (use an AMQP queue to run several)",
-                path.display()
-            )));
+            return Err(QueueError::Locked {
+                path: path.display().to_string(),
+                holder: holder.trim().parse().ok(),
+            });
         }
         Err(TryLockError::Error(e)) => {
             return Err(unavailable(format!("cannot lock {}: {e}", path.display())));

@@ -9,6 +9,7 @@ fn every_template_renders_for_every_category_and_next_step() {
     let nexts = [
         NextStep::VerifyOwnership,
         NextStep::VerifyRole,
+        NextStep::RoleNotMet,
         NextStep::AskPermission,
         NextStep::Reask,
         NextStep::AwaitReply,
@@ -139,4 +140,125 @@ fn classifier_and_judge_reasons_show_each_piece_of_evidence_once() {
     v.judgment_reasons = vec![r#"question: "?""#.into(), "no explicit grant".into()];
     let html = render(NoteTemplate::Unclear, &v);
     assert!(html.contains("(question; no explicit grant)"), "{html}");
+}
+
+mod gitlab_facts {
+    use super::super::{GitLabView, owner_reply};
+    use crate::workflow::gitlab::*;
+
+    fn facts(found: Found) -> GitLabFacts {
+        GitLabFacts {
+            requester_id: "1001".into(),
+            read_at: time::macros::datetime!(2025-01-08 14:25 UTC),
+            source: "GitLab API https://gitlab.com".into(),
+            found,
+        }
+    }
+
+    fn user() -> GitLabUser {
+        GitLabUser {
+            id: 7,
+            username: "alice".into(),
+            state: "blocked".into(),
+            two_factor_enabled: Some(false),
+            identity_providers: vec!["google_oauth2".into(), "saml".into()],
+        }
+    }
+
+    fn member(kind: PathKind, level: Option<u32>, inherited_from: Option<Inherited>) -> PathRole {
+        PathRole {
+            mentioned: "acme/api".into(),
+            standing: Standing::Member {
+                kind,
+                full_path: "acme/api".into(),
+                access_level: level,
+                inherited_from,
+            },
+        }
+    }
+
+    #[test]
+    fn the_facts_say_where_they_were_read_and_when() {
+        let view = GitLabView::new(&facts(Found::NoUser));
+        assert_eq!(view.read_at, "2025-01-08 14:25 UTC");
+        assert_eq!(view.source, "GitLab API https://gitlab.com");
+        assert!(view.lines[0].starts_with("no GitLab user has the requester's e-mail address"));
+        assert!(!view.failed && !view.role_verified && view.account.is_none());
+    }
+
+    #[test]
+    fn an_inherited_role_whose_group_is_unknown_says_it_is_not_direct() {
+        let role = RoleFacts::Checked {
+            path: member(PathKind::Project, Some(40), Some(Inherited { group: None })),
+        };
+        let view = GitLabView::new(&facts(Found::User {
+            user: user(),
+            role: Some(Box::new(role)),
+            account: None,
+        }));
+        assert!(view.role_verified);
+        assert_eq!(
+            view.lines[1],
+            "verified: `@alice` is Maintainer (40) of project `acme/api`, not as a direct member (inherited from a parent group or through a shared group)"
+        );
+    }
+
+    #[test]
+    fn an_account_shows_its_state_two_factor_identities_and_plans_as_facts() {
+        let account = AccountFacts {
+            ssh_keys: Err("GitLab is unavailable: the request timed out".into()),
+            plans: Ok(vec![NamespacePlan {
+                full_path: "acme".into(),
+                plan: "ultimate".into(),
+                trial: true,
+            }]),
+        };
+        let view = GitLabView::new(&facts(Found::User {
+            user: user(),
+            role: None,
+            account: Some(Box::new(account)),
+        }));
+        assert_eq!(
+            view.lines[1],
+            "account `@alice`: blocked, 2FA off, SSH keys: could not check: GitLab is unavailable: the request timed out, sign-in identities: google_oauth2, saml"
+        );
+        assert_eq!(view.lines[2], "plans: `acme` ultimate (trial)");
+        assert!(view.lines[3].contains("not evidence of ownership"));
+        let checklist = view.account.expect("account checklist");
+        assert_eq!(
+            checklist.ssh_keys, None,
+            "unknown keys keep the default checklist"
+        );
+        assert!(checklist.no_paid_plan, "a trial is not a paid plan");
+    }
+
+    #[test]
+    fn the_reply_draft_names_who_may_ask_and_what_the_requester_is() {
+        let group = facts(Found::User {
+            user: user(),
+            role: Some(Box::new(RoleFacts::Checked {
+                path: member(PathKind::Group, Some(40), None),
+            })),
+            account: None,
+        });
+        let reply = owner_reply(&group).expect("a draft");
+        assert!(
+            reply.contains("at the request of an Owner of the group"),
+            "{reply}"
+        );
+        assert!(
+            reply.contains("your account has the Maintainer role there"),
+            "{reply}"
+        );
+        let unclear = facts(Found::User {
+            user: user(),
+            role: Some(Box::new(RoleFacts::NoPath)),
+            account: None,
+        });
+        assert_eq!(
+            owner_reply(&unclear),
+            None,
+            "no draft without one checked path"
+        );
+    }
 }

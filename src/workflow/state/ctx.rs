@@ -31,6 +31,8 @@ impl Ctx<'_> {
             state.progress(category),
         );
         view.reasons = state.reasons.clone();
+        let gitlab = state.current_gitlab();
+        view.gitlab = gitlab.map(notes::GitLabView::new);
         let current = state.current_action();
         view.action = current.map(|(a, _)| a.to_string());
         let step = match next {
@@ -39,6 +41,13 @@ impl Ctx<'_> {
             other => other,
         };
         view.paste = match step {
+            NextStep::RoleNotMet => gitlab
+                .and_then(notes::owner_reply)
+                .map(|text| notes::Paste {
+                    label: "Reply to paste (the requester cannot ask for this change)",
+                    text,
+                    line: false,
+                }),
             NextStep::AskPermission => Some(notes::Paste {
                 label: "Permission question to paste (fill in the exact action)",
                 text: notes::permission_question(category, None, None),

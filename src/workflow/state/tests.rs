@@ -2,6 +2,7 @@
 //! carries the tags as they are at that moment), a `Desk` delivers them in any order.
 
 mod flow;
+mod gitlab;
 mod ordering;
 mod questions;
 mod reopen;
