@@ -82,6 +82,9 @@ pub enum Scenario {
     Workers,
     /// Judging one reply (in process): a 256 KiB reply, a 36 KiB adversarial one.
     Judge,
+    /// The review console's pages over 100,000 tickets, notes and trail records (SQLite, and
+    /// PostgreSQL when it answers).
+    Console,
 }
 
 const SECRET: &str = "bench-signing-secret";
@@ -149,10 +152,11 @@ pub async fn run(args: AllArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let wanted = |s: Scenario| bench.args.only.is_empty() || bench.args.only.contains(&s);
-    let (serve, receive, workers) = (
+    let (serve, receive, workers, console) = (
         wanted(Scenario::Serve),
         wanted(Scenario::Receive),
         wanted(Scenario::Workers),
+        wanted(Scenario::Console),
     );
     if wanted(Scenario::Judge) {
         crate::judge::run(&mut bench.table);
@@ -172,6 +176,9 @@ pub async fn run(args: AllArgs) -> anyhow::Result<()> {
     }
     if workers {
         bench.receive_and_workers(amqp).await;
+    }
+    if console {
+        bench.console().await;
     }
     let _ = std::fs::remove_dir_all(&bench.dir);
     println!(
@@ -461,6 +468,37 @@ impl Bench {
             Err(e) => self.table.add(scenario, "end to end", Err(e), "", None),
         }
         self.release(backing).await;
+    }
+
+    /// The console over 100k tickets and trail records, on SQLite and on PostgreSQL.
+    async fn console(&mut self) {
+        // `--database sqlite`: no PostgreSQL run here either.
+        let databases = match self.args.database {
+            Database::Sqlite => vec![Database::Sqlite],
+            Database::Postgres => vec![Database::Sqlite, Database::Postgres],
+        };
+        for database in databases {
+            let backing = self.backing("console", "embedded", database).await;
+            let scenario = if backing.pg_name.is_some() {
+                "console (100k tickets, PostgreSQL)"
+            } else if database == Database::Postgres {
+                // `backing` fell back to SQLite: that run is the one before.
+                self.release(backing).await;
+                continue;
+            } else {
+                "console (100k tickets, SQLite)"
+            };
+            crate::console::run(
+                &mut self.table,
+                scenario,
+                &self.bin,
+                &backing.data_dir,
+                &backing.database_url,
+            )
+            .await;
+            self.release(backing).await;
+            let _ = std::fs::remove_dir_all(self.dir.join("console"));
+        }
     }
 
     /// (a): the reference receiver, then `onbehalf receive`, same load, same broker.

@@ -3,6 +3,7 @@
 //! the real binary and prints a Markdown table. See bench/README.md.
 
 mod all;
+mod console;
 mod fake_helpdesk;
 mod judge;
 mod load;

@@ -411,6 +411,20 @@ fn write_private_atomically(path: &Path, content: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What the review console shows of the deployment: the helpdesk's mode and where its
+/// tickets are.
+fn console_settings(config: &Config) -> crate::console::Settings {
+    crate::console::Settings {
+        helpdesks: vec![crate::console::HelpdeskMode {
+            name: "zendesk".into(),
+            live: matches!(zendesk_client(config), Ok(Some(_))),
+            base_url: config.zendesk_url.clone(),
+        }],
+        secure_cookie: config.console_secure_cookie,
+        verification: Default::default(),
+    }
+}
+
 /// What the workers need; the workflow settings are still being built (compiling the rules
 /// takes a noticeable moment, and the receiver need not wait for it).
 struct WorkerParts {
@@ -473,7 +487,8 @@ impl Application {
                 body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             },
         )
-        .with_health(health.clone(), !role.receives());
+        .with_health(health.clone(), !role.receives())
+        .with_console(console_settings(&config));
         let worker = if role.works() {
             for report in note_modes(&config) {
                 let mode = report.mode.as_str();

@@ -146,6 +146,9 @@ pub struct Config {
     pub gitlab_requests_per_minute: u32,
     /// Timeout of one GitLab API request.
     pub gitlab_timeout_secs: u64,
+    /// The console's session cookie is always `Secure` (TLS ends at a proxy that does not send
+    /// `X-Forwarded-Proto`).
+    pub console_secure_cookie: bool,
 }
 
 impl Default for Config {
@@ -199,6 +202,7 @@ impl Default for Config {
             gitlab_token: None,
             gitlab_requests_per_minute: 300,
             gitlab_timeout_secs: 10,
+            console_secure_cookie: false,
         }
     }
 }
@@ -564,7 +568,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "admin_token",
-        "bearer token for /api/*, at least 16 bytes; unset: /api/* answers 401",
+        "bearer token for /api/* and the console's login, at least 16 bytes; unset: /api/* answers 401, the console never opens",
     ),
     (
         "allow_http",
@@ -662,6 +666,10 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
         "GitLab API budget (shared through PostgreSQL, per process on SQLite); RateLimit-* and Retry-After are honoured too",
     ),
     ("gitlab_timeout_secs", "timeout of one GitLab API request"),
+    (
+        "console_secure_cookie",
+        "`true`: the console's session cookie is always `Secure` (else only behind X-Forwarded-Proto: https)",
+    ),
 ];
 
 /// The key reference `onbehalf check-config --help` ends with: every key, its environment

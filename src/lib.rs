@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod gitlab;
 pub mod health;
 pub mod helpdesk;

@@ -3,6 +3,7 @@
 //! PostgreSQL must listen on 127.0.0.1:5432 (user `postgres`, trust auth); every test creates
 //! and drops its own database.
 
+#[macro_use]
 mod store_support;
 
 use std::collections::BTreeSet;
@@ -17,28 +18,6 @@ use onbehalf::store::{
 use onbehalf::workflow::{Category, ConsentVerdict, Decision, TicketState};
 use store_support::{Db, SOURCE, confirmation, event, keep, note, step};
 use time::OffsetDateTime;
-
-/// Instantiates every listed behaviour for both backends.
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    crate::store_support::with_sqlite(super::$name).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    crate::store_support::with_postgres(super::$name).await
-                }
-            )*
-        }
-    };
-}
 
 mod store_trail;
 

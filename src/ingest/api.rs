@@ -66,6 +66,15 @@ impl ApiGuard {
 
     /// `peer` is the client's address (`None` when unknown: all such clients share a budget).
     pub fn authorise(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<(), ApiError> {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        self.check_token(peer, given)
+    }
+
+    /// Checks a token given any way (a bearer header, the console's login form), with the
+    /// same constant-time comparison and the same per-address lock-out.
+    pub fn check_token(&self, peer: Option<IpAddr>, given: Option<&[u8]>) -> Result<(), ApiError> {
         let Some(expected) = &self.token_digest else {
             return Err(ApiError::Unauthorized(
                 "the admin API is disabled: set ONBEHALF_ADMIN_TOKEN".into(),
@@ -84,9 +93,6 @@ impl ApiGuard {
             }
             locked.remove(&client);
         }
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
         // A missing header compares as no token at all: it never matches a configured token
         // (tokens are at least 16 bytes, checked at start-up).
         let matched = given.is_some_and(|given| bool::from(digest(given).ct_eq(expected)));
@@ -200,23 +206,31 @@ async fn confirmations(
         ),
         None => None,
     };
-    // Fail before the 200 if the database is down; then stream page by page so an export of
-    // any size never sits in memory whole. A failure mid-way ends the body without a trailer.
-    let stream = state
-        .store
-        .export(crate::store::ExportQuery {
+    trail_jsonl(
+        &state.store,
+        crate::store::ExportQuery {
             since,
             after_seq,
             limit,
+        },
+    )
+    .await
+    .map_err(unavailable)
+}
+
+/// The trail export as a JSON Lines response (also the console's download). Fails before the
+/// 200 if the database is down; then streams page by page so an export of any size never sits
+/// in memory whole. A failure mid-way ends the body without a trailer.
+pub(crate) async fn trail_jsonl(
+    store: &crate::store::Store,
+    query: crate::store::ExportQuery,
+) -> Result<Response, crate::store::StoreError> {
+    let stream = store.export(query).await?.map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "confirmation export interrupted");
+            std::io::Error::other(e.to_string())
         })
-        .await
-        .map_err(unavailable)?
-        .map(|chunk| {
-            chunk.map_err(|e| {
-                tracing::error!(error = %e, "confirmation export interrupted");
-                std::io::Error::other(e.to_string())
-            })
-        });
+    });
     Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(stream),

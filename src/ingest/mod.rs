@@ -66,6 +66,8 @@ pub struct HttpState {
     /// Whether a helpdesk outage makes this process unready: only for a process that does not
     /// receive webhooks (a receiver must keep taking them: they queue).
     pub needs_helpdesk: bool,
+    /// What the review console shows about this deployment (`/console`).
+    pub console: Arc<crate::console::Settings>,
 }
 
 impl HttpState {
@@ -88,7 +90,13 @@ impl HttpState {
             queue_stats: Arc::new(Cached::new(PROBE_CACHE)),
             health: crate::health::Health::default(),
             needs_helpdesk: false,
+            console: Arc::default(),
         }
+    }
+
+    pub fn with_console(mut self, settings: crate::console::Settings) -> Self {
+        self.console = Arc::new(settings);
+        self
     }
 
     /// The dependencies' health as the workers see it; `needs_helpdesk`: a helpdesk outage
@@ -106,7 +114,8 @@ pub fn router(state: HttpState, receive_webhooks: bool) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(api::routes());
+        .merge(api::routes())
+        .merge(crate::console::routes());
     if receive_webhooks {
         // Past the limit, requests are shed at once rather than queued: each one may hold a
         // body of up to MAX_BODY_BYTES, and Zendesk retries a 503 that has a Retry-After.
@@ -325,9 +334,9 @@ async fn healthz() -> impl IntoResponse {
 }
 
 #[derive(Clone)]
-struct Readiness {
-    queue: String,
-    database: String,
+pub(crate) struct Readiness {
+    pub queue: String,
+    pub database: String,
 }
 
 async fn probe_readiness(state: &HttpState) -> Readiness {
@@ -343,6 +352,19 @@ async fn probe_readiness(state: &HttpState) -> Readiness {
         Err(_) => "database did not answer within 2s".to_string(),
     };
     Readiness { queue, database }
+}
+
+/// The probes `/readyz` shares (at most one per [`PROBE_CACHE`]), and the queue's counts.
+pub(crate) async fn dependency_probes(state: &HttpState) -> (Readiness, QueueStats) {
+    let readiness = state
+        .readiness
+        .get_or_refresh(|| probe_readiness(state))
+        .await;
+    let stats = state
+        .queue_stats
+        .get_or_refresh(|| state.queue.stats())
+        .await;
+    (readiness, stats)
 }
 
 async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {

@@ -15,7 +15,7 @@ use crate::workflow::{ConfirmationDraft, ConsentVerdict};
 /// Arbitrary but fixed: the PostgreSQL advisory lock that serialises appends to the chain.
 const TRAIL_LOCK: i64 = 0x6f6e_6265_6861_6c66;
 
-const COLUMNS: &str = "seq, format, ticket_id, requester_id, category, action, verdict, quote, \
+pub(super) const COLUMNS: &str = "seq, format, ticket_id, requester_id, category, action, verdict, quote, \
      request_comment_id, reply_comment_id, decided_at, channel, body_sha256, withdraws_seq, \
      altered_for_storage, hmac, prev_hash, hash, source";
 
@@ -398,7 +398,7 @@ fn json_line(value: &impl serde::Serialize) -> Result<String, StoreError> {
     Ok(line)
 }
 
-fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ConfirmationRecord, StoreError> {
+pub(super) fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ConfirmationRecord, StoreError> {
     let seq: i64 = row.try_get("seq")?;
     let format = match row.try_get::<i64, _>("format")? {
         1 => RecordFormat::V1,

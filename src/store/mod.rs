@@ -12,6 +12,7 @@ mod batcher;
 pub mod budget;
 mod commit;
 mod confirmations;
+pub mod console;
 mod gitlab;
 pub use confirmations::ExportQuery;
 mod note_feed;

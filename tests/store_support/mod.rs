@@ -4,6 +4,29 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+/// Instantiates every listed behaviour for both backends (`#[macro_use] mod store_support;`).
+#[allow(unused_macros)] // only the binaries that test the store on both backends use it
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    crate::store_support::with_sqlite(super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    crate::store_support::with_postgres(super::$name).await
+                }
+            )*
+        }
+    };
+}
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
