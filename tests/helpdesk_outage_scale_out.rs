@@ -81,7 +81,7 @@ async fn workers_pause_through_a_helpdesk_outage_and_lose_nothing() {
     assert!(per_ticket.values().all(|n| *n == 1), "{per_ticket:?}");
     assert_eq!(
         cluster.run(&["dead-letters", "list"]).trim(),
-        "",
+        "0 dead letters",
         "no dead letter"
     );
     assert!(common::eventually(WAIT, || async { ready(worker.url("/readyz")).await == 200 }).await);
