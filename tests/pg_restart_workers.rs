@@ -97,7 +97,7 @@ async fn workers_ride_out_a_postgresql_restart() {
     assert_eq!(twice, 0);
     assert_eq!(
         cluster.run(&["dead-letters", "list"]).trim(),
-        "",
+        "0 dead letters",
         "no dead letter"
     );
     cluster.cleanup().await;
