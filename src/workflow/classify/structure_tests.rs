@@ -82,7 +82,7 @@ fn moving_two_factor_to_a_new_phone_is_a_how_to() {
     assert!(
         has_reason(
             &rule_reasons(s, d),
-            "old phone still works",
+            "getting a new phone next",
             "→ not account_access"
         ),
         "{:?}",
