@@ -109,11 +109,7 @@ fn a_request_to_support_on_a_feature_the_rules_never_named_is_a_project_change()
     let c = classify(s, d);
     assert_eq!(c.category, Category::ProjectGroupChange, "{:?}", c.reasons);
     assert!(
-        has_reason(
-            &rule_reasons(s, d),
-            "can you set",
-            "→ project_group_change"
-        ),
+        has_reason(&rule_reasons(s, d), "can you set", "→ project_group_change"),
         "{:?}",
         rule_reasons(s, d)
     );
