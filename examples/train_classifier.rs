@@ -251,8 +251,8 @@ fn cross_validate(tickets: &[Labelled], options: &TrainOptions, show_misses: boo
     // sure margin stays finite: where the rules are sure they keep the last word.
     let grid = [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
         .into_iter()
-        .flat_map(|w| [2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0].map(|m| (w, m)))
-        .flat_map(|(w, m)| [0.5, 0.6, 0.7, 0.8].map(|p| (w, m, p)));
+        .flat_map(|w| [2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0].map(|m| (w, m)))
+        .flat_map(|(w, m)| [0.5, 0.6, 0.7, 0.8, 0.9].map(|p| (w, m, p)));
     for (model_weight, sure_margin, overrule_probability) in grid {
         {
             let blend = Blend {

@@ -73,15 +73,18 @@ fn authored() -> Vec<Value> {
 
 #[test]
 fn corpus_accuracy_and_recall() {
-    holds_floors(&team(), 300, 0.95);
+    // Reached: 1.000 accuracy and recall on every class (the rules are tuned on it).
+    holds_floors(&team(), 380, 0.99, 0.98);
 }
 
 #[test]
 fn authored_accuracy_and_recall() {
-    holds_floors(&authored(), 1000, 0.97);
+    // Reached: accuracy 0.996, lowest recall 0.989 (`other`) on TA–TI (1,190 tickets); what
+    // new writing gets is measured by cross-validation and the blind splits (README).
+    holds_floors(&authored(), 1150, 0.99, 0.98);
 }
 
-fn holds_floors(tickets: &[Value], at_least: usize, floor: f64) {
+fn holds_floors(tickets: &[Value], at_least: usize, floor: f64, recall_floor: f64) {
     assert!(
         tickets.len() >= at_least,
         "corpus too small: {}",
@@ -142,7 +145,10 @@ fn holds_floors(tickets: &[Value], at_least: usize, floor: f64) {
     println!("{report}");
     assert!(accuracy >= floor, "{report}");
     for (c, r) in recalls {
-        assert!(r >= 0.90, "recall of {c} {r:.3} < 0.90\n{report}");
+        assert!(
+            r >= recall_floor,
+            "recall of {c} {r:.3} < {recall_floor}\n{report}"
+        );
     }
 }
 

@@ -19,6 +19,8 @@ pub mod features;
 mod model;
 mod rules;
 #[cfg(test)]
+mod structure_tests;
+#[cfg(test)]
 mod tests;
 pub mod train;
 
