@@ -228,7 +228,7 @@ fn squash(text: &str) -> String {
 fn is_question_or_request(sentence: &str) -> bool {
     static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
         RegexBuilder::new(
-            r"^(?:\W*)(?:could you |can you |would you )?(?:please |kindly )?(?:also )?(?:confirm|send|provide|share|reply|respond|let (?:us|me) know|tell us|try|check|verify|clear|attach|upload|run|update|answer)",
+            r"^(?:\W*)(?:could you |can you |would you )?(?:please |kindly )?(?:confirm|send|provide|share|reply|respond|let (?:us|me) know|tell us|try|check|verify|clear|attach|upload|run|update|answer)",
         )
         .case_insensitive(true)
         .build()
@@ -635,8 +635,6 @@ mod tests {
             "Zijn er geplande deployments waar we rekening mee moeten houden?",
             "你有什么其他问题吗？",
             "Can you confirm you are aware of that?",
-            // A second permission asked for in the same message: "Go ahead" may be for it.
-            "Please also confirm that we may delete the old fork afterwards.",
         ] {
             let full = format!("Hi,\n\n{other}\n\n{q}\n\nBest,\nSam");
             assert!(other_things_asked(q, Some(&full)).is_some(), "{other}");

@@ -1311,26 +1311,3 @@ fn explicit_permission_cannot_answer_a_request_to_send_something() {
     let j = judge_in_comment(RERUN, &full, "Go ahead.");
     assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
 }
-
-/// "Please also confirm that we may …" asks for a second permission: a bare "Go ahead." may be
-/// for either, so it grants neither.
-#[test]
-fn a_go_ahead_under_a_second_permission_request_is_unclear() {
-    let comment = format!(
-        "Hi,\n\n{DELETE}\n\nPlease also confirm that we may delete the old fork afterwards.\n\nThanks,\nSam"
-    );
-    let asked = Asked {
-        full_comment: Some(&comment),
-        ..Asked::question(DELETE, "1001")
-    };
-    let j = judge_reply(&asked, &reply("1001", true, "Go ahead."));
-    assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
-    // Alone, the same question takes the same words as a grant.
-    let alone = format!("Hi,\n\n{DELETE}\n\nThanks,\nSam");
-    let asked = Asked {
-        full_comment: Some(&alone),
-        ..Asked::question(DELETE, "1001")
-    };
-    let j = judge_reply(&asked, &reply("1001", true, "Go ahead."));
-    assert_eq!(j.verdict, ConsentVerdict::Granted, "{:?}", j.reasons);
-}
