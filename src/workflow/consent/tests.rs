@@ -1311,3 +1311,46 @@ fn explicit_permission_cannot_answer_a_request_to_send_something() {
     let j = judge_in_comment(RERUN, &full, "Go ahead.");
     assert_eq!(j.verdict, ConsentVerdict::Unclear, "{:?}", j.reasons);
 }
+
+/// Permission for another role than the one asked permits something else; a reply naming the
+/// asked role still grants.
+#[test]
+fn permission_for_another_role_is_unclear() {
+    let owner = "Could you please confirm that you would like us to make @bob an Owner of the group `acme`?";
+    let (v, reasons) = judge_text(owner, "No need for owner. You can make him maintainer.");
+    assert_eq!(v, ConsentVerdict::Unclear, "{reasons:?}");
+    let (v, reasons) = judge_text(owner, "Yes, you can make him maintainer");
+    assert_eq!(v, ConsentVerdict::Unclear, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("other role")),
+        "{reasons:?}"
+    );
+    let (v, reasons) = judge_text(owner, "Yes, please make him owner of acme.");
+    assert_eq!(v, ConsentVerdict::Granted, "{reasons:?}");
+    let ja = "グループ `acme` で @bob をオーナーにしてもよろしいでしょうか？";
+    let (v, reasons) = judge_text(ja, "はい、メンテナーにしてください。");
+    assert_eq!(v, ConsentVerdict::Unclear, "{reasons:?}");
+}
+
+/// 見送る / 見合わせる ("hold off") refuse the action they name.
+#[test]
+fn japanese_hold_off_refuses() {
+    let delete = "プロジェクト `acme/old` を削除してもよろしいでしょうか？";
+    for reply in [
+        "削除は見送ってください。",
+        "今回は削除を見合わせてください。",
+    ] {
+        let (v, reasons) = judge_text(delete, reply);
+        assert_eq!(v, ConsentVerdict::Declined, "{reply}: {reasons:?}");
+    }
+}
+
+/// A role change names two roles; permission for a third is not for it.
+#[test]
+fn permission_for_a_role_a_change_does_not_name_is_unclear() {
+    let change = "Could you please confirm that you would like us to change @bob from Developer to Owner in `acme/api`?";
+    let (v, reasons) = judge_text(change, "No need for that, you can make him maintainer");
+    assert_ne!(v, ConsentVerdict::Granted, "{reasons:?}");
+    let (v, reasons) = judge_text(change, "Yes, please make him owner.");
+    assert_eq!(v, ConsentVerdict::Granted, "{reasons:?}");
+}
