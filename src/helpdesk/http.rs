@@ -94,6 +94,22 @@ impl Caller<'_> {
 }
 
 /// reqwest's error text includes the URL; keep messages short and free of query strings.
+/// A probe's outcome: any answer but an outage-class failure (5xx, timeout, 401/403, 429) means
+/// the helpdesk is there, and `health` hears so.
+pub fn probe_outcome<T>(
+    answer: Result<T, HelpdeskError>,
+    health: &Health,
+) -> Result<(), HelpdeskError> {
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if e.outage().is_none() => {
+            health.up(Dependency::Helpdesk);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub fn without_url(e: &reqwest::Error) -> String {
     let mut e = e.to_string();
     if let Some(i) = e.find(" for url") {

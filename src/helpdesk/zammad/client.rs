@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use super::payload::is_id;
 use crate::config::Secret;
-use crate::health::{Dependency, Health};
+use crate::health::Health;
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
 use crate::helpdesk::http::{self, Caller, Wording};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
@@ -236,14 +236,7 @@ impl Helpdesk for ZammadClient {
     /// `GET /api/v1/users/me`: any answer but an outage-class failure means Zammad is there.
     async fn probe(&self) -> Result<(), HelpdeskError> {
         let url = self.url("/api/v1/users/me")?;
-        match self.send(|| self.http.get(url.clone())).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.outage().is_none() => {
-                self.health.up(Dependency::Helpdesk);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        http::probe_outcome(self.send(|| self.http.get(url.clone())).await, &self.health)
     }
 
     /// Like Zendesk's: only the token user's own internal articles count, so a customer who

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Secret;
-use crate::health::{Dependency, Health};
+use crate::health::Health;
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
 use crate::helpdesk::http::{self, Caller, Wording};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
@@ -382,14 +382,7 @@ impl Helpdesk for ZendeskClient {
     /// 5xx, a timeout, a 401/403 or a 429 means the helpdesk is there.
     async fn probe(&self) -> Result<(), HelpdeskError> {
         let url = self.url("/api/v2/users/me.json")?;
-        match self.send(|| self.http.get(url.clone())).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.outage().is_none() => {
-                self.health.up(Dependency::Helpdesk);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        http::probe_outcome(self.send(|| self.http.get(url.clone())).await, &self.health)
     }
 
     /// Only the service's own private comments count: a customer who pastes a note's

@@ -2393,31 +2393,28 @@ const PORTUGUESE_ONLY: &[&str] = &[
     "pra", "isso", "uma", "nós", "também", "são", "tem", "têm", "pode", "podem", "vlw", "obg",
 ];
 
-/// The text reads as Portuguese: at least two of its words are only Portuguese.
-fn is_portuguese(folded: &str) -> bool {
+/// At least two of the text's words are spelt so only in one language (`only`).
+fn reads_as(folded: &str, only: &[&str]) -> bool {
     word_spans(folded)
-        .filter(|(_, w)| PORTUGUESE_ONLY.contains(w))
+        .filter(|(_, w)| only.contains(w))
         .take(2)
         .count()
         >= 2
+}
+
+/// The text reads as Portuguese: at least two of its words are only Portuguese.
+fn is_portuguese(folded: &str) -> bool {
+    reads_as(folded, PORTUGUESE_ONLY)
 }
 
 /// The text reads as Italian: at least two of its words are only Italian.
 fn is_italian(folded: &str) -> bool {
-    word_spans(folded)
-        .filter(|(_, w)| ITALIAN_ONLY.contains(w))
-        .take(2)
-        .count()
-        >= 2
+    reads_as(folded, ITALIAN_ONLY)
 }
 
 /// The text reads as French: at least two of its words are only French.
 fn is_french(folded: &str) -> bool {
-    word_spans(folded)
-        .filter(|(_, w)| FRENCH_ONLY.contains(w))
-        .take(2)
-        .count()
-        >= 2
+    reads_as(folded, FRENCH_ONLY)
 }
 
 /// The text reads as Spanish rather than Portuguese or Italian (by its function words).
@@ -2844,19 +2841,24 @@ fn other_role(request: &str, reply: &str) -> Option<Signal> {
     if asked.is_empty() || named.is_empty() || named.iter().any(|r| asked.contains(r)) {
         return None;
     }
-    Some(Signal {
+    Some(role_signal(&named, &asked, usize::MAX, usize::MAX))
+}
+
+/// "Permits something else": `other` roles named where `asked` were asked.
+fn role_signal(other: &[&str], asked: &[&str], at: usize, sentence: usize) -> Signal {
+    Signal {
         kind: Kind::Redirect,
-        at: usize::MAX,
+        at,
         reason: format!(
             "other role: \"{}\" (asked: {})",
-            named.join("\", \""),
+            other.join("\", \""),
             asked.join(", ")
         ),
-        sentence: usize::MAX,
+        sentence,
         asked_words: false,
         derived: false,
         gives_reason: false,
-    })
+    }
 }
 
 /// Permission whose own words name another role than the one asked ("no need for owner, you
@@ -2874,19 +2876,7 @@ fn role_in_grant(request: &str, signals: &[Signal]) -> Option<Signal> {
         .find_map(|s| {
             let named = roles_named(&quoted(&s.reason).to_lowercase());
             let other: Vec<&str> = named.into_iter().filter(|r| !asked.contains(r)).collect();
-            (!other.is_empty()).then(|| Signal {
-                kind: Kind::Redirect,
-                at: s.at,
-                reason: format!(
-                    "other role: \"{}\" (asked: {})",
-                    other.join("\", \""),
-                    asked.join(", ")
-                ),
-                sentence: s.sentence,
-                asked_words: false,
-                derived: false,
-                gives_reason: false,
-            })
+            (!other.is_empty()).then(|| role_signal(&other, &asked, s.at, s.sentence))
         })
 }
 
