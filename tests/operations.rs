@@ -604,6 +604,43 @@ fn stop(mut child: std::process::Child) {
     assert!(child.wait().unwrap().success());
 }
 
+/// Posts `event` to the Zendesk webhook, signed; it must be queued.
+async fn accept(base: &str, event: &Value) {
+    let r = common::post_signed(
+        &reqwest::Client::new(),
+        &format!("{base}/webhooks/zendesk"),
+        &event.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202);
+}
+
+/// Waits until the log holds a line whose message starts with `prefix`.
+async fn wait_for_log(log: &std::path::Path, prefix: &str, within: Duration) {
+    let seen = common::eventually(within, || async {
+        std::fs::read_to_string(log).unwrap().contains(prefix)
+    })
+    .await;
+    assert!(
+        seen,
+        "{prefix:?} never logged: {}",
+        std::fs::read_to_string(log).unwrap()
+    );
+}
+
+/// The first log line whose message starts with `prefix`.
+fn line_starting<'l>(lines: &'l [Value], prefix: &str) -> &'l Value {
+    lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no {prefix:?} line: {lines:?}"))
+}
+
 fn log_lines(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -630,32 +667,11 @@ async fn shadow_mode_is_logged_at_start_and_for_every_note_recorded() {
     let data = tempfile::tempdir().unwrap();
     let (child, base, log) = serve_logging(None, data.path(), &[]);
     ready(&base).await;
-    let created = events::created("7301", &[]);
-    let r = common::post_signed(
-        &reqwest::Client::new(),
-        &format!("{base}/webhooks/zendesk"),
-        &created.to_string(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 202);
-    let seen = common::eventually(Duration::from_secs(20), || async {
-        std::fs::read_to_string(&log)
-            .unwrap()
-            .contains("note recorded")
-    })
-    .await;
-    assert!(seen, "{}", std::fs::read_to_string(&log).unwrap());
+    accept(&base, &events::created("7301", &[])).await;
+    wait_for_log(&log, "note recorded", Duration::from_secs(20)).await;
     stop(child);
     let lines = log_lines(&log);
-    let mode = lines
-        .iter()
-        .find(|l| {
-            l["fields"]["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("note mode shadow"))
-        })
-        .unwrap_or_else(|| panic!("the mode at start: {lines:?}"));
+    let mode = line_starting(&lines, "note mode shadow");
     assert_eq!(mode["fields"]["helpdesk"], "zendesk");
     assert_eq!(mode["fields"]["mode"], "shadow");
     let recorded: Vec<&Value> = lines
@@ -702,15 +718,8 @@ async fn the_last_failed_attempt_logs_dead_lettered_with_its_cause() {
     ready(&base).await;
     let created = events::created("7401", &[]);
     let event_id = created["id"].as_str().unwrap().to_owned();
+    accept(&base, &created).await;
     let http = reqwest::Client::new();
-    let r = common::post_signed(
-        &http,
-        &format!("{base}/webhooks/zendesk"),
-        &created.to_string(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 202);
     let dead = common::eventually(Duration::from_secs(60), || async {
         let page: Value = http
             .get(format!("{base}/api/dead-letters"))
@@ -769,32 +778,11 @@ async fn an_unreachable_helpdesk_is_named_with_its_host_and_spends_no_attempt() 
         ],
     );
     ready(&base).await;
-    let created = events::created("7501", &[]);
-    let r = common::post_signed(
-        &reqwest::Client::new(),
-        &format!("{base}/webhooks/zendesk"),
-        &created.to_string(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 202);
-    let seen = common::eventually(Duration::from_secs(30), || async {
-        std::fs::read_to_string(&log)
-            .unwrap()
-            .contains("dependency down")
-    })
-    .await;
-    assert!(seen, "{}", std::fs::read_to_string(&log).unwrap());
+    accept(&base, &events::created("7501", &[])).await;
+    wait_for_log(&log, "dependency down", Duration::from_secs(30)).await;
     stop(child);
     let lines = log_lines(&log);
-    let down = lines
-        .iter()
-        .find(|l| {
-            l["fields"]["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("dependency down"))
-        })
-        .unwrap();
+    let down = line_starting(&lines, "dependency down");
     assert_eq!(down["fields"]["dependency"], "helpdesk");
     let reason = down["fields"]["reason"].as_str().unwrap();
     assert!(
