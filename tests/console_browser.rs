@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use common::ADMIN_TOKEN;
 use console_support::{DEAD_TICKET, GRANT_REPLY, TICKET, seeded_app};
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// chromedriver on a free loopback port, stopped when dropped.
@@ -106,6 +108,55 @@ async fn path_of(client: &Client) -> String {
     client.current_url().await.unwrap().path().to_string()
 }
 
+/// Waits up to 10 s for the page's path to be `expected`: a click that submits a form or
+/// follows a redirect may return while the old page is still shown. Fails with the page's
+/// text, so a refused login says why.
+async fn assert_path(client: &Client, expected: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let path = path_of(client).await;
+        if path == expected {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let page = match client.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(e) => format!("(no body: {e})"),
+            };
+            panic!("the page is {path}, not {expected}; it shows:\n{page}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks `element` and waits for the next page: the click may return before the browser has
+/// left the old page, so anything read right after it could come from the old page (or find
+/// an element that is about to go stale). The old page's root going stale is the sign.
+async fn click_through(client: &Client, element: Element) -> Result<(), CmdError> {
+    let old_page = client.find(Locator::Css("html")).await?;
+    element.click().await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match old_page.tag_name().await {
+            Err(e) if e.is_stale_element_reference() => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(_) if std::time::Instant::now() > deadline => {
+                panic!(
+                    "a click that should load a page left {}",
+                    path_of(client).await
+                )
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Finds `locator` on the page, clicks it and waits for the page it loads.
+async fn follow(client: &Client, locator: Locator<'_>) -> Result<(), CmdError> {
+    let element = client.find(locator).await?;
+    click_through(client, element).await
+}
+
 /// The text of the element, waiting for it: a click that submits a form returns before the
 /// next page has loaded, and the page may have the same path.
 async fn text_of(client: &Client, css: &str) -> String {
@@ -134,13 +185,10 @@ async fn a_reviewer_works_through_the_console_in_chromium() {
     result.unwrap();
 }
 
-async fn walk_through(
-    client: &Client,
-    app: &common::TestApp,
-) -> Result<(), fantoccini::error::CmdError> {
+async fn walk_through(client: &Client, app: &common::TestApp) -> Result<(), CmdError> {
     // Without a session: the login page, whatever was asked for.
     client.goto(&app.url("/console/shadow")).await?;
-    assert_eq!(path_of(client).await, "/console/login");
+    assert_path(client, "/console/login").await;
     screenshot(client, "login").await;
     // A wrong token is refused on the page.
     client
@@ -148,7 +196,7 @@ async fn walk_through(
         .await?
         .send_keys("not-the-token")
         .await?;
-    client.find(Locator::Id("login")).await?.click().await?;
+    follow(client, Locator::Id("login")).await?;
     assert!(
         text_of(client, "#login-error")
             .await
@@ -159,34 +207,24 @@ async fn walk_through(
         .await?
         .send_keys(ADMIN_TOKEN)
         .await?;
-    client.find(Locator::Id("login")).await?.click().await?;
-    assert_eq!(path_of(client).await, "/console");
+    follow(client, Locator::Id("login")).await?;
+    assert_path(client, "/console").await;
     assert_eq!(text_of(client, "#dead-letter-count").await, "1");
     assert!(text_of(client, "#mode-zendesk").await.contains("shadow"));
     screenshot(client, "overview").await;
 
     // Find the ticket by id and read its timeline.
-    client
-        .find(Locator::LinkText("Tickets"))
-        .await?
-        .click()
-        .await?;
+    follow(client, Locator::LinkText("Tickets")).await?;
     client
         .find(Locator::Id("f-id"))
         .await?
         .send_keys(TICKET)
         .await?;
-    client.find(Locator::Id("find")).await?.click().await?;
+    follow(client, Locator::Id("find")).await?;
     screenshot(client, "tickets").await;
-    client
-        .find(Locator::LinkText(TICKET))
-        .await?
-        .click()
-        .await?;
-    assert_eq!(
-        path_of(client).await,
-        format!("/console/tickets/zendesk/{TICKET}")
-    );
+    follow(client, Locator::LinkText(TICKET)).await?;
+    let ticket_page = format!("/console/tickets/zendesk/{TICKET}");
+    assert_path(client, &ticket_page).await;
     assert_eq!(text_of(client, "#ticket-id").await, TICKET);
     let timeline = text_of(client, "#timeline").await;
     assert!(timeline.contains(GRANT_REPLY), "{timeline}");
@@ -203,16 +241,12 @@ async fn walk_through(
     screenshot(client, "ticket").await;
 
     // The trail's head as the API gives it.
-    client
-        .find(Locator::LinkText("Trail"))
-        .await?
-        .click()
-        .await?;
+    follow(client, Locator::LinkText("Trail")).await?;
     assert_eq!(
         text_of(client, "#trail-head").await,
         console_support::api_head(app).await
     );
-    client.find(Locator::Id("verify")).await?.click().await?;
+    follow(client, Locator::Id("verify")).await?;
     assert!(
         text_of(client, "#verification")
             .await
@@ -221,11 +255,7 @@ async fn walk_through(
     screenshot(client, "trail").await;
 
     // Mark the triage note wrong.
-    client
-        .find(Locator::LinkText("Shadow review"))
-        .await?
-        .click()
-        .await?;
+    follow(client, Locator::LinkText("Shadow review")).await?;
     let note = client
         .find(Locator::XPath(&format!(
             "//article[.//input[@name='reference' and @value='onbehalf:zendesk:{TICKET}:triage']]"
@@ -236,11 +266,9 @@ async fn walk_through(
         .await?
         .send_keys("Wrong category: this is a billing question")
         .await?;
-    note.find(Locator::Css("button.mark-wrong"))
-        .await?
-        .click()
-        .await?;
-    assert_eq!(path_of(client).await, "/console/shadow");
+    let mark_wrong = note.find(Locator::Css("button.mark-wrong")).await?;
+    click_through(client, mark_wrong).await?;
+    assert_path(client, "/console/shadow").await;
     let reason = text_of(client, ".review-reason").await;
     assert!(
         reason.contains("Wrong category: this is a billing question"),
@@ -249,18 +277,10 @@ async fn walk_through(
     screenshot(client, "shadow").await;
 
     // Re-queue the dead letter.
-    client
-        .find(Locator::LinkText("Dead letters"))
-        .await?
-        .click()
-        .await?;
+    follow(client, Locator::LinkText("Dead letters")).await?;
     assert!(text_of(client, "#dead-letters").await.contains(DEAD_TICKET));
     screenshot(client, "dead-letters").await;
-    client
-        .find(Locator::Css("button.requeue"))
-        .await?
-        .click()
-        .await?;
+    follow(client, Locator::Css("button.requeue")).await?;
     assert_eq!(
         text_of(client, "#requeued").await,
         "1 event put back on the queue."
@@ -269,25 +289,17 @@ async fn walk_through(
     // A phone-width overview for the README.
     if std::env::var_os("CONSOLE_SCREENSHOTS").is_some() {
         client.set_window_size(390, 844).await?;
-        client
-            .find(Locator::LinkText("Overview"))
-            .await?
-            .click()
-            .await?;
+        follow(client, Locator::LinkText("Overview")).await?;
         screenshot(client, "overview-phone").await;
         client.set_window_size(1280, 900).await?;
     }
 
     // Logout: every page is the login page again.
-    client.find(Locator::Id("logout")).await?.click().await?;
-    assert_eq!(path_of(client).await, "/console/login");
+    follow(client, Locator::Id("logout")).await?;
+    assert_path(client, "/console/login").await;
     for page in ["/console", "/console/tickets", "/console/trail"] {
         client.goto(&app.url(page)).await?;
-        assert_eq!(
-            path_of(client).await,
-            "/console/login",
-            "{page} after logout"
-        );
+        assert_path(client, "/console/login").await;
     }
     Ok(())
 }
