@@ -79,9 +79,9 @@ fn corpus_accuracy_and_recall() {
 
 #[test]
 fn authored_accuracy_and_recall() {
-    // Reached: accuracy 0.996, lowest recall 0.989 (`other`) on TA–TI (1,190 tickets); what
+    // Reached: accuracy 0.997, lowest recall 0.991 (`other`) on TA–TK (1,320 tickets); what
     // new writing gets is measured by cross-validation and the blind splits (README).
-    holds_floors(&authored(), 1150, 0.99, 0.98);
+    holds_floors(&authored(), 1300, 0.99, 0.98);
 }
 
 fn holds_floors(tickets: &[Value], at_least: usize, floor: f64, recall_floor: f64) {

@@ -124,8 +124,9 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.971, authored 0.977 over CA–CG), so that a change that loses
-/// ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
+/// under today's figures (team 0.971, authored 0.946 over CA–CI: CH and CI, 130 replies written
+/// on purpose with many true grants in long e-mails, were added at 0.72, before tuning), so that
+/// a change that loses ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
 /// are labelled `unclear` by policy (tests/corpus/README.md).
 #[test]
 fn tuned_splits_accuracy_and_no_false_grant() {
@@ -138,7 +139,7 @@ fn tuned_splits_accuracy_and_no_false_grant() {
             ][..],
             0.965,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.97),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.94),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));
@@ -160,14 +161,15 @@ fn tuned_splits_accuracy_and_no_false_grant() {
 
 /// The blind splits (tests/corpus/README.md): nobody tunes on them, so only their totals are
 /// printed, never a case. They must hold the one figure that is not negotiable, and accuracy
-/// floors a little under today's totals (blind 0.900, blind 2 0.892, blind 3 0.938), so that a change that
-/// loses ground on unseen replies fails without saying which.
+/// floors a little under today's totals (blind 0.900, blind 2 0.900, blind 3 0.938, blind 4
+/// 0.800), so that a change that loses ground on unseen replies fails without saying which.
 #[test]
 fn blind_splits_have_no_false_grant() {
     for (split, path, floor) in [
         ("blind", "tests/corpus/blind/consent", 0.89),
         ("blind2", "tests/corpus/blind2/consent", 0.88),
         ("blind3", "tests/corpus/blind3/consent", 0.93),
+        ("blind4", "tests/corpus/blind4/consent", 0.79),
     ] {
         let figures = judge_split(&corpus(&[path]));
         println!("{}", totals(split, &figures));

@@ -613,7 +613,38 @@ fn is_disclaimer(folded: &str) -> bool {
         "受信者",
         "收件人",
         "수신인",
+        // Data-protection notices.
+        "data protection",
+        "protección de datos",
+        "datenschutz",
+        "protection des données",
+        "proteção de dados",
+        "protezione dei dati",
+        "gegevensbescherming",
+        "個人情報",
+        "个人信息",
+        "개인정보",
     ];
+    // "Please consider the environment before printing this e-mail": a footer in any length.
+    const PRINT: &[&str] = &[
+        "before printing",
+        "before you print",
+        "think before you print",
+        "antes de imprimir",
+        "avant dimprimer",
+        "avant d imprimer",
+        "bevor sie diese e-mail ausdrucken",
+        "vor dem ausdrucken",
+        "prima di stampare",
+        "voordat u deze e-mail print",
+        "denk aan het milieu",
+        "印刷する前に",
+        "打印前",
+        "인쇄하기 전에",
+    ];
+    if PRINT.iter().any(|p| folded.contains(p)) {
+        return true;
+    }
     // A legal footer is long and says what it is; a requester's "This email confirms: only
     // staging" is neither.
     // A line that opens like a footer: a CJK character says about as much as a short Latin
@@ -837,6 +868,15 @@ mod tests {
     fn disclaimer_is_cut() {
         let body = "Yes go ahead.\nThis email is confidential. If you are not the intended recipient, do not read it.";
         assert_eq!(assert_substring(body), "Yes go ahead.");
+    }
+
+    #[test]
+    fn print_and_data_protection_footers_are_cut() {
+        let body = "Por la presente autorizo la transferencia.\n\nAtentamente,\nCarmen\n\nAntes de imprimir este correo electrónico, piense si es necesario hacerlo.\n\nPROTECCIÓN DE DATOS: sus datos se tratan conforme al reglamento general; si desea ejercer sus derechos escriba a la dirección indicada.";
+        assert_eq!(
+            assert_substring(body),
+            "Por la presente autorizo la transferencia."
+        );
     }
 
     #[test]

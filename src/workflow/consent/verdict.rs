@@ -88,6 +88,7 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         return (ConsentVerdict::Unclear, reasons);
     }
     let asked = AskedAction::of(request, lexicon);
+    let target_words = target_words(request);
     let hits = lexicon.scan(&folded);
     let clauses = clauses(&folded);
     let reading = read(&hits, &folded, &clauses, &asked, lexicon);
@@ -406,10 +407,32 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                     .unwrap_or(true)
                 && asks_for_advice(&folded[s.at..])
         };
+        // "Oui, je suis d'accord pour que vous ajoutiez l'adresse. L'ancienne, je ne peux plus
+        // l'ouvrir depuis des années": after the last answer, a negation in a sentence of some
+        // length that is addressed to nothing the question asks (no request, question, answer
+        // or asked verb) and carries no other qualifier tells what happened; it sets no terms.
+        let afterword = |s: &Signal| {
+            reading.evidence == Evidence::Anchored
+                && s.kind == Kind::Negation
+                && s.sentence != usize::MAX
+                && reading
+                    .last_evidence_sentence
+                    .is_some_and(|last| s.sentence > last)
+                && reading.sentence_words.get(s.sentence).is_some_and(|n| *n >= 6)
+                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
+                && !reading.names_action.get(s.sentence).copied().unwrap_or(true)
+                && !signals.iter().any(|x| {
+                    x.sentence == s.sentence && x.kind != Kind::Negation && x.kind != Kind::Ack
+                })
+                // "O app-b ainda não": a sentence that names what the question is about (one
+                // of its targets, or a thing of the asked kind) speaks to the action.
+                && !names_asked_thing(sentence_around(&folded, s.at), &asked, &target_words, lexicon)
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
             .filter(|s| {
                 !own_plan(s)
+                    && !afterword(s)
                     && !advice_asked(s)
                     && !acknowledged(s)
                     && blocks_grant(s.kind)
@@ -2904,6 +2927,48 @@ fn listed_sets(request: &str) -> Vec<Vec<(String, String)>> {
         sets.push(current);
     }
     sets
+}
+
+/// The words of the targets `request` names ("app-b" → "app", "b"), folded.
+fn target_words(request: &str) -> Vec<String> {
+    targets(request)
+        .iter()
+        .flat_map(|(_, target)| {
+            fold(target)
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The sentence of the folded text around byte `at`.
+fn sentence_around(folded: &str, at: usize) -> &str {
+    let at = floor_char_boundary(folded, at.min(folded.len()));
+    let is_end = |c: char| is_sentence_end(c) || matches!(c, '。' | '！' | '？');
+    let start = folded[..at]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| is_end(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = folded[at..]
+        .char_indices()
+        .find(|(_, c)| is_end(*c))
+        .map_or(folded.len(), |(i, _)| at + i);
+    &folded[start..end]
+}
+
+/// `sentence` names one of the question's targets or a thing of the kind the question asks
+/// about.
+fn names_asked_thing(
+    sentence: &str,
+    asked: &AskedAction,
+    target_words: &[String],
+    lexicon: &Lexicon,
+) -> bool {
+    target_words.iter().any(|w| contains_word(sentence, w))
+        || lexicon.groups_named(sentence, Kind::Object) & asked.objects != 0
 }
 
 /// Targets in `text`: (as written, lower case, without a leading `@`).
