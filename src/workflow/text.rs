@@ -424,12 +424,23 @@ fn outlook_header(folded_lines: &[String], i: usize) -> bool {
         "받는 사람:",
         "제목:",
     ];
+    // Some web mailers (GMX, web.de) open the block with the date: "Gesendet: …" then "Von: …".
+    const DATE_FIRST: &[&str] = &[
+        "gesendet:",
+        "sent:",
+        "date:",
+        "datum:",
+        "envoyé :",
+        "enviado:",
+    ];
     let first = &folded_lines[i];
-    FROM_FIELDS.iter().any(|f| first.starts_with(f))
-        && folded_lines[i + 1..]
-            .iter()
-            .take(3)
-            .any(|folded| NEXT_FIELDS.iter().any(|f| folded.starts_with(f)))
+    let next_lines = || folded_lines[i + 1..].iter().take(3);
+    (FROM_FIELDS.iter().any(|f| first.starts_with(f))
+        && next_lines().any(|folded| NEXT_FIELDS.iter().any(|f| folded.starts_with(f))))
+        || (DATE_FIRST.iter().any(|f| first.starts_with(f))
+            && next_lines().any(|folded| {
+                FROM_FIELDS.iter().any(|f| folded.starts_with(f)) && folded.contains('@')
+            }))
 }
 
 fn is_history_marker(line: &str, folded: &str) -> bool {
@@ -868,6 +879,12 @@ mod tests {
     fn disclaimer_is_cut() {
         let body = "Yes go ahead.\nThis email is confidential. If you are not the intended recipient, do not read it.";
         assert_eq!(assert_substring(body), "Yes go ahead.");
+    }
+
+    #[test]
+    fn a_header_block_opening_with_its_date_is_history() {
+        let body = "Ja, Sie haben meine Erlaubnis.\n\nBeste Grüße\nFlorian\n\n\nGesendet: Donnerstag, 06. Juni 2024 um 10:14 Uhr\nVon: \"GitLab Support\" <support@gitlab.com>\nAn: florian@example.de\nBetreff: Re: Export\n\nDer Export steht seit dem 2. Juni, bitte nicht vor Freitag.";
+        assert_eq!(assert_substring(body), "Ja, Sie haben meine Erlaubnis.");
     }
 
     #[test]

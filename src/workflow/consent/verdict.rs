@@ -428,11 +428,31 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                 // of its targets, or a thing of the asked kind) speaks to the action.
                 && !names_asked_thing(sentence_around(&folded, s.at), &asked, &target_words, lexicon)
         };
+        // "…, jullie hebben mijn toestemming om de pipelines opnieuw te draaien. Btw, hoe lang
+        // duurt zoiets meestal?": after the last answer naming the action, asking how long it
+        // takes asks for information; it puts no terms on the answer.
+        let asks_how_long = |s: &Signal| {
+            reading.evidence == Evidence::Anchored
+                && s.kind == Kind::Question
+                && s.sentence != usize::MAX
+                && reading
+                    .last_evidence_sentence
+                    .is_some_and(|last| s.sentence > last)
+                && {
+                    let sentence = sentence_around(&folded, s.at);
+                    HOW_LONG.iter().any(|p| sentence.contains(p))
+                }
+                && !signals.iter().any(|x| {
+                    x.sentence == s.sentence
+                        && !matches!(x.kind, Kind::Question | Kind::Ack | Kind::Timing)
+                })
+        };
         let blockers: Vec<&Signal> = signals
             .iter()
             .filter(|s| {
                 !own_plan(s)
                     && !afterword(s)
+                    && !asks_how_long(s)
                     && !advice_asked(s)
                     && !acknowledged(s)
                     && blocks_grant(s.kind)
@@ -513,6 +533,26 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     }
     (verdict, reasons)
 }
+
+/// Asking how long something takes, in each language.
+const HOW_LONG: &[&str] = &[
+    "how long",
+    "how much time",
+    "hoe lang",
+    "wie lange",
+    "cuánto tiempo",
+    "cuánto tarda",
+    "cuánto vais a tardar",
+    "cuánto van a tardar",
+    "combien de temps",
+    "quanto tempo",
+    "quanto ci vuole",
+    "どのくらい時間",
+    "どれくらい時間",
+    "多长时间",
+    "多久",
+    "얼마나 걸",
+];
 
 /// "Before that", "until then": a refusal they govern only puts the action off.
 const UNTIL_THEN: &[&str] = &[
