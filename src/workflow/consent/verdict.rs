@@ -2746,8 +2746,14 @@ fn clock_and_dates(text: &str) -> Vec<Signal> {
 fn other_targets(request: &str, text: &str) -> Vec<Signal> {
     let asked = targets(request);
     let named = targets(text);
+    let asks_about_an_address = asked.iter().any(|(_, a)| a.contains('@'));
     let mut out = Vec::new();
     for (raw, target) in &named {
+        // "Keiko Yamada / k.yamada@sakura-logi.co.jp": an address on a line of its own (a
+        // signature's contact line) is no target, unless the question is about an address.
+        if !asks_about_an_address && raw.contains('@') && is_contact_line(text, raw) {
+            continue;
+        }
         if !asked
             .iter()
             .any(|(_, a)| a == target || contains_bounded(a, target) || contains_bounded(target, a))
@@ -2967,6 +2973,20 @@ fn listed_sets(request: &str) -> Vec<Vec<(String, String)>> {
         sets.push(current);
     }
     sets
+}
+
+/// Whether every line of `text` that holds `address` holds little else (a name, a label such
+/// as "E-mail:", a phone number): a contact line, not a sentence naming a target.
+fn is_contact_line(text: &str, address: &str) -> bool {
+    text.lines()
+        .filter(|line| line.contains(address))
+        .all(|line| {
+            line.replace(address, " ")
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .count()
+                <= 4
+        })
 }
 
 /// The words of the targets `request` names ("app-b" → "app", "b"), folded.
