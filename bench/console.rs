@@ -132,7 +132,7 @@ async fn far_end(url: &str) -> Result<FarEnd, sqlx::Error> {
 }
 
 /// Writes the tickets, notes and records through the group committer.
-async fn fill(url: &str) -> Result<Duration, String> {
+pub async fn fill(url: &str) -> Result<Duration, String> {
     let store = Store::open(&StoreOptions {
         url: url.to_string(),
         max_connections: 8,

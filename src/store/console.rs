@@ -1,15 +1,14 @@
 //! The review console's reads and its two writes (sessions, note reviews).
 //!
 //! Every list is keyset-paginated, newest first: a page is one index range from the last row
-//! of the previous page (`(updated_at, source, ticket_id)`, `seq`, `(created_at, reference)`),
-//! never an `OFFSET`, so the 2,000th page costs what the first does (indexes in migration
-//! `console`).
+//! of the previous page (`(updated_at, source, ticket_id)`, `seq`), never an `OFFSET`, so the
+//! 2,000th page costs what the first does (indexes in migration `console`). The shadow review
+//! reads the note feed ([`Store::recent_notes`], `note_feed.rs`) like `/api/notes` does.
 
 use serde::Serialize;
 use sqlx::Row;
 
 use super::confirmations::{COLUMNS, record_from_row};
-use super::notes::{NoteStatus, note_status};
 use super::storable::stored;
 use super::{ConfirmationRecord, Store, StoreError, now_ms};
 
@@ -55,40 +54,12 @@ pub struct ProcessedEvent {
     pub processed_at: i64,
 }
 
-/// A note across tickets, with its ticket's category and any review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NoteRow {
-    pub helpdesk: String,
-    pub ticket_id: String,
-    pub category: Option<String>,
-    pub step: String,
-    pub reference: String,
-    pub body: String,
-    pub status: NoteStatus,
-    pub created_at: i64,
-    pub review: Option<NoteReview>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoteReview {
     pub reference: String,
     pub verdict: String,
     pub reason: String,
     pub marked_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NoteCursor {
-    pub created_at: i64,
-    pub reference: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct NoteFilter {
-    /// `LIKE` patterns of the note kind's step keys (see `console::pages::shadow`).
-    pub step_like: Option<String>,
-    pub category: Option<String>,
-    pub after: Option<NoteCursor>,
 }
 
 /// Counts for the overview.
@@ -206,72 +177,6 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| Ok((row.try_get("source")?, record_from_row(row)?)))
-            .collect()
-    }
-
-    /// One page of notes with `status` across tickets, newest first.
-    pub async fn note_page(
-        &self,
-        status: NoteStatus,
-        filter: &NoteFilter,
-    ) -> Result<Vec<NoteRow>, StoreError> {
-        let mut sql = String::from(
-            "SELECT n.source, n.ticket_id, t.category, n.step, n.reference, n.body, n.status,
-                    n.created_at, r.verdict, r.reason, r.marked_at
-             FROM notes n
-             LEFT JOIN tickets t ON t.source = n.source AND t.ticket_id = n.ticket_id
-             LEFT JOIN note_reviews r ON r.reference = n.reference
-             WHERE n.status = $1",
-        );
-        let mut binds = vec![Bind::Text(status.as_str().to_string())];
-        if let Some(like) = &filter.step_like {
-            binds.push(Bind::Text(like.clone()));
-            sql.push_str(&format!(" AND n.step LIKE ${}", binds.len()));
-        }
-        if let Some(category) = &filter.category {
-            binds.push(Bind::Text(stored(category)));
-            sql.push_str(&format!(" AND t.category = ${}", binds.len()));
-        }
-        if let Some(after) = &filter.after {
-            binds.push(Bind::Int(after.created_at));
-            binds.push(Bind::Text(after.reference.clone()));
-            sql.push_str(&format!(
-                " AND (n.created_at, n.reference) < (${}, ${})",
-                binds.len() - 1,
-                binds.len()
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY n.created_at DESC, n.reference DESC LIMIT {PAGE_SIZE}"
-        ));
-        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let reference: String = row.try_get("reference")?;
-                let verdict: Option<String> = row.try_get("verdict")?;
-                let review = match verdict {
-                    Some(verdict) => Some(NoteReview {
-                        reference: reference.clone(),
-                        verdict,
-                        reason: row.try_get("reason")?,
-                        marked_at: row.try_get("marked_at")?,
-                    }),
-                    None => None,
-                };
-                Ok(NoteRow {
-                    helpdesk: row.try_get("source")?,
-                    ticket_id: row.try_get("ticket_id")?,
-                    category: row.try_get("category")?,
-                    step: row.try_get("step")?,
-                    body: row.try_get("body")?,
-                    status: note_status(&row.try_get::<String, _>("status")?)?,
-                    created_at: row.try_get("created_at")?,
-                    reference,
-                    review,
-                })
-            })
             .collect()
     }
 

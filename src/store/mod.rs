@@ -29,7 +29,7 @@ use sqlx::any::AnyPoolOptions;
 use std::time::Duration;
 
 pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
-pub use note_feed::{FeedNote, NoteCursor, NoteFeedQuery, NotePage};
+pub use note_feed::{FeedNote, NOTE_KINDS, NoteCursor, NoteFeedQuery, NotePage};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
 pub use trail::{
