@@ -16,6 +16,7 @@ both!(
     the_note_feed_filters_by_kind_category_and_helpdesk,
     sessions_expire_and_end,
     the_overview_counts_events_notes_tickets_and_verdicts,
+    the_overview_is_counted_once_for_many_views,
 );
 
 fn in_category(prev: Option<&TicketState>, category: Category) -> Decision {
@@ -274,7 +275,7 @@ async fn every_page(db: &Db, query: NoteFeedQuery) -> Vec<FeedNote> {
     all
 }
 
-/// Every step a release writes: the stored `kind` column (migration `notes_kind`) must say
+/// Every step a release writes: the stored `kind` column (migration `console_filters`) must say
 /// what `NoteStep::kind` says, or the kind filter would hide notes.
 fn one_of_each_step() -> Vec<NoteStep> {
     vec![
@@ -543,4 +544,37 @@ async fn the_overview_counts_events_notes_tickets_and_verdicts(db: Db) {
         vec![("granted".to_string(), 1), ("unclear".to_string(), 1)]
     );
     assert_eq!(overview.notes, vec![("shadow".to_string(), 2)]);
+}
+
+async fn the_overview_is_counted_once_for_many_views(db: Db) {
+    db.store
+        .apply_event(SOURCE, &event("1", "a"), NoteStatus::Shadow, |prev| {
+            in_category(prev, Category::AccountAccess)
+        })
+        .await
+        .unwrap();
+    let tickets = |o: &onbehalf::store::console::Overview| -> i64 {
+        o.tickets.iter().map(|(_, _, n)| n).sum()
+    };
+    // Views at once share one count.
+    let views = futures::future::join_all((0..4).map(|_| db.store.overview_counted(24, 14))).await;
+    let first = views[0].as_ref().unwrap().clone();
+    assert_eq!(tickets(&first.overview), 1);
+    for view in &views {
+        assert_eq!(view.as_ref().unwrap().counted_at_ms, first.counted_at_ms);
+    }
+    db.store
+        .apply_event(SOURCE, &event("2", "b"), NoteStatus::Shadow, |prev| {
+            in_category(prev, Category::AccountAccess)
+        })
+        .await
+        .unwrap();
+    // Within the fresh time the page shows the counts it has, and says when they were made.
+    let again = db.store.overview_counted(24, 14).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(tickets(&db.store.overview(24, 14).await.unwrap()), 2);
+    // Another window is counted on its own.
+    let week = db.store.overview_counted(24, 7).await.unwrap();
+    assert_eq!(tickets(&week.overview), 2);
+    assert!(week.counted_at_ms >= first.counted_at_ms);
 }

@@ -146,6 +146,8 @@ pub struct Store {
     backend: Backend,
     /// Signs every record appended (never stored in the database).
     trail_key: Option<std::sync::Arc<trail::TrailKey>>,
+    /// The console overview's last counts (`console::Store::overview_counted`).
+    overview_cache: std::sync::Arc<console::OverviewCache>,
 }
 
 impl Store {
@@ -191,6 +193,7 @@ impl Store {
             pool,
             backend,
             trail_key: None,
+            overview_cache: Default::default(),
         };
         store.check_encoding().await?;
         Ok(store)

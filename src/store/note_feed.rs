@@ -2,7 +2,7 @@
 //! shadow review): what a team watching shadow mode reads.
 //!
 //! Filters by status, note kind, ticket category and helpdesk. The kind is the stored `kind`
-//! column (generated from `step` by migration `notes_kind`), so a rare kind is one range of
+//! column (generated from `step` by migration `console_filters`), so a rare kind is one range of
 //! `notes_status_kind_recent` rather than a walk over every note of a status.
 //!
 //! Keyset pagination on `(created_at, reference)`: a page starts strictly after the last note
@@ -168,10 +168,11 @@ impl Store {
             sql.push_str(&format!(" AND n.created_at >= {}", next_param()));
         }
         if query.after.is_some() {
-            let (a, b, c) = (next_param(), next_param(), next_param());
-            sql.push_str(&format!(
-                " AND (n.created_at < {a} OR (n.created_at = {b} AND n.reference < {c}))"
-            ));
+            // A row comparison, not `a < x OR (a = x AND b < y)`: both databases read it as
+            // one range of the (…, created_at, reference) index, so the 2,000th page costs
+            // what the first does.
+            let (a, b) = (next_param(), next_param());
+            sql.push_str(&format!(" AND (n.created_at, n.reference) < ({a}, {b})"));
         }
         sql.push_str(&format!(
             " ORDER BY n.created_at DESC, n.reference DESC LIMIT {}",
@@ -187,10 +188,7 @@ impl Store {
             q = q.bind(since);
         }
         if let Some(after) = &query.after {
-            q = q
-                .bind(after.created_at_ms)
-                .bind(after.created_at_ms)
-                .bind(after.reference.clone());
+            q = q.bind(after.created_at_ms).bind(after.reference.clone());
         }
         let limit = query.limit.max(1);
         // One more than asked tells whether there is a next page.

@@ -4,7 +4,7 @@
 --
 -- Generated from the step key, mirroring NoteStep::kind (src/workflow/note_step.rs); the store
 -- tests check both agree for every step a release writes. A key no release wrote is 'other'.
--- STORED: PostgreSQL computes it on write (it has no virtual generated columns before 18).
+-- VIRTUAL: SQLite computes it on read; the index keeps its own copy (ADD COLUMN allows only VIRTUAL).
 ALTER TABLE notes ADD COLUMN kind TEXT GENERATED ALWAYS AS (
     CASE
         WHEN step = 'triage' THEN 'triage'
@@ -20,7 +20,13 @@ ALTER TABLE notes ADD COLUMN kind TEXT GENERATED ALWAYS AS (
         WHEN step LIKE 'recategorised-_%' THEN 'recategorised'
         ELSE 'other'
     END
-) STORED;
+) VIRTUAL;
 
 -- The shadow review lists one status (shadow), newest first, optionally of one kind.
 CREATE INDEX notes_status_kind_recent ON notes (status, kind, created_at, reference);
+
+-- The tickets list filtered by stage and category, newest change first: one index range read
+-- backwards. It also serves the overview's count by stage and category, so it replaces the
+-- (stage, category) index of migration console.
+CREATE INDEX tickets_stage_category_updated ON tickets (stage, category, updated_at, source, ticket_id);
+DROP INDEX tickets_stage_category;
