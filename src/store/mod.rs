@@ -146,7 +146,7 @@ pub struct Store {
     backend: Backend,
     /// Signs every record appended (never stored in the database).
     trail_key: Option<std::sync::Arc<trail::TrailKey>>,
-    /// The console overview's last counts (`console::Store::overview_counted`).
+    /// The console overview's last counts (`Store::overview_counted`, in `console.rs`).
     overview_cache: std::sync::Arc<console::OverviewCache>,
 }
 
