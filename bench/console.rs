@@ -121,18 +121,19 @@ async fn far_end(url: &str) -> Result<FarEnd, sqlx::Error> {
             ticket.try_get::<String, _>("source")?,
             ticket.try_get::<String, _>("ticket_id")?
         ),
-        note: format!(
-            "{}:{}",
+        // The page's own cursor (opaque to clients, as the feed's `next`).
+        note: onbehalf::store::NoteCursor::new(
             note.try_get::<i64, _>("created_at")?,
-            note.try_get::<String, _>("reference")?
-        ),
+            note.try_get::<String, _>("reference")?,
+        )
+        .encode(),
     };
     conn.close().await?;
     Ok(far)
 }
 
 /// Writes the tickets, notes and records through the group committer.
-async fn fill(url: &str) -> Result<Duration, String> {
+pub async fn fill(url: &str) -> Result<Duration, String> {
     let store = Store::open(&StoreOptions {
         url: url.to_string(),
         max_connections: 8,
@@ -165,12 +166,30 @@ async fn fill(url: &str) -> Result<Duration, String> {
     let elapsed = started.elapsed();
     store.close().await;
     results.into_iter().collect::<Result<(), String>>()?;
+    analyze(url).await.map_err(|e| format!("ANALYZE: {e}"))?;
     Ok(elapsed)
+}
+
+/// PostgreSQL's autovacuum analyzes tables within a minute or so of a fill this size; until
+/// then the planner believes the tables hold a few rows (and picks, e.g., a bitmap scan and a
+/// sort of 33,000 tickets for a filtered page). The pages are timed with the statistics a
+/// running service has. SQLite keeps no statistics unless asked, and the store never asks.
+async fn analyze(url: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    if !url.starts_with("postgres") {
+        return Ok(());
+    }
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    sqlx::query("ANALYZE").execute(&mut conn).await?;
+    conn.close().await
 }
 
 struct Timing {
     median_ms: f64,
     slowest_ms: f64,
+    /// The warm-up request (not in the figures above): for the overview, the one that counts.
+    first_ms: f64,
 }
 
 async fn time_page(
@@ -180,6 +199,7 @@ async fn time_page(
     form: Option<String>,
 ) -> Result<Timing, String> {
     let mut times = Vec::with_capacity(RUNS);
+    let mut first_ms = 0.0;
     for run in 0..=RUNS {
         let started = Instant::now();
         let request = match &form {
@@ -199,14 +219,18 @@ async fn time_page(
         if status != 200 {
             return Err(format!("{url}: {status}: {}", &body[..body.len().min(200)]));
         }
+        let took = started.elapsed().as_secs_f64() * 1000.0;
         if run > 0 {
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            times.push(took);
+        } else {
+            first_ms = took;
         }
     }
     times.sort_by(f64::total_cmp);
     Ok(Timing {
         median_ms: times[times.len() / 2],
         slowest_ms: times[times.len() - 1],
+        first_ms,
     })
 }
 
@@ -336,11 +360,24 @@ pub async fn run(
         ),
         (
             "shadow review, deep page",
-            format!("/console/shadow?after={}", far.note.replace(':', "%3A")),
+            format!("/console/shadow?after={}", far.note),
         ),
     ];
     for (name, path) in pages {
         let timing = time_page(&http, &cookie, &proc.url(&path), None).await;
+        if name == "overview"
+            && let Ok(t) = &timing
+        {
+            // The overview counts at most every 15 s and shows the counts' age; the first
+            // view after start is the one that counts 100k rows.
+            table.add(
+                scenario,
+                "overview, first view (counting)",
+                Ok(t.first_ms),
+                "ms",
+                None,
+            );
+        }
         add_timing(table, scenario, name, timing);
     }
     // "Verify now" re-checks the whole chain: the one console action that reads every record.

@@ -36,6 +36,12 @@ enum Command {
     FakeHelpdesk(fake_helpdesk::FakeArgs),
     /// Every scenario against target/production/onbehalf; prints a Markdown table.
     All(all::AllArgs),
+    /// Fills the database at --database-url with the console scenario's 100,000 tickets, notes
+    /// and trail records, and keeps it (to read query plans against it).
+    ConsoleFill {
+        #[arg(long)]
+        database_url: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -87,6 +93,13 @@ fn main() -> anyhow::Result<()> {
             Command::Reference(args) => reference::run(args).await,
             Command::FakeHelpdesk(args) => fake_helpdesk::run(args).await,
             Command::All(args) => all::run(args).await,
+            Command::ConsoleFill { database_url } => {
+                let took = console::fill(&database_url)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                eprintln!("filled in {:.0} s", took.as_secs_f64());
+                Ok(())
+            }
         }
     })
 }

@@ -370,6 +370,37 @@ async fn pages_show_what_the_api_holds() {
         .await
         .unwrap();
     assert!(other.contains("id=\"no-notes\""));
+    let zendesk = get(&app, &cookie, "/console/shadow?helpdesk=zendesk")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        zendesk.matches("class=\"mark-wrong\"").count(),
+        shadow_notes
+    );
+    // The pages page with the note feed's own cursor (`next` of /api/notes).
+    let api: serde_json::Value = app
+        .api("/api/notes?status=shadow&limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next = api["next"].as_str().expect("more than one shadow note");
+    let older = get(&app, &cookie, &format!("/console/shadow?after={next}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        older.matches("class=\"mark-wrong\"").count(),
+        shadow_notes - 1,
+        "every note after the newest"
+    );
+    for bad in ["kind=summary", "helpdesk=freshdesk", "after=12%3Aref"] {
+        let r = get(&app, &cookie, &format!("/console/shadow?{bad}")).await;
+        assert_eq!(r.status(), 400, "{bad}");
+    }
 
     // Overview: the mode, the dead letter, the ticket counted.
     let overview = get(&app, &cookie, "/console").await.text().await.unwrap();
@@ -382,6 +413,10 @@ async fn pages_show_what_the_api_holds() {
         "{overview}"
     );
     assert!(overview.contains("<svg class=\"chart\""));
+    assert!(
+        overview.contains("id=\"counted-at\">Counts as of <time>"),
+        "the counts say when they were made"
+    );
     app.stop().await;
 }
 

@@ -156,6 +156,48 @@ async fn shadow_notes_are_listed_across_tickets_newest_first_paged_and_filtered(
         .unwrap();
     assert_eq!(posted["notes"], serde_json::json!([]), "nothing was posted");
 
+    // The shadow review's filters: note kind, the ticket's category, the helpdesk.
+    let category = notes[0]["category"]
+        .as_str()
+        .expect("a triaged ticket's category");
+    let listed = |body: Value| -> Vec<String> {
+        body["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["ticket_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (query, expected) in [
+        ("kind=triage", vec!["7003", "7002", "7001"]),
+        ("kind=question", vec![]),
+        (
+            &format!("category={category}&helpdesk=zendesk") as &str,
+            vec!["7003", "7002", "7001"],
+        ),
+        ("helpdesk=zammad", vec![]),
+        ("kind=triage&limit=1", vec!["7003"]),
+    ] {
+        let body: Value = app
+            .api(&format!("/api/notes?status=shadow&{query}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed(body), expected, "{query}");
+    }
+    let other_category = ["account_access", "project_group_change", "other"]
+        .into_iter()
+        .find(|c| *c != category)
+        .unwrap();
+    let body: Value = app
+        .api(&format!("/api/notes?category={other_category}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed(body).is_empty(), "{other_category}");
+
     // A ticket's own notes show their time as RFC 3339 too.
     let ticket = app.ticket("7001").await;
     rfc3339(&ticket["notes"][0]["created_at"]);
@@ -176,6 +218,16 @@ async fn shadow_notes_are_listed_across_tickets_newest_first_paged_and_filtered(
         ("limit=0", "bad_limit", "limit=\"0\""),
         ("limit=501", "bad_limit", "from 1 to 500"),
         ("after=nonsense", "bad_after", "after=\"nonsense\""),
+        (
+            "kind=summary",
+            "bad_kind",
+            "kind=\"summary\" is not a note kind",
+        ),
+        (
+            "category=billing",
+            "bad_category",
+            "category=\"billing\" is not a category",
+        ),
     ] {
         let r = app.api(&format!("/api/notes?{query}")).await;
         assert_eq!(r.status(), 400, "{query}");

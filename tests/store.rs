@@ -224,6 +224,7 @@ async fn recent_notes_across_tickets_page_newest_first(db: Db) {
                 since_ms: None,
                 after,
                 limit: 3,
+                ..NoteFeedQuery::default()
             })
             .await
             .unwrap();
@@ -254,6 +255,7 @@ async fn recent_notes_across_tickets_page_newest_first(db: Db) {
             since_ms: Some(3000),
             after: None,
             limit: 100,
+            ..NoteFeedQuery::default()
         })
         .await
         .unwrap();

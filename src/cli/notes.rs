@@ -121,6 +121,7 @@ async fn read_notes(
                 since_ms: Some(crate::rfc3339::to_ms(since)),
                 after,
                 limit: want,
+                ..NoteFeedQuery::default()
             })
             .await?;
         notes.extend(page.notes);

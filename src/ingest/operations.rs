@@ -13,7 +13,8 @@ use super::HttpState;
 use super::api::authorise;
 use super::error::ApiError;
 use crate::queue::{DeadLetterPage, DeadLetterQuery, QueueError};
-use crate::store::{NoteCursor, NoteFeedQuery, NotePage, NoteStatus};
+use crate::store::{NOTE_KINDS, NoteCursor, NoteFeedQuery, NotePage, NoteStatus};
+use crate::workflow::Category;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -30,6 +31,12 @@ pub const MAX_LIMIT: u32 = 500;
 #[derive(Deserialize)]
 struct NotesQuery {
     status: Option<String>,
+    /// A note kind (`triage`, `question`…: [`NOTE_KINDS`]).
+    kind: Option<String>,
+    /// The ticket's category (`account_access`…).
+    category: Option<String>,
+    /// The helpdesk (`zendesk`, `zammad`).
+    helpdesk: Option<String>,
     since: Option<String>,
     limit: Option<String>,
     after: Option<String>,
@@ -68,11 +75,38 @@ async fn notes(
             Some(NoteCursor::parse(text).map_err(|why| ApiError::BadRequest(why, "bad_after"))?)
         }
     };
+    if let Some(kind) = query.kind.as_deref()
+        && !NOTE_KINDS.contains(&kind)
+    {
+        return Err(ApiError::BadRequest(
+            format!(
+                "kind={kind:?} is not a note kind ({})",
+                NOTE_KINDS.join(", ")
+            ),
+            "bad_kind",
+        ));
+    }
+    if let Some(category) = query.category.as_deref()
+        && Category::parse(category).is_none()
+    {
+        let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        return Err(ApiError::BadRequest(
+            format!(
+                "category={category:?} is not a category ({})",
+                known.join(", ")
+            ),
+            "bad_category",
+        ));
+    }
     let limit = page_limit(query.limit.as_deref())?;
     let page = state
         .store
         .recent_notes(&NoteFeedQuery {
             status,
+            kind: query.kind,
+            category: query.category,
+            // Any name: one no helpdesk has simply lists nothing.
+            helpdesk: query.helpdesk,
             since_ms,
             after,
             limit,

@@ -1,15 +1,17 @@
 //! The review console's reads and its two writes (sessions, note reviews).
 //!
 //! Every list is keyset-paginated, newest first: a page is one index range from the last row
-//! of the previous page (`(updated_at, source, ticket_id)`, `seq`, `(created_at, reference)`),
-//! never an `OFFSET`, so the 2,000th page costs what the first does (indexes in migration
-//! `console`).
+//! of the previous page (`(updated_at, source, ticket_id)`, `seq`), never an `OFFSET`, so the
+//! 2,000th page costs what the first does (indexes in migration `console`). The shadow review
+//! reads the note feed ([`Store::recent_notes`], `note_feed.rs`) like `/api/notes` does.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sqlx::Row;
 
 use super::confirmations::{COLUMNS, record_from_row};
-use super::notes::{NoteStatus, note_status};
 use super::storable::stored;
 use super::{ConfirmationRecord, Store, StoreError, now_ms};
 
@@ -55,40 +57,12 @@ pub struct ProcessedEvent {
     pub processed_at: i64,
 }
 
-/// A note across tickets, with its ticket's category and any review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NoteRow {
-    pub helpdesk: String,
-    pub ticket_id: String,
-    pub category: Option<String>,
-    pub step: String,
-    pub reference: String,
-    pub body: String,
-    pub status: NoteStatus,
-    pub created_at: i64,
-    pub review: Option<NoteReview>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoteReview {
     pub reference: String,
     pub verdict: String,
     pub reason: String,
     pub marked_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NoteCursor {
-    pub created_at: i64,
-    pub reference: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct NoteFilter {
-    /// `LIKE` patterns of the note kind's step keys (see `console::pages::shadow`).
-    pub step_like: Option<String>,
-    pub category: Option<String>,
-    pub after: Option<NoteCursor>,
 }
 
 /// Counts for the overview.
@@ -102,6 +76,52 @@ pub struct Overview {
     pub verdicts: Vec<(i64, String, i64)>,
     /// (status, notes).
     pub notes: Vec<(String, i64)>,
+}
+
+/// Counts younger than this are shown as they are; older ones are recounted in the background
+/// while the page shows them (with their age). Counting reads every row of the last days: at
+/// 100,000 tickets that is ~0.4 s of database time, so it is done at most this often.
+pub const OVERVIEW_FRESH: Duration = Duration::from_secs(15);
+
+/// Counts older than this are never shown: the request counts again and waits for it.
+pub const OVERVIEW_STALE_LIMIT: Duration = Duration::from_secs(300);
+
+/// The overview's counts and when they were counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountedOverview {
+    pub overview: Arc<Overview>,
+    /// When the counting started (unix ms): rows recorded since are not in it.
+    pub counted_at_ms: i64,
+    /// The window asked for (hours of activity, days of verdicts).
+    pub hours: i64,
+    pub days: i64,
+}
+
+/// The last counts of one store (shared by its clones), and who is counting now.
+#[derive(Debug, Default)]
+pub(super) struct OverviewCache {
+    latest: Mutex<Option<(Instant, CountedOverview)>>,
+    /// Held while counting: one count at a time, whatever the number of viewers.
+    counting: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl OverviewCache {
+    /// The latest counts for this window and their age.
+    fn latest(&self, hours: i64, days: i64) -> Option<(Duration, CountedOverview)> {
+        let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        latest
+            .as_ref()
+            .filter(|(_, c)| c.hours == hours && c.days == days)
+            .map(|(at, counted)| (at.elapsed(), counted.clone()))
+    }
+
+    fn keep(&self, started: Instant, counted: CountedOverview) {
+        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        // A slower, older count never replaces a newer one.
+        if latest.as_ref().is_none_or(|(at, _)| *at < started) {
+            *latest = Some((started, counted));
+        }
+    }
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -209,72 +229,6 @@ impl Store {
             .collect()
     }
 
-    /// One page of notes with `status` across tickets, newest first.
-    pub async fn note_page(
-        &self,
-        status: NoteStatus,
-        filter: &NoteFilter,
-    ) -> Result<Vec<NoteRow>, StoreError> {
-        let mut sql = String::from(
-            "SELECT n.source, n.ticket_id, t.category, n.step, n.reference, n.body, n.status,
-                    n.created_at, r.verdict, r.reason, r.marked_at
-             FROM notes n
-             LEFT JOIN tickets t ON t.source = n.source AND t.ticket_id = n.ticket_id
-             LEFT JOIN note_reviews r ON r.reference = n.reference
-             WHERE n.status = $1",
-        );
-        let mut binds = vec![Bind::Text(status.as_str().to_string())];
-        if let Some(like) = &filter.step_like {
-            binds.push(Bind::Text(like.clone()));
-            sql.push_str(&format!(" AND n.step LIKE ${}", binds.len()));
-        }
-        if let Some(category) = &filter.category {
-            binds.push(Bind::Text(stored(category)));
-            sql.push_str(&format!(" AND t.category = ${}", binds.len()));
-        }
-        if let Some(after) = &filter.after {
-            binds.push(Bind::Int(after.created_at));
-            binds.push(Bind::Text(after.reference.clone()));
-            sql.push_str(&format!(
-                " AND (n.created_at, n.reference) < (${}, ${})",
-                binds.len() - 1,
-                binds.len()
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY n.created_at DESC, n.reference DESC LIMIT {PAGE_SIZE}"
-        ));
-        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let reference: String = row.try_get("reference")?;
-                let verdict: Option<String> = row.try_get("verdict")?;
-                let review = match verdict {
-                    Some(verdict) => Some(NoteReview {
-                        reference: reference.clone(),
-                        verdict,
-                        reason: row.try_get("reason")?,
-                        marked_at: row.try_get("marked_at")?,
-                    }),
-                    None => None,
-                };
-                Ok(NoteRow {
-                    helpdesk: row.try_get("source")?,
-                    ticket_id: row.try_get("ticket_id")?,
-                    category: row.try_get("category")?,
-                    step: row.try_get("step")?,
-                    body: row.try_get("body")?,
-                    status: note_status(&row.try_get::<String, _>("status")?)?,
-                    created_at: row.try_get("created_at")?,
-                    reference,
-                    review,
-                })
-            })
-            .collect()
-    }
-
     /// Records a reviewer's verdict on a note (a later one replaces it). `Ok(false)`: no note
     /// has that reference.
     pub async fn review_note(
@@ -338,6 +292,55 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// The overview's counts as [`Store::overview`] gives them, counted at most every
+    /// [`OVERVIEW_FRESH`]: counts up to [`OVERVIEW_STALE_LIMIT`] old are answered at once (and
+    /// recounted in the background when past fresh); older or none, this request counts.
+    pub async fn overview_counted(
+        &self,
+        hours: i64,
+        days: i64,
+    ) -> Result<CountedOverview, StoreError> {
+        let cache = &self.overview_cache;
+        if let Some((age, counted)) = cache.latest(hours, days)
+            && age < OVERVIEW_STALE_LIMIT
+        {
+            if age >= OVERVIEW_FRESH
+                && let Ok(guard) = cache.counting.clone().try_lock_owned()
+            {
+                let store = self.clone();
+                tokio::spawn(async move {
+                    let _counting = guard;
+                    if let Err(e) = store.count_overview(hours, days).await {
+                        // The page keeps showing the older counts, with their age.
+                        tracing::warn!(error = %e, "recounting the console overview failed");
+                    }
+                });
+            }
+            return Ok(counted);
+        }
+        let _counting = cache.counting.lock().await;
+        // Someone else may have counted while this request waited.
+        if let Some((age, counted)) = cache.latest(hours, days)
+            && age < OVERVIEW_FRESH
+        {
+            return Ok(counted);
+        }
+        self.count_overview(hours, days).await
+    }
+
+    async fn count_overview(&self, hours: i64, days: i64) -> Result<CountedOverview, StoreError> {
+        let started = Instant::now();
+        let counted_at_ms = now_ms();
+        let counted = CountedOverview {
+            overview: Arc::new(self.overview(hours, days).await?),
+            counted_at_ms,
+            hours,
+            days,
+        };
+        self.overview_cache.keep(started, counted.clone());
+        Ok(counted)
     }
 
     /// The overview's counts: events and notes per hour over the last `hours`, tickets by

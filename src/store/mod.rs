@@ -29,7 +29,7 @@ use sqlx::any::AnyPoolOptions;
 use std::time::Duration;
 
 pub use batch::{Decide, EventToApply, GroupCommitter, NoteSettler};
-pub use note_feed::{FeedNote, NoteCursor, NoteFeedQuery, NotePage};
+pub use note_feed::{FeedNote, NOTE_KINDS, NoteCursor, NoteFeedQuery, NotePage};
 pub use notes::{NoteRecord, NoteStatus};
 pub use tickets::{Applied, TicketView};
 pub use trail::{
@@ -146,6 +146,8 @@ pub struct Store {
     backend: Backend,
     /// Signs every record appended (never stored in the database).
     trail_key: Option<std::sync::Arc<trail::TrailKey>>,
+    /// The console overview's last counts (`Store::overview_counted`, in `console.rs`).
+    overview_cache: std::sync::Arc<console::OverviewCache>,
 }
 
 impl Store {
@@ -191,6 +193,7 @@ impl Store {
             pool,
             backend,
             trail_key: None,
+            overview_cache: Default::default(),
         };
         store.check_encoding().await?;
         Ok(store)

@@ -204,10 +204,6 @@ impl Store {
     }
 }
 
-pub(super) fn note_status(text: &str) -> Result<NoteStatus, StoreError> {
-    NoteStatus::parse(text)
-}
-
 fn note_from_row(row: &sqlx::any::AnyRow) -> Result<NoteRecord, StoreError> {
     Ok(NoteRecord {
         step: row.try_get("step")?,

@@ -89,7 +89,9 @@ pub async fn page(
     State(state): State<HttpState>,
     session: Session,
 ) -> Result<Html<String>, ConsoleError> {
-    let overview = state.store.overview(HOURS, DAYS).await?;
+    // Counted at most every few seconds (the counts read every recent row); the page says when.
+    let counted = state.store.overview_counted(HOURS, DAYS).await?;
+    let overview = &*counted.overview;
     let (readiness, stats) = crate::ingest::dependency_probes(&state).await;
     let any_live = state.console.helpdesks.iter().any(|h| h.live);
     let dependencies: Vec<DependencyRow> = Dependency::ALL
@@ -168,7 +170,10 @@ pub async fn page(
             dead_letters => stats.dead,
             queue_ready => stats.ready,
             helpdesks => state.console.helpdesks.clone(),
-            notes_by_status => overview.notes,
+            notes_by_status => overview.notes.clone(),
+            fresh_seconds => crate::store::console::OVERVIEW_FRESH.as_secs(),
+            counted_at => format_ms(counted.counted_at_ms),
+            counted_seconds_ago => (crate::store::now_ms() - counted.counted_at_ms).max(0) / 1000,
         },
     )?;
     Ok(Html(body))

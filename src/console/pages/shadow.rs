@@ -15,24 +15,9 @@ use crate::console::error::ConsoleError;
 use crate::console::render::{self, note_html, percent_encode};
 use crate::console::session::Session;
 use crate::ingest::HttpState;
-use crate::store::NoteStatus;
-use crate::store::console::{NoteCursor, NoteFilter, PAGE_SIZE};
+use crate::store::console::PAGE_SIZE;
+use crate::store::{NOTE_KINDS, NoteCursor, NoteFeedQuery, NoteStatus};
 use crate::workflow::Category;
-
-/// Each note kind (`NoteStep::kind`) and the `LIKE` pattern of its step keys
-/// (`NoteStep::key`): fixed text, never user input.
-pub const KINDS: [(&str, &str); 10] = [
-    ("triage", "triage"),
-    ("recategorised", "recategorised-%"),
-    ("escalated", "escalated"),
-    ("ownership_verified", "ownership-verified"),
-    ("role_verified", "role-verified"),
-    ("question", "question-%"),
-    ("warning_unverified", "warning-unverified-%"),
-    ("verdict", "verdict-%"),
-    ("requester_changed", "requester-changed-%"),
-    ("reopened", "reopened-%"),
-];
 
 /// A reason longer than this is refused (it is a reviewer's remark, not a document).
 const MAX_REASON_CHARS: usize = 2000;
@@ -41,16 +26,26 @@ const MAX_REASON_CHARS: usize = 2000;
 pub struct ShadowQuery {
     kind: Option<String>,
     category: Option<String>,
-    /// The last note of the previous page: `created_at:reference`.
+    helpdesk: Option<String>,
+    /// Where the page starts: the previous page's `next` (a [`NoteCursor`]).
     after: Option<String>,
 }
 
-fn filter_query(kind: &Option<String>, category: &Option<String>) -> String {
-    [("kind", kind), ("category", category)]
-        .iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", percent_encode(v))))
-        .collect::<Vec<_>>()
-        .join("&")
+/// The filters as a query string, to keep them across pages and after a mark.
+fn filter_query(
+    kind: &Option<String>,
+    category: &Option<String>,
+    helpdesk: &Option<String>,
+) -> String {
+    [
+        ("kind", kind),
+        ("category", category),
+        ("helpdesk", helpdesk),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", percent_encode(v))))
+    .collect::<Vec<_>>()
+    .join("&")
 }
 
 pub async fn page(
@@ -59,71 +54,61 @@ pub async fn page(
     Query(query): Query<ShadowQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     let kind = given(&query.kind);
-    let step_like = match &kind {
-        Some(k) => Some(
-            KINDS
-                .iter()
-                .find(|(name, _)| name == k)
-                .map(|(_, like)| like.to_string())
-                .ok_or_else(|| ConsoleError::BadRequest(format!("{k:?} is not a note kind")))?,
-        ),
-        None => None,
-    };
+    if let Some(k) = &kind
+        && !NOTE_KINDS.contains(&k.as_str())
+    {
+        return Err(ConsoleError::BadRequest(format!(
+            "{k:?} is not a note kind"
+        )));
+    }
     let category = given(&query.category);
     if let Some(c) = &category
         && !Category::ALL.iter().any(|known| known.as_str() == c)
     {
         return Err(ConsoleError::BadRequest(format!("{c:?} is not a category")));
     }
+    let helpdesk = given(&query.helpdesk);
+    if let Some(h) = &helpdesk
+        && state.console.helpdesk(h).is_none()
+    {
+        return Err(ConsoleError::BadRequest(format!(
+            "{h:?} is not a helpdesk this service reads"
+        )));
+    }
     let after = match given(&query.after) {
-        Some(text) => {
-            let (at, reference) = text
-                .split_once(':')
-                .and_then(|(at, r)| Some((at.parse::<i64>().ok()?, r.to_string())))
-                .ok_or_else(|| {
-                    ConsoleError::BadRequest(format!("after={text:?} is not a page position"))
-                })?;
-            Some(NoteCursor {
-                created_at: at,
-                reference,
-            })
-        }
+        Some(text) => Some(NoteCursor::parse(&text).map_err(ConsoleError::BadRequest)?),
         None => None,
     };
     let paged = after.is_some();
-    let rows = state
+    let page = state
         .store
-        .note_page(
-            NoteStatus::Shadow,
-            &NoteFilter {
-                step_like,
-                category: category.clone(),
-                after,
-            },
-        )
+        .recent_notes(&NoteFeedQuery {
+            status: Some(NoteStatus::Shadow),
+            kind: kind.clone(),
+            category: category.clone(),
+            helpdesk: helpdesk.clone(),
+            since_ms: None,
+            after,
+            limit: PAGE_SIZE as u32,
+        })
         .await?;
-    let filters = filter_query(&kind, &category);
-    let next_query = (rows.len() as i64 == PAGE_SIZE)
-        .then(|| rows.last())
-        .flatten()
-        .map(|last| {
-            let after = format!(
-                "after={}",
-                percent_encode(&format!("{}:{}", last.created_at, last.reference))
-            );
-            if filters.is_empty() {
-                after
-            } else {
-                format!("{filters}&{after}")
-            }
-        });
+    let filters = filter_query(&kind, &category, &helpdesk);
+    let next_query = page.next.as_deref().map(|next| {
+        let after = format!("after={}", percent_encode(next));
+        if filters.is_empty() {
+            after
+        } else {
+            format!("{filters}&{after}")
+        }
+    });
+    let rows = page.notes;
     let notes: Vec<_> = rows
         .iter()
         .map(|n| {
             minijinja::context! {
                 helpdesk => n.helpdesk, ticket_id => n.ticket_id, category => n.category,
-                step => n.step, kind => note_kind(&n.step), reference => n.reference,
-                created_at => n.created_at, body_html => note_html(&n.body),
+                step => n.step, kind => n.kind, reference => n.reference,
+                created_at => n.created_at, body_html => note_html(&n.html),
                 review => n.review,
                 helpdesk_url => state.console.ticket_url(&n.helpdesk, &n.ticket_id),
             }
@@ -135,9 +120,10 @@ pub async fn page(
         &session.csrf,
         minijinja::context! {
             notes, next_query, paged, filters,
-            kinds => KINDS.map(|(k, _)| k),
+            kinds => NOTE_KINDS,
             categories => Category::ALL.map(|c| c.as_str()),
-            filter => minijinja::context! { kind, category },
+            helpdesks => state.console.helpdesks.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
+            filter => minijinja::context! { kind, category, helpdesk },
         },
     )?;
     Ok(Html(body))
@@ -151,6 +137,7 @@ pub struct ReviewForm {
     /// The filters the reviewer was looking at, to come back to them.
     kind: Option<String>,
     category: Option<String>,
+    helpdesk: Option<String>,
 }
 
 pub async fn review(
@@ -179,7 +166,11 @@ pub async fn review(
         ));
     }
     tracing::info!(note = %reference, "shadow note marked wrong");
-    let filters = filter_query(&given(&form.kind), &given(&form.category));
+    let filters = filter_query(
+        &given(&form.kind),
+        &given(&form.category),
+        &given(&form.helpdesk),
+    );
     let back = if filters.is_empty() {
         "/console/shadow".to_string()
     } else {
@@ -271,51 +262,4 @@ pub async fn export(
         Body::from_stream(pages),
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::workflow::NoteStep;
-
-    /// SQL `LIKE` with only a trailing `%`, as the patterns use it.
-    fn like(pattern: &str, text: &str) -> bool {
-        match pattern.strip_suffix('%') {
-            Some(prefix) => text.starts_with(prefix),
-            None => text == pattern,
-        }
-    }
-
-    #[test]
-    fn every_kind_pattern_matches_its_steps_and_no_other() {
-        let steps = [
-            NoteStep::Triage,
-            NoteStep::Recategorised {
-                category: Category::AccountAccess,
-                nth: 2,
-            },
-            NoteStep::Escalated,
-            NoteStep::OwnershipVerified,
-            NoteStep::RoleVerified,
-            NoteStep::Question {
-                comment_id: "7".into(),
-            },
-            NoteStep::WarningUnverified {
-                comment_id: "7".into(),
-            },
-            NoteStep::Verdict {
-                reply_id: "8".into(),
-            },
-            NoteStep::RequesterChanged { nth: 1 },
-            NoteStep::Reopened { nth: 1 },
-        ];
-        for step in &steps {
-            let matching: Vec<&str> = KINDS
-                .iter()
-                .filter(|(_, pattern)| like(pattern, &step.key()))
-                .map(|(kind, _)| *kind)
-                .collect();
-            assert_eq!(matching, vec![step.kind()], "{}", step.key());
-        }
-    }
 }
