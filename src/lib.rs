@@ -18,5 +18,6 @@ pub mod rfc3339;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod timeouts;
 pub mod worker;
 pub mod workflow;

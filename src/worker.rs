@@ -29,13 +29,10 @@ use crate::store::{
 };
 use crate::workflow::{self, WorkflowSettings};
 
-/// How long a worker may hold a note it is posting before another may take over (a worker
-/// that died holding it). Posting one note is cut off well before the claim runs out.
-const NOTE_CLAIM: Duration = Duration::from_secs(20);
-const POST_DEADLINE: Duration = Duration::from_secs(12);
-/// While another worker holds a note of the ticket, wait for it rather than burn one of the
-/// event's attempts: the holder finishes within its claim, or dies and the claim lapses.
-const WAIT_FOR_HOLDER: Duration = Duration::from_secs(25);
+// How long a worker holds the notes it posts (`note_claim`), how long one post may take
+// (`post_deadline`) and how long it waits for another worker's claim (`wait_for_holder`):
+// one budget, derived from the helpdesk timeout and checked at start-up.
+use crate::timeouts::{HOLDER_POLL, TimeoutBudget};
 /// Events applied per database transaction at most, and transactions in flight at once.
 const MAX_BATCH: usize = 64;
 const COMMITTERS: usize = 1;
@@ -131,6 +128,7 @@ pub struct Worker {
     /// Asks GitLab about the requester before each decision; `None`: GitLab is off.
     gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
+    timeouts: TimeoutBudget,
 }
 
 impl Worker {
@@ -159,7 +157,14 @@ impl Worker {
             history: None,
             gitlab: None,
             health: Health::default(),
+            timeouts: TimeoutBudget::default(),
         }
+    }
+
+    /// Posts, claims and waits within `timeouts` (the configuration's, checked).
+    pub fn with_timeouts(mut self, timeouts: TimeoutBudget) -> Worker {
+        self.timeouts = timeouts;
+        self
     }
 
     /// Lets the worker sync tickets from the Zendesk API (trigger webhooks, reconciliation).
@@ -260,10 +265,12 @@ impl Worker {
             Box::new(move |prev| workflow::decide_with(prev, &event, &settings, gitlab.as_ref()))
         };
         let (note_status, hold) = match mode {
-            NoteMode::Posted => (NoteStatus::Pending, Some(NOTE_CLAIM)),
+            NoteMode::Posted => (NoteStatus::Pending, Some(self.timeouts.note_claim)),
             NoteMode::Shadow => (NoteStatus::Shadow, None),
         };
         let source = envelope.source.as_str();
+        // The claim runs from the commit, a little later than this.
+        let claimed_at = Instant::now();
         let applied = self
             .committer
             .apply(EventToApply {
@@ -299,9 +306,10 @@ impl Worker {
         if mode == NoteMode::Posted {
             // The notes this event just created were claimed in its transaction; then anything
             // an earlier, failed delivery of this ticket left pending.
-            self.post_claimed(&desk.notes, &event.ticket.id, claimed)
+            let left = self
+                .post_claimed(&desk.notes, &event.ticket.id, claimed, claimed_at)
                 .await?;
-            if look_for_pending {
+            if look_for_pending || left > 0 {
                 self.post_pending_notes(&desk.notes, source, &event.ticket.id)
                     .await?;
             }
@@ -309,16 +317,32 @@ impl Worker {
         Ok(outcome)
     }
 
+    /// Posts the notes claimed at `claimed_at`; returns how many it handed back unposted
+    /// because what was left of their claim could not cover a whole post.
     async fn post_claimed(
         &self,
         helpdesk: &Arc<dyn Helpdesk>,
         ticket_id: &str,
         claimed: Vec<crate::store::NoteRecord>,
-    ) -> Result<(), HandleError> {
+        claimed_at: Instant,
+    ) -> Result<usize, HandleError> {
+        let (post_deadline, claim_ends) = (
+            self.timeouts.post_deadline,
+            claimed_at + self.timeouts.note_claim,
+        );
         let mut claimed = claimed.into_iter();
         while let Some(note) = claimed.next() {
+            // A post that could outlast its claim is not started: another worker could take
+            // the note meanwhile and post it too. Handed back, it is claimed afresh.
+            if claim_ends.saturating_duration_since(Instant::now()) <= post_deadline {
+                let left: Vec<_> = std::iter::once(note).chain(claimed).collect();
+                for rest in &left {
+                    let _ = self.store.release_note(&rest.reference).await;
+                }
+                return Ok(left.len());
+            }
             let posted =
-                tokio::time::timeout(POST_DEADLINE, self.post_note(helpdesk, ticket_id, &note))
+                tokio::time::timeout(post_deadline, self.post_note(helpdesk, ticket_id, &note))
                     .await
                     .unwrap_or_else(|_| {
                         Err(HandleError::Outage {
@@ -338,7 +362,7 @@ impl Worker {
                 return Err(e);
             }
         }
-        Ok(())
+        Ok(0)
     }
 
     async fn post_pending_notes(
@@ -347,24 +371,35 @@ impl Worker {
         source: &str,
         ticket_id: &str,
     ) -> Result<(), HandleError> {
-        let deadline = Instant::now() + WAIT_FOR_HOLDER;
+        let deadline = Instant::now() + self.timeouts.wait_for_holder;
         loop {
+            let claimed_at = Instant::now();
             let claimed = self
                 .store
-                .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
+                .claim_pending_notes(source, ticket_id, self.timeouts.note_claim)
                 .await?;
-            self.post_claimed(helpdesk, ticket_id, claimed.notes)
+            let taken = claimed.notes.len();
+            let left = self
+                .post_claimed(helpdesk, ticket_id, claimed.notes, claimed_at)
                 .await?;
-            if claimed.held_elsewhere == 0 {
+            if left > 0 && left == taken {
+                // Not even a fresh claim covered one post (the claim itself took that long).
+                return Err(HandleError::Transient(format!(
+                    "{left} note(s) of this ticket could not be posted within their claim"
+                )));
+            }
+            if claimed.held_elsewhere == 0 && left == 0 {
                 return Ok(());
             }
-            if Instant::now() > deadline {
+            if claimed.held_elsewhere > 0 && Instant::now() > deadline {
                 return Err(HandleError::Transient(format!(
                     "{} note(s) of this ticket are held by another worker",
                     claimed.held_elsewhere
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            if left == 0 {
+                tokio::time::sleep(HOLDER_POLL).await;
+            }
         }
     }
 

@@ -13,7 +13,7 @@ mod lookup;
 mod roles;
 
 pub use client::{GitLabClient, GitLabOptions};
-pub use lookup::GitLabLookup;
+pub use lookup::{DEADLINE as LOOKUP_DEADLINE, GitLabLookup};
 
 use std::time::Duration;
 
