@@ -62,11 +62,60 @@ pub enum HandleError {
         certain: bool,
     },
     /// This event failed in a way that may pass: try again later (counts an attempt).
-    #[error("{0}")]
-    Transient(String),
+    #[error("{reason}")]
+    Transient {
+        /// What the retry is logged with and what a dead-letter record keeps.
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     /// Will never succeed as it is: dead-letter it with this reason.
-    #[error("{0}")]
-    Permanent(String),
+    #[error("{reason}")]
+    Permanent {
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+/// The error a transient or permanent failure came from, kept for its chain (its `reason`
+/// is this error's message).
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Helpdesk(#[from] HelpdeskError),
+    #[error(transparent)]
+    Payload(#[from] crate::helpdesk::webhook::ParseError),
+}
+
+impl HandleError {
+    /// A failure that may pass, found by the worker itself (no error underneath).
+    pub fn transient(reason: impl Into<String>) -> HandleError {
+        HandleError::Transient {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> HandleError {
+        HandleError::Permanent {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// Transient or permanent as `cause` says, its message the reason.
+    fn of(cause: Cause, transient: bool) -> HandleError {
+        let reason = cause.to_string();
+        let source = Some(cause);
+        if transient {
+            HandleError::Transient { reason, source }
+        } else {
+            HandleError::Permanent { reason, source }
+        }
+    }
 }
 
 impl From<StoreError> for HandleError {
@@ -78,10 +127,9 @@ impl From<StoreError> for HandleError {
                 retry_after: None,
                 certain: false,
             }
-        } else if e.is_transient() {
-            HandleError::Transient(e.to_string())
         } else {
-            HandleError::Permanent(e.to_string())
+            let transient = e.is_transient();
+            HandleError::of(e.into(), transient)
         }
     }
 }
@@ -98,11 +146,46 @@ impl From<HelpdeskError> for HandleError {
                     HelpdeskError::RateLimited { .. } | HelpdeskError::Unauthorized(_)
                 ),
             }
-        } else if e.is_transient() {
-            HandleError::Transient(e.to_string())
         } else {
-            HandleError::Permanent(e.to_string())
+            let transient = e.is_transient();
+            HandleError::of(e.into(), transient)
         }
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The dead-letter record and the logs read as before; what it was stays inspectable.
+    #[test]
+    fn a_failure_reads_as_its_cause_and_keeps_it() {
+        let contention = StoreError::Contention {
+            source_name: "zendesk".into(),
+            ticket: "7".into(),
+            attempts: 5,
+        };
+        let reason = contention.to_string();
+        let e = HandleError::from(contention);
+        assert!(matches!(&e, HandleError::Transient { reason: r, .. } if *r == reason));
+        assert_eq!(e.to_string(), reason);
+        let cause = e.source().and_then(|s| s.downcast_ref::<Cause>());
+        assert!(matches!(
+            cause,
+            Some(Cause::Store(StoreError::Contention { attempts: 5, .. }))
+        ));
+
+        let e = HandleError::from(HelpdeskError::Permanent("Zendesk answered 300".into()));
+        assert!(matches!(&e, HandleError::Permanent { .. }));
+        assert_eq!(
+            e.to_string(),
+            HelpdeskError::Permanent("Zendesk answered 300".into()).to_string()
+        );
+        assert!(matches!(
+            e.source().and_then(|s| s.downcast_ref::<Cause>()),
+            Some(Cause::Helpdesk(HelpdeskError::Permanent(_)))
+        ));
     }
 }
 
@@ -186,9 +269,8 @@ impl Worker {
     /// A "this ticket changed" notice: the ticket is read back and what is new is handled.
     async fn sync(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
         let Some(api) = &self.history else {
-            return Err(HandleError::Permanent(
-                "a ticket sync needs the Zendesk API (ONBEHALF_ZENDESK_URL, _EMAIL, _API_TOKEN)"
-                    .into(),
+            return Err(HandleError::permanent(
+                "a ticket sync needs the Zendesk API (ONBEHALF_ZENDESK_URL, _EMAIL, _API_TOKEN)",
             ));
         };
         let report = crate::sync::sync_ticket(self, api, &envelope.ticket_id).await?;
@@ -205,7 +287,7 @@ impl Worker {
             .values()
             .find(|d| d.integration.parses(source))
             .ok_or_else(|| {
-                HandleError::Permanent(format!(
+                HandleError::permanent(format!(
                     "unknown source {source:?}: no helpdesk of that name is configured here"
                 ))
             })
@@ -245,7 +327,7 @@ impl Worker {
         let event = desk
             .integration
             .parse(&QueuedEvent::of(envelope))
-            .map_err(|e| HandleError::Permanent(e.to_string()))?;
+            .map_err(|e| HandleError::of(e.into(), false))?;
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
         }
@@ -384,7 +466,7 @@ impl Worker {
                 .await?;
             if left > 0 && left == taken {
                 // Not even a fresh claim covered one post (the claim itself took that long).
-                return Err(HandleError::Transient(format!(
+                return Err(HandleError::transient(format!(
                     "{left} note(s) of this ticket could not be posted within their claim"
                 )));
             }
@@ -392,7 +474,7 @@ impl Worker {
                 return Ok(());
             }
             if claimed.held_elsewhere > 0 && Instant::now() > deadline {
-                return Err(HandleError::Transient(format!(
+                return Err(HandleError::transient(format!(
                     "{} note(s) of this ticket are held by another worker",
                     claimed.held_elsewhere
                 )));
@@ -578,7 +660,7 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                     let known_down = health.down_reason(dependency).is_some();
                     if !certain && !known_down && worker.answers(dependency, &envelope.source).await
                     {
-                        break (started, Err(HandleError::Transient(reason)));
+                        break (started, Err(HandleError::transient(reason)));
                     }
                     health.down(dependency, &reason, retry_after);
                 }
@@ -592,8 +674,8 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
             Ok(Outcome::Processed) => "processed",
             Ok(Outcome::Duplicate) => "duplicate",
             Ok(Outcome::Ignored) => "ignored",
-            Err(HandleError::Transient(_) | HandleError::Outage { .. }) => "retried",
-            Err(HandleError::Permanent(_)) => "dead_lettered",
+            Err(HandleError::Transient { .. } | HandleError::Outage { .. }) => "retried",
+            Err(HandleError::Permanent { .. }) => "dead_lettered",
         };
         metrics::counter!("onbehalf_events_processed_total", "result" => label).increment(1);
         let settled = match result {
@@ -609,14 +691,14 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                 );
                 acker.ack().await
             }
-            Err(HandleError::Transient(reason) | HandleError::Outage { reason, .. }) => {
+            Err(HandleError::Transient { reason, .. } | HandleError::Outage { reason, .. }) => {
                 // The queue decides whether this was the last attempt; say what it did.
                 acker.retry(&reason).await.map(|retried| match retried {
                     Retried::Later(delay) => tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event failed; will retry"),
                     Retried::DeadLettered => tracing::error!(%reason, attempts = attempt, "event dead-lettered: its attempts and retry time are used up"),
                 })
             }
-            Err(HandleError::Permanent(reason)) => {
+            Err(HandleError::Permanent { reason, .. }) => {
                 tracing::error!(%reason, "event dead-lettered");
                 acker.dead_letter(&reason).await
             }
