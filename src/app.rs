@@ -118,6 +118,9 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
         }
         None => Classifier::builtin(),
     };
+    for warning in classifier.warnings() {
+        tracing::warn!("{warning}");
+    }
     Ok(WorkflowSettings {
         classifier: classifier.with_override_prefix(&config.tag_category_prefix),
         tags: config.tag_names(),

@@ -39,16 +39,6 @@ pub enum GitLabError {
     Permanent(String),
 }
 
-impl GitLabError {
-    /// Worth asking again later (the lookup is then not cached for long).
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            GitLabError::Unavailable(_) | GitLabError::RateLimited { .. }
-        )
-    }
-}
-
 /// The lookup the configuration asks for; `None` without `gitlab_url` (GitLab off). The
 /// budget is shared through `store` when that is PostgreSQL, like the helpdesk's.
 pub fn from_config(

@@ -16,7 +16,7 @@
 pub mod reconcile;
 mod replay;
 
-pub use replay::{SyncedEvent, replay};
+pub use replay::replay;
 
 use bytes::Bytes;
 use std::sync::Arc;
