@@ -635,7 +635,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "helpdesk_timeout_secs",
-        "timeout of one helpdesk API request (tried 3 times); a note's post deadline and claim follow from it, and with the embedded queue handling an event must fit its 300 s lease (at most 21 s here)",
+        "timeout of one helpdesk API request (tried 3 times); the post deadline, note claims and waits for them follow from it; with the embedded queue, whose 300 s lease an event must be handled within, at most 21 s",
     ),
     (
         "rules_file",
