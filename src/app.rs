@@ -73,7 +73,12 @@ pub enum AppError {
 pub async fn open_queue(config: &Config) -> Result<Arc<dyn Queue>, AppError> {
     Ok(match config.queue_backend() {
         QueueBackend::Embedded { data_dir } => Arc::new(
-            EmbeddedQueue::open(&data_dir, config.retry_policy(), Duration::from_secs(60)).await?,
+            EmbeddedQueue::open(
+                &data_dir,
+                config.retry_policy(),
+                crate::timeouts::EMBEDDED_LEASE,
+            )
+            .await?,
         ),
         QueueBackend::Amqp { url, prefix } => Arc::new(
             AmqpQueue::connect(
@@ -113,6 +118,9 @@ pub fn workflow_settings(config: &Config) -> Result<WorkflowSettings, AppError> 
         }
         None => Classifier::builtin(),
     };
+    for warning in classifier.warnings() {
+        tracing::warn!("{warning}");
+    }
     Ok(WorkflowSettings {
         classifier: classifier.with_override_prefix(&config.tag_category_prefix),
         tags: config.tag_names(),
@@ -438,6 +446,7 @@ struct WorkerParts {
     gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
     concurrency: usize,
+    timeouts: crate::timeouts::TimeoutBudget,
 }
 
 /// A built application: listener bound, queue and store open, not yet running.
@@ -517,6 +526,8 @@ impl Application {
                 gitlab,
                 health,
                 concurrency: config.workers,
+                timeouts: crate::timeouts::TimeoutBudget::from_config(&config)
+                    .map_err(|e| AppError::Config(format!("helpdesk_timeout_secs: {e}")))?,
             })
         } else {
             None
@@ -574,8 +585,9 @@ impl Application {
                         )));
                     }
                 };
-                let mut worker =
-                    Worker::new(parts.store, &parts.helpdesks, &settings).with_health(parts.health);
+                let mut worker = Worker::new(parts.store, &parts.helpdesks, &settings)
+                    .with_health(parts.health)
+                    .with_timeouts(parts.timeouts);
                 if let Some(gitlab) = parts.gitlab {
                     worker = worker.with_gitlab(gitlab);
                 }

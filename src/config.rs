@@ -357,6 +357,13 @@ impl Config {
         if self.pause_first_ms == 0 || self.pause_max_ms < self.pause_first_ms {
             return bad("pause_first_ms", "a positive pause not above pause_max_ms");
         }
+        // Every deadline of a post, a claim and the embedded lease follows from this one.
+        if let Err(e) = crate::timeouts::TimeoutBudget::from_config(self) {
+            return Err(Invalid {
+                key: "helpdesk_timeout_secs",
+                problem: e.to_string(),
+            });
+        }
         Ok(())
     }
 
@@ -628,7 +635,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ),
     (
         "helpdesk_timeout_secs",
-        "timeout of one helpdesk API request",
+        "timeout of one helpdesk API request (tried 3 times); the post deadline, note claims and waits for them follow from it; with the embedded queue, whose 300 s lease an event must be handled within, at most 21 s",
     ),
     (
         "rules_file",

@@ -29,13 +29,10 @@ use crate::store::{
 };
 use crate::workflow::{self, WorkflowSettings};
 
-/// How long a worker may hold a note it is posting before another may take over (a worker
-/// that died holding it). Posting one note is cut off well before the claim runs out.
-const NOTE_CLAIM: Duration = Duration::from_secs(20);
-const POST_DEADLINE: Duration = Duration::from_secs(12);
-/// While another worker holds a note of the ticket, wait for it rather than burn one of the
-/// event's attempts: the holder finishes within its claim, or dies and the claim lapses.
-const WAIT_FOR_HOLDER: Duration = Duration::from_secs(25);
+// How long a worker holds the notes it posts (`note_claim`), how long one post may take
+// (`post_deadline`) and how long it waits for another worker's claim (`wait_for_holder`):
+// one budget, derived from the helpdesk timeout and checked at start-up.
+use crate::timeouts::{HOLDER_POLL, TimeoutBudget};
 /// Events applied per database transaction at most, and transactions in flight at once.
 const MAX_BATCH: usize = 64;
 const COMMITTERS: usize = 1;
@@ -65,11 +62,60 @@ pub enum HandleError {
         certain: bool,
     },
     /// This event failed in a way that may pass: try again later (counts an attempt).
-    #[error("{0}")]
-    Transient(String),
+    #[error("{reason}")]
+    Transient {
+        /// What the retry is logged with and what a dead-letter record keeps.
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     /// Will never succeed as it is: dead-letter it with this reason.
-    #[error("{0}")]
-    Permanent(String),
+    #[error("{reason}")]
+    Permanent {
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+/// The error a transient or permanent failure came from, kept for its chain (its `reason`
+/// is this error's message).
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Helpdesk(#[from] HelpdeskError),
+    #[error(transparent)]
+    Payload(#[from] crate::helpdesk::webhook::ParseError),
+}
+
+impl HandleError {
+    /// A failure that may pass, found by the worker itself (no error underneath).
+    pub fn transient(reason: impl Into<String>) -> HandleError {
+        HandleError::Transient {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> HandleError {
+        HandleError::Permanent {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// Transient or permanent as `cause` says, its message the reason.
+    fn of(cause: Cause, transient: bool) -> HandleError {
+        let reason = cause.to_string();
+        let source = Some(cause);
+        if transient {
+            HandleError::Transient { reason, source }
+        } else {
+            HandleError::Permanent { reason, source }
+        }
+    }
 }
 
 impl From<StoreError> for HandleError {
@@ -81,10 +127,9 @@ impl From<StoreError> for HandleError {
                 retry_after: None,
                 certain: false,
             }
-        } else if e.is_transient() {
-            HandleError::Transient(e.to_string())
         } else {
-            HandleError::Permanent(e.to_string())
+            let transient = e.is_transient();
+            HandleError::of(e.into(), transient)
         }
     }
 }
@@ -101,11 +146,46 @@ impl From<HelpdeskError> for HandleError {
                     HelpdeskError::RateLimited { .. } | HelpdeskError::Unauthorized(_)
                 ),
             }
-        } else if e.is_transient() {
-            HandleError::Transient(e.to_string())
         } else {
-            HandleError::Permanent(e.to_string())
+            let transient = e.is_transient();
+            HandleError::of(e.into(), transient)
         }
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The dead-letter record and the logs read as before; what it was stays inspectable.
+    #[test]
+    fn a_failure_reads_as_its_cause_and_keeps_it() {
+        let contention = StoreError::Contention {
+            source_name: "zendesk".into(),
+            ticket: "7".into(),
+            attempts: 5,
+        };
+        let reason = contention.to_string();
+        let e = HandleError::from(contention);
+        assert!(matches!(&e, HandleError::Transient { reason: r, .. } if *r == reason));
+        assert_eq!(e.to_string(), reason);
+        let cause = e.source().and_then(|s| s.downcast_ref::<Cause>());
+        assert!(matches!(
+            cause,
+            Some(Cause::Store(StoreError::Contention { attempts: 5, .. }))
+        ));
+
+        let e = HandleError::from(HelpdeskError::Permanent("Zendesk answered 300".into()));
+        assert!(matches!(&e, HandleError::Permanent { .. }));
+        assert_eq!(
+            e.to_string(),
+            HelpdeskError::Permanent("Zendesk answered 300".into()).to_string()
+        );
+        assert!(matches!(
+            e.source().and_then(|s| s.downcast_ref::<Cause>()),
+            Some(Cause::Helpdesk(HelpdeskError::Permanent(_)))
+        ));
     }
 }
 
@@ -131,6 +211,7 @@ pub struct Worker {
     /// Asks GitLab about the requester before each decision; `None`: GitLab is off.
     gitlab: Option<Arc<crate::gitlab::GitLabLookup>>,
     health: Health,
+    timeouts: TimeoutBudget,
 }
 
 impl Worker {
@@ -159,7 +240,14 @@ impl Worker {
             history: None,
             gitlab: None,
             health: Health::default(),
+            timeouts: TimeoutBudget::default(),
         }
+    }
+
+    /// Posts, claims and waits within `timeouts` (the configuration's, checked).
+    pub fn with_timeouts(mut self, timeouts: TimeoutBudget) -> Worker {
+        self.timeouts = timeouts;
+        self
     }
 
     /// Lets the worker sync tickets from the Zendesk API (trigger webhooks, reconciliation).
@@ -181,9 +269,8 @@ impl Worker {
     /// A "this ticket changed" notice: the ticket is read back and what is new is handled.
     async fn sync(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
         let Some(api) = &self.history else {
-            return Err(HandleError::Permanent(
-                "a ticket sync needs the Zendesk API (ONBEHALF_ZENDESK_URL, _EMAIL, _API_TOKEN)"
-                    .into(),
+            return Err(HandleError::permanent(
+                "a ticket sync needs the Zendesk API (ONBEHALF_ZENDESK_URL, _EMAIL, _API_TOKEN)",
             ));
         };
         let report = crate::sync::sync_ticket(self, api, &envelope.ticket_id).await?;
@@ -200,7 +287,7 @@ impl Worker {
             .values()
             .find(|d| d.integration.parses(source))
             .ok_or_else(|| {
-                HandleError::Permanent(format!(
+                HandleError::permanent(format!(
                     "unknown source {source:?}: no helpdesk of that name is configured here"
                 ))
             })
@@ -240,7 +327,7 @@ impl Worker {
         let event = desk
             .integration
             .parse(&QueuedEvent::of(envelope))
-            .map_err(|e| HandleError::Permanent(e.to_string()))?;
+            .map_err(|e| HandleError::of(e.into(), false))?;
         if matches!(event.kind, workflow::EventKind::Other { .. }) {
             return Ok(Outcome::Ignored);
         }
@@ -260,10 +347,12 @@ impl Worker {
             Box::new(move |prev| workflow::decide_with(prev, &event, &settings, gitlab.as_ref()))
         };
         let (note_status, hold) = match mode {
-            NoteMode::Posted => (NoteStatus::Pending, Some(NOTE_CLAIM)),
+            NoteMode::Posted => (NoteStatus::Pending, Some(self.timeouts.note_claim)),
             NoteMode::Shadow => (NoteStatus::Shadow, None),
         };
         let source = envelope.source.as_str();
+        // The claim runs from the commit, a little later than this.
+        let claimed_at = Instant::now();
         let applied = self
             .committer
             .apply(EventToApply {
@@ -299,9 +388,10 @@ impl Worker {
         if mode == NoteMode::Posted {
             // The notes this event just created were claimed in its transaction; then anything
             // an earlier, failed delivery of this ticket left pending.
-            self.post_claimed(&desk.notes, &event.ticket.id, claimed)
+            let left = self
+                .post_claimed(&desk.notes, &event.ticket.id, claimed, claimed_at)
                 .await?;
-            if look_for_pending {
+            if look_for_pending || left > 0 {
                 self.post_pending_notes(&desk.notes, source, &event.ticket.id)
                     .await?;
             }
@@ -309,16 +399,32 @@ impl Worker {
         Ok(outcome)
     }
 
+    /// Posts the notes claimed at `claimed_at`; returns how many it handed back unposted
+    /// because what was left of their claim could not cover a whole post.
     async fn post_claimed(
         &self,
         helpdesk: &Arc<dyn Helpdesk>,
         ticket_id: &str,
         claimed: Vec<crate::store::NoteRecord>,
-    ) -> Result<(), HandleError> {
+        claimed_at: Instant,
+    ) -> Result<usize, HandleError> {
+        let (post_deadline, claim_ends) = (
+            self.timeouts.post_deadline,
+            claimed_at + self.timeouts.note_claim,
+        );
         let mut claimed = claimed.into_iter();
         while let Some(note) = claimed.next() {
+            // A post that could outlast its claim is not started: another worker could take
+            // the note meanwhile and post it too. Handed back, it is claimed afresh.
+            if claim_ends.saturating_duration_since(Instant::now()) <= post_deadline {
+                let left: Vec<_> = std::iter::once(note).chain(claimed).collect();
+                for rest in &left {
+                    let _ = self.store.release_note(&rest.reference).await;
+                }
+                return Ok(left.len());
+            }
             let posted =
-                tokio::time::timeout(POST_DEADLINE, self.post_note(helpdesk, ticket_id, &note))
+                tokio::time::timeout(post_deadline, self.post_note(helpdesk, ticket_id, &note))
                     .await
                     .unwrap_or_else(|_| {
                         Err(HandleError::Outage {
@@ -338,7 +444,7 @@ impl Worker {
                 return Err(e);
             }
         }
-        Ok(())
+        Ok(0)
     }
 
     async fn post_pending_notes(
@@ -347,24 +453,35 @@ impl Worker {
         source: &str,
         ticket_id: &str,
     ) -> Result<(), HandleError> {
-        let deadline = Instant::now() + WAIT_FOR_HOLDER;
+        let deadline = Instant::now() + self.timeouts.wait_for_holder;
         loop {
+            let claimed_at = Instant::now();
             let claimed = self
                 .store
-                .claim_pending_notes(source, ticket_id, NOTE_CLAIM)
+                .claim_pending_notes(source, ticket_id, self.timeouts.note_claim)
                 .await?;
-            self.post_claimed(helpdesk, ticket_id, claimed.notes)
+            let taken = claimed.notes.len();
+            let left = self
+                .post_claimed(helpdesk, ticket_id, claimed.notes, claimed_at)
                 .await?;
-            if claimed.held_elsewhere == 0 {
+            if left > 0 && left == taken {
+                // Not even a fresh claim covered one post (the claim itself took that long).
+                return Err(HandleError::transient(format!(
+                    "{left} note(s) of this ticket could not be posted within their claim"
+                )));
+            }
+            if claimed.held_elsewhere == 0 && left == 0 {
                 return Ok(());
             }
-            if Instant::now() > deadline {
-                return Err(HandleError::Transient(format!(
+            if claimed.held_elsewhere > 0 && Instant::now() > deadline {
+                return Err(HandleError::transient(format!(
                     "{} note(s) of this ticket are held by another worker",
                     claimed.held_elsewhere
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            if left == 0 {
+                tokio::time::sleep(HOLDER_POLL).await;
+            }
         }
     }
 
@@ -543,7 +660,7 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                     let known_down = health.down_reason(dependency).is_some();
                     if !certain && !known_down && worker.answers(dependency, &envelope.source).await
                     {
-                        break (started, Err(HandleError::Transient(reason)));
+                        break (started, Err(HandleError::transient(reason)));
                     }
                     health.down(dependency, &reason, retry_after);
                 }
@@ -557,8 +674,8 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
             Ok(Outcome::Processed) => "processed",
             Ok(Outcome::Duplicate) => "duplicate",
             Ok(Outcome::Ignored) => "ignored",
-            Err(HandleError::Transient(_) | HandleError::Outage { .. }) => "retried",
-            Err(HandleError::Permanent(_)) => "dead_lettered",
+            Err(HandleError::Transient { .. } | HandleError::Outage { .. }) => "retried",
+            Err(HandleError::Permanent { .. }) => "dead_lettered",
         };
         metrics::counter!("onbehalf_events_processed_total", "result" => label).increment(1);
         let settled = match result {
@@ -574,14 +691,14 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                 );
                 acker.ack().await
             }
-            Err(HandleError::Transient(reason) | HandleError::Outage { reason, .. }) => {
+            Err(HandleError::Transient { reason, .. } | HandleError::Outage { reason, .. }) => {
                 // The queue decides whether this was the last attempt; say what it did.
                 acker.retry(&reason).await.map(|retried| match retried {
                     Retried::Later(delay) => tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event failed; will retry"),
                     Retried::DeadLettered => tracing::error!(%reason, attempts = attempt, "event dead-lettered: its attempts and retry time are used up"),
                 })
             }
-            Err(HandleError::Permanent(reason)) => {
+            Err(HandleError::Permanent { reason, .. }) => {
                 tracing::error!(%reason, "event dead-lettered");
                 acker.dead_letter(&reason).await
             }

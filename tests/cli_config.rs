@@ -225,3 +225,51 @@ fn check_config_masks_the_gitlab_token_and_refuses_half_a_gitlab_configuration()
         text(&out)
     );
 }
+
+/// The helpdesk timeout sets every deadline around it (a note's post, its claim, the wait for
+/// another worker's claim); one that would let an event's handling outlast the embedded
+/// queue's lease is refused before anything starts, saying what to set instead.
+#[test]
+fn a_helpdesk_timeout_that_outlasts_the_embedded_lease_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let too_long = [("ONBEHALF_HELPDESK_TIMEOUT_SECS", "60")];
+    for command in ["check-config", "serve"] {
+        let out = onbehalf_in(dir.path(), &[command], &too_long);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", text(&out));
+        let msg = text(&out);
+        assert!(
+            msg.contains("ONBEHALF_HELPDESK_TIMEOUT_SECS (helpdesk_timeout_secs)"),
+            "{msg}"
+        );
+        assert!(msg.contains("300 s lease"), "{msg}");
+        assert!(msg.contains("at most 21"), "{msg}");
+    }
+
+    // The longest that fits is accepted; with RabbitMQ there is no lease to outlast.
+    let out = onbehalf_in(
+        dir.path(),
+        &["check-config"],
+        &[("ONBEHALF_HELPDESK_TIMEOUT_SECS", "21")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = onbehalf_in(
+        dir.path(),
+        &["check-config"],
+        &[
+            too_long[0],
+            (
+                "ONBEHALF_QUEUE_URL",
+                "amqp://guest:guest@127.0.0.1:5672/%2f",
+            ),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = onbehalf_in(
+        dir.path(),
+        &["check-config"],
+        &[("ONBEHALF_HELPDESK_TIMEOUT_SECS", "0")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("at least 1 second"), "{}", text(&out));
+}

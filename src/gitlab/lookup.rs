@@ -22,7 +22,7 @@ use crate::workflow::{Category, TicketEvent, WorkflowSettings};
 /// A failed lookup is tried again on a later event of the ticket once this has passed.
 pub const FAILURE_RECHECK: Duration = Duration::from_secs(300);
 /// A whole lookup; then the note says GitLab took too long.
-const DEADLINE: Duration = Duration::from_secs(20);
+pub const DEADLINE: Duration = Duration::from_secs(20);
 
 pub struct GitLabLookup {
     pub(super) client: Arc<GitLabClient>,

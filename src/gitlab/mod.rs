@@ -13,7 +13,7 @@ mod lookup;
 mod roles;
 
 pub use client::{GitLabClient, GitLabOptions};
-pub use lookup::GitLabLookup;
+pub use lookup::{DEADLINE as LOOKUP_DEADLINE, GitLabLookup};
 
 use std::time::Duration;
 
@@ -37,16 +37,6 @@ pub enum GitLabError {
     /// Our side: a bad URL, an unusable HTTP client.
     #[error("GitLab request impossible: {0}")]
     Permanent(String),
-}
-
-impl GitLabError {
-    /// Worth asking again later (the lookup is then not cached for long).
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            GitLabError::Unavailable(_) | GitLabError::RateLimited { .. }
-        )
-    }
 }
 
 /// The lookup the configuration asks for; `None` without `gitlab_url` (GitLab off). The

@@ -12,7 +12,11 @@ use crate::health::{Dependency, Health};
 
 /// Attempts of one request against a helpdesk answering 5xx without `Retry-After` (a blip),
 /// before the caller is told the helpdesk is down.
-const ATTEMPTS: u32 = 3;
+pub(crate) const ATTEMPTS: u32 = 3;
+/// The longest one attempt waits for the account's API budget (a token, or a `Retry-After`
+/// hold): past it the caller is told, so that one request fits the post deadline
+/// ([`crate::timeouts`]) however long the helpdesk asked everybody to wait.
+pub(crate) const MAX_BUDGET_WAIT: Duration = Duration::from_secs(5);
 /// A 429 without `Retry-After` waits this long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// A day-long hold would be a misreading rather than the helpdesk's wish.
@@ -49,7 +53,20 @@ impl Caller<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.budget.acquire().await;
+            if tokio::time::timeout(MAX_BUDGET_WAIT, self.budget.acquire())
+                .await
+                .is_err()
+            {
+                // Not an answer of the helpdesk: no hold of our own on top.
+                return Err(HelpdeskError::Unavailable {
+                    reason: format!(
+                        "the API budget for {} allows no request within {} s (spent, or held for a Retry-After)",
+                        self.wording.name,
+                        MAX_BUDGET_WAIT.as_secs()
+                    ),
+                    retry_after: Some(MAX_BUDGET_WAIT),
+                });
+            }
             let response = build()
                 .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
                 .send()
@@ -85,7 +102,7 @@ impl Caller<'_> {
                 } | HelpdeskError::Transient(_)
             );
             if blip && attempt < ATTEMPTS {
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                tokio::time::sleep(pause_after_try(attempt)).await;
                 continue;
             }
             return Err(error);
@@ -93,7 +110,11 @@ impl Caller<'_> {
     }
 }
 
-/// reqwest's error text includes the URL; keep messages short and free of query strings.
+/// The pause after failed try `attempt` (1-based) before the next.
+pub(crate) fn pause_after_try(attempt: u32) -> Duration {
+    Duration::from_millis(250 * 2u64.pow(attempt))
+}
+
 /// A probe's outcome: any answer but an outage-class failure (5xx, timeout, 401/403, 429) means
 /// the helpdesk is there, and `health` hears so.
 pub fn probe_outcome<T>(
@@ -110,6 +131,7 @@ pub fn probe_outcome<T>(
     }
 }
 
+/// reqwest's error text includes the URL; keep messages short and free of query strings.
 pub fn without_url(e: &reqwest::Error) -> String {
     let mut e = e.to_string();
     if let Some(i) = e.find(" for url") {
@@ -177,4 +199,44 @@ pub async fn bounded_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helpdesk::budget::LocalBudget;
+
+    /// A Retry-After far beyond the post deadline is not waited out inside one request: the
+    /// caller hears within the budget wait and pauses (see `crate::timeouts`).
+    #[tokio::test]
+    async fn a_long_hold_is_not_waited_out_inside_a_request() {
+        let budget = LocalBudget::new(600);
+        budget.hold(Duration::from_secs(3600)).await;
+        let health = Health::default();
+        let authorization = HeaderValue::from_static("Basic x");
+        let caller = Caller {
+            budget: &budget,
+            health: &health,
+            authorization: &authorization,
+            wording: Wording {
+                name: "Zendesk",
+                conflict: "",
+                credentials: "",
+            },
+        };
+        let started = std::time::Instant::now();
+        let client = reqwest::Client::new();
+        let answer = caller.send(|| client.get("http://127.0.0.1:9/")).await;
+        assert!(started.elapsed() < MAX_BUDGET_WAIT + Duration::from_secs(2));
+        match answer {
+            Err(HelpdeskError::Unavailable {
+                reason,
+                retry_after,
+            }) => {
+                assert_eq!(retry_after, Some(MAX_BUDGET_WAIT));
+                assert!(reason.contains("API budget for Zendesk"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

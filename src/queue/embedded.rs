@@ -46,7 +46,7 @@ impl Default for EmbeddedOptions {
     fn default() -> Self {
         EmbeddedOptions {
             policy: RetryPolicy::default(),
-            lease: Duration::from_secs(300),
+            lease: crate::timeouts::EMBEDDED_LEASE,
             batch_cap: 512,
             done_retention: Duration::from_secs(7 * 24 * 3600),
             prune_every: Duration::from_secs(600),

@@ -16,7 +16,7 @@
 pub mod reconcile;
 mod replay;
 
-pub use replay::{SyncedEvent, replay};
+pub use replay::replay;
 
 use bytes::Bytes;
 use std::sync::Arc;
@@ -77,7 +77,7 @@ pub async fn sync_ticket(
             continue;
         }
         let body = serde_json::to_vec(&event.payload)
-            .map_err(|e| HandleError::Permanent(format!("cannot encode a synced event: {e}")))?;
+            .map_err(|e| HandleError::permanent(format!("cannot encode a synced event: {e}")))?;
         let envelope = Envelope {
             event_id: event.key,
             ticket_id: ticket_id.to_string(),
@@ -92,7 +92,7 @@ pub async fn sync_ticket(
             Ok(_) => {}
             // One update the workflow cannot take (as a webhook of it would be dead-lettered)
             // does not hold up the ticket's others.
-            Err(HandleError::Permanent(reason)) => {
+            Err(HandleError::Permanent { reason, .. }) => {
                 tracing::warn!(ticket_id, event_id = %envelope.event_id, %reason, "synced event refused");
             }
             Err(e) => return Err(e),

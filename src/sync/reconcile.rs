@@ -154,7 +154,7 @@ impl Reconciler {
                     }
                     // The cursor stays before this page: the next pass tries it again. (A
                     // pass by hand reports the ticket and goes on.)
-                    Err(HandleError::Transient(reason)) if periodic => {
+                    Err(HandleError::Transient { reason, .. }) if periodic => {
                         report.tickets.push(reconciled);
                         return Err(ReconcileError::Sync {
                             ticket_id: ticket.id.clone(),
@@ -162,7 +162,10 @@ impl Reconciler {
                         });
                     }
                     // Gone or unreadable for good: nothing later will change that.
-                    Err(HandleError::Permanent(reason) | HandleError::Transient(reason)) => {
+                    Err(
+                        HandleError::Permanent { reason, .. }
+                        | HandleError::Transient { reason, .. },
+                    ) => {
                         tracing::warn!(ticket_id = %ticket.id, %reason, "ticket not reconciled; skipped");
                     }
                 }

@@ -109,6 +109,8 @@ pub struct Classifier {
     scorers: Vec<Arc<dyn Scorer>>,
     threshold: f64,
     model: Option<Arc<Model>>,
+    /// What the caller should hear about these rules (they still work).
+    warnings: Vec<String>,
 }
 
 const BUILTIN_RULES: &str = include_str!("../../rules/classification.toml");
@@ -140,7 +142,17 @@ impl Classifier {
             scorers: vec![Arc::new(loaded.scorer)],
             threshold: loaded.threshold,
             model: None,
+            warnings: loaded
+                .unsearchable_at_once
+                .map(|e| format!("rules: concepts searched one by one ({e})"))
+                .into_iter()
+                .collect(),
         })
+    }
+
+    /// What loading the rules found worth telling the operator (nothing for the shipped ones).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The model shipped in `rules/classification_model.tsv` beside these rules.

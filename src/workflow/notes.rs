@@ -353,13 +353,14 @@ pub fn try_render(template: NoteTemplate, view: &NoteView) -> Result<String, Not
         .join("\n"))
 }
 
-/// Renders a note. The templates are compiled in and tested, so a failure is a bug; the note
-/// is still written (with the next step) rather than lost, and the error is logged.
+/// Renders a note. The templates are compiled in and a unit test renders every one, so a
+/// failure is a bug; the note is still written (with the next step) rather than lost, and
+/// says what failed where the agent reads it. (The core does not log: a caller that must
+/// hear of the failure uses [`try_render`].)
 pub fn render(template: NoteTemplate, view: &NoteView) -> String {
     match try_render(template, view) {
         Ok(html) => html,
         Err(err) => {
-            tracing::error!(error = %err, "note template failed");
             format!(
                 "<p><strong>onbehalf</strong>: the note could not be rendered ({}). Category <code>{}</code>, next step: <code>{}</code>.</p>",
                 escape(&err.to_string()),

@@ -86,6 +86,9 @@ pub struct RuleScorer {
 pub struct LoadedRules {
     pub scorer: RuleScorer,
     pub threshold: f64,
+    /// Why the concepts could not be combined into one automaton, when they could not (each
+    /// is then searched on its own: slower, same results). For the caller to report.
+    pub unsearchable_at_once: Option<String>,
 }
 
 pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
@@ -176,9 +179,10 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
             prefix: spec.prefix,
         });
     }
-    let set = ConceptSet::new(&concepts, REGEX_SIZE_LIMIT)
-        .map_err(|e| tracing::warn!(error = %e, "rules: concepts searched one by one"))
-        .ok();
+    let (set, unsearchable_at_once) = match ConceptSet::new(&concepts, REGEX_SIZE_LIMIT) {
+        Ok(set) => (Some(set), None),
+        Err(e) => (None, Some(e)),
+    };
     Ok(LoadedRules {
         scorer: RuleScorer {
             concepts,
@@ -187,6 +191,7 @@ pub fn load(text: &str) -> Result<LoadedRules, RulesError> {
             tags,
         },
         threshold: file.threshold,
+        unsearchable_at_once,
     })
 }
 

@@ -233,6 +233,17 @@ fn rules_file_errors_name_what_is_wrong() {
     assert!(e.contains("colour"), "{e}");
     let e = error_of("threshold = ");
     assert!(e.contains("TOML"), "{e}");
+    // Too large to compile: refused at load, naming the concept, rather than never matching.
+    let e = error_of(&MINIMAL.replace(r"'\bphone\b'", r"'\w{5000}'"));
+    assert!(
+        e.contains("\"phone\"") && e.contains("exceeded limit"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_shipped_rules_leave_nothing_to_warn_about() {
+    assert_eq!(Classifier::shipped_rules().warnings(), &[] as &[String]);
 }
 
 /// A model that knows one word: "restore" speaks for a project change.
