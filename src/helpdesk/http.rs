@@ -23,6 +23,8 @@ const MAX_ERROR_ANSWER: usize = 16 * 1024;
 /// How a helpdesk is named in errors.
 #[derive(Debug, Clone, Copy)]
 pub struct Wording {
+    /// Its registry name (`zendesk`, `zammad`): the dependency its outages are reported as.
+    pub helpdesk: &'static str,
     /// `Zendesk`, `Zammad`.
     pub name: &'static str,
     /// What a 409 means there.
@@ -59,7 +61,7 @@ impl Caller<'_> {
                     let status = r.status();
                     metrics::counter!("onbehalf_helpdesk_requests_total", "status" => status.as_u16().to_string()).increment(1);
                     if status.is_success() {
-                        self.health.up(Dependency::Helpdesk);
+                        self.health.up(Dependency::Helpdesk(self.wording.helpdesk));
                         return Ok(r);
                     }
                     classify_failure(r, &self.wording).await
@@ -93,23 +95,24 @@ impl Caller<'_> {
     }
 }
 
-/// reqwest's error text includes the URL; keep messages short and free of query strings.
 /// A probe's outcome: any answer but an outage-class failure (5xx, timeout, 401/403, 429) means
 /// the helpdesk is there, and `health` hears so.
 pub fn probe_outcome<T>(
     answer: Result<T, HelpdeskError>,
     health: &Health,
+    helpdesk: &'static str,
 ) -> Result<(), HelpdeskError> {
     match answer {
         Ok(_) => Ok(()),
         Err(e) if e.outage().is_none() => {
-            health.up(Dependency::Helpdesk);
+            health.up(Dependency::Helpdesk(helpdesk));
             Ok(())
         }
         Err(e) => Err(e),
     }
 }
 
+/// reqwest's error text includes the URL; keep messages short and free of query strings.
 pub fn without_url(e: &reqwest::Error) -> String {
     let mut e = e.to_string();
     if let Some(i) = e.find(" for url") {

@@ -58,6 +58,8 @@ struct Inner {
     /// While set, every request gets this answer.
     outage: Option<Canned>,
     bad_auth: usize,
+    /// Requests answered with a canned failure.
+    refused: usize,
     deliveries: u64,
 }
 
@@ -99,6 +101,11 @@ impl FakeZammad {
 
     pub fn end_outage(&self) {
         self.inner.lock().unwrap().outage = None;
+    }
+
+    /// Requests answered with a canned failure so far (`fail_next` or an outage).
+    pub fn refused_count(&self) -> usize {
+        self.inner.lock().unwrap().refused
     }
 
     pub fn bad_auth_count(&self) -> usize {
@@ -282,6 +289,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// Canned failure or bad token; `None`: serve the request.
 fn refuse(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
     if let Some(canned) = inner.failures.pop_front().or(inner.outage) {
+        inner.refused += 1;
         let mut response = error(
             StatusCode::from_u16(canned.status).unwrap(),
             "canned failure",

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::NAME;
 use super::payload::is_id;
 use crate::config::Secret;
 use crate::health::Health;
@@ -137,6 +138,7 @@ impl ZammadClient {
     }
 
     pub fn with_health(mut self, health: Health) -> ZammadClient {
+        health.register(crate::health::Dependency::Helpdesk(NAME));
         self.health = health;
         self
     }
@@ -218,6 +220,7 @@ impl ZammadClient {
 
 /// Zammad in error messages.
 const WORDING: Wording = Wording {
+    helpdesk: NAME,
     name: "Zammad",
     conflict: "Zammad answered 409 conflict: the ticket changed meanwhile",
     credentials: "check ONBEHALF_ZAMMAD_API_TOKEN (it needs the ticket.agent permission)",
@@ -236,7 +239,11 @@ impl Helpdesk for ZammadClient {
     /// `GET /api/v1/users/me`: any answer but an outage-class failure means Zammad is there.
     async fn probe(&self) -> Result<(), HelpdeskError> {
         let url = self.url("/api/v1/users/me")?;
-        http::probe_outcome(self.send(|| self.http.get(url.clone())).await, &self.health)
+        http::probe_outcome(
+            self.send(|| self.http.get(url.clone())).await,
+            &self.health,
+            NAME,
+        )
     }
 
     /// Like Zendesk's: only the token user's own internal articles count, so a customer who
