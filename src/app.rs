@@ -189,29 +189,32 @@ pub fn helpdesks(
         secrets.zendesk,
         Duration::from_secs(section.signature_tolerance_secs),
     );
-    let mut helpdesks = Helpdesks::new().with(Arc::new(ZendeskIntegration::new(
-        signature,
-        notes,
-        section.url(),
-    )));
+    let zendesk = ZendeskIntegration::new(signature, notes, section.url());
+    let zendesk = match &client {
+        Some(client) => zendesk.with_requesters(client.clone()),
+        None => zendesk,
+    };
+    let mut helpdesks = Helpdesks::new().with(Arc::new(zendesk));
     if let Some(section) = config.zammad() {
         let client = section.client()?.map(|client| {
             let client = client.with_health(health.clone());
             let budget = budget(store, &client.account(), section.requests_per_minute);
-            match budget {
+            Arc::new(match budget {
                 Some(budget) => client.with_budget(budget),
                 None => client,
-            }
+            })
         });
-        let notes: Arc<dyn Helpdesk> = match client {
-            Some(client) if !section.shadow => Arc::new(client),
+        let notes: Arc<dyn Helpdesk> = match &client {
+            Some(client) if !section.shadow => client.clone(),
             _ => Arc::new(ShadowHelpdesk),
         };
-        helpdesks = helpdesks.with(Arc::new(ZammadIntegration::new(
-            ZammadSignature::new(secrets.zammad),
-            notes,
-            &section.url,
-        )));
+        let zammad =
+            ZammadIntegration::new(ZammadSignature::new(secrets.zammad), notes, &section.url);
+        let zammad = match client {
+            Some(client) => zammad.with_requesters(client),
+            None => zammad,
+        };
+        helpdesks = helpdesks.with(Arc::new(zammad));
     }
     Ok(HelpdeskParts {
         helpdesks,
@@ -499,7 +502,7 @@ impl Application {
                     report.why
                 );
             }
-            let gitlab = crate::gitlab::from_config(&config, &store, history.clone())
+            let gitlab = crate::gitlab::from_config(&config, &store, &helpdesks)
                 .map_err(|e| AppError::Config(e.to_string()))?
                 .map(Arc::new);
             let for_settings = config.clone();

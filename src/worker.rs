@@ -268,7 +268,7 @@ impl Worker {
         let gitlab = match &self.gitlab {
             Some(lookup) => {
                 lookup
-                    .facts_for(&envelope.source, &event, &desk.settings)
+                    .facts_for(&envelope.source, desk.name, &event, &desk.settings)
                     .await
             }
             None => None,

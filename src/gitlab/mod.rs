@@ -54,7 +54,7 @@ impl GitLabError {
 pub fn from_config(
     config: &crate::config::Config,
     store: &crate::store::Store,
-    zendesk: Option<std::sync::Arc<crate::helpdesk::zendesk::ZendeskClient>>,
+    helpdesks: &crate::helpdesk::Helpdesks,
 ) -> Result<Option<GitLabLookup>, GitLabError> {
     let (Some(url), Some(token)) = (&config.gitlab_url, &config.gitlab_token) else {
         return Ok(None);
@@ -78,6 +78,6 @@ pub fn from_config(
     Ok(Some(GitLabLookup::new(
         std::sync::Arc::new(client),
         store.clone(),
-        zendesk,
+        helpdesks,
     )))
 }
