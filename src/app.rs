@@ -414,15 +414,24 @@ fn write_private_atomically(path: &Path, content: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What the review console shows of the deployment: the helpdesk's mode and where its
+/// What the review console shows of the deployment: each helpdesk's mode and where its
 /// tickets are.
 fn console_settings(config: &Config) -> crate::console::Settings {
+    let mut helpdesks = vec![crate::console::HelpdeskMode {
+        name: zendesk::integration::NAME.into(),
+        live: matches!(zendesk_client(config), Ok(Some(_))),
+        base_url: config.zendesk_url.clone(),
+    }];
+    if let Some(section) = config.zammad() {
+        // Live as `helpdesks` builds it: an API token and not set to shadow.
+        helpdesks.push(crate::console::HelpdeskMode {
+            name: zammad::NAME.into(),
+            live: !section.shadow && section.api_token.is_some(),
+            base_url: Some(section.url.clone()),
+        });
+    }
     crate::console::Settings {
-        helpdesks: vec![crate::console::HelpdeskMode {
-            name: "zendesk".into(),
-            live: matches!(zendesk_client(config), Ok(Some(_))),
-            base_url: config.zendesk_url.clone(),
-        }],
+        helpdesks,
         secure_cookie: config.console_secure_cookie,
         verification: Default::default(),
     }
@@ -502,7 +511,7 @@ impl Application {
                     report.why
                 );
             }
-            let gitlab = crate::gitlab::from_config(&config, &store, &helpdesks)
+            let gitlab = crate::gitlab::from_config(&config, &store, &helpdesks, &health)
                 .map_err(|e| AppError::Config(e.to_string()))?
                 .map(Arc::new);
             let for_settings = config.clone();

@@ -48,7 +48,7 @@ pub async fn run(
     let mut worker =
         Worker::new(store.clone(), &parts.helpdesks, &settings).with_history(api.clone());
     // Tickets synced by hand get GitLab's facts as webhooks' do.
-    if let Some(gitlab) = crate::gitlab::from_config(config, &store, &parts.helpdesks)
+    if let Some(gitlab) = crate::gitlab::from_config(config, &store, &parts.helpdesks, &health)
         .map_err(|e| AppError::Config(e.to_string()))?
     {
         worker = worker.with_gitlab(Arc::new(gitlab));

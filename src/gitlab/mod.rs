@@ -55,6 +55,7 @@ pub fn from_config(
     config: &crate::config::Config,
     store: &crate::store::Store,
     helpdesks: &crate::helpdesk::Helpdesks,
+    health: &crate::health::Health,
 ) -> Result<Option<GitLabLookup>, GitLabError> {
     let (Some(url), Some(token)) = (&config.gitlab_url, &config.gitlab_token) else {
         return Ok(None);
@@ -64,7 +65,8 @@ pub fn from_config(
         token: token.clone(),
         timeout: Duration::from_secs(config.gitlab_timeout_secs),
         requests_per_minute: config.gitlab_requests_per_minute,
-    })?;
+    })?
+    .with_health(health.clone());
     let client = if store.shares_api_budget() {
         let budget = crate::helpdesk::budget::SharedBudget::new(
             store.clone(),

@@ -116,7 +116,7 @@ fn dependency_rows(state: &HttpState, readiness: &crate::ingest::Readiness) -> V
                 "down for {}s: {reason} (notes go on without its facts)",
                 gitlab.down_for.unwrap_or_default().as_secs()
             ),
-            None => "ok (last answer)".to_string(),
+            None => "ok".to_string(),
         };
         rows.push(row("gitlab".into(), "gitlab".into(), text));
     }
