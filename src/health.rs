@@ -133,6 +133,8 @@ impl Health {
         };
         health.register(Dependency::Database);
         health.register(Dependency::Queue);
+        // Every helpdesk up, before any is watched (none yet: a shadow-only deployment).
+        metrics::gauge!("onbehalf_dependency_up", "dependency" => "helpdesk").set(1.0);
         health
     }
 
