@@ -197,29 +197,32 @@ pub fn helpdesks(
         secrets.zendesk,
         Duration::from_secs(section.signature_tolerance_secs),
     );
-    let mut helpdesks = Helpdesks::new().with(Arc::new(ZendeskIntegration::new(
-        signature,
-        notes,
-        section.url(),
-    )));
+    let zendesk = ZendeskIntegration::new(signature, notes, section.url());
+    let zendesk = match &client {
+        Some(client) => zendesk.with_requesters(client.clone()),
+        None => zendesk,
+    };
+    let mut helpdesks = Helpdesks::new().with(Arc::new(zendesk));
     if let Some(section) = config.zammad() {
         let client = section.client()?.map(|client| {
             let client = client.with_health(health.clone());
             let budget = budget(store, &client.account(), section.requests_per_minute);
-            match budget {
+            Arc::new(match budget {
                 Some(budget) => client.with_budget(budget),
                 None => client,
-            }
+            })
         });
-        let notes: Arc<dyn Helpdesk> = match client {
-            Some(client) if !section.shadow => Arc::new(client),
+        let notes: Arc<dyn Helpdesk> = match &client {
+            Some(client) if !section.shadow => client.clone(),
             _ => Arc::new(ShadowHelpdesk),
         };
-        helpdesks = helpdesks.with(Arc::new(ZammadIntegration::new(
-            ZammadSignature::new(secrets.zammad),
-            notes,
-            &section.url,
-        )));
+        let zammad =
+            ZammadIntegration::new(ZammadSignature::new(secrets.zammad), notes, &section.url);
+        let zammad = match client {
+            Some(client) => zammad.with_requesters(client),
+            None => zammad,
+        };
+        helpdesks = helpdesks.with(Arc::new(zammad));
     }
     Ok(HelpdeskParts {
         helpdesks,
@@ -419,15 +422,24 @@ fn write_private_atomically(path: &Path, content: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What the review console shows of the deployment: the helpdesk's mode and where its
+/// What the review console shows of the deployment: each helpdesk's mode and where its
 /// tickets are.
 fn console_settings(config: &Config) -> crate::console::Settings {
+    let mut helpdesks = vec![crate::console::HelpdeskMode {
+        name: zendesk::integration::NAME.into(),
+        live: matches!(zendesk_client(config), Ok(Some(_))),
+        base_url: config.zendesk_url.clone(),
+    }];
+    if let Some(section) = config.zammad() {
+        // Live as `helpdesks` builds it: an API token and not set to shadow.
+        helpdesks.push(crate::console::HelpdeskMode {
+            name: zammad::NAME.into(),
+            live: !section.shadow && section.api_token.is_some(),
+            base_url: Some(section.url.clone()),
+        });
+    }
     crate::console::Settings {
-        helpdesks: vec![crate::console::HelpdeskMode {
-            name: "zendesk".into(),
-            live: matches!(zendesk_client(config), Ok(Some(_))),
-            base_url: config.zendesk_url.clone(),
-        }],
+        helpdesks,
         secure_cookie: config.console_secure_cookie,
         verification: Default::default(),
     }
@@ -508,7 +520,7 @@ impl Application {
                     report.why
                 );
             }
-            let gitlab = crate::gitlab::from_config(&config, &store, history.clone())
+            let gitlab = crate::gitlab::from_config(&config, &store, &helpdesks, &health)
                 .map_err(|e| AppError::Config(e.to_string()))?
                 .map(Arc::new);
             let for_settings = config.clone();

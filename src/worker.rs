@@ -6,11 +6,12 @@
 //! reference. Only then is the event acked. Any crash in between replays the event, which is
 //! a duplicate for the store and only finishes the posting.
 //!
-//! Failures are sorted by whose they are. A dependency that is down (database, queue,
-//! helpdesk: see [`crate::health`]) pauses the process: the delivery is held, not retried, and
-//! tried again once the pause is over, so it spends no attempt. A note the helpdesk refuses for
-//! good fails alone (`failed`, with the reason) and the event is acked. Only what belongs to
-//! the event goes through the queue's retries.
+//! Failures are sorted by whose they are. A dependency that is down (see [`crate::health`])
+//! pauses what needs it: the database or the queue the whole process, a helpdesk only its own
+//! events (they wait in its hold, `hold`, while the others go on). The delivery is held, not
+//! retried, and tried again once the pause is over, so it spends no attempt. A note the
+//! helpdesk refuses for good fails alone (`failed`, with the reason) and the event is acked.
+//! Only what belongs to the event goes through the queue's retries.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ use crate::workflow::{self, WorkflowSettings};
 // (`post_deadline`) and how long it waits for another worker's claim (`wait_for_holder`):
 // one budget, derived from the helpdesk timeout and checked at start-up.
 use crate::timeouts::{HOLDER_POLL, TimeoutBudget};
+
+mod hold;
 /// Events applied per database transaction at most, and transactions in flight at once.
 const MAX_BATCH: usize = 64;
 const COMMITTERS: usize = 1;
@@ -134,11 +137,12 @@ impl From<StoreError> for HandleError {
     }
 }
 
-impl From<HelpdeskError> for HandleError {
-    fn from(e: HelpdeskError) -> Self {
+impl HandleError {
+    /// A failure of `helpdesk`'s API: an outage of that helpdesk alone, or this event's.
+    pub fn helpdesk(helpdesk: &'static str, e: HelpdeskError) -> HandleError {
         if let Some(retry_after) = e.outage() {
             HandleError::Outage {
-                dependency: Dependency::Helpdesk,
+                dependency: Dependency::Helpdesk(helpdesk),
                 reason: e.to_string(),
                 retry_after,
                 certain: matches!(
@@ -176,7 +180,10 @@ mod cause_tests {
             Some(Cause::Store(StoreError::Contention { attempts: 5, .. }))
         ));
 
-        let e = HandleError::from(HelpdeskError::Permanent("Zendesk answered 300".into()));
+        let e = HandleError::helpdesk(
+            "zendesk",
+            HelpdeskError::Permanent("Zendesk answered 300".into()),
+        );
         assert!(matches!(&e, HandleError::Permanent { .. }));
         assert_eq!(
             e.to_string(),
@@ -193,6 +200,8 @@ mod cause_tests {
 /// with its terms (links, status names).
 #[derive(Clone)]
 struct Desk {
+    /// Its registry name: the dependency its outages are.
+    name: &'static str,
     integration: Arc<dyn Integration>,
     notes: Arc<dyn Helpdesk>,
     settings: Arc<WorkflowSettings>,
@@ -225,6 +234,7 @@ impl Worker {
                     ..settings.clone()
                 };
                 let desk = Desk {
+                    name: integration.name(),
                     integration: integration.clone(),
                     notes: integration.notes(),
                     settings: Arc::new(settings),
@@ -293,17 +303,29 @@ impl Worker {
             })
     }
 
+    /// The helpdesk whose events `source`'s envelopes are (`None`: no helpdesk here parses
+    /// them).
+    pub fn helpdesk_of(&self, source: &str) -> Option<&'static str> {
+        self.desk(source).ok().map(|d| d.name)
+    }
+
+    /// The helpdesks this worker serves.
+    fn helpdesk_names(&self) -> Vec<&'static str> {
+        self.desks.values().map(|d| d.name).collect()
+    }
+
     /// Whether `dependency` answers a request about nothing in particular (and says so to
-    /// `health`); for the helpdesk, the one `source`'s events go to.
-    async fn answers(&self, dependency: Dependency, source: &str) -> bool {
+    /// `health`).
+    async fn answers(&self, dependency: Dependency) -> bool {
         let answers = match dependency {
             Dependency::Database => self.store.check().await.is_ok(),
-            Dependency::Helpdesk => match self.desk(source) {
-                Ok(desk) => desk.notes.probe().await.is_ok(),
-                Err(_) => false,
+            Dependency::Helpdesk(name) => match self.desks.get(name) {
+                Some(desk) => desk.notes.probe().await.is_ok(),
+                None => false,
             },
-            // Not the worker's to probe: the queue reports it on settling.
-            Dependency::Queue => false,
+            // Not the worker's to probe: the queue reports it on settling; GitLab's outages
+            // never reach here (its facts are optional).
+            Dependency::Queue | Dependency::GitLab => false,
         };
         if answers {
             self.health.up(dependency);
@@ -336,7 +358,7 @@ impl Worker {
         let gitlab = match &self.gitlab {
             Some(lookup) => {
                 lookup
-                    .facts_for(&envelope.source, &event, &desk.settings)
+                    .facts_for(&envelope.source, desk.name, &event, &desk.settings)
                     .await
             }
             None => None,
@@ -389,10 +411,10 @@ impl Worker {
             // The notes this event just created were claimed in its transaction; then anything
             // an earlier, failed delivery of this ticket left pending.
             let left = self
-                .post_claimed(&desk.notes, &event.ticket.id, claimed, claimed_at)
+                .post_claimed(desk, &event.ticket.id, claimed, claimed_at)
                 .await?;
             if look_for_pending || left > 0 {
-                self.post_pending_notes(&desk.notes, source, &event.ticket.id)
+                self.post_pending_notes(desk, source, &event.ticket.id)
                     .await?;
             }
         }
@@ -403,7 +425,7 @@ impl Worker {
     /// because what was left of their claim could not cover a whole post.
     async fn post_claimed(
         &self,
-        helpdesk: &Arc<dyn Helpdesk>,
+        desk: &Desk,
         ticket_id: &str,
         claimed: Vec<crate::store::NoteRecord>,
         claimed_at: Instant,
@@ -424,11 +446,11 @@ impl Worker {
                 return Ok(left.len());
             }
             let posted =
-                tokio::time::timeout(post_deadline, self.post_note(helpdesk, ticket_id, &note))
+                tokio::time::timeout(post_deadline, self.post_note(desk, ticket_id, &note))
                     .await
                     .unwrap_or_else(|_| {
                         Err(HandleError::Outage {
-                            dependency: Dependency::Helpdesk,
+                            dependency: Dependency::Helpdesk(desk.name),
                             reason: "posting the note took too long".into(),
                             retry_after: None,
                             certain: false,
@@ -449,7 +471,7 @@ impl Worker {
 
     async fn post_pending_notes(
         &self,
-        helpdesk: &Arc<dyn Helpdesk>,
+        desk: &Desk,
         source: &str,
         ticket_id: &str,
     ) -> Result<(), HandleError> {
@@ -462,7 +484,7 @@ impl Worker {
                 .await?;
             let taken = claimed.notes.len();
             let left = self
-                .post_claimed(helpdesk, ticket_id, claimed.notes, claimed_at)
+                .post_claimed(desk, ticket_id, claimed.notes, claimed_at)
                 .await?;
             if left > 0 && left == taken {
                 // Not even a fresh claim covered one post (the claim itself took that long).
@@ -487,11 +509,11 @@ impl Worker {
 
     async fn post_note(
         &self,
-        helpdesk: &Arc<dyn Helpdesk>,
+        desk: &Desk,
         ticket_id: &str,
         note: &crate::store::NoteRecord,
     ) -> Result<(), HandleError> {
-        match deliver_note(helpdesk, ticket_id, note).await {
+        match deliver_note(&desk.notes, ticket_id, note).await {
             Err(HelpdeskError::Rejected(reason)) => {
                 // This note can never post (ticket deleted, comment limit): it fails alone,
                 // and the event and the ticket's later notes go on.
@@ -500,7 +522,7 @@ impl Worker {
                 tracing::error!(step = %note.step, %reason, "note failed: the helpdesk refused it");
                 Ok(())
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(HandleError::helpdesk(desk.name, e)),
             Ok(remote) => {
                 self.settler
                     .posted(&note.reference, remote.as_deref())
@@ -565,7 +587,9 @@ pub fn with_reference(html_body: &str, reference: &str) -> String {
 /// Runs `concurrency` handlers until `shutdown`, then drains what they hold.
 ///
 /// Deliveries are spread over lanes by ticket id, so one process never handles two events of
-/// the same ticket at once and keeps their queue order.
+/// the same ticket at once and keeps their queue order. A delivery whose helpdesk is down
+/// leaves its lane for that helpdesk's hold (see [`hold`]), and the lane goes on with the
+/// next: one helpdesk's outage holds only its own events.
 pub async fn run(
     worker: Worker,
     queue: Arc<dyn Queue>,
@@ -574,23 +598,32 @@ pub async fn run(
     drain_timeout: Duration,
 ) {
     let health = worker.health.clone();
+    let holds = Arc::new(hold::Holds::start(&worker, &shutdown, hold::MAX_HELD));
     let mut lanes = Vec::with_capacity(concurrency);
     let mut handles = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.max(1) {
         let (tx, mut rx) = mpsc::channel::<Delivery>(8);
-        let worker = worker.clone();
+        let (worker, holds) = (worker.clone(), holds.clone());
         let shutdown = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while let Some(delivery) = rx.recv().await {
-                settle(&worker, delivery, &shutdown).await;
+                let delivery = match holds.take_if_held(delivery, &shutdown).await {
+                    Some(delivery) => delivery,
+                    None => continue,
+                };
+                if let Some(held) = settle(&worker, delivery, &shutdown).await {
+                    holds.hold(held, &shutdown).await;
+                }
             }
         }));
         lanes.push(tx);
     }
+    let helpdesks = worker.helpdesk_names();
     let mut backoff = Duration::from_millis(100);
     loop {
-        // While a dependency is down, take nothing new: what is queued waits there.
-        if !health.wait_until_resumable(&shutdown).await {
+        // While the database or the queue is down, or every helpdesk, take nothing new: what
+        // is queued waits there. One helpdesk's outage alone does not stop this loop.
+        if !health.wait_until_resumable(&helpdesks, &shutdown).await {
             break;
         }
         let delivery = tokio::select! {
@@ -622,6 +655,8 @@ pub async fn run(
     if tokio::time::timeout(drain_timeout, drained).await.is_err() {
         tracing::warn!("in-flight events did not finish in time; they will be redelivered");
     }
+    // Held deliveries stay unsettled: the queue hands them out again after the restart.
+    holds.stop().await;
 }
 
 fn lane_of(ticket_id: &str, lanes: usize) -> usize {
@@ -631,23 +666,31 @@ fn lane_of(ticket_id: &str, lanes: usize) -> usize {
     (h.finish() % lanes.max(1) as u64) as usize
 }
 
-/// Handles one delivery to the end. Outages hold it here (no attempt spent) until the pause
-/// is over; on shutdown a held delivery is left unsettled and the queue hands it out again.
-async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToken) {
-    let Delivery {
-        envelope,
-        attempt,
-        acker,
-    } = delivery;
-    let span = tracing::info_span!("event", ticket_id = %envelope.ticket_id, event_id = %envelope.event_id, attempt);
+/// Handles one delivery to the end. An outage of the database or the queue holds it here (no
+/// attempt spent) until the pause is over; an outage of its helpdesk hands it back (`Some`),
+/// unsettled and with no attempt spent, to wait in that helpdesk's hold. On shutdown a
+/// delivery held here is left unsettled and the queue hands it out again.
+async fn settle(
+    worker: &Worker,
+    delivery: Delivery,
+    shutdown: &CancellationToken,
+) -> Option<Delivery> {
+    let helpdesk = worker.helpdesk_of(&delivery.envelope.source);
+    let span = tracing::info_span!(
+        "event",
+        helpdesk,
+        ticket_id = %delivery.envelope.ticket_id,
+        event_id = %delivery.envelope.event_id,
+        attempt = delivery.attempt
+    );
     async move {
         let health = &worker.health;
         let (started, result) = loop {
-            if !health.wait_until_resumable(shutdown).await {
-                return;
+            if !health.wait_until_resumable(&[], shutdown).await {
+                return None;
             }
             let started = Instant::now();
-            match worker.handle(&envelope).await {
+            match worker.handle(&delivery.envelope).await {
                 Err(HandleError::Outage {
                     dependency,
                     reason,
@@ -658,62 +701,80 @@ async fn settle(worker: &Worker, delivery: Delivery, shutdown: &CancellationToke
                     // the event's own failure: it takes the ordinary retry path.
                     // Probed only when no other delivery has found it down already.
                     let known_down = health.down_reason(dependency).is_some();
-                    if !certain && !known_down && worker.answers(dependency, &envelope.source).await
-                    {
+                    if !certain && !known_down && worker.answers(dependency).await {
                         break (started, Err(HandleError::transient(reason)));
                     }
                     health.down(dependency, &reason, retry_after);
+                    if dependency.helpdesk().is_some() {
+                        return Some(delivery);
+                    }
                 }
                 result => break (started, result),
             }
         };
-        if matches!(result, Ok(Outcome::Processed | Outcome::Duplicate)) {
-            health.up(Dependency::Database);
-        }
-        let label = match &result {
-            Ok(Outcome::Processed) => "processed",
-            Ok(Outcome::Duplicate) => "duplicate",
-            Ok(Outcome::Ignored) => "ignored",
-            Err(HandleError::Transient { .. } | HandleError::Outage { .. }) => "retried",
-            Err(HandleError::Permanent { .. }) => "dead_lettered",
-        };
-        metrics::counter!("onbehalf_events_processed_total", "result" => label).increment(1);
-        let settled = match result {
-            Ok(_) => {
-                let age = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
-                    - i128::from(envelope.received_at_ms);
-                metrics::histogram!("onbehalf_event_age_seconds")
-                    .record(age.max(0) as f64 / 1000.0);
-                tracing::debug!(
-                    result = label,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "event handled"
-                );
-                acker.ack().await
-            }
-            Err(HandleError::Transient { reason, .. } | HandleError::Outage { reason, .. }) => {
-                // The queue decides whether this was the last attempt; say what it did.
-                acker.retry(&reason).await.map(|retried| match retried {
-                    Retried::Later(delay) => tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event failed; will retry"),
-                    Retried::DeadLettered => tracing::error!(%reason, attempts = attempt, "event dead-lettered: its attempts and retry time are used up"),
-                })
-            }
-            Err(HandleError::Permanent { reason, .. }) => {
-                tracing::error!(%reason, "event dead-lettered");
-                acker.dead_letter(&reason).await
-            }
-        };
-        match settled {
-            Ok(()) => health.up(Dependency::Queue),
-            Err(e) => {
-                // Not settled: the queue redelivers it, and the store makes the replay harmless.
-                tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
-                if matches!(e, QueueError::Unavailable(_)) {
-                    health.down(Dependency::Queue, &e.to_string(), None);
-                }
-            }
-        }
+        finish(worker, delivery, started, result).await;
+        None
     }
     .instrument(span)
     .await
+}
+
+/// Settles a delivery with what handling it came to.
+async fn finish(
+    worker: &Worker,
+    delivery: Delivery,
+    started: Instant,
+    result: Result<Outcome, HandleError>,
+) {
+    let health = &worker.health;
+    let Delivery {
+        envelope,
+        attempt,
+        acker,
+    } = delivery;
+    if matches!(result, Ok(Outcome::Processed | Outcome::Duplicate)) {
+        health.up(Dependency::Database);
+    }
+    let label = match &result {
+        Ok(Outcome::Processed) => "processed",
+        Ok(Outcome::Duplicate) => "duplicate",
+        Ok(Outcome::Ignored) => "ignored",
+        Err(HandleError::Transient { .. } | HandleError::Outage { .. }) => "retried",
+        Err(HandleError::Permanent { .. }) => "dead_lettered",
+    };
+    metrics::counter!("onbehalf_events_processed_total", "result" => label).increment(1);
+    let settled = match result {
+        Ok(_) => {
+            let age = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+                - i128::from(envelope.received_at_ms);
+            metrics::histogram!("onbehalf_event_age_seconds").record(age.max(0) as f64 / 1000.0);
+            tracing::debug!(
+                result = label,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "event handled"
+            );
+            acker.ack().await
+        }
+        Err(HandleError::Transient { reason, .. } | HandleError::Outage { reason, .. }) => {
+            // The queue decides whether this was the last attempt; say what it did.
+            acker.retry(&reason).await.map(|retried| match retried {
+                Retried::Later(delay) => tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "event failed; will retry"),
+                Retried::DeadLettered => tracing::error!(%reason, attempts = attempt, "event dead-lettered: its attempts and retry time are used up"),
+            })
+        }
+        Err(HandleError::Permanent { reason, .. }) => {
+            tracing::error!(%reason, "event dead-lettered");
+            acker.dead_letter(&reason).await
+        }
+    };
+    match settled {
+        Ok(()) => health.up(Dependency::Queue),
+        Err(e) => {
+            // Not settled: the queue redelivers it, and the store makes the replay harmless.
+            tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
+            if matches!(e, QueueError::Unavailable(_)) {
+                health.down(Dependency::Queue, &e.to_string(), None);
+            }
+        }
+    }
 }

@@ -5,6 +5,8 @@
 mod common;
 mod console_support;
 
+use std::time::Duration;
+
 use common::ADMIN_TOKEN;
 use console_support::{
     DEAD_TICKET, GRANT_REPLY, OTHER_TICKET, PENDING_TICKET, SEEDED, TICKET, api_head, client,
@@ -412,6 +414,14 @@ async fn pages_show_what_the_api_holds() {
         overview.contains("<strong id=\"dead-letter-count\">1</strong>"),
         "{overview}"
     );
+    assert!(
+        overview.contains("id=\"dependency-helpdesk-zendesk\">helpdesk zendesk: <span class=\"ok\">ok (shadow mode: not contacted)</span>"),
+        "{overview}"
+    );
+    assert!(
+        !overview.contains("dependency-gitlab"),
+        "GitLab is off: {overview}"
+    );
     assert!(overview.contains("<svg class=\"chart\""));
     assert!(
         overview.contains("id=\"counted-at\">Counts as of <time>"),
@@ -532,5 +542,112 @@ async fn a_note_marked_wrong_is_kept_and_exported_and_a_dead_letter_requeued() {
     );
     let r = get(&app, &cookie, "/console").await;
     assert_eq!(r.status(), 303);
+    app.stop().await;
+}
+
+/// The overview's dependencies: each helpdesk's state and GitLab's, as the workers last found
+/// them. Zammad is down while Zendesk answers; GitLab is down and the notes go on without its
+/// facts; then GitLab answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_names_each_helpdesks_state_and_gitlabs() {
+    use common::fake_gitlab::{self, FakeGitLab};
+    use common::fake_zammad::{self, FakeZammad};
+    use common::fake_zendesk::Canned;
+    use onbehalf::config::Secret;
+
+    common::init_test_logging();
+    let zendesk = common::FakeZendesk::start().await;
+    let zammad = FakeZammad::start().await;
+    let gitlab = FakeGitLab::start().await;
+    let data = tempfile::TempDir::new().unwrap();
+    let mut config = common::test_config(&data, &zendesk);
+    config.zammad_url = Some(zammad.url());
+    config.zammad_api_token = Some(Secret::new(fake_zammad::API_TOKEN));
+    config.zammad_signing_secrets = vec![Secret::new(fake_zammad::SIGNATURE_TOKEN)];
+    config.zammad_requests_per_minute = 1_000_000;
+    config.gitlab_url = Some(gitlab.url());
+    config.gitlab_token = Some(Secret::new(fake_gitlab::TOKEN));
+    config.pause_first_ms = 20;
+    config.pause_max_ms = 200;
+    let app = common::spawn_with_config(config, data, zendesk).await;
+    app.zendesk
+        .set_user_email(common::events::REQUESTER, "alice@acme.io");
+    gitlab.add_user(FakeGitLab::user(7, "alice", "alice@acme.io"));
+    zammad.start_outage(Canned {
+        status: 503,
+        retry_after: None,
+    });
+    gitlab.start_outage(500);
+
+    let held = zammad.create_ticket("51", "Locked out", 7, "<p>Please remove 2FA</p>", &[]);
+    let r = held
+        .send(
+            &app.http,
+            &app.url("/webhooks/zammad"),
+            Some(fake_zammad::SIGNATURE_TOKEN),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let project = |id: &str| {
+        common::events::created_with(
+            id,
+            "Please transfer our project to the new group",
+            "Hello, the transfer of the project `acme/api` fails with a 500 error every time. Could you move the project for us?",
+            &[],
+        )
+        .to_string()
+    };
+    assert_eq!(app.post_event(&project("9101")).await.status(), 202);
+    let notes = app.wait_for_notes(1, Duration::from_secs(15)).await;
+    assert!(
+        notes[0]
+            .html_body
+            .contains("could not check: GitLab is unavailable"),
+        "GitLab's outage paused nothing: {}",
+        notes[0].html_body
+    );
+    let cookie = login(&app).await;
+    let overview = || async { get(&app, &cookie, "/console").await.text().await.unwrap() };
+    let zammad_down = "id=\"dependency-helpdesk-zammad\">helpdesk zammad: <span class=\"down\">down: helpdesk unavailable: Zammad answered 503";
+    assert!(
+        common::eventually(Duration::from_secs(15), || async {
+            overview().await.contains(zammad_down)
+        })
+        .await,
+        "{}",
+        overview().await
+    );
+    let page = overview().await;
+    assert!(
+        page.contains(
+            "id=\"dependency-helpdesk-zendesk\">helpdesk zendesk: <span class=\"ok\">ok</span>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"dependency-gitlab\">gitlab: <span class=\"down\">down for "),
+        "{page}"
+    );
+    assert!(page.contains("(notes go on without its facts)"), "{page}");
+
+    gitlab.end_outage();
+    assert_eq!(app.post_event(&project("9102")).await.status(), 202);
+    assert_eq!(
+        app.wait_for_notes(2, Duration::from_secs(15)).await.len(),
+        2
+    );
+    let page = overview().await;
+    assert!(
+        page.contains("id=\"dependency-gitlab\">gitlab: <span class=\"ok\">ok</span>"),
+        "{page}"
+    );
+    zammad.end_outage();
+    assert_eq!(
+        zammad
+            .wait_for_notes(1, Duration::from_secs(15))
+            .await
+            .len(),
+        1
+    );
     app.stop().await;
 }

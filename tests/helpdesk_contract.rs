@@ -13,12 +13,19 @@ use common::fake_zendesk::{Canned, FakeZendesk};
 use onbehalf::config::Secret;
 use onbehalf::helpdesk::zammad::ZammadClient;
 use onbehalf::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
-use onbehalf::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
+use onbehalf::helpdesk::{Helpdesk, HelpdeskError, NoteMode, Requesters};
+
+/// Gives a helpdesk a user (id, e-mail address).
+type AddUser = Box<dyn Fn(u64, &str)>;
 
 /// One helpdesk under test: its client, a ticket it knows, and the fake's controls.
 struct Subject {
     name: &'static str,
     client: Arc<dyn Helpdesk>,
+    /// The same client, reading users.
+    requesters: Arc<dyn Requesters>,
+    /// Gives the helpdesk a user with this e-mail address.
+    add_user: AddUser,
     /// The same helpdesk with a wrong API token.
     bad_token: Arc<dyn Helpdesk>,
     ticket: String,
@@ -43,15 +50,24 @@ async fn zendesk() -> Subject {
                 requests_per_minute: 1_000_000,
             })
             .unwrap(),
-        ) as Arc<dyn Helpdesk>
+        )
     };
     let ticket = "5158".to_string();
-    let (a, b, c, d) = (fake.clone(), fake.clone(), fake.clone(), fake.clone());
+    let (a, b, c, d, e) = (
+        fake.clone(),
+        fake.clone(),
+        fake.clone(),
+        fake.clone(),
+        fake.clone(),
+    );
+    let good = client(common::API_TOKEN);
     let t = ticket.clone();
     let t2 = ticket.clone();
     Subject {
         name: "zendesk",
-        client: client(common::API_TOKEN),
+        client: good.clone(),
+        requesters: good,
+        add_user: Box::new(move |id, email| e.set_user_email(&id.to_string(), email)),
         bad_token: client("not-the-zendesk-token"),
         ticket,
         notes: Box::new(move || {
@@ -83,14 +99,23 @@ async fn zammad() -> Subject {
                 1_000_000,
             )
             .unwrap(),
-        ) as Arc<dyn Helpdesk>
+        )
     };
-    let (a, b, c, d) = (fake.clone(), fake.clone(), fake.clone(), fake.clone());
+    let (a, b, c, d, e) = (
+        fake.clone(),
+        fake.clone(),
+        fake.clone(),
+        fake.clone(),
+        fake.clone(),
+    );
+    let good = client(fake_zammad::API_TOKEN);
     let t = ticket.clone();
     let t2 = ticket.clone();
     Subject {
         name: "zammad",
-        client: client(fake_zammad::API_TOKEN),
+        client: good.clone(),
+        requesters: good,
+        add_user: Box::new(move |id, email| e.add_user(id, email)),
         bad_token: client("not-the-zammad-token"),
         ticket,
         notes: Box::new(move || {
@@ -221,5 +246,52 @@ async fn the_probe_tells_an_outage_from_a_working_helpdesk() {
         );
         (s.outage)(None);
         assert!(s.client.probe().await.is_ok(), "{}", s.name);
+    }
+}
+
+/// GitLab's facts are looked up by the requester's e-mail, read the same way from every
+/// helpdesk: an address, none (no address, or no such user), or the helpdesk's outage.
+#[tokio::test]
+async fn the_requesters_e_mail_is_read_from_the_helpdesk() {
+    for s in subjects().await {
+        (s.add_user)(4101, " alice@acme.io ");
+        (s.add_user)(4102, "");
+        assert_eq!(
+            s.requesters.email_of("4101").await.unwrap().as_deref(),
+            Some("alice@acme.io"),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            s.requesters.email_of("4102").await.unwrap(),
+            None,
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            s.requesters.email_of("4199").await.unwrap(),
+            None,
+            "{}",
+            s.name
+        );
+        assert!(
+            matches!(
+                s.requesters.email_of("../tickets/1").await,
+                Err(HelpdeskError::Permanent(_))
+            ),
+            "{}: only an id goes into the path",
+            s.name
+        );
+        (s.outage)(Some(Canned {
+            status: 503,
+            retry_after: Some(1),
+        }));
+        let down = s.requesters.email_of("4101").await;
+        assert!(
+            down.as_ref().is_err_and(|e| e.outage().is_some()),
+            "{}: {down:?}",
+            s.name
+        );
+        (s.outage)(None);
     }
 }

@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::events;
+use common::fake_gitlab::{self, FakeGitLab};
 use common::fake_zammad::{self, FakeZammad};
 use common::{FakeZendesk, TestApp};
 use onbehalf::config::{Config, Secret};
@@ -368,5 +369,86 @@ async fn a_long_html_email_fits_and_a_body_past_a_mebibyte_does_not() {
         .send(&app.http, &hook(&app), Some(fake_zammad::SIGNATURE_TOKEN))
         .await;
     assert_eq!(refused.status(), 413);
+    app.stop().await;
+}
+
+/// A Zammad customer's GitLab role, read by the e-mail address Zammad's user API gives for
+/// the ticket's customer (`GET /api/v1/users/{customer_id}`).
+#[tokio::test]
+async fn gitlab_checks_a_zammad_customer_by_the_e_mail_zammad_has_for_them() {
+    let gitlab = FakeGitLab::start().await;
+    gitlab.add_user(FakeGitLab::user(70, "alice", "alice@acme.io"));
+    gitlab.add_project("acme/api");
+    gitlab.add_member("acme", 70, 40);
+    let mut s = setup().await;
+    s.config.zammad_signing_secrets = vec![Secret::new(fake_zammad::SIGNATURE_TOKEN)];
+    s.config.gitlab_url = Some(gitlab.url());
+    s.config.gitlab_token = Some(Secret::new(fake_gitlab::TOKEN));
+    let (app, zammad) = s.start().await;
+    zammad.add_user(CUSTOMER, "alice@acme.io");
+    let created = zammad.create_ticket(
+        "91",
+        "Please transfer our project to the new group",
+        CUSTOMER,
+        "<p>The transfer of the project `acme/api` fails with a 500 error every time. Could you move the project for us?</p>",
+        &[],
+    );
+    deliver(&app, &created).await;
+    let notes = zammad.wait_for_notes(1, WAIT).await;
+    assert_eq!(notes.len(), 1, "triage note");
+    assert!(
+        notes[0].body.contains(
+            "verified: <code>@alice</code> is Maintainer (40) of project <code>acme/api</code>, inherited from group <code>acme</code>"
+        ),
+        "{}",
+        notes[0].body
+    );
+    assert!(
+        !notes[0].body.contains("alice@acme.io"),
+        "the address stays in Zammad"
+    );
+    assert_eq!(zammad.users_shown(), vec![CUSTOMER]);
+    let ticket: serde_json::Value = app
+        .api("/api/tickets/zammad/91")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ticket["stage"], "ask_permission", "{ticket}");
+    assert_eq!(
+        ticket["gitlab"][0]["found"]["user"]["username"], "alice",
+        "{ticket}"
+    );
+    assert!(app.zendesk.notes().is_empty());
+    app.stop().await;
+}
+
+/// A customer Zammad has no address for is not guessed at: the note says the check failed.
+#[tokio::test]
+async fn without_an_address_in_zammad_gitlab_is_not_asked() {
+    let gitlab = FakeGitLab::start().await;
+    let mut s = setup().await;
+    s.config.zammad_signing_secrets = vec![Secret::new(fake_zammad::SIGNATURE_TOKEN)];
+    s.config.gitlab_url = Some(gitlab.url());
+    s.config.gitlab_token = Some(Secret::new(fake_gitlab::TOKEN));
+    let (app, zammad) = s.start().await;
+    zammad.add_user(CUSTOMER, "");
+    let created = zammad.create_ticket(
+        "92",
+        "Please transfer our project to the new group",
+        CUSTOMER,
+        "<p>The transfer of the project `acme/api` fails. Could you move the project for us?</p>",
+        &[],
+    );
+    deliver(&app, &created).await;
+    let notes = zammad.wait_for_notes(1, WAIT).await;
+    assert!(
+        notes[0]
+            .body
+            .contains("the helpdesk has no e-mail address for the requester"),
+        "{}",
+        notes[0].body
+    );
+    assert!(gitlab.requests().is_empty(), "{:?}", gitlab.requests());
     app.stop().await;
 }

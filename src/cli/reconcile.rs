@@ -41,18 +41,14 @@ pub async fn run(
         return Err(ReconcileCommandError::NoApi);
     }
     let store = app::open_store(config).await?;
-    let parts = app::helpdesks(
-        config,
-        &store,
-        &crate::health::Health::default(),
-        app::WebhookSecrets::default(),
-    )?;
+    let health = crate::health::Health::default();
+    let parts = app::helpdesks(config, &store, &health, app::WebhookSecrets::default())?;
     let api = parts.history.ok_or(ReconcileCommandError::NoApi)?;
     let settings = app::workflow_settings(config)?;
     let mut worker =
         Worker::new(store.clone(), &parts.helpdesks, &settings).with_history(api.clone());
     // Tickets synced by hand get GitLab's facts as webhooks' do.
-    if let Some(gitlab) = crate::gitlab::from_config(config, &store, Some(api.clone()))
+    if let Some(gitlab) = crate::gitlab::from_config(config, &store, &parts.helpdesks, &health)
         .map_err(|e| AppError::Config(e.to_string()))?
     {
         worker = worker.with_gitlab(Arc::new(gitlab));

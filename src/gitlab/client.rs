@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::GitLabError;
 use crate::config::Secret;
+use crate::health::{Dependency, Health};
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
 
 /// The longest a lookup waits for the budget before it reports the rate limit.
@@ -45,6 +46,8 @@ pub struct GitLabClient {
     budget: Arc<dyn ApiBudget>,
     /// Until when GitLab asked not to be called (kept here too, for the message).
     held_until: Mutex<Option<Instant>>,
+    /// Hears whether GitLab answers: the console shows it; nothing pauses on it.
+    health: Health,
 }
 
 impl GitLabClient {
@@ -72,6 +75,7 @@ impl GitLabClient {
             token,
             budget: Arc::new(LocalBudget::new(options.requests_per_minute)),
             held_until: Mutex::new(None),
+            health: Health::default(),
         })
     }
 
@@ -131,7 +135,39 @@ impl GitLabClient {
 
     /// `GET` one resource; `Ok(None)` for a 404 (`doc/api/rest/troubleshooting.md`: "404 Not
     /// Found: a resource could not be accessed", which is how a non-member reads too).
+    /// Reports whether GitLab answers to `health`.
+    pub fn with_health(mut self, health: Health) -> GitLabClient {
+        health.register(Dependency::GitLab);
+        self.health = health;
+        self
+    }
+
+    /// A GET, its outcome told to `health`: an answer (even a 404 or another client error)
+    /// means GitLab is there; no answer, a 5xx, a refused token or a throttle (GitLab's, or
+    /// our budget for it spent) mean it is not usable now.
     pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Option<T>, GitLabError> {
+        let answer = self.get_unreported(segments, query).await;
+        match &answer {
+            Ok(_) | Err(GitLabError::Rejected(_) | GitLabError::Unreadable(_)) => {
+                self.health.up(Dependency::GitLab)
+            }
+            Err(e @ (GitLabError::Unavailable(_) | GitLabError::Unauthorized(_))) => {
+                self.health.down(Dependency::GitLab, &e.to_string(), None)
+            }
+            Err(e @ GitLabError::RateLimited { retry_after }) => {
+                self.health
+                    .down(Dependency::GitLab, &e.to_string(), Some(*retry_after))
+            }
+            Err(GitLabError::Permanent(_)) => {}
+        }
+        answer
+    }
+
+    async fn get_unreported<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         query: &[(&str, &str)],

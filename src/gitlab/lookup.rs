@@ -1,4 +1,5 @@
-//! One ticket's lookup: the requester's e-mail from the helpdesk, their GitLab user, then the
+//! One ticket's lookup: the requester's e-mail from the ticket's helpdesk (whichever it is:
+//! [`crate::helpdesk::Requesters`]), their GitLab user, then the
 //! role on the project or group the ticket names, or the account's facts. The result is
 //! cached per ticket and requester (`crate::store`), failures only for [`FAILURE_RECHECK`].
 //! The role is `super::roles`', the account's facts `super::account`'s.
@@ -7,12 +8,13 @@
 //! administrator's fields `email`, `two_factor_enabled`, `identities`.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{GitLabClient, GitLabError};
-use crate::helpdesk::zendesk::ZendeskClient;
+use crate::helpdesk::{Helpdesks, Requesters};
 use crate::store::Store;
 use crate::workflow::gitlab::{
     Found, GitLabFacts, GitLabUser, PathRole, mentioned_paths, role_facts,
@@ -27,8 +29,9 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub struct GitLabLookup {
     pub(super) client: Arc<GitLabClient>,
     store: Store,
-    /// Reads the requester's e-mail; `None` in shadow mode.
-    zendesk: Option<Arc<ZendeskClient>>,
+    /// Reads the requester's e-mail, by helpdesk name; a helpdesk without API credentials has
+    /// none.
+    requesters: BTreeMap<&'static str, Arc<dyn Requesters>>,
     /// Hosts whose URLs in a ticket name projects and groups.
     hosts: Vec<String>,
 }
@@ -56,37 +59,34 @@ struct Identity {
 }
 
 impl GitLabLookup {
-    pub fn new(
-        client: Arc<GitLabClient>,
-        store: Store,
-        zendesk: Option<Arc<ZendeskClient>>,
-    ) -> GitLabLookup {
+    pub fn new(client: Arc<GitLabClient>, store: Store, helpdesks: &Helpdesks) -> GitLabLookup {
         let mut hosts = vec![client.host().to_string()];
         if !hosts.iter().any(|h| h == "gitlab.com") {
             hosts.push("gitlab.com".into());
         }
+        let requesters = helpdesks
+            .iter()
+            .filter_map(|h| h.requesters().map(|r| (h.name(), r)))
+            .collect();
         GitLabLookup {
             client,
             store,
-            zendesk,
+            requesters,
             hosts,
         }
     }
 
     /// The facts for this event's ticket and requester: cached, or looked up now. `None` when
     /// the ticket needs none (category `other`, done, no requester). Never fails: a failure is
-    /// a fact ("could not check").
+    /// a fact ("could not check"). `source` keys the store; `helpdesk` is whose user the
+    /// requester is.
     pub async fn facts_for(
         &self,
         source: &str,
+        helpdesk: &str,
         event: &TicketEvent,
         settings: &WorkflowSettings,
     ) -> Option<GitLabFacts> {
-        // The requester's e-mail is read from Zendesk's user API; a Zammad customer id means
-        // nothing there, so other helpdesks' tickets get no GitLab facts (yet).
-        if source != crate::helpdesk::zendesk::integration::NAME {
-            return None;
-        }
         let requester = event.ticket.requester_id.trim();
         if requester.is_empty() {
             return None;
@@ -131,13 +131,17 @@ impl GitLabLookup {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "GitLab cache unreadable; looking up again"),
         }
-        let found =
-            match tokio::time::timeout(DEADLINE, self.look_up(requester, category, event)).await {
-                Ok(found) => found,
-                Err(_) => Found::Failed {
-                    reason: format!("GitLab took longer than {} s", DEADLINE.as_secs()),
-                },
-            };
+        let found = match tokio::time::timeout(
+            DEADLINE,
+            self.look_up(helpdesk, requester, category, event),
+        )
+        .await
+        {
+            Ok(found) => found,
+            Err(_) => Found::Failed {
+                reason: format!("GitLab took longer than {} s", DEADLINE.as_secs()),
+            },
+        };
         let facts = GitLabFacts {
             requester_id: requester.to_string(),
             read_at: OffsetDateTime::now_utc(),
@@ -157,14 +161,20 @@ impl GitLabLookup {
         Some(facts)
     }
 
-    async fn look_up(&self, requester: &str, category: Category, event: &TicketEvent) -> Found {
-        let Some(zendesk) = &self.zendesk else {
+    async fn look_up(
+        &self,
+        helpdesk: &str,
+        requester: &str,
+        category: Category,
+        event: &TicketEvent,
+    ) -> Found {
+        let Some(requesters) = self.requesters.get(helpdesk) else {
             return Found::Failed {
                 reason: "the requester's e-mail is unknown without the helpdesk API (shadow mode)"
                     .into(),
             };
         };
-        let email = match zendesk.user_email(requester).await {
+        let email = match requesters.email_of(requester).await {
             Ok(Some(email)) => email,
             Ok(None) => {
                 return Found::Failed {

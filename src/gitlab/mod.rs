@@ -44,7 +44,8 @@ pub enum GitLabError {
 pub fn from_config(
     config: &crate::config::Config,
     store: &crate::store::Store,
-    zendesk: Option<std::sync::Arc<crate::helpdesk::zendesk::ZendeskClient>>,
+    helpdesks: &crate::helpdesk::Helpdesks,
+    health: &crate::health::Health,
 ) -> Result<Option<GitLabLookup>, GitLabError> {
     let (Some(url), Some(token)) = (&config.gitlab_url, &config.gitlab_token) else {
         return Ok(None);
@@ -54,7 +55,8 @@ pub fn from_config(
         token: token.clone(),
         timeout: Duration::from_secs(config.gitlab_timeout_secs),
         requests_per_minute: config.gitlab_requests_per_minute,
-    })?;
+    })?
+    .with_health(health.clone());
     let client = if store.shares_api_budget() {
         let budget = crate::helpdesk::budget::SharedBudget::new(
             store.clone(),
@@ -68,6 +70,6 @@ pub fn from_config(
     Ok(Some(GitLabLookup::new(
         std::sync::Arc::new(client),
         store.clone(),
-        zendesk,
+        helpdesks,
     )))
 }

@@ -27,6 +27,8 @@ const MAX_ERROR_ANSWER: usize = 16 * 1024;
 /// How a helpdesk is named in errors.
 #[derive(Debug, Clone, Copy)]
 pub struct Wording {
+    /// Its registry name (`zendesk`, `zammad`): the dependency its outages are reported as.
+    pub helpdesk: &'static str,
     /// `Zendesk`, `Zammad`.
     pub name: &'static str,
     /// What a 409 means there.
@@ -76,7 +78,7 @@ impl Caller<'_> {
                     let status = r.status();
                     metrics::counter!("onbehalf_helpdesk_requests_total", "status" => status.as_u16().to_string()).increment(1);
                     if status.is_success() {
-                        self.health.up(Dependency::Helpdesk);
+                        self.health.up(Dependency::Helpdesk(self.wording.helpdesk));
                         return Ok(r);
                     }
                     classify_failure(r, &self.wording).await
@@ -120,11 +122,12 @@ pub(crate) fn pause_after_try(attempt: u32) -> Duration {
 pub fn probe_outcome<T>(
     answer: Result<T, HelpdeskError>,
     health: &Health,
+    helpdesk: &'static str,
 ) -> Result<(), HelpdeskError> {
     match answer {
         Ok(_) => Ok(()),
         Err(e) if e.outage().is_none() => {
-            health.up(Dependency::Helpdesk);
+            health.up(Dependency::Helpdesk(helpdesk));
             Ok(())
         }
         Err(e) => Err(e),
@@ -219,6 +222,7 @@ mod tests {
             health: &health,
             authorization: &authorization,
             wording: Wording {
+                helpdesk: "zendesk",
                 name: "Zendesk",
                 conflict: "",
                 credentials: "",

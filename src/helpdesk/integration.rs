@@ -14,11 +14,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-use super::Helpdesk;
 use super::webhook::{
     ParseError, QueuedEvent, ReceiveError, Reception, SignatureError, SignatureScheme, VerifiedBody,
 };
+use super::{Helpdesk, HelpdeskError};
 use crate::workflow::{HelpdeskTerms, TicketEvent};
+
+/// Who the helpdesk's users are, as far as the service asks: the requester's e-mail address,
+/// which GitLab's facts are looked up by.
+#[async_trait::async_trait]
+pub trait Requesters: Send + Sync + 'static {
+    /// The user's primary e-mail address; `None` when the helpdesk has none for them (or no
+    /// such user).
+    async fn email_of(&self, user_id: &str) -> Result<Option<String>, HelpdeskError>;
+}
 
 pub trait Integration: Send + Sync + 'static {
     /// `zendesk`, `zammad`…
@@ -52,6 +61,11 @@ pub trait Integration: Send + Sync + 'static {
 
     /// Where its notes go: its API client, or the shadow (notes kept in the store only).
     fn notes(&self) -> Arc<dyn Helpdesk>;
+
+    /// Reads its users' e-mail addresses through its API; `None` without API credentials.
+    fn requesters(&self) -> Option<Arc<dyn Requesters>> {
+        None
+    }
 
     /// Its link format and status vocabulary, for the core.
     fn terms(&self) -> HelpdeskTerms;

@@ -13,7 +13,7 @@ pub mod webhook;
 pub mod zammad;
 pub mod zendesk;
 
-pub use integration::{Helpdesks, Integration};
+pub use integration::{Helpdesks, Integration, Requesters};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -372,10 +372,29 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         .readiness
         .get_or_refresh(|| probe_readiness(&state))
         .await;
-    let helpdesk = state
+    // Each helpdesk on its own; `helpdesk` stays "ok" only while every one answers.
+    let helpdesks: serde_json::Map<String, serde_json::Value> = state
         .health
-        .down_reason(crate::health::Dependency::Helpdesk)
-        .unwrap_or_else(|| "ok".to_string());
+        .helpdesks()
+        .into_iter()
+        .map(|name| {
+            let status = state
+                .health
+                .down_reason(crate::health::Dependency::Helpdesk(name))
+                .unwrap_or_else(|| "ok".to_string());
+            (name.to_string(), status.into())
+        })
+        .collect();
+    let down_helpdesks: Vec<String> = helpdesks
+        .iter()
+        .filter(|(_, status)| *status != "ok")
+        .map(|(name, status)| format!("{name}: {}", status.as_str().unwrap_or_default()))
+        .collect();
+    let helpdesk = if down_helpdesks.is_empty() {
+        "ok".to_string()
+    } else {
+        down_helpdesks.join("; ")
+    };
     let ready = queue == "ok" && database == "ok" && (helpdesk == "ok" || !state.needs_helpdesk);
     let status = if ready {
         StatusCode::OK
@@ -392,7 +411,8 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     .map(|(name, _)| name)
     .collect();
     let mut body = serde_json::json!({
-        "queue": queue, "database": database, "helpdesk": helpdesk, "down": down,
+        "queue": queue, "database": database, "helpdesk": helpdesk, "helpdesks": helpdesks,
+        "down": down,
     });
     if !ready {
         body["error"] = "not_ready".into();

@@ -64,6 +64,7 @@ pub struct EmbeddedQueue {
     commands: mpsc::Sender<Command>,
     readers: SqlitePool,
     shared: Arc<Shared>,
+    lease: Duration,
     /// Held for the queue's lifetime: the OS lock that makes this process the file's only owner.
     _lock: File,
 }
@@ -118,6 +119,7 @@ impl EmbeddedQueue {
             commands,
             readers,
             shared,
+            lease: options.lease,
             _lock: lock,
         })
     }
@@ -184,6 +186,7 @@ impl Queue for EmbeddedQueue {
                         event_id: envelope.event_id.clone(),
                         received_at_ms: envelope.received_at_ms,
                         attempt,
+                        lease: self.lease,
                     };
                     return Ok(Delivery {
                         envelope,
@@ -240,6 +243,7 @@ struct EmbeddedAcker {
     event_id: String,
     received_at_ms: i64,
     attempt: u32,
+    lease: Duration,
 }
 
 #[async_trait]
@@ -266,5 +270,15 @@ impl Acker for EmbeddedAcker {
             reason: reason.to_owned(),
         };
         roundtrip!(&self.commands, Settle, request)
+    }
+
+    /// Renewed at a third of the lease, so one late renewal still finds it ours.
+    async fn keep(&mut self) -> Result<Option<Duration>, QueueError> {
+        let request = Request::Extend {
+            event_id: self.event_id.clone(),
+            attempt: self.attempt,
+        };
+        let () = roundtrip!(&self.commands, Settle, request)?;
+        Ok(Some(self.lease / 3))
     }
 }

@@ -184,6 +184,12 @@ pub trait Acker: Send {
     async fn retry(self: Box<Self>, reason: &str) -> Result<Retried, QueueError>;
     /// A permanent failure (malformed event): dead-letter it now with `reason`.
     async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), QueueError>;
+    /// Keeps an event the worker holds unsettled (its helpdesk is down) from going to another
+    /// worker: renews its lease. Returns when to renew it again; `None` (the default): the
+    /// transport has no lease to renew (AMQP keeps an unacked message with its consumer).
+    async fn keep(&mut self) -> Result<Option<Duration>, QueueError> {
+        Ok(None)
+    }
 }
 
 #[async_trait]

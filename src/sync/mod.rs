@@ -64,7 +64,10 @@ pub async fn sync_ticket(
     api: &Arc<ZendeskClient>,
     ticket_id: &str,
 ) -> Result<SyncReport, HandleError> {
-    let history = api.ticket_history(ticket_id).await?;
+    let history = api
+        .ticket_history(ticket_id)
+        .await
+        .map_err(|e| HandleError::helpdesk(crate::helpdesk::zendesk::integration::NAME, e))?;
     let events = replay(&history);
     let handled = worker.store().handled_event_ids(SOURCE, ticket_id).await?;
     let mut report = SyncReport {

@@ -3,7 +3,8 @@
 //!   `type`, `internal`) and answers `201` with the article (api/ticket/articles.html);
 //! - `GET /api/v1/ticket_articles/by_ticket/{id}` lists the ticket's articles, oldest first;
 //! - `GET /api/v1/tags?object=Ticket&o_id={id}` answers `{"tags": [...]}` (api/ticket/tags.html);
-//! - `GET /api/v1/users/me` answers the token's user (api/user.html);
+//! - `GET /api/v1/users/me` answers the token's user, `GET /api/v1/users/{id}` any user with
+//!   its `email` (`""` when it has none; 404 for no such user) (api/user.html, "Me", "Show");
 //! - every request needs `Authorization: Token token=<token>` (api/intro.html), else `401`
 //!   with `{"error": "authentication failed"}`; an unknown ticket is `404`
 //!   (`{"error": "Couldn't find Ticket with 'id'=…"}`), an article without a body `422`.
@@ -58,6 +59,12 @@ struct Inner {
     /// While set, every request gets this answer.
     outage: Option<Canned>,
     bad_auth: usize,
+    /// Requests answered with a canned failure.
+    refused: usize,
+    /// User id → e-mail address (`""`: none).
+    users: BTreeMap<u64, String>,
+    /// Users shown (`GET /api/v1/users/{id}`), by id.
+    users_shown: Vec<u64>,
     deliveries: u64,
 }
 
@@ -78,6 +85,7 @@ impl FakeZammad {
             .route("/api/v1/ticket_articles/by_ticket/{id}", get(by_ticket))
             .route("/api/v1/tags", get(tags))
             .route("/api/v1/users/me", get(me))
+            .route("/api/v1/users/{id}", get(show_user))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -99,6 +107,25 @@ impl FakeZammad {
 
     pub fn end_outage(&self) {
         self.inner.lock().unwrap().outage = None;
+    }
+
+    /// A user Zammad knows, with this e-mail address (`""`: none).
+    pub fn add_user(&self, id: u64, email: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .users
+            .insert(id, email.to_string());
+    }
+
+    /// The users read through Show, in order.
+    pub fn users_shown(&self) -> Vec<u64> {
+        self.inner.lock().unwrap().users_shown.clone()
+    }
+
+    /// Requests answered with a canned failure so far (`fail_next` or an outage).
+    pub fn refused_count(&self) -> usize {
+        self.inner.lock().unwrap().refused
     }
 
     pub fn bad_auth_count(&self) -> usize {
@@ -282,6 +309,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// Canned failure or bad token; `None`: serve the request.
 fn refuse(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
     if let Some(canned) = inner.failures.pop_front().or(inner.outage) {
+        inner.refused += 1;
         let mut response = error(
             StatusCode::from_u16(canned.status).unwrap(),
             "canned failure",
@@ -397,4 +425,30 @@ async fn me(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Respo
     }
     Json(serde_json::json!({"id": API_USER_ID, "login": "onbehalf@example.com", "active": true}))
         .into_response()
+}
+
+async fn show_user(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    if let Some(response) = refuse(&mut inner, &headers) {
+        return response;
+    }
+    let Ok(id) = id.parse::<u64>() else {
+        return error(StatusCode::NOT_FOUND, "Couldn't find User");
+    };
+    inner.users_shown.push(id);
+    match inner.users.get(&id) {
+        Some(email) => Json(serde_json::json!({
+            "id": id, "login": email, "firstname": "Alice", "lastname": "Example",
+            "email": email, "active": true, "note": "",
+        }))
+        .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("Couldn't find User with 'id'={id}"),
+        ),
+    }
 }

@@ -65,9 +65,62 @@ fn bars(per_hour: &[(i64, i64, i64)]) -> Vec<Bar> {
 
 #[derive(Serialize)]
 struct DependencyRow {
-    name: &'static str,
+    /// `queue`, `database`, `helpdesk zendesk`, `gitlab`.
+    name: String,
+    /// For the element's id: `queue`, `helpdesk-zammad`…
+    id: String,
     state: String,
     up: bool,
+}
+
+/// The queue and the database as probed now; each helpdesk and GitLab (when configured) as the
+/// workers last found them.
+fn dependency_rows(state: &HttpState, readiness: &crate::ingest::Readiness) -> Vec<DependencyRow> {
+    let row = |name: String, id: String, state: String| DependencyRow {
+        up: state.starts_with("ok"),
+        name,
+        id,
+        state,
+    };
+    let mut rows = vec![
+        row("queue".into(), "queue".into(), readiness.queue.clone()),
+        row(
+            "database".into(),
+            "database".into(),
+            readiness.database.clone(),
+        ),
+    ];
+    let watched = state.health.states();
+    for helpdesk in state.console.helpdesks.iter() {
+        let down = watched
+            .iter()
+            .find(|s| s.dependency.helpdesk() == Some(helpdesk.name.as_str()))
+            .and_then(|s| s.down.clone());
+        let text = match down {
+            Some(reason) => format!("down: {reason}"),
+            None if !helpdesk.live => "ok (shadow mode: not contacted)".to_string(),
+            None => "ok".to_string(),
+        };
+        rows.push(row(
+            format!("helpdesk {}", helpdesk.name),
+            format!("helpdesk-{}", helpdesk.name),
+            text,
+        ));
+    }
+    let gitlab = watched
+        .into_iter()
+        .find(|s| s.dependency == Dependency::GitLab);
+    if let Some(gitlab) = gitlab {
+        let text = match gitlab.down {
+            Some(reason) => format!(
+                "down for {}s: {reason} (notes go on without its facts)",
+                gitlab.down_for.unwrap_or_default().as_secs()
+            ),
+            None => "ok".to_string(),
+        };
+        rows.push(row("gitlab".into(), "gitlab".into(), text));
+    }
+    rows
 }
 
 #[derive(Serialize)]
@@ -93,28 +146,7 @@ pub async fn page(
     let counted = state.store.overview_counted(HOURS, DAYS).await?;
     let overview = &*counted.overview;
     let (readiness, stats) = crate::ingest::dependency_probes(&state).await;
-    let any_live = state.console.helpdesks.iter().any(|h| h.live);
-    let dependencies: Vec<DependencyRow> = Dependency::ALL
-        .into_iter()
-        .map(|d| {
-            let state_text = match d {
-                Dependency::Queue => readiness.queue.clone(),
-                Dependency::Database => readiness.database.clone(),
-                _ => match state.health.down_reason(d) {
-                    Some(reason) => reason,
-                    None if d == Dependency::Helpdesk && !any_live => {
-                        "ok (shadow mode: not contacted)".to_string()
-                    }
-                    None => "ok".to_string(),
-                },
-            };
-            DependencyRow {
-                name: d.as_str(),
-                up: state_text.starts_with("ok"),
-                state: state_text,
-            }
-        })
-        .collect();
+    let dependencies = dependency_rows(&state, &readiness);
 
     let mut categories: Vec<String> = overview.tickets.iter().map(|(_, c, _)| c.clone()).collect();
     categories.sort();

@@ -5,6 +5,8 @@
 //!   "By Ticket");
 //! - a ticket's tags: `GET /api/v1/tags?object=Ticket&o_id={id}` (api/ticket/tags.html);
 //! - the token's own user: `GET /api/v1/users/me` (api/user.html, "Me");
+//! - a customer's e-mail address: `GET /api/v1/users/{id}`, field `email` (api/user.html,
+//!   "Show": needs `ticket.agent` or `admin.user` to read other users);
 //! - authentication `Authorization: Token token=<access token>` (api/intro.html,
 //!   "Authentication: Token Access").
 //!
@@ -19,12 +21,13 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::NAME;
 use super::payload::is_id;
 use crate::config::Secret;
 use crate::health::Health;
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
 use crate::helpdesk::http::{self, Caller, Wording};
-use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
+use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode, Requesters};
 
 /// A ticket's articles with their bodies; far beyond this is not Zammad.
 const MAX_ARTICLES: usize = 32 * 1024 * 1024;
@@ -84,6 +87,13 @@ struct Me {
     id: String,
 }
 
+/// A user as Show answers it: the field the client reads.
+#[derive(Deserialize)]
+struct User {
+    #[serde(default)]
+    email: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Tags {
     #[serde(default)]
@@ -137,6 +147,7 @@ impl ZammadClient {
     }
 
     pub fn with_health(mut self, health: Health) -> ZammadClient {
+        health.register(crate::health::Dependency::Helpdesk(NAME));
         self.health = health;
         self
     }
@@ -198,6 +209,28 @@ impl ZammadClient {
         Ok(tags.tags)
     }
 
+    /// The user's e-mail address; `None` when Zammad has none for them (Zammad stores `""`)
+    /// or no such user (404).
+    pub async fn user_email(&self, user_id: &str) -> Result<Option<String>, HelpdeskError> {
+        // User ids are positive integers like ticket ids: only such an id goes into the path.
+        if !is_id(user_id) {
+            return Err(HelpdeskError::Permanent(format!(
+                "{:?} is not a Zammad user id",
+                user_id.chars().take(40).collect::<String>()
+            )));
+        }
+        let url = self.url(&format!("/api/v1/users/{user_id}"))?;
+        let user: User = match self.get_json(url, MAX_ANSWER, "user").await {
+            Ok(user) => user,
+            Err(HelpdeskError::Rejected(reason)) if reason.contains("404") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(user
+            .email
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty()))
+    }
+
     async fn own_user_id(&self) -> Result<&str, HelpdeskError> {
         self.own_user_id
             .get_or_try_init(|| async {
@@ -218,6 +251,7 @@ impl ZammadClient {
 
 /// Zammad in error messages.
 const WORDING: Wording = Wording {
+    helpdesk: NAME,
     name: "Zammad",
     conflict: "Zammad answered 409 conflict: the ticket changed meanwhile",
     credentials: "check ONBEHALF_ZAMMAD_API_TOKEN (it needs the ticket.agent permission)",
@@ -225,6 +259,13 @@ const WORDING: Wording = Wording {
 
 async fn bounded(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, HelpdeskError> {
     http::bounded_body(response, limit, WORDING.name).await
+}
+
+#[async_trait]
+impl Requesters for ZammadClient {
+    async fn email_of(&self, user_id: &str) -> Result<Option<String>, HelpdeskError> {
+        self.user_email(user_id).await
+    }
 }
 
 #[async_trait]
@@ -236,7 +277,11 @@ impl Helpdesk for ZammadClient {
     /// `GET /api/v1/users/me`: any answer but an outage-class failure means Zammad is there.
     async fn probe(&self) -> Result<(), HelpdeskError> {
         let url = self.url("/api/v1/users/me")?;
-        http::probe_outcome(self.send(|| self.http.get(url.clone())).await, &self.health)
+        http::probe_outcome(
+            self.send(|| self.http.get(url.clone())).await,
+            &self.health,
+            NAME,
+        )
     }
 
     /// Like Zendesk's: only the token user's own internal articles count, so a customer who

@@ -15,7 +15,7 @@ pub use client::ZammadClient;
 pub use signature::ZammadSignature;
 
 use crate::config::Secret;
-use crate::helpdesk::integration::Integration;
+use crate::helpdesk::integration::{Integration, Requesters};
 use crate::helpdesk::webhook::{
     ParseError, QueuedEvent, ReceiveError, Reception, SignatureScheme, VerifiedBody,
 };
@@ -78,6 +78,7 @@ pub struct ZammadIntegration {
     signature: ZammadSignature,
     notes: Arc<dyn Helpdesk>,
     terms: HelpdeskTerms,
+    requesters: Option<Arc<dyn Requesters>>,
 }
 
 impl ZammadIntegration {
@@ -86,7 +87,14 @@ impl ZammadIntegration {
             signature,
             notes,
             terms: terms(url),
+            requesters: None,
         }
+    }
+
+    /// Reads customers' e-mail addresses with `api` (`GET /api/v1/users/{id}`).
+    pub fn with_requesters(mut self, api: Arc<ZammadClient>) -> Self {
+        self.requesters = Some(api);
+        self
     }
 }
 
@@ -111,6 +119,10 @@ impl Integration for ZammadIntegration {
 
     fn signature(&self) -> &dyn SignatureScheme {
         &self.signature
+    }
+
+    fn requesters(&self) -> Option<Arc<dyn Requesters>> {
+        self.requesters.clone()
     }
 
     fn receive(&self, headers: &HeaderMap, body: &VerifiedBody) -> Result<Reception, ReceiveError> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::signature::ZendeskSignature;
 use super::{is_ticket_id, payload, trigger};
 use crate::helpdesk::Helpdesk;
-use crate::helpdesk::integration::Integration;
+use crate::helpdesk::integration::{Integration, Requesters};
 use crate::helpdesk::webhook::{
     ParseError, QueuedEvent, ReceiveError, Reception, SignatureScheme, VerifiedBody,
 };
@@ -37,6 +37,7 @@ pub struct ZendeskIntegration {
     signature: ZendeskSignature,
     notes: Arc<dyn Helpdesk>,
     terms: HelpdeskTerms,
+    requesters: Option<Arc<dyn Requesters>>,
 }
 
 impl ZendeskIntegration {
@@ -49,7 +50,14 @@ impl ZendeskIntegration {
             signature,
             notes,
             terms: terms(url),
+            requesters: None,
         }
+    }
+
+    /// Reads requesters' e-mail addresses with `api` (Show User).
+    pub fn with_requesters(mut self, api: Arc<super::ZendeskClient>) -> ZendeskIntegration {
+        self.requesters = Some(api);
+        self
     }
 }
 
@@ -67,6 +75,10 @@ impl Integration for ZendeskIntegration {
 
     fn signature(&self) -> &dyn SignatureScheme {
         &self.signature
+    }
+
+    fn requesters(&self) -> Option<Arc<dyn Requesters>> {
+        self.requesters.clone()
     }
 
     /// Its webhooks' events, and "this ticket changed" notices (trigger webhooks), which the

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use self::integration::NAME;
 use crate::config::Secret;
 use crate::health::Health;
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
@@ -153,6 +154,7 @@ impl ZendeskClient {
 
     /// Reports whether the helpdesk answers to `health` (the workers pause on it).
     pub fn with_health(mut self, health: Health) -> ZendeskClient {
+        health.register(crate::health::Dependency::Helpdesk(NAME));
         self.health = health;
         self
     }
@@ -186,6 +188,7 @@ impl ZendeskClient {
 
 /// Zendesk in error messages.
 const WORDING: Wording = Wording {
+    helpdesk: NAME,
     name: "Zendesk",
     conflict: "409 conflict: ticket changed meanwhile",
     credentials: "check ONBEHALF_ZENDESK_EMAIL and ONBEHALF_ZENDESK_API_TOKEN",
@@ -382,7 +385,11 @@ impl Helpdesk for ZendeskClient {
     /// 5xx, a timeout, a 401/403 or a 429 means the helpdesk is there.
     async fn probe(&self) -> Result<(), HelpdeskError> {
         let url = self.url("/api/v2/users/me.json")?;
-        http::probe_outcome(self.send(|| self.http.get(url.clone())).await, &self.health)
+        http::probe_outcome(
+            self.send(|| self.http.get(url.clone())).await,
+            &self.health,
+            NAME,
+        )
     }
 
     /// Only the service's own private comments count: a customer who pastes a note's

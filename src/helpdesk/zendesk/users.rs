@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::{MAX_ANSWER, ZendeskClient, bounded_body, is_ticket_id};
-use crate::helpdesk::HelpdeskError;
+use crate::helpdesk::{HelpdeskError, Requesters};
 
 #[derive(Deserialize)]
 struct ShowUser {
@@ -48,5 +48,12 @@ impl ZendeskClient {
             .email
             .map(|e| e.trim().to_string())
             .filter(|e| !e.is_empty()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Requesters for ZendeskClient {
+    async fn email_of(&self, user_id: &str) -> Result<Option<String>, HelpdeskError> {
+        self.user_email(user_id).await
     }
 }

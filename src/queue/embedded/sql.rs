@@ -166,6 +166,25 @@ pub(super) async fn ack(
     .map(|_| ())
 }
 
+/// Renews the lease of an event its holder keeps (only the holder of this attempt may).
+pub(super) async fn extend_lease(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    attempt: u32,
+    lease_until: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE messages SET lease_until_ms = ?
+         WHERE event_id = ? AND state = 'leased' AND attempts = ?",
+    )
+    .bind(lease_until)
+    .bind(event_id)
+    .bind(attempt)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Only the holder of this attempt may reschedule it (`attempts` acts as a lease token).
 pub(super) async fn retry_at(
     conn: &mut SqliteConnection,

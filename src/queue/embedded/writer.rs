@@ -55,6 +55,11 @@ pub(super) enum Request {
     RequeueDead {
         event_id: Option<String>,
     },
+    /// Renews the lease of an event its worker holds.
+    Extend {
+        event_id: String,
+        attempt: u32,
+    },
 }
 
 pub(super) enum Reply {
@@ -90,6 +95,8 @@ enum Answer {
     Settled,
     Retried(Retried),
     Count(u64),
+    /// A lease renewed: nothing new to claim.
+    Extended,
     /// The caller went away before we got to its claim.
     Skipped,
 }
@@ -102,7 +109,7 @@ impl Answer {
             Answer::Publish(outcome) => *outcome == PublishOutcome::Accepted,
             Answer::Claim(Claim::Claimed { .. }) | Answer::Settled | Answer::Retried(_) => true,
             Answer::Count(n) => *n > 0,
-            Answer::Claim(_) | Answer::Skipped => false,
+            Answer::Claim(_) | Answer::Extended | Answer::Skipped => false,
         }
     }
 }
@@ -134,7 +141,7 @@ impl Reply {
                 }
             }
             (Reply::Claim(_), Ok(Answer::Skipped)) => {}
-            (Reply::Settle(tx), Ok(Answer::Settled)) => drop(tx.send(Ok(()))),
+            (Reply::Settle(tx), Ok(Answer::Settled | Answer::Extended)) => drop(tx.send(Ok(()))),
             (Reply::Retry(tx), Ok(Answer::Retried(r))) => drop(tx.send(Ok(r))),
             (Reply::Count(tx), Ok(Answer::Count(n))) => drop(tx.send(Ok(n))),
             (reply, Ok(_)) => reply.fail(mismatch()),
@@ -324,6 +331,11 @@ impl Writer {
                 }
                 Request::RequeueDead { event_id } => {
                     Answer::Count(sql::requeue_dead(&mut tx, event_id.as_deref(), now).await?)
+                }
+                Request::Extend { event_id, attempt } => {
+                    let lease_until = now.saturating_add(millis(config.lease));
+                    sql::extend_lease(&mut tx, event_id, *attempt, lease_until).await?;
+                    Answer::Extended
                 }
             };
             answers.push(answer);
