@@ -138,7 +138,7 @@ async fn click_through(client: &Client, element: Element) -> Result<(), CmdError
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         match old_page.tag_name().await {
-            Err(e) if e.is_stale_element_reference() => return Ok(()),
+            Err(e) if left_the_page(&e) => return Ok(()),
             Err(e) => return Err(e),
             Ok(_) if std::time::Instant::now() > deadline => {
                 panic!(
@@ -149,6 +149,15 @@ async fn click_through(client: &Client, element: Element) -> Result<(), CmdError
             Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
+}
+
+/// Whether reading an element failed because its page is gone. Chromium says so as a stale
+/// element reference, or, when the node went in the middle of the command, as an inspector
+/// error ("Node with given id does not belong to the document").
+fn left_the_page(e: &CmdError) -> bool {
+    e.is_stale_element_reference()
+        || matches!(e, CmdError::Standard(w) if w.message.contains("does not belong to the document")
+            || w.message.contains("No node with given id"))
 }
 
 /// Finds `locator` on the page, clicks it and waits for the page it loads.
