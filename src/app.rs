@@ -428,14 +428,14 @@ fn console_settings(config: &Config) -> crate::console::Settings {
     let mut helpdesks = vec![crate::console::HelpdeskMode {
         name: zendesk::integration::NAME.into(),
         live: matches!(zendesk_client(config), Ok(Some(_))),
-        base_url: config.zendesk_url.clone(),
+        ticket_link: zendesk::integration::terms(config.zendesk_url.as_deref()).ticket_link,
     }];
     if let Some(section) = config.zammad() {
         // Live as `helpdesks` builds it: an API token and not set to shadow.
         helpdesks.push(crate::console::HelpdeskMode {
             name: zammad::NAME.into(),
             live: !section.shadow && section.api_token.is_some(),
-            base_url: Some(section.url.clone()),
+            ticket_link: zammad::terms(&section.url).ticket_link,
         });
     }
     crate::console::Settings {

@@ -34,16 +34,16 @@ pub struct HelpdeskMode {
     pub name: String,
     /// Notes are posted (`false`: shadow mode, kept in the database only).
     pub live: bool,
-    /// The helpdesk's base URL, for links to its tickets (`None`: not configured).
-    pub base_url: Option<String>,
+    /// Where an agent opens a ticket, as the helpdesk's module writes it (`{id}` for the
+    /// ticket id; the link the ticket's own notes carry). `None`: no URL configured.
+    pub ticket_link: Option<String>,
 }
 
 impl HelpdeskMode {
-    /// Where an agent opens the ticket in the helpdesk. Zendesk's agent interface shows a
-    /// ticket at `/agent/tickets/{id}` (the URL the ticket's own notes link to).
+    /// Where an agent opens the ticket in the helpdesk.
     pub fn ticket_url(&self, ticket_id: &str) -> Option<String> {
-        let base = self.base_url.as_deref()?.trim_end_matches('/');
-        (self.name == "zendesk").then(|| format!("{base}/agent/tickets/{ticket_id}"))
+        let format = self.ticket_link.as_deref().filter(|f| f.contains("{id}"))?;
+        Some(format.replace("{id}", ticket_id))
     }
 }
 
@@ -112,4 +112,36 @@ async fn with_security_headers(mut response: Response) -> Response {
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HelpdeskMode;
+    use crate::helpdesk::{zammad, zendesk};
+
+    #[test]
+    fn each_helpdesk_links_its_tickets_its_own_way() {
+        let mode = |name: &str, ticket_link| HelpdeskMode {
+            name: name.into(),
+            live: true,
+            ticket_link,
+        };
+        let zendesk = mode(
+            "zendesk",
+            zendesk::integration::terms(Some("https://acme.zendesk.com/")).ticket_link,
+        );
+        assert_eq!(
+            zendesk.ticket_url("42").as_deref(),
+            Some("https://acme.zendesk.com/agent/tickets/42")
+        );
+        let zammad = mode(
+            "zammad",
+            zammad::terms("https://desk.example.org").ticket_link,
+        );
+        assert_eq!(
+            zammad.ticket_url("7").as_deref(),
+            Some("https://desk.example.org/#ticket/zoom/7")
+        );
+        assert_eq!(mode("zendesk", None).ticket_url("42"), None);
+    }
 }
