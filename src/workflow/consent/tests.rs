@@ -1354,3 +1354,79 @@ fn permission_for_a_role_a_change_does_not_name_is_unclear() {
     let (v, reasons) = judge_text(change, "Yes, please make him owner.");
     assert_eq!(v, ConsentVerdict::Granted, "{reasons:?}");
 }
+
+/// The third round's families, each with the near miss that must stay as it was.
+#[test]
+fn afterwords_that_set_no_terms_do_not_hold_a_grant_back() {
+    const ADD: &str = "Could you please confirm that you would like us to add `julia@example.com` to your account and make it the primary email address?";
+    assert_all(
+        ADD,
+        ConsentVerdict::Granted,
+        &[
+            "Yes, please add julia@example.com to my account and make it the primary address. I really can't open my old university mailbox anymore.",
+            "Yes, please add julia@example.com to my account and make it the primary address. I honestly never expected the university to shut my mailbox down so suddenly.",
+            "Yes, please add julia@example.com to my account and make it the primary address. How long does that usually take? Just curious.",
+            "Yes, please add julia@example.com to my account and make it the primary address. Have a nice weekend!",
+        ],
+    );
+    // A contact line's address is no other target, unless the question is about an address.
+    let signed = "\n\nJulia Marsh\njulia.marsh@other-company.example";
+    assert_eq!(
+        verdict(
+            DELETE,
+            &format!("Yes, please delete blueocean/old-site.{signed}")
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            ADD,
+            &format!("Yes, please add julia@example.com and make it the primary address.{signed}")
+        ),
+        ConsentVerdict::Unclear
+    );
+    const PURGE: &str = "Could you please provide permission for staff to purge all container registry tags in the projects `app-a` and `app-b`?";
+    // A later negation that names one of the asked targets speaks to the action.
+    assert_eq!(
+        verdict(
+            PURGE,
+            "You can purge the tags of app-a and app-b. Please note that app-b is not the one we deploy from anymore."
+        ),
+        ConsentVerdict::Unclear
+    );
+    // A later sentence with terms besides the negation still holds the grant back.
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Yes, please delete blueocean/old-site. We can't lose anything before Friday though."
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn going_ahead_oneself_is_no_go_ahead() {
+    assert_eq!(
+        verdict(
+            DELETE,
+            "No worries at all, I'll go ahead and delete it myself now that I know where the button is."
+        ),
+        ConsentVerdict::Declined
+    );
+    assert_eq!(
+        verdict(DELETE, "Go ahead and delete it."),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
+fn agreed_is_a_yes_and_ok_with_me_is_permission() {
+    const RERUN: &str = "Nous autorisez-vous à réexécuter le job de déploiement Pages du projet `boulangerie/site` ?";
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &["D'accord.", "ok pour moi, merci"],
+    );
+    // A bare "ok" stays an acknowledgement.
+    assert_eq!(verdict(RERUN, "ok"), ConsentVerdict::Unclear);
+}

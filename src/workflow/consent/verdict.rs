@@ -88,7 +88,6 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         return (ConsentVerdict::Unclear, reasons);
     }
     let asked = AskedAction::of(request, lexicon);
-    let target_words = target_words(request);
     let hits = lexicon.scan(&folded);
     let clauses = clauses(&folded);
     let reading = read(&hits, &folded, &clauses, &asked, lexicon);
@@ -407,45 +406,46 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
                     .unwrap_or(true)
                 && asks_for_advice(&folded[s.at..])
         };
-        // "Oui, je suis d'accord pour que vous ajoutiez l'adresse. L'ancienne, je ne peux plus
-        // l'ouvrir depuis des années": after the last answer, a negation in a sentence of some
-        // length that is addressed to nothing the question asks (no request, question, answer
-        // or asked verb) and carries no other qualifier tells what happened; it sets no terms.
-        let afterword = |s: &Signal| {
+        // A qualifier in a sentence after the last answer naming the action, among only the
+        // given kinds of signal in its sentence.
+        let after_the_answer = |s: &Signal, alongside: &[Kind]| {
             reading.evidence == Evidence::Anchored
-                && s.kind == Kind::Negation
                 && s.sentence != usize::MAX
                 && reading
                     .last_evidence_sentence
                     .is_some_and(|last| s.sentence > last)
-                && reading.sentence_words.get(s.sentence).is_some_and(|n| *n >= 6)
-                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
-                && !reading.names_action.get(s.sentence).copied().unwrap_or(true)
                 && !signals.iter().any(|x| {
-                    x.sentence == s.sentence && x.kind != Kind::Negation && x.kind != Kind::Ack
+                    x.sentence == s.sentence && x.kind != s.kind && !alongside.contains(&x.kind)
                 })
-                // "O app-b ainda não": a sentence that names what the question is about (one
-                // of its targets, or a thing of the asked kind) speaks to the action.
-                && !names_asked_thing(sentence_around(&folded, s.at), &asked, &target_words, lexicon)
+        };
+        // "Oui, je suis d'accord pour que vous ajoutiez l'adresse. L'ancienne, je ne peux plus
+        // l'ouvrir depuis des années": a negation in a sentence of some length that is
+        // addressed to nothing the question asks (no request, question, answer or asked verb,
+        // none of its targets or things: "O app-b ainda não" speaks to the action) tells what
+        // happened; it sets no terms.
+        let afterword = |s: &Signal| {
+            s.kind == Kind::Negation
+                && after_the_answer(s, &[Kind::Ack])
+                && reading
+                    .sentence_words
+                    .get(s.sentence)
+                    .is_some_and(|n| *n >= 6)
+                && !reading.directed.get(s.sentence).copied().unwrap_or(true)
+                && !reading
+                    .names_action
+                    .get(s.sentence)
+                    .copied()
+                    .unwrap_or(true)
+                && !names_asked_thing(&folded, sentence_span(&clauses, s.at), &asked, &hits)
         };
         // "…, jullie hebben mijn toestemming om de pipelines opnieuw te draaien. Btw, hoe lang
-        // duurt zoiets meestal?": after the last answer naming the action, asking how long it
-        // takes asks for information; it puts no terms on the answer.
+        // duurt zoiets meestal?": asking how long it takes asks for information; it puts no
+        // terms on the answer.
         let asks_how_long = |s: &Signal| {
-            reading.evidence == Evidence::Anchored
-                && s.kind == Kind::Question
-                && s.sentence != usize::MAX
-                && reading
-                    .last_evidence_sentence
-                    .is_some_and(|last| s.sentence > last)
-                && {
-                    let sentence = sentence_around(&folded, s.at);
-                    HOW_LONG.iter().any(|p| sentence.contains(p))
-                }
-                && !signals.iter().any(|x| {
-                    x.sentence == s.sentence
-                        && !matches!(x.kind, Kind::Question | Kind::Ack | Kind::Timing)
-                })
+            s.kind == Kind::Question && after_the_answer(s, &[Kind::Ack, Kind::Timing]) && {
+                let (start, end) = sentence_span(&clauses, s.at);
+                HOW_LONG.iter().any(|p| folded[start..end].contains(p))
+            }
         };
         let blockers: Vec<&Signal> = signals
             .iter()
@@ -1665,6 +1665,8 @@ struct AskedAction {
     objects: u64,
     /// The question's own words (folded), of four letters or more: restating them is harmless.
     words: Vec<String>,
+    /// The parts of the targets the question names ("app-b" → "app", "b"), folded.
+    target_words: Vec<String>,
     /// Stem of the asked verb ("downgrad" for "downgrade"), matched as a word prefix.
     verb_stem: Option<String>,
     /// The question, folded.
@@ -1694,20 +1696,24 @@ impl AskedAction {
             .map(str::to_string)
             .collect();
         // "studio-pol/oude-website": every part of a target the question names is its own word.
-        for (_, target) in targets(request) {
-            words.extend(
-                fold(&target)
+        let target_words: Vec<String> = targets(request)
+            .iter()
+            .flat_map(|(_, target)| {
+                fold(target)
                     .split(|c: char| !c.is_alphanumeric())
                     .filter(|w| !w.is_empty())
-                    .map(str::to_string),
-            );
-        }
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        words.extend(target_words.iter().cloned());
         words.sort();
         words.dedup();
         AskedAction {
             actions: lexicon.groups_named(&folded, Kind::Action),
             objects: lexicon.groups_named(&folded, Kind::Object),
             words,
+            target_words,
             verb_stem,
             folded,
         }
@@ -2989,46 +2995,40 @@ fn is_contact_line(text: &str, address: &str) -> bool {
         })
 }
 
-/// The words of the targets `request` names ("app-b" → "app", "b"), folded.
-fn target_words(request: &str) -> Vec<String> {
-    targets(request)
+/// The byte range of the sentence the clause around byte `at` belongs to.
+fn sentence_span(clauses: &[Clause], at: usize) -> (usize, usize) {
+    let Some(here) = clauses.iter().rposition(|c| c.start <= at) else {
+        return (0, 0);
+    };
+    let first = clauses[..=here]
         .iter()
-        .flat_map(|(_, target)| {
-            fold(target)
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+        .rposition(|c| c.opens_sentence)
+        .unwrap_or(0);
+    let last = clauses[here + 1..]
+        .iter()
+        .position(|c| c.opens_sentence)
+        .map_or(clauses.len() - 1, |n| here + n);
+    (clauses[first].start, clauses[last].stop)
 }
 
-/// The sentence of the folded text around byte `at`.
-fn sentence_around(folded: &str, at: usize) -> &str {
-    let at = floor_char_boundary(folded, at.min(folded.len()));
-    let is_end = |c: char| is_sentence_end(c) || matches!(c, '。' | '！' | '？');
-    let start = folded[..at]
-        .char_indices()
-        .rev()
-        .find(|(_, c)| is_end(*c))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = folded[at..]
-        .char_indices()
-        .find(|(_, c)| is_end(*c))
-        .map_or(folded.len(), |(i, _)| at + i);
-    &folded[start..end]
-}
-
-/// `sentence` names one of the question's targets or a thing of the kind the question asks
-/// about.
+/// The sentence at `span` names one of the question's targets or a thing of the kind the
+/// question asks about.
 fn names_asked_thing(
-    sentence: &str,
+    folded: &str,
+    (start, end): (usize, usize),
     asked: &AskedAction,
-    target_words: &[String],
-    lexicon: &Lexicon,
+    hits: &[Hit<'_>],
 ) -> bool {
-    target_words.iter().any(|w| contains_word(sentence, w))
-        || lexicon.groups_named(sentence, Kind::Object) & asked.objects != 0
+    let sentence = &folded[start..end];
+    asked
+        .target_words
+        .iter()
+        .any(|w| contains_word(sentence, w))
+        || hits.iter().any(|h| {
+            h.phrase.kind == Kind::Object
+                && h.phrase.groups & asked.objects != 0
+                && (start..end).contains(&h.start)
+        })
 }
 
 /// Targets in `text`: (as written, lower case, without a leading `@`).
