@@ -115,7 +115,7 @@ impl Reply<'_> {
 }
 
 /// Asking how long something takes, in each language.
-const HOW_LONG: &[&str] = &[
+pub(super) const HOW_LONG: &[&str] = &[
     "how long",
     "how much time",
     "hoe lang",
@@ -191,7 +191,7 @@ fn asks_for_advice(rest: &str) -> bool {
 
 /// Conditions that set a prerequisite for the action ("first", "until"): even in the
 /// requester's own plan they say "not yet".
-const PREREQUISITE: &[&str] = &[
+pub(super) const PREREQUISITE: &[&str] = &[
     "first",
     "before",
     "until",

@@ -20,6 +20,9 @@ pub(super) struct AskedAction {
     words: Vec<String>,
     /// The parts of the targets the question names ("app-b" → "app", "b"), folded.
     target_words: Vec<String>,
+    /// The question's targets whole (and a path's last part), folded: a sentence that names one
+    /// speaks of this action.
+    pub(super) whole_targets: Vec<String>,
     /// Stem of the asked verb ("downgrad" for "downgrade"), matched as a word prefix.
     pub(super) verb_stem: Option<String>,
     /// The question, folded.
@@ -59,6 +62,22 @@ impl AskedAction {
                     .collect::<Vec<_>>()
             })
             .collect();
+        // Each target whole, and a path's last part ("ledger-api" for "finance/ledger-api"),
+        // as the folded text writes them.
+        let whole_targets: Vec<String> = targets(request)
+            .iter()
+            .flat_map(|(_, target)| {
+                let last = target.rsplit('/').next().unwrap_or(target);
+                [target.as_str(), last].map(|t| {
+                    fold(t)
+                        .split(|c: char| !c.is_alphanumeric())
+                        .filter(|w| !w.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+            })
+            .filter(|t| t.chars().count() >= 4)
+            .collect();
         words.extend(target_words.iter().cloned());
         words.sort();
         words.dedup();
@@ -67,6 +86,7 @@ impl AskedAction {
             objects: lexicon.groups_named(&folded, Kind::Object),
             words,
             target_words,
+            whole_targets,
             verb_stem,
             folded,
         }

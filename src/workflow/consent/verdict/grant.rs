@@ -33,6 +33,8 @@ pub(super) fn verdict(
         .filter(|s| {
             !reply.own_plan(s)
                 && !reply.afterword(s)
+                && !reply.sets_no_terms(s)
+                && !reply.harmless(s)
                 && !reply.asks_how_long(s)
                 && !reply.advice_asked(s)
                 && !reply.acknowledged(s)

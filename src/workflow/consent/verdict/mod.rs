@@ -33,6 +33,7 @@
 mod afterword;
 mod asked;
 mod clause;
+mod detached;
 mod grant;
 mod hits;
 mod language;

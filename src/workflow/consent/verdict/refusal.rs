@@ -150,7 +150,7 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
 }
 
 /// "Before that", "until then": a refusal they govern only puts the action off.
-const UNTIL_THEN: &[&str] = &[
+pub(super) const UNTIL_THEN: &[&str] = &[
     "vorher",
     "davor",
     "bis dahin",

@@ -73,7 +73,7 @@ impl Reply<'_> {
 }
 
 /// Hedges that leave the decision open ("let me check", "ask my team"): never background.
-const PENDING: &[&str] = &[
+pub(super) const PENDING: &[&str] = &[
     "let me check",
     "let me think",
     "ask my",

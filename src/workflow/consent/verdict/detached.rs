@@ -1,0 +1,563 @@
+//! Sentences after the answer that set no terms on it.
+//!
+//! A long e-mail seldom stops at the answer: "Yes, you have our permission to re-run the
+//! pipelines. On a separate matter: could you tell us whether …?", "Confirmo que deseo que
+//! eliminen la 2FA. En cuanto recupere el acceso, volveré a activarla.", "Je confirme … .
+//! L'ancienne adresse a été désactivée en janvier, raison pour laquelle je ne reçois plus rien."
+//! A question, a condition or a negation there is about another matter, the requester's own
+//! plan or what happened; it qualifies nothing the answer permitted. Read as terms, it leaves
+//! most true grants in realistic e-mails `unclear`.
+//!
+//! Only the shape of the sentence decides, never its words alone, and only after an answer that
+//! names the action: the sentence comes after the last answer, names neither the asked action
+//! nor any of its targets or things, carries no answer, refusal, scope, other action or relayed
+//! approval, and is one of:
+//! - **another matter**: it opens with a marker that changes the subject ("on a separate
+//!   matter", "unabhängig davon", "aprovecho para preguntarles", "另外", "ところで", "별개로");
+//!   a P.S. is not one (a P.S. often carries terms: "P.S. only the staging project");
+//! - **the requester's own plan**: a first-person future ("volveré a activar", "riattiverò",
+//!   "werden wir … erneuern", "rotaremos"), without a hypothetical "if" or a prerequisite
+//!   ("first", "before", "until");
+//! - **a telling sentence**: six words or more, addressed to nothing the question asks (no
+//!   request marker, question or asked verb), whose qualifiers only say what happened (a
+//!   negation, a "when", a "but" inside it), with no "if", no prerequisite and no moment to come.
+
+use super::afterword::{HOW_LONG, PREREQUISITE};
+use super::asked::names_asked_thing;
+use super::clause::{Clause, sentence_span};
+use super::read::Reading;
+use super::refusal::UNTIL_THEN;
+use super::reply::Reply;
+use super::signal::{Evidence, Signal, quoted};
+use super::story::PENDING;
+use super::words::{CONTRAST, IF, contains_phrase};
+use crate::workflow::consent::lexicon::{Kind, fold};
+
+/// Openings that change the subject, in each language (folded: lower case, no apostrophes).
+const ANOTHER_MATTER: &[&str] = &[
+    "on a separate matter",
+    "on another matter",
+    "on a separate note",
+    "on a different note",
+    "on an unrelated note",
+    "unrelated",
+    "separately",
+    "by the way",
+    "btw",
+    "also a question",
+    "another question",
+    "one more question",
+    "a different question",
+    "for your information",
+    "fyi",
+    "for the record",
+    "on a side note",
+    "side note",
+    "unabhängig davon",
+    "übrigens",
+    "nebenbei",
+    "eine andere frage",
+    "noch eine frage",
+    "eine weitere frage",
+    "zu ihrer information",
+    "zur information",
+    "zur info",
+    "aprovecho para",
+    "aprovecho la ocasión",
+    "aprovecho la oportunidad",
+    "por otro lado",
+    "aparte de esto",
+    "aparte de eso",
+    "otra pregunta",
+    "otra consulta",
+    "para su información",
+    "por cierto",
+    "par ailleurs",
+    "jen profite",
+    "au passage",
+    "autre question",
+    "une autre question",
+    "pour information",
+    "pour info",
+    "pour votre information",
+    "à part ça",
+    "sur un autre sujet",
+    "aproveito para",
+    "aproveitando",
+    "outra pergunta",
+    "outra questão",
+    "por outro lado",
+    "para sua informação",
+    "a propósito",
+    "colgo loccasione",
+    "approfitto per",
+    "ne approfitto per",
+    "a parte questo",
+    "unaltra domanda",
+    "altra domanda",
+    "per vostra informazione",
+    "per informazione",
+    "per conoscenza",
+    "tra laltro",
+    "los daarvan",
+    "overigens",
+    "trouwens",
+    "nog een vraag",
+    "een andere vraag",
+    "ter info",
+    "ter informatie",
+    "ter kennisgeving",
+    "verder nog",
+    "另外",
+    "顺便",
+    "順便",
+    "此外",
+    "另一个问题",
+    "另一個問題",
+    "ところで",
+    "別件",
+    "別件ですが",
+    "なお",
+    "参考までに",
+    "ちなみに",
+    "별개로",
+    "참고로",
+    "그리고 별개로",
+    "다른 질문",
+    "한편",
+];
+
+/// First-person futures: a word that ends so, standing alone ("volveré", "riattiverò",
+/// "rotaremos", "ferai"), in the languages whose future is one inflected word.
+const FUTURE_ENDINGS: &[&str] = &["ré", "remos", "rò", "remo", "rei", "rai", "rons"];
+
+/// First-person futures made of words ("werden wir", "zullen we"), beside `OWN_PLAN`'s openings.
+const FUTURE_PHRASES: &[&str] = &[
+    "i will",
+    "ill",
+    "we will",
+    "well",
+    "werde ich",
+    "werden wir",
+    "ich werde",
+    "wir werden",
+    "zal ik",
+    "zullen we",
+    "zullen wij",
+    "ik zal",
+    "we zullen",
+    "我会",
+    "我们会",
+    "我們會",
+    "我将",
+    "我们将",
+];
+
+impl Reply<'_> {
+    /// The signal `s` sits in a sentence after the answer that sets no terms on it.
+    pub(super) fn sets_no_terms(&self, s: &Signal) -> bool {
+        let Reply {
+            folded,
+            clauses,
+            hits,
+            asked,
+            reading,
+            signals,
+        } = *self;
+        let placed;
+        let s = if s.sentence == usize::MAX {
+            match place(s, folded, clauses) {
+                Some(p) => {
+                    placed = p;
+                    &placed
+                }
+                None => return false,
+            }
+        } else {
+            s
+        };
+        if reading.evidence < Evidence::Permit
+        || s.at >= folded.len()
+        // After the last sentence that answers by naming the action: a courtesy "gerne" later
+        // on ("Für Rückfragen stehe ich Ihnen gerne zur Verfügung") answers nothing.
+        || !answered_before(reading, s.sentence)
+        {
+            return false;
+        }
+        let alongside: Vec<&Signal> = signals
+            .iter()
+            .filter(|x| x.sentence == s.sentence)
+            .collect();
+        // Anything that answers, refuses, narrows or redirects is terms wherever it is said.
+        let quiet = |x: &&Signal| {
+            (x.kind == Kind::Sarcasm && LAUGHTER.contains(&quoted(&x.reason)))
+                || matches!(
+                    x.kind,
+                    Kind::Negation
+                        | Kind::Condition
+                        | Kind::Timing
+                        | Kind::Hedge
+                        | Kind::Question
+                        | Kind::Ack
+                        | Kind::Filler
+                        | Kind::Neutral
+                        | Kind::Past
+                )
+        };
+        let another_matter = {
+            let line_start = folded[..s.at].rfind('\n').map_or(0, |n| n + 1);
+            let (start, _) = sentence_span(clauses, s.at);
+            opens_with_any(folded[start..].trim_start(), ANOTHER_MATTER)
+                || opens_with_any(folded[line_start..].trim_start(), ANOTHER_MATTER)
+        };
+        // Another matter may ask the agent for something ("could you let us know whether …").
+        if !alongside
+        .iter()
+        .all(|x| quiet(x) || (another_matter && x.kind == Kind::Directive))
+        || reading.names_action.get(s.sentence).copied().unwrap_or(true)
+        // "Let me check with them first": the decision is still open, wherever it is said.
+        || alongside
+            .iter()
+            .any(|x| PENDING.contains(&quoted(&x.reason)))
+        {
+            return false;
+        }
+        let (start, end) = sentence_span(clauses, s.at);
+        let sentence = folded[start..end].trim_start();
+        // Another matter runs to the end of its line ("Unabhängig davon hätte ich eine Frage: Ist
+        // es möglich, …?"); things of the asked kind may come up in it ("a nivel de grupo y no
+        // proyecto por proyecto"), the question's targets may not.
+        let names_target = asked
+            .whole_targets
+            .iter()
+            .any(|t| contains_phrase(sentence, t));
+        if names_target {
+            return false;
+        }
+        if another_matter {
+            return true;
+        }
+        let own_future = sentence
+            .split_whitespace()
+            .any(|w| w.chars().count() > 4 && FUTURE_ENDINGS.iter().any(|e| w.ends_with(e)))
+            || FUTURE_PHRASES.iter().any(|p| contains_phrase(sentence, p));
+        // "Kurze Frage am Rande, wann ungefähr ist das durch?": asking how long it takes puts no
+        // terms on the answer.
+        if alongside
+            .iter()
+            .all(|x| x.kind != Kind::Condition && x.kind != Kind::Negation)
+            && asks_how_long(sentence)
+        {
+            return true;
+        }
+        // Own plans and told stories carry no hypothetical, no prerequisite, no moment to come
+        // (the requester's own plan may have its own moment: "mi nieto vendrá el sábado").
+        let sets_order = alongside.iter().any(|x| {
+            let word = quoted(&x.reason);
+            (x.kind == Kind::Condition
+            && (IF.contains(&word) || PREREQUISITE.contains(&word) || UNTIL_THEN.contains(&word)))
+            // A moment in a story after the answer may be when not to act ("we cannot afford
+            // any downtime during business hours"); only the requester's own plan has its own.
+            || (x.kind == Kind::Timing && !own_future)
+            // "But not this week.": a contrast that opens the sentence sets terms; one inside a
+            // story ("I tried, but the key was on the old laptop") tells.
+            || (x.kind == Kind::Hedge && CONTRAST.contains(&word) && x.at <= start + 1)
+            || x.kind == Kind::Question
+            // "… not like I have a choice lol": a sentence that opens with its negation, or
+            // laughs, comments on the answer rather than telling what happened.
+            || (x.kind == Kind::Negation && x.at <= start + 1)
+            || (x.kind == Kind::Sarcasm && !own_future)
+        });
+        if sets_order {
+            return false;
+        }
+        let words = reading.sentence_words.get(s.sentence).copied().unwrap_or(0);
+        let directed = reading.directed.get(s.sentence).copied().unwrap_or(true);
+        // The requester's own plan may name the thing ("volveré a activar la 2FA"); a story that
+        // names it may be setting terms on it ("the old address must stay").
+        !directed
+            && (own_future || (words >= 6 && !names_asked_thing(folded, (start, end), asked, hits)))
+    }
+}
+
+/// The last answer comes before `sentence`: the last sentence that names the action, or with
+/// explicit permission only, the last sentence with a yes or more.
+fn answered_before(reading: &Reading, sentence: usize) -> bool {
+    let last = if reading.evidence == Evidence::Anchored {
+        reading.anchored_sentences.iter().max().copied()
+    } else {
+        reading.last_evidence_sentence
+    };
+    last.is_some_and(|last| sentence > last)
+}
+
+/// Asking how long or until when, in each language.
+fn asks_how_long(sentence: &str) -> bool {
+    HOW_LONG
+        .iter()
+        .chain(WHEN_DONE)
+        .any(|p| sentence.contains(p))
+}
+
+/// "When will it be done", beside `HOW_LONG`.
+const WHEN_DONE: &[&str] = &[
+    "wann ungefähr",
+    "bis wann",
+    "when will",
+    "when do you expect",
+    "around when",
+    "para cuándo",
+    "quand pensez vous",
+    "dici quand",
+    "entro quando",
+    "para quando",
+    "wanneer verwacht",
+    "いつ頃",
+    "いつごろ",
+    "什么时候",
+    "什麼時候",
+    "何时",
+    "언제쯤",
+    "얼마나 걸",
+];
+
+/// Laughter beside a story ("phone got stolen at a lan party lol"): no sarcasm about the answer.
+const LAUGHTER: &[&str] = &[
+    "lol",
+    "haha",
+    "hahaha",
+    "lmao",
+    "😂",
+    "🤣",
+    "😅",
+    "ㅋㅋ",
+    "ㅋㅋㅋ",
+    "www",
+    "笑",
+];
+
+/// Harmless wherever it is said: a greeting's question ("tudo bem?", "how are you?") and "先"
+/// meaning "previous" (先日, 先週, 先月), not "first".
+impl Reply<'_> {
+    pub(super) fn harmless(&self, s: &Signal) -> bool {
+        let (folded, clauses) = (self.folded, self.clauses);
+        if s.at >= folded.len() {
+            return false;
+        }
+        match s.kind {
+            Kind::Question => {
+                let (start, end) = sentence_span(clauses, s.at);
+                let sentence = &folded[start..end];
+                sentence.split_whitespace().count() <= 6
+                    && GREETING_QUESTIONS.iter().any(|g| sentence.contains(g))
+            }
+            Kind::Condition if quoted(&s.reason) == "先" => {
+                folded[s.at..].strip_prefix("先").is_some_and(|rest| {
+                    ["日", "週", "月", "ほど", "程", "般", "生"]
+                        .iter()
+                        .any(|p| rest.starts_with(p))
+                })
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A greeting that asks how one is.
+const GREETING_QUESTIONS: &[&str] = &[
+    "how are you",
+    "hope you are well",
+    "hope youre well",
+    "qué tal",
+    "que tal",
+    "cómo estás",
+    "cómo está",
+    "wie gehts",
+    "wie geht es",
+    "ça va",
+    "ca va",
+    "comment allez vous",
+    "tudo bem",
+    "tudo bom",
+    "como vai",
+    "come stai",
+    "come sta",
+    "hoe gaat het",
+    "hoe is het",
+    "お元気ですか",
+    "你好吗",
+    "您好吗",
+    "최근 잘",
+    "잘 지내",
+];
+
+/// A clock time or date found in the raw text ("02:00"), placed in the one sentence of the
+/// folded text that holds it; `None` when it is found nowhere or more than once.
+fn place(s: &Signal, folded: &str, clauses: &[Clause]) -> Option<Signal> {
+    let needle = fold(quoted(&s.reason));
+    let needle = needle.trim();
+    if needle.is_empty() {
+        return None;
+    }
+    let mut found = folded.match_indices(needle).map(|(at, _)| at);
+    let at = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let here = clauses.iter().rposition(|c| c.start <= at)?;
+    let sentence = clauses[1..=here]
+        .iter()
+        .filter(|c| c.opens_sentence)
+        .count();
+    Some(Signal {
+        at,
+        sentence,
+        ..s.clone()
+    })
+}
+
+fn opens_with_any(sentence: &str, openings: &[&str]) -> bool {
+    openings.iter().any(|o| {
+        sentence
+            .strip_prefix(o)
+            .is_some_and(|rest| !o.is_ascii() || !rest.starts_with(char::is_alphanumeric))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::judge_text;
+    use crate::workflow::ConsentVerdict::{Granted, Unclear};
+
+    const RERUN: &str = "Could you please provide permission for staff to re-run one or more \
+                         pipelines in project `acme/web` to investigate the issue you've described?";
+    const DISABLE_2FA: &str = "¿Podría confirmar que desea que eliminemos la autenticación de dos \
+                               factores (2FA) de su cuenta `lmartinez`?";
+    const PRIMARY: &str = "Could you please confirm that you would like us to add \
+                           `r.okafor@example.com` to your account and make it the _primary_ email address?";
+
+    fn verdict(request: &str, reply: &str) -> crate::workflow::ConsentVerdict {
+        judge_text(request, reply).0
+    }
+
+    #[test]
+    fn another_matter_after_the_answer_sets_no_terms() {
+        let answer = "Yes, you have our permission to re-run the pipelines in acme/web.";
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{answer}\n\nOn a separate matter: could you let us know whether scheduled pipelines count towards our compute minutes?"
+                )
+            ),
+            Granted
+        );
+        // A scope said after "by the way" is still a scope.
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!("{answer} By the way, please only re-run the last one.")
+            ),
+            Unclear
+        );
+        // A P.S. is no change of subject.
+        assert_eq!(
+            verdict(RERUN, &format!("{answer}\n\nP.S. only the staging ones.")),
+            Unclear
+        );
+    }
+
+    #[test]
+    fn the_requesters_own_plan_sets_no_terms() {
+        assert_eq!(
+            verdict(
+                DISABLE_2FA,
+                "Confirmo que deseo que eliminen la autenticación de dos factores de mi cuenta lmartinez. \
+                 En cuanto recupere el acceso, volveré a activar la 2FA con la nueva llave."
+            ),
+            Granted
+        );
+        // A prerequisite in the plan still says "not yet".
+        assert_eq!(
+            verdict(
+                RERUN,
+                "Yes, you have my permission to re-run the pipelines. I will need the backups first though."
+            ),
+            Unclear
+        );
+    }
+
+    #[test]
+    fn a_story_told_after_the_answer_sets_no_terms() {
+        assert_eq!(
+            verdict(
+                PRIMARY,
+                "Yes, I confirm that I would like you to add r.okafor@example.com to my account and make it \
+                 the primary email address. My employer shut down the old mailbox when I moved teams, which \
+                 is why I cannot receive the confirmation mail."
+            ),
+            Granted
+        );
+        // A moment in it may be when not to act; a sentence opening with its negation comments.
+        assert_eq!(
+            verdict(
+                RERUN,
+                "Go ahead and re-run the pipelines in acme/web. Our team cannot afford any downtime during business hours."
+            ),
+            Unclear
+        );
+        assert_eq!(
+            verdict(RERUN, "Sure, go ahead... not like I have a choice lol"),
+            Unclear
+        );
+    }
+
+    #[test]
+    fn a_clock_time_is_read_in_its_own_sentence() {
+        let answer = "Yes, you have our permission to re-run the pipelines in acme/web.";
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{answer}\n\nFor your information, the runner host is patched every Thursday between 02:00 and 04:00 UTC."
+                )
+            ),
+            Granted
+        );
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!("{answer} Please do it between 02:00 and 04:00 UTC.")
+            ),
+            Unclear
+        );
+    }
+
+    #[test]
+    fn a_greeting_asks_nothing_and_senjitsu_is_no_first() {
+        let answer = "Yes, you have my permission to re-run the pipelines in acme/web.";
+        assert_eq!(
+            verdict(RERUN, &format!("Hi Sam, how are you?\n\n{answer}")),
+            Granted
+        );
+        assert_eq!(
+            verdict(RERUN, &format!("Hi Sam, are you sure?\n\n{answer}")),
+            Unclear
+        );
+        let request = "プロジェクト `acme/web` のパイプラインをスタッフが再実行することについて、許可をいただけますでしょうか。";
+        assert_eq!(
+            verdict(
+                request,
+                "先日はありがとうございました。プロジェクト acme/web のパイプラインの再実行を許可します。"
+            ),
+            Granted
+        );
+        assert_eq!(
+            verdict(
+                request,
+                "先にバックアップを取ってください。プロジェクト acme/web のパイプラインの再実行を許可します。"
+            ),
+            Unclear
+        );
+    }
+}
