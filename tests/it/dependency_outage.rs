@@ -53,6 +53,15 @@ async fn send_tickets(app: &TestApp, tickets: impl Iterator<Item = u32>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_helpdesk_outage_then_a_revoked_token_lose_nothing() {
+    // Asserts gauges, which are process-wide.
+    if !common::alone::in_own_process(
+        module_path!(),
+        "a_long_helpdesk_outage_then_a_revoked_token_lose_nothing",
+    )
+    .await
+    {
+        return;
+    }
     let app = impatient_app().await;
     send_tickets(&app, 71_000..71_010).await;
     assert!(common::eventually(WAIT, || async { app.zendesk.notes().len() >= 3 }).await);
@@ -70,7 +79,6 @@ async fn a_long_helpdesk_outage_then_a_revoked_token_lose_nothing() {
     let (status, body) = readyz(&app).await;
     assert_eq!(status, 200, "a receiving process stays ready: {body}");
     assert_eq!(body["down"], serde_json::json!(["helpdesk"]), "{body}");
-    // (Polled: the registry is the test process's, shared with the tests beside this one.)
     assert!(
         common::eventually(WAIT, || async {
             metrics(&app)
@@ -113,6 +121,12 @@ async fn a_long_helpdesk_outage_then_a_revoked_token_lose_nothing() {
 
 #[tokio::test]
 async fn a_note_for_a_deleted_ticket_fails_alone() {
+    // Asserts gauges, which are process-wide.
+    if !common::alone::in_own_process(module_path!(), "a_note_for_a_deleted_ticket_fails_alone")
+        .await
+    {
+        return;
+    }
     let app = impatient_app().await;
     app.zendesk.break_ticket("72001", 404);
     send_tickets(&app, 72_001..72_004).await;
@@ -145,6 +159,15 @@ async fn a_note_for_a_deleted_ticket_fails_alone() {
 
 #[tokio::test]
 async fn retry_after_holds_every_request_of_the_process() {
+    // Asserts gauges, which are process-wide.
+    if !common::alone::in_own_process(
+        module_path!(),
+        "retry_after_holds_every_request_of_the_process",
+    )
+    .await
+    {
+        return;
+    }
     let app = impatient_app().await;
     app.zendesk.fail_next([Canned {
         status: 429,

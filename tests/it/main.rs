@@ -3,7 +3,9 @@
 //! run its tests with `cargo test --test it <module>::` (e.g. `corpus_consent::`).
 //!
 //! The tests share one process and run on parallel threads, so none sets an environment
-//! variable or installs process-wide state.
+//! variable or installs process-wide state. What the crate keeps process-wide (the metrics
+//! registry, the Zendesk export's rate limit) is asserted only by tests that run alone in a
+//! child process (`common::alone`).
 
 // What the tests share.
 mod amqp_support;
