@@ -1,5 +1,5 @@
 //! Behaviour of the shipped rules on the traps named in the issue, the override tag and the
-//! rules-file errors. The large corpus test lives in tests/corpus_classify.rs.
+//! rules-file errors. The large corpus test lives in tests/it/corpus_classify.rs.
 use super::*;
 
 fn classify(subject: &str, description: &str, tags: &[&str]) -> Classification {
