@@ -124,7 +124,7 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.971, authored 0.940 over CA–CK: CH, CI and CJ, 195 replies
+/// under today's figures (team 0.971, authored 0.925 over CA–CM: CH, CI, CJ and CL, 260 replies
 /// written on purpose with many true grants in long e-mails, were added at 0.57–0.72, before
 /// tuning), so that
 /// a change that loses ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
@@ -140,7 +140,7 @@ fn tuned_splits_accuracy_and_no_false_grant() {
             ][..],
             0.965,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.935),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.92),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));

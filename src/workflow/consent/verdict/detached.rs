@@ -25,12 +25,14 @@
 use super::afterword::{HOW_LONG, PREREQUISITE};
 use super::asked::names_asked_thing;
 use super::clause::{Clause, sentence_span};
+use super::moments::UNITS;
 use super::read::Reading;
 use super::refusal::UNTIL_THEN;
 use super::reply::Reply;
+use super::sentence::SECOND_PERSON;
 use super::signal::{Evidence, Signal, quoted};
-use super::story::PENDING;
-use super::words::{CONTRAST, IF, contains_phrase};
+use super::story::{COMING, PENDING};
+use super::words::{CONTRAST, IF, comes_after, contains_phrase};
 use crate::workflow::consent::lexicon::{Kind, fold};
 
 /// Openings that change the subject, in each language (folded: lower case, no apostrophes).
@@ -234,13 +236,29 @@ impl Reply<'_> {
         if names_target {
             return false;
         }
+        // Another matter still may not set a moment or an order: "Übrigens, bitte erst ab
+        // Montag", "另外，请在周五之后再做" put terms on the answer whatever opens them. Only a
+        // duration ("compute minutes", "per year") or a hypothetical "whether" may come up.
+        let sets_a_moment = alongside.iter().any(|x| {
+            let word = quoted(&x.reason);
+            (x.kind == Kind::Timing
+                && (!UNITS.contains(&word)
+                    || comes_after(&folded[..x.at.min(folded.len())], COMING)))
+                || (x.kind == Kind::Condition && !IF.contains(&word))
+        });
         if another_matter {
-            return true;
+            return !sets_a_moment;
         }
-        let own_future = sentence
+        // "I'll let you know when the export is done" speaks to the agent: a plan of the
+        // requester's own names nobody else.
+        let addresses_agent = sentence
             .split_whitespace()
-            .any(|w| w.chars().count() > 4 && FUTURE_ENDINGS.iter().any(|e| w.ends_with(e)))
-            || FUTURE_PHRASES.iter().any(|p| contains_phrase(sentence, p));
+            .any(|w| SECOND_PERSON.contains(&w));
+        let own_future = !addresses_agent
+            && (sentence
+                .split_whitespace()
+                .any(|w| w.chars().count() > 4 && FUTURE_ENDINGS.iter().any(|e| w.ends_with(e)))
+                || FUTURE_PHRASES.iter().any(|p| contains_phrase(sentence, p)));
         // "Kurze Frage am Rande, wann ungefähr ist das durch?": asking how long it takes puts no
         // terms on the answer.
         if alongside
@@ -276,7 +294,10 @@ impl Reply<'_> {
         // The requester's own plan may name the thing ("volveré a activar la 2FA"); a story that
         // names it may be setting terms on it ("the old address must stay").
         !directed
-            && (own_future || (words >= 6 && !names_asked_thing(folded, (start, end), asked, hits)))
+            && (own_future
+                || (words >= 6
+                    && !addresses_agent
+                    && !names_asked_thing(folded, (start, end), asked, hits)))
     }
 }
 
@@ -447,7 +468,7 @@ mod tests {
             verdict(
                 RERUN,
                 &format!(
-                    "{answer}\n\nOn a separate matter: could you let us know whether scheduled pipelines count towards our compute minutes?"
+                    "{answer}\n\nOn a separate matter: could you let us know whether pipelines on protected branches count towards our compute minutes?"
                 )
             ),
             Granted
@@ -458,6 +479,15 @@ mod tests {
                 RERUN,
                 &format!("{answer} By the way, please only re-run the last one.")
             ),
+            Unclear
+        );
+        // Nor a moment or an order, whatever opens it.
+        assert_eq!(
+            verdict(RERUN, &format!("{answer} Übrigens, bitte erst ab Montag.")),
+            Unclear
+        );
+        assert_eq!(
+            verdict(RERUN, &format!("{answer} 另外，请在周五之后再做。")),
             Unclear
         );
         // A P.S. is no change of subject.
@@ -515,12 +545,11 @@ mod tests {
     #[test]
     fn a_clock_time_is_read_in_its_own_sentence() {
         let answer = "Yes, you have our permission to re-run the pipelines in acme/web.";
+        // The requester's own plan has its own moment.
         assert_eq!(
             verdict(
                 RERUN,
-                &format!(
-                    "{answer}\n\nFor your information, the runner host is patched every Thursday between 02:00 and 04:00 UTC."
-                )
+                &format!("{answer} We will rotate the deploy tokens at 18:00.")
             ),
             Granted
         );
@@ -528,6 +557,16 @@ mod tests {
             verdict(
                 RERUN,
                 &format!("{answer} Please do it between 02:00 and 04:00 UTC.")
+            ),
+            Unclear
+        );
+        // Information about times may be when not to act, whatever opens it.
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{answer}\n\nFor your information, the runner host is patched every Thursday between 02:00 and 04:00 UTC."
+                )
             ),
             Unclear
         );

@@ -104,6 +104,9 @@ pub(super) fn read_hits(
             // Portuguese "mais" is "more" ("não usamos mais"), not French "but".
             Kind::Negation if portuguese && phrase == "no" => {}
             Kind::Hedge if portuguese && phrase == "mais" => {}
+            // "Ma" is "but" only in Italian: French "ma collègue" is "my", and a signature's
+            // "Mª Carmen" folds to it.
+            Kind::Hedge if phrase == "ma" && !italian => {}
             // French "dont" is "of which" ("tout ce dont j'avais besoin"), and "date" the
             // verb "dater" ("ce projet date de 2020").
             Kind::Negation | Kind::Timing if french && matches!(phrase, "dont" | "date") => {}

@@ -9,7 +9,7 @@
 //! is only whether the refusal is said outright.
 
 use super::asked::AskedAction;
-use super::clause::opens_clause;
+use super::clause::{opens_clause, sentence_span};
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
 use super::words::{CONTRAST, IF, contains_phrase};
@@ -95,11 +95,30 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
                             || UNTIL_THEN.contains(&quoted(&x.reason)))))
         })
     };
+    // "네 진행해주세요 … 아직 하지 마세요": after a yes, not yet is put off, not taken back.
+    let not_yet = |s: &Signal| {
+        s.at < folded.len() && {
+            let (start, end) = sentence_span(reply.clauses, s.at);
+            NOT_YET
+                .iter()
+                .any(|w| contains_phrase(&folded[start..end], w))
+        }
+    };
     let outright = |s: &Signal| !asked_or_conditional(s.sentence);
+    // "Yes. P.S. only the ones on main, we don't want the feature branches spun up again": a
+    // refusal beside a part of the action, another target or something else wanted narrows
+    // the yes; it does not take it back.
+    let narrows = |s: &Signal| {
+        signals
+            .iter()
+            .any(|x| x.sentence == s.sentence && matches!(x.kind, Kind::Scope | Kind::Redirect))
+    };
     let refused_in_a_later_sentence = signals.iter().any(|s| {
         s.kind == Kind::Decline
             && !s.derived
             && outright(s)
+            && !narrows(s)
+            && !not_yet(s)
             && last_evidence_sentence.is_some_and(|e| s.sentence > e)
             && !BARE_NO.iter().any(|no| quoted(&s.reason) == *no)
     });
@@ -273,4 +292,21 @@ const REFUSAL_SCOPE: &[&str] = &[
     "\"laat",
     "\"lass",
     "\"dej",
+];
+
+/// "Not yet", in each language: the action put off, not refused.
+const NOT_YET: &[&str] = &[
+    "not yet",
+    "noch nicht",
+    "todavía no",
+    "aún no",
+    "pas encore",
+    "ainda não",
+    "non ancora",
+    "nog niet",
+    "まだ",
+    "还不",
+    "還不",
+    "暂时",
+    "아직",
 ];

@@ -109,7 +109,7 @@ pub(super) const PENDING: &[&str] = &[
 ];
 
 /// Words that make a following span of time one to come ("this week", "next month").
-const COMING: &[&str] = &[
+pub(super) const COMING: &[&str] = &[
     "this",
     "next",
     "coming",
