@@ -1430,3 +1430,47 @@ fn agreed_is_a_yes_and_ok_with_me_is_permission() {
     // A bare "ok" stays an acknowledgement.
     assert_eq!(verdict(RERUN, "ok"), ConsentVerdict::Unclear);
 }
+
+#[test]
+fn a_refusal_beside_another_target_after_a_yes_narrows_it() {
+    // "Only the ones on main": the refusal names another part; the yes is not taken back.
+    assert_eq!(
+        verdict(
+            RERUN,
+            "Sure, go ahead and re-run them.\n\nP.S. Only the ones on main please - the feature branch pipelines deploy to review apps and we don't want those spun up again."
+        ),
+        ConsentVerdict::Unclear
+    );
+    // Said outright about the action itself, it is taken back.
+    assert_eq!(
+        verdict(
+            RERUN,
+            "Yes, go ahead. No, please don't, we are mid-release."
+        ),
+        ConsentVerdict::Declined
+    );
+}
+
+#[test]
+fn not_yet_after_a_yes_puts_it_off() {
+    assert_eq!(
+        verdict(
+            RERUN,
+            "네 진행해주세요\n\n아 잠깐만요, 백업 먼저 하고 다시 연락드릴게요. 아직 하지 마세요!"
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+#[test]
+fn polite_refusals_are_refusals() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Declined,
+        &[
+            "誠に恐縮ではございますが、今回の再実行につきましては見送らせていただきたく存じます。",
+            "검토해 주셔서 감사합니다. 다만 사내 보안 규정상 외부 인력이 파이프라인을 다시 실행하는 것은 어려울 것 같습니다.",
+            "en fait laissez tomber, on a trouvé le problème",
+        ],
+    );
+}

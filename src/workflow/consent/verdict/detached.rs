@@ -55,6 +55,55 @@ const ANOTHER_MATTER: &[&str] = &[
     "for the record",
     "on a side note",
     "side note",
+    "one more question",
+    "just so you know",
+    "for context",
+    "for some context",
+    "some context",
+    "some background",
+    "to give you some context",
+    "zum hintergrund",
+    "kurz zum hintergrund",
+    "zur einordnung",
+    "dazu gleich eine frage",
+    "eine frage nebenbei",
+    "noch eine frage nebenbei",
+    "kurze frage am rande",
+    "frage am rande",
+    "te cuento",
+    "para contextualizar",
+    "un poco de contexto",
+    "una pregunta aparte",
+    "pregunta aparte",
+    "pour vous donner un peu de contexte",
+    "pour le contexte",
+    "pour vous donner du contexte",
+    "une question à part",
+    "petite question",
+    "só pra contextualizar",
+    "só para contextualizar",
+    "um pouco de contexto",
+    "uma pergunta à parte",
+    "já agora",
+    "per contesto",
+    "per darvi un po di contesto",
+    "un po di contesto",
+    "una domanda a parte",
+    "ter achtergrond",
+    "ter context",
+    "wat achtergrond",
+    "nog een vraagje",
+    "背景を補足",
+    "背景として",
+    "もう一点",
+    "別件で",
+    "补充一下背景",
+    "背景是",
+    "还有一个问题",
+    "另外想问",
+    "배경을 말씀드리면",
+    "추가로 문의",
+    "하나 더 여쭤",
     "unabhängig davon",
     "übrigens",
     "nebenbei",
@@ -125,6 +174,7 @@ const ANOTHER_MATTER: &[&str] = &[
     "별개로",
     "참고로",
     "그리고 별개로",
+    "별도로",
     "다른 질문",
     "한편",
 ];
@@ -186,13 +236,36 @@ impl Reply<'_> {
         {
             return false;
         }
+        // The words that open another matter ("for some context") are no signal of their own.
+        let opener = {
+            let line_start = folded[..s.at].rfind('\n').map_or(0, |n| n + 1);
+            let (start, _) = sentence_span(clauses, s.at);
+            [start, line_start].into_iter().find_map(|from| {
+                let text = &folded[from..];
+                let lead = text.len() - text.trim_start().len();
+                opening_of(text.trim_start(), ANOTHER_MATTER).map(|n| from + lead..from + lead + n)
+            })
+        };
+        if opener.as_ref().is_some_and(|o| o.contains(&s.at)) {
+            return true;
+        }
         let alongside: Vec<&Signal> = signals
             .iter()
             .filter(|x| x.sentence == s.sentence)
+            .filter(|x| !opener.as_ref().is_some_and(|o| o.contains(&x.at)))
             .collect();
         // Anything that answers, refuses, narrows or redirects is terms wherever it is said.
+        // A refusal read from a negated verb ("I never added a key") tells what happened, unless
+        // it names the thing asked about ("the release tags must not be removed").
+        let story_refusal = |x: &Signal| {
+            x.kind == Kind::Decline
+                && x.derived
+                && x.at < folded.len()
+                && !names_asked_thing(folded, sentence_span(clauses, x.at), asked, hits)
+        };
         let quiet = |x: &&Signal| {
-            (x.kind == Kind::Sarcasm && LAUGHTER.contains(&quoted(&x.reason)))
+            story_refusal(x)
+                || (x.kind == Kind::Sarcasm && LAUGHTER.contains(&quoted(&x.reason)))
                 || matches!(
                     x.kind,
                     Kind::Negation
@@ -206,12 +279,7 @@ impl Reply<'_> {
                         | Kind::Past
                 )
         };
-        let another_matter = {
-            let line_start = folded[..s.at].rfind('\n').map_or(0, |n| n + 1);
-            let (start, _) = sentence_span(clauses, s.at);
-            opens_with_any(folded[start..].trim_start(), ANOTHER_MATTER)
-                || opens_with_any(folded[line_start..].trim_start(), ANOTHER_MATTER)
-        };
+        let another_matter = opener.is_some();
         // Another matter may ask the agent for something ("could you let us know whether …").
         if !alongside
         .iter()
@@ -437,12 +505,16 @@ fn place(s: &Signal, folded: &str, clauses: &[Clause]) -> Option<Signal> {
     })
 }
 
-fn opens_with_any(sentence: &str, openings: &[&str]) -> bool {
-    openings.iter().any(|o| {
-        sentence
-            .strip_prefix(o)
-            .is_some_and(|rest| !o.is_ascii() || !rest.starts_with(char::is_alphanumeric))
-    })
+/// The length of the opening of `text` that is one of `openings` (as whole words).
+fn opening_of(text: &str, openings: &[&str]) -> Option<usize> {
+    openings
+        .iter()
+        .filter(|o| {
+            text.strip_prefix(*o)
+                .is_some_and(|rest| !o.is_ascii() || !rest.starts_with(char::is_alphanumeric))
+        })
+        .map(|o| o.len())
+        .max()
 }
 
 #[cfg(test)]
@@ -494,6 +566,31 @@ mod tests {
         assert_eq!(
             verdict(RERUN, &format!("{answer}\n\nP.S. only the staging ones.")),
             Unclear
+        );
+    }
+
+    #[test]
+    fn a_story_opened_as_background_after_the_answer_sets_no_terms() {
+        let answer = "Yes, you have my permission to re-run the pipelines in acme/web.";
+        // A negated verb in it tells what happened; it is no refusal.
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{answer}\n\nFor some context, our old contractor never configured the shared runners for this group."
+                )
+            ),
+            Granted
+        );
+        // A refusal there that names the thing asked about is one.
+        assert_ne!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{answer}\n\nFor some context, the deploy pipelines must never be re-run on Fridays."
+                )
+            ),
+            Granted
         );
     }
 

@@ -14,7 +14,9 @@ use super::moments::{UNITS, is_duration};
 use super::negation::{NOT_WANTED, negates_backwards, worry_follows};
 use super::signal::{Evidence, Signal, signal};
 use super::story::TELLING_SCOPE;
-use super::words::{floor_char_boundary, next_words, within_reach, within_reach_of, word_spans};
+use super::words::{
+    floor_char_boundary, is_hangul, next_words, within_reach, within_reach_of, word_spans,
+};
 use crate::workflow::consent::lexicon::{Hit, Kind, Lexicon};
 
 /// One clause of the reply, as its hits are read.
@@ -107,6 +109,15 @@ pub(super) fn read_hits(
             // "Ma" is "but" only in Italian: French "ma collègue" is "my", and a signature's
             // "Mª Carmen" folds to it.
             Kind::Hedge if phrase == "ma" && !italian => {}
+            // Korean "안" negates as a word of its own ("안 해요"); inside a word it is another
+            // word's syllable ("보안", "안내", "안녕하세요"). "다만" is "however", not "만" (only).
+            Kind::Negation
+                if phrase == "안" && {
+                    let before = folded[..hit.start].chars().next_back();
+                    let after = folded[hit.end..].chars().next();
+                    before.is_some_and(is_hangul) || after.is_some_and(is_hangul)
+                } => {}
+            Kind::Scope if phrase == "만" && folded[..hit.start].ends_with('다') => {}
             // French "dont" is "of which" ("tout ce dont j'avais besoin"), and "date" the
             // verb "dater" ("ce projet date de 2020").
             Kind::Negation | Kind::Timing if french && matches!(phrase, "dont" | "date") => {}

@@ -77,10 +77,19 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
             matches!(s.kind, Kind::Hedge | Kind::Question | Kind::Condition) && s.at > at
         })
     };
+    // "네 진행해주세요 … 아직 하지 마세요": after a yes, not yet is put off, not taken back.
+    let not_yet = |s: &Signal| {
+        s.at < folded.len() && {
+            let (start, end) = sentence_span(reply.clauses, s.at);
+            NOT_YET
+                .iter()
+                .any(|w| contains_phrase(&folded[start..end], w))
+        }
+    };
     let said_outright_after = |at: usize| {
         signals
             .iter()
-            .any(|s| s.kind == Kind::Decline && !s.derived && s.at > at)
+            .any(|s| s.kind == Kind::Decline && !s.derived && s.at > at && !not_yet(s))
     };
     let last_evidence_sentence = reading.last_evidence_sentence;
     // "Is there really no way?", "If not, then rather not": a refusal asked or made
@@ -94,15 +103,6 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
                             // "Vorher bitte nichts verschieben": not until then.
                             || UNTIL_THEN.contains(&quoted(&x.reason)))))
         })
-    };
-    // "네 진행해주세요 … 아직 하지 마세요": after a yes, not yet is put off, not taken back.
-    let not_yet = |s: &Signal| {
-        s.at < folded.len() && {
-            let (start, end) = sentence_span(reply.clauses, s.at);
-            NOT_YET
-                .iter()
-                .any(|w| contains_phrase(&folded[start..end], w))
-        }
     };
     let outright = |s: &Signal| !asked_or_conditional(s.sentence);
     // "Yes. P.S. only the ones on main, we don't want the feature branches spun up again": a

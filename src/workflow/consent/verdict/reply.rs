@@ -125,6 +125,9 @@ impl Reply<'_> {
             && !self.story(s)
             && !self.reason_for_action(s)
             && !self.story_no_longer(s)
+            // "Zum Hintergrund: … hätte er die Berechtigung gar nicht haben dürfen": a negated
+            // verb in a story told after the answer says what happened.
+            && !(s.derived && self.sets_no_terms(s))
     }
 }
 

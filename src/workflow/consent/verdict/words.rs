@@ -34,7 +34,7 @@ pub(super) fn word_spans(text: &str) -> impl Iterator<Item = (usize, &str)> {
     out.into_iter()
 }
 
-fn is_hangul(c: char) -> bool {
+pub(super) fn is_hangul(c: char) -> bool {
     matches!(c as u32, 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F)
 }
 
