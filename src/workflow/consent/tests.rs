@@ -1474,3 +1474,40 @@ fn polite_refusals_are_refusals() {
         ],
     );
 }
+
+#[test]
+fn german_als_is_as_and_offers_of_help_set_no_terms() {
+    let primary = "Could you please confirm that you would like us to add `lena.k@proton.me` to your account and make it the _primary_ email address?";
+    assert_eq!(
+        verdict(
+            primary,
+            "Einverstanden, bitte lena.k@proton.me hinzufügen und als primäre Adresse eintragen."
+        ),
+        ConsentVerdict::Granted
+    );
+    // Dutch "als" is "if".
+    assert_eq!(
+        verdict(
+            primary,
+            "Akkoord, voeg lena.k@proton.me toe als primair adres, als het oude adres blijft bestaan."
+        ),
+        ConsentVerdict::Unclear
+    );
+    assert_eq!(
+        verdict(
+            RERUN,
+            "Akkoord, u mag de pipelines in acme/api opnieuw draaien. Laat gerust weten als u nog iets van ons nodig hebt."
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            RERUN,
+            "大丈夫です！acme/apiのパイプラインを再実行してもらって大丈夫です。スマホ水没しちゃって…"
+        ),
+        verdict(
+            RERUN,
+            "大丈夫です！acme/apiのパイプラインを再実行してもらって大丈夫です。スマホが壊れちゃって…"
+        ),
+    );
+}

@@ -70,6 +70,7 @@ pub(super) fn read_hits(
         french,
         italian,
         portuguese,
+        german,
     } = languages;
     let clause_hits = &hits[first_hit..end_hit];
     let text = &folded[clause.start..clause.end];
@@ -274,6 +275,8 @@ pub(super) fn read_hits(
             Kind::Condition if spanish && matches!(phrase, "se" | "desde que") => {}
             // Italian "si" is a pronoun ("si può eliminare"); Spanish and French "si" is "if".
             Kind::Condition if italian && phrase == "si" => {}
+            // German "als" is "as" ("bitte als primäre Adresse eintragen"); only Dutch "als" is "if".
+            Kind::Condition if german && phrase == "als" => {}
             // "Ya hice backup", "I already made a backup": a prerequisite said to be done
             // is no condition left.
             Kind::Condition

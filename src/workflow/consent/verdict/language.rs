@@ -14,6 +14,8 @@ pub(super) struct Languages {
     pub(super) french: bool,
     pub(super) italian: bool,
     pub(super) portuguese: bool,
+    /// German rather than Dutch: German "als" is "as" or "when", never the Dutch "if".
+    pub(super) german: bool,
 }
 
 impl Languages {
@@ -23,6 +25,7 @@ impl Languages {
             french: is_french(folded),
             italian: is_italian(folded),
             portuguese: is_portuguese(folded),
+            german: reads_as(folded, GERMAN_ONLY) && !reads_as(folded, DUTCH_ONLY),
         }
     }
 }
@@ -96,6 +99,42 @@ const ITALIAN_ONLY: &[&str] = &[
     "più",
     "già",
     "quindi",
+];
+
+/// Words only German spells so, against Dutch (the other language with "als").
+const GERMAN_ONLY: &[&str] = &[
+    "ich",
+    "nicht",
+    "bitte",
+    "und",
+    "wir",
+    "sie",
+    "danke",
+    "ist",
+    "das",
+    "auf",
+    "für",
+    "mit",
+    "freundlichen",
+    "grüßen",
+    "einverstanden",
+    "sehr",
+    "mein",
+    "meine",
+    "gerne",
+    "kein",
+    "keine",
+    "auch",
+    "noch",
+    "schon",
+    "wird",
+    "werden",
+    "habe",
+    "haben",
+];
+const DUTCH_ONLY: &[&str] = &[
+    "ik", "niet", "jullie", "graag", "het", "een", "mijn", "wij", "bedankt", "ook", "nog", "heb",
+    "hebben", "wordt", "worden", "alvast", "groet", "groeten", "bent", "zijn",
 ];
 
 /// Words only Portuguese spells so, of the languages the judge reads.
