@@ -1471,6 +1471,10 @@ fn polite_refusals_are_refusals() {
             "誠に恐縮ではございますが、今回の再実行につきましては見送らせていただきたく存じます。",
             "검토해 주셔서 감사합니다. 다만 사내 보안 규정상 외부 인력이 파이프라인을 다시 실행하는 것은 어려울 것 같습니다.",
             "en fait laissez tomber, on a trouvé le problème",
+            "purtroppo non posso concedere l'autorizzazione: la nostra policy interna non lo consente.",
+            "Prefiro não autorizar neste momento. Vamos fazer a exportação nós mesmos.",
+            "당사 보안 정책상 외부 인력에 의한 파이프라인 재실행은 허용되지 않습니다.",
+            "弊社のセキュリティ規程により、社外の方による当該リポジトリへの操作はお受けいたしかねる状況でございます。",
         ],
     );
 }
