@@ -772,7 +772,7 @@ async fn finish(
         Err(e) => {
             // Not settled: the queue redelivers it, and the store makes the replay harmless.
             tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
-            if matches!(e, QueueError::Unavailable(_)) {
+            if e.is_transient() {
                 health.down(Dependency::Queue, &e.to_string(), None);
             }
         }
