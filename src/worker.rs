@@ -778,3 +778,6 @@ async fn finish(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
