@@ -12,6 +12,8 @@ use bytes::Bytes;
 use serde::Serialize;
 use std::time::Duration;
 
+use crate::workflow::TicketId;
+
 /// One accepted webhook, as it travels through the queue. Transports store the fields as
 /// columns or message headers and the body untouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,7 @@ pub struct Envelope {
     /// The helpdesk's event id (dedupe key).
     pub event_id: String,
     /// Routing and ordering key.
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     /// Which helpdesk adapter parses `body` (e.g. `zendesk`).
     pub source: String,
     /// Unix milliseconds when the receiver accepted it (for the event-age metric).
@@ -137,7 +139,7 @@ pub struct QueueStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
     pub event_id: String,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     /// Which helpdesk adapter the event is for (`zendesk`, `zendesk.ticket_changed`…).
     pub source: String,
     pub attempts: u32,

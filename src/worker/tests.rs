@@ -11,11 +11,11 @@ use crate::store::StoreOptions;
 /// Posts every note it is given and finds them again by their reference.
 #[derive(Default)]
 struct RecordingHelpdesk {
-    posts: Mutex<Vec<(String, String)>>,
+    posts: Mutex<Vec<(TicketId, String)>>,
 }
 
 impl RecordingHelpdesk {
-    fn posts(&self) -> Vec<(String, String)> {
+    fn posts(&self) -> Vec<(TicketId, String)> {
         self.posts.lock().unwrap().clone()
     }
 }
@@ -28,24 +28,24 @@ impl Helpdesk for RecordingHelpdesk {
 
     async fn find_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         reference: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
+    ) -> Result<Option<CommentId>, HelpdeskError> {
         let posts = self.posts.lock().unwrap();
         Ok(posts
             .iter()
             .position(|(ticket, body)| ticket == ticket_id && body.contains(reference))
-            .map(|i| format!("c{}", i + 1)))
+            .map(|i| format!("c{}", i + 1).into()))
     }
 
     async fn add_internal_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         html_body: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
+    ) -> Result<Option<CommentId>, HelpdeskError> {
         let mut posts = self.posts.lock().unwrap();
-        posts.push((ticket_id.to_owned(), html_body.to_owned()));
-        Ok(Some(format!("c{}", posts.len())))
+        posts.push((ticket_id.clone(), html_body.to_owned()));
+        Ok(Some(format!("c{}", posts.len()).into()))
     }
 }
 
@@ -108,7 +108,10 @@ async fn a_note_whose_claim_ends_before_the_post_deadline_is_not_posted_but_left
         vec![],
         "a post was started under a short claim"
     );
-    let notes = store.notes_of("zendesk", "5158").await.unwrap();
+    let notes = store
+        .notes_of("zendesk", &envelope.ticket_id)
+        .await
+        .unwrap();
     assert_eq!(notes.len(), 1, "the triage note is recorded");
     assert_eq!(notes[0].status, NoteStatus::Pending);
 
@@ -119,7 +122,10 @@ async fn a_note_whose_claim_ends_before_the_post_deadline_is_not_posted_but_left
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].0, "5158");
     assert!(posts[0].1.contains(&notes[0].reference));
-    let notes = store.notes_of("zendesk", "5158").await.unwrap();
+    let notes = store
+        .notes_of("zendesk", &envelope.ticket_id)
+        .await
+        .unwrap();
     assert_eq!(notes[0].status, NoteStatus::Posted);
-    assert_eq!(notes[0].remote_id.as_deref(), Some("c1"));
+    assert_eq!(notes[0].remote_id, Some("c1".into()));
 }

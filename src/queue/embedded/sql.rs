@@ -98,7 +98,7 @@ pub(super) async fn claim(
         return Ok(Claim::Claimed {
             envelope: Envelope {
                 event_id: row.try_get("event_id")?,
-                ticket_id: row.try_get("ticket_id")?,
+                ticket_id: row.try_get::<String, _>("ticket_id")?.into(),
                 source: row.try_get("source")?,
                 received_at_ms: row.try_get("received_at_ms")?,
                 body: body.unwrap_or_default().into(),
