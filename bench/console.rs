@@ -45,7 +45,7 @@ fn event(ticket: u64) -> TicketEvent {
         event_id: format!("bench-console-{ticket}"),
         occurred_at: OffsetDateTime::now_utc(),
         ticket: TicketSnapshot {
-            id: ticket.to_string(),
+            id: ticket.to_string().into(),
             requester_id: "1001".into(),
             status: "open".into(),
             ..TicketSnapshot::default()
@@ -72,7 +72,7 @@ fn decide(ticket: u64) -> Decide {
                 html_body: note_body(ticket),
             }],
             confirmations: vec![ConfirmationDraft {
-                ticket_id: ticket.to_string(),
+                ticket_id: ticket.to_string().into(),
                 requester_id: "1001".into(),
                 category,
                 action: "disable two-factor authentication on your account".into(),
@@ -82,8 +82,8 @@ fn decide(ticket: u64) -> Decide {
                     ConsentVerdict::Granted
                 },
                 quote: "Yes, please go ahead.".into(),
-                request_comment_id: format!("{ticket}1"),
-                reply_comment_id: format!("{ticket}2"),
+                request_comment_id: format!("{ticket}1").into(),
+                reply_comment_id: format!("{ticket}2").into(),
                 decided_at,
                 channel: Some("web".into()),
                 body_sha256: String::new(),

@@ -453,7 +453,7 @@ fn run_event(input: &[u8]) -> Outcome {
         (Ok(event), Ok(header)) => hash_of((
             onbehalf::helpdesk::zendesk::payload::is_handled(&header.event_type)
                 .then_some(header.event_type.as_str()),
-            event.ticket.id.is_empty(),
+            event.ticket.id.as_str().is_empty(),
             event.ticket.tags.len().min(4),
         )),
         (Err(e), _) => hash_of(e.code()),

@@ -28,7 +28,7 @@ use crate::queue::{Delivery, Envelope, Queue, QueueError, Retried};
 use crate::store::{
     Applied, Decide, EventToApply, GroupCommitter, NoteSettler, NoteStatus, Store, StoreError,
 };
-use crate::workflow::{self, WorkflowSettings};
+use crate::workflow::{self, CommentId, TicketId, WorkflowSettings};
 
 // How long a worker holds the notes it posts (`note_claim`), how long one post may take
 // (`post_deadline`) and how long it waits for another worker's claim (`wait_for_holder`):
@@ -426,7 +426,7 @@ impl Worker {
     async fn post_claimed(
         &self,
         desk: &Desk,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         claimed: Vec<crate::store::NoteRecord>,
         claimed_at: Instant,
     ) -> Result<usize, HandleError> {
@@ -473,7 +473,7 @@ impl Worker {
         &self,
         desk: &Desk,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<(), HandleError> {
         let deadline = Instant::now() + self.timeouts.wait_for_holder;
         loop {
@@ -510,7 +510,7 @@ impl Worker {
     async fn post_note(
         &self,
         desk: &Desk,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         note: &crate::store::NoteRecord,
     ) -> Result<(), HandleError> {
         match deliver_note(&desk.notes, ticket_id, note).await {
@@ -525,7 +525,7 @@ impl Worker {
             Err(e) => Err(HandleError::helpdesk(desk.name, e)),
             Ok(remote) => {
                 self.settler
-                    .posted(&note.reference, remote.as_deref())
+                    .posted(&note.reference, remote.as_ref())
                     .await?;
                 Ok(())
             }
@@ -536,9 +536,9 @@ impl Worker {
 /// Posts the note unless an earlier claim already did; returns its comment id if known.
 async fn deliver_note(
     helpdesk: &Arc<dyn Helpdesk>,
-    ticket_id: &str,
+    ticket_id: &TicketId,
     note: &crate::store::NoteRecord,
-) -> Result<Option<String>, HelpdeskError> {
+) -> Result<Option<CommentId>, HelpdeskError> {
     // Claimed before: that attempt may have posted it and died before recording it.
     if note.attempts > 1
         && let Some(remote) = helpdesk.find_note(ticket_id, &note.reference).await?
@@ -564,10 +564,10 @@ fn count_note(step: &str, mode: &'static str) {
 
 /// One line per note recorded, so shadow mode can be watched in the log: what and where,
 /// never the note's text (it quotes the ticket).
-fn log_recorded(helpdesk: &str, ticket_id: &str, step: &str, status: NoteStatus) {
+fn log_recorded(helpdesk: &str, ticket_id: &TicketId, step: &str, status: NoteStatus) {
     tracing::info!(
         helpdesk,
-        ticket_id,
+        ticket_id = ticket_id.as_str(),
         kind = note_kind(step),
         step,
         status = status.as_str(),
@@ -659,7 +659,7 @@ pub async fn run(
     holds.stop().await;
 }
 
-fn lane_of(ticket_id: &str, lanes: usize) -> usize {
+fn lane_of(ticket_id: &TicketId, lanes: usize) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     ticket_id.hash(&mut h);
@@ -772,9 +772,12 @@ async fn finish(
         Err(e) => {
             // Not settled: the queue redelivers it, and the store makes the replay harmless.
             tracing::warn!(error = %e, "could not settle the event; it will be redelivered");
-            if matches!(e, QueueError::Unavailable(_)) {
+            if e.is_transient() {
                 health.down(Dependency::Queue, &e.to_string(), None);
             }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

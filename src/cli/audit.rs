@@ -60,7 +60,7 @@ pub struct VerifyArgs {
     /// With --against-helpdesk: a ticket to read besides those the database names (e.g. from
     /// an earlier export; repeatable).
     #[arg(long = "ticket", value_name = "ID")]
-    tickets: Vec<String>,
+    tickets: Vec<crate::workflow::TicketId>,
     /// With --against-helpdesk: read every ticket the database has seen, not only those with
     /// records or anchored notes.
     #[arg(long)]

@@ -182,7 +182,7 @@ fn answer(line: &[u8]) -> Result<Vec<u8>, LineError> {
     };
     let flags = case.reply.flags.iter().filter_map(flag).collect();
     let comment = Comment {
-        id: String::new(),
+        id: Default::default(),
         author_id: author,
         author_is_staff: false,
         public: case.reply.public,

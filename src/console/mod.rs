@@ -24,6 +24,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::ingest::HttpState;
+use crate::workflow::TicketId;
 
 pub use session::SESSION_COOKIE;
 
@@ -41,9 +42,9 @@ pub struct HelpdeskMode {
 
 impl HelpdeskMode {
     /// Where an agent opens the ticket in the helpdesk.
-    pub fn ticket_url(&self, ticket_id: &str) -> Option<String> {
+    pub fn ticket_url(&self, ticket_id: &TicketId) -> Option<String> {
         let format = self.ticket_link.as_deref().filter(|f| f.contains("{id}"))?;
-        Some(format.replace("{id}", ticket_id))
+        Some(format.replace("{id}", ticket_id.as_str()))
     }
 }
 
@@ -62,7 +63,7 @@ impl Settings {
         self.helpdesks.iter().find(|h| h.name == name)
     }
 
-    pub fn ticket_url(&self, helpdesk: &str, ticket_id: &str) -> Option<String> {
+    pub fn ticket_url(&self, helpdesk: &str, ticket_id: &TicketId) -> Option<String> {
         self.helpdesk(helpdesk)?.ticket_url(ticket_id)
     }
 }
@@ -131,7 +132,7 @@ mod tests {
             zendesk::integration::terms(Some("https://acme.zendesk.com/")).ticket_link,
         );
         assert_eq!(
-            zendesk.ticket_url("42").as_deref(),
+            zendesk.ticket_url(&"42".into()).as_deref(),
             Some("https://acme.zendesk.com/agent/tickets/42")
         );
         let zammad = mode(
@@ -139,9 +140,9 @@ mod tests {
             zammad::terms("https://desk.example.org").ticket_link,
         );
         assert_eq!(
-            zammad.ticket_url("7").as_deref(),
+            zammad.ticket_url(&"7".into()).as_deref(),
             Some("https://desk.example.org/#ticket/zoom/7")
         );
-        assert_eq!(mode("zendesk", None).ticket_url("42"), None);
+        assert_eq!(mode("zendesk", None).ticket_url(&"42".into()), None);
     }
 }

@@ -19,6 +19,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use crate::workflow::{CommentId, TicketId};
+
 /// How a note was (or will be) delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -95,9 +97,9 @@ pub trait Helpdesk: Send + Sync + 'static {
     /// Returns the comment id when found.
     async fn find_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         reference: &str,
-    ) -> Result<Option<String>, HelpdeskError>;
+    ) -> Result<Option<CommentId>, HelpdeskError>;
 
     /// Whether the helpdesk answers at all, with a request about no ticket in particular:
     /// tells an outage from a failure of one ticket. `Err` only for outage-class failures.
@@ -108,7 +110,7 @@ pub trait Helpdesk: Send + Sync + 'static {
     /// Adds an internal (never public) note. Returns the helpdesk's id for it when known.
     async fn add_internal_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         html_body: &str,
-    ) -> Result<Option<String>, HelpdeskError>;
+    ) -> Result<Option<CommentId>, HelpdeskError>;
 }

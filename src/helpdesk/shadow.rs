@@ -1,5 +1,6 @@
 //! Shadow mode: notes are recorded in the store and never leave the service.
 use super::{Helpdesk, HelpdeskError, NoteMode};
+use crate::workflow::{CommentId, TicketId};
 use async_trait::async_trait;
 
 #[derive(Debug, Default, Clone)]
@@ -13,17 +14,17 @@ impl Helpdesk for ShadowHelpdesk {
 
     async fn find_note(
         &self,
-        _ticket: &str,
+        _ticket: &TicketId,
         _reference: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
+    ) -> Result<Option<CommentId>, HelpdeskError> {
         Ok(None)
     }
 
     async fn add_internal_note(
         &self,
-        _ticket: &str,
+        _ticket: &TicketId,
         _html: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
+    ) -> Result<Option<CommentId>, HelpdeskError> {
         Ok(None)
     }
 }

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::queue::Envelope;
+use crate::workflow::TicketId;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -74,7 +75,7 @@ pub enum Reception {
     /// Queue it: `event_id` is the queue's dedupe key, `source` the envelope's source.
     Queue {
         event_id: String,
-        ticket_id: String,
+        ticket_id: TicketId,
         source: String,
     },
     /// Well formed, but nothing the workflow acts on: acknowledged, not queued.

@@ -24,6 +24,7 @@ use time::format_description::well_known::Rfc3339;
 use super::HttpState;
 use super::error::ApiError;
 use crate::config::Secret;
+use crate::workflow::TicketId;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -140,7 +141,7 @@ async fn ticket(
     State(state): State<HttpState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    Path((helpdesk, id)): Path<(String, String)>,
+    Path((helpdesk, id)): Path<(String, TicketId)>,
 ) -> Result<Response, ApiError> {
     authorise(&state, peer, &headers)?;
     match state

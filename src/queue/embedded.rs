@@ -129,7 +129,7 @@ impl EmbeddedQueue {
     async fn claim(&self) -> Result<Claim, QueueError> {
         let (tx, rx) = oneshot::channel();
         send(&self.commands, Request::Claim, Reply::Claim(tx)).await?;
-        rx.await.map_err(|_| QueueError::Closed)?
+        rx.await.map_err(|_| QueueError::WriterStopped)?
     }
 }
 
@@ -141,7 +141,8 @@ async fn send(
     commands
         .send(Command { request, reply })
         .await
-        .map_err(|_| QueueError::Closed)
+        // The writer runs until every sender is gone, so a send fails only if it died.
+        .map_err(|_| QueueError::WriterStopped)
 }
 
 /// Sends one command and waits for the writer's answer.
@@ -149,7 +150,8 @@ macro_rules! roundtrip {
     ($commands:expr, $variant:ident, $request:expr) => {{
         let (tx, rx) = oneshot::channel();
         send($commands, $request, Reply::$variant(tx)).await?;
-        rx.await.map_err(|_| QueueError::Closed)?
+        // The writer answers every command it takes; a dropped answer means it died.
+        rx.await.map_err(|_| QueueError::WriterStopped)?
     }};
 }
 
@@ -207,7 +209,7 @@ impl Queue for EmbeddedQueue {
 
     async fn check(&self) -> Result<(), QueueError> {
         if self.commands.is_closed() {
-            return Err(db::unavailable("the writer task has stopped"));
+            return Err(QueueError::WriterStopped);
         }
         db::check(&self.readers).await
     }
@@ -282,3 +284,6 @@ impl Acker for EmbeddedAcker {
         Ok(Some(self.lease / 3))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,6 +12,8 @@ use bytes::Bytes;
 use serde::Serialize;
 use std::time::Duration;
 
+use crate::workflow::TicketId;
+
 /// One accepted webhook, as it travels through the queue. Transports store the fields as
 /// columns or message headers and the body untouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,7 @@ pub struct Envelope {
     /// The helpdesk's event id (dedupe key).
     pub event_id: String,
     /// Routing and ordering key.
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     /// Which helpdesk adapter parses `body` (e.g. `zendesk`).
     pub source: String,
     /// Unix milliseconds when the receiver accepted it (for the event-age metric).
@@ -44,8 +46,16 @@ pub enum QueueError {
     /// The queue refused this message (nack, unroutable).
     #[error("queue refused the message: {0}")]
     Refused(String),
+    /// Closed on purpose (shutdown): stop using it.
     #[error("queue shut down")]
     Closed,
+    /// The embedded queue's writer task is gone, or dropped this request without an answer
+    /// (it panicked, or the runtime is stopping). Not the disk's fault and not a shutdown:
+    /// nothing was committed for this request, and nothing will be until the process restarts.
+    #[error(
+        "the embedded queue's writer stopped without answering (a bug, or the runtime is stopping)"
+    )]
+    WriterStopped,
     /// The embedded queue belongs to another process (a running `serve`), which holds its
     /// lock; `holder` is that process's id when it wrote it.
     #[error(
@@ -57,6 +67,21 @@ pub enum QueueError {
     /// (AMQP) an event that is no longer dead-lettered.
     #[error("{0}")]
     BadPosition(String),
+}
+
+impl QueueError {
+    /// Not this request's fault: the same request may pass later (once the broker or disk is
+    /// back, or after a restart), so the caller keeps what it has and retries. A shutdown, a
+    /// refusal, a lock held by another owner or a bad position will not pass by waiting.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            QueueError::Unavailable(_) | QueueError::WriterStopped => true,
+            QueueError::Refused(_)
+            | QueueError::Closed
+            | QueueError::Locked { .. }
+            | QueueError::BadPosition(_) => false,
+        }
+    }
 }
 
 /// When and how often an event whose own handling failed is retried before it is
@@ -114,7 +139,7 @@ pub struct QueueStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
     pub event_id: String,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     /// Which helpdesk adapter the event is for (`zendesk`, `zendesk.ticket_changed`…).
     pub source: String,
     pub attempts: u32,

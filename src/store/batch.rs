@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::batcher::Batcher;
 use super::notes::NoteStatus;
 use super::{Applied, Store, StoreError, is_conflict};
-use crate::workflow::{Decision, TicketEvent, TicketState};
+use crate::workflow::{CommentId, Decision, TicketEvent, TicketState};
 
 /// How an event's decision is made from the ticket's state at the time it is applied.
 pub type Decide = Box<dyn Fn(Option<&TicketState>) -> Decision + Send + Sync>;
@@ -109,7 +109,7 @@ async fn commit(store: &Store, items: Vec<EventToApply>) -> Vec<Result<Applied, 
 /// Records posted notes in shared statements; cheap to clone.
 #[derive(Clone)]
 pub struct NoteSettler {
-    batcher: Batcher<(String, Option<String>), Result<(), StoreError>>,
+    batcher: Batcher<(String, Option<CommentId>), Result<(), StoreError>>,
 }
 
 impl NoteSettler {
@@ -117,7 +117,7 @@ impl NoteSettler {
         let batcher = Batcher::start(
             max_batch,
             1,
-            move |posted: Vec<(String, Option<String>)>| {
+            move |posted: Vec<(String, Option<CommentId>)>| {
                 let store = store.clone();
                 async move {
                     let count = posted.len();
@@ -137,9 +137,13 @@ impl NoteSettler {
     }
 
     /// Marks a claimed note as posted, with its id on the helpdesk when it gave one.
-    pub async fn posted(&self, reference: &str, remote_id: Option<&str>) -> Result<(), StoreError> {
+    pub async fn posted(
+        &self,
+        reference: &str,
+        remote_id: Option<&CommentId>,
+    ) -> Result<(), StoreError> {
         self.batcher
-            .call((reference.to_string(), remote_id.map(str::to_string)))
+            .call((reference.to_string(), remote_id.cloned()))
             .await
             .unwrap_or_else(|| Err(StoreError::NoAnswer))
     }

@@ -11,7 +11,7 @@ use super::storable::stored;
 use super::tickets::WAITING_NOTES;
 use super::trail::fill_anchors;
 use super::{Applied, Backend, Store, StoreError, now_ms};
-use crate::workflow::{Decision, TicketState};
+use crate::workflow::{CommentId, Decision, TicketState};
 
 /// `$first, $first+1, ...` for one row of `width` values.
 fn row(first: usize, width: usize) -> String {
@@ -30,7 +30,7 @@ fn rows(count: usize, width: usize) -> String {
 type TicketKey = (String, String);
 
 fn ticket_key(item: &Applying) -> TicketKey {
-    (stored(item.source), stored(&item.event.ticket.id))
+    (stored(item.source), stored(item.event.ticket.id.as_str()))
 }
 
 /// A ticket as the batch sees it: locked, with its state as the batch's decisions move it on.
@@ -66,7 +66,7 @@ impl Store {
             insert = insert
                 .bind(stored(item.source))
                 .bind(stored(&item.event.event_id))
-                .bind(stored(&item.event.ticket.id))
+                .bind(stored(item.event.ticket.id.as_str()))
                 .bind(now);
         }
         let mut unclaimed: HashSet<TicketKey> = insert
@@ -169,7 +169,7 @@ impl Store {
     /// Marks notes as posted, with their helpdesk ids, in one statement.
     pub(super) async fn settle_posted(
         &self,
-        posted: &[(String, Option<String>)],
+        posted: &[(String, Option<CommentId>)],
     ) -> Result<(), StoreError> {
         let cases: Vec<String> = (0..posted.len())
             .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 3, 2 * i + 4))
@@ -187,7 +187,9 @@ impl Store {
             .bind(NoteStatus::Posted.as_str())
             .bind(now_ms());
         for (reference, remote_id) in posted {
-            update = update.bind(reference.as_str()).bind(remote_id.as_deref());
+            update = update
+                .bind(reference.as_str())
+                .bind(remote_id.as_ref().map(CommentId::as_str));
         }
         update.execute(&self.pool).await?;
         Ok(())
@@ -364,7 +366,7 @@ async fn insert_notes(
     for (item, note, reference, position, claimed_until) in rows_to_insert {
         insert = insert
             .bind(stored(item.source))
-            .bind(stored(&item.event.ticket.id))
+            .bind(stored(item.event.ticket.id.as_str()))
             .bind(stored(&note.step.key()))
             .bind(reference)
             .bind(stored(&note.html_body))

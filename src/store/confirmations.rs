@@ -10,7 +10,7 @@ use super::trail::{
     TrailReport, Trailer, VerifyOptions,
 };
 use super::{Backend, Store, StoreError};
-use crate::workflow::{ConfirmationDraft, ConsentVerdict};
+use crate::workflow::{CommentId, ConfirmationDraft, ConsentVerdict, TicketId};
 
 /// Arbitrary but fixed: the PostgreSQL advisory lock that serialises appends to the chain.
 const TRAIL_LOCK: i64 = 0x6f6e_6265_6861_6c66;
@@ -147,14 +147,14 @@ impl Store {
         .bind(r.seq)
         .bind(stored(source))
         .bind(i64::from(r.format.number()))
-        .bind(&r.ticket_id)
+        .bind(r.ticket_id.as_str())
         .bind(&r.requester_id)
         .bind(&r.category)
         .bind(&r.action)
         .bind(r.verdict.as_str())
         .bind(&r.quote)
-        .bind(&r.request_comment_id)
-        .bind(&r.reply_comment_id)
+        .bind(r.request_comment_id.as_str())
+        .bind(r.reply_comment_id.as_str())
         .bind(&r.decided_at)
         .bind((draft.decided_at.unix_timestamp_nanos() / 1_000_000) as i64)
         .bind(&r.channel)
@@ -175,16 +175,16 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         source: &str,
-        ticket_id: &str,
-        reply_comment_id: &str,
+        ticket_id: &TicketId,
+        reply_comment_id: &CommentId,
     ) -> Result<Option<(Head, RecordedVerdict)>, StoreError> {
         let row = sqlx::query(
             "SELECT seq, hash, verdict FROM confirmations WHERE source = $1 AND ticket_id = $2
              AND reply_comment_id = $3",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
-        .bind(stored(reply_comment_id))
+        .bind(stored(ticket_id.as_str()))
+        .bind(stored(reply_comment_id.as_str()))
         .fetch_optional(&mut **tx)
         .await?;
         Ok(match row {
@@ -202,13 +202,13 @@ impl Store {
     pub(super) async fn confirmations_of(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Vec<ConfirmationRecord>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM confirmations WHERE source = $1 AND ticket_id = $2 ORDER BY seq"
         )))
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record_from_row).collect()
@@ -362,7 +362,7 @@ impl Store {
         &self,
         source: &str,
         every_ticket: bool,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<TicketId>, StoreError> {
         let every = if every_ticket {
             " UNION SELECT ticket_id FROM tickets WHERE source = $1
               UNION SELECT ticket_id FROM processed_events WHERE source = $1"
@@ -377,7 +377,9 @@ impl Store {
         .bind(stored(source))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get("ticket_id")?)).collect()
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("ticket_id")?.into()))
+            .collect()
     }
 }
 
@@ -419,14 +421,14 @@ pub(super) fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ConfirmationRec
     Ok(ConfirmationRecord {
         seq,
         format,
-        ticket_id: row.try_get("ticket_id")?,
+        ticket_id: row.try_get::<String, _>("ticket_id")?.into(),
         requester_id: row.try_get("requester_id")?,
         category: row.try_get("category")?,
         action: row.try_get("action")?,
         verdict: RecordedVerdict::from_stored(row.try_get("verdict")?),
         quote: row.try_get("quote")?,
-        request_comment_id: row.try_get("request_comment_id")?,
-        reply_comment_id: row.try_get("reply_comment_id")?,
+        request_comment_id: row.try_get::<String, _>("request_comment_id")?.into(),
+        reply_comment_id: row.try_get::<String, _>("reply_comment_id")?.into(),
         decided_at: row.try_get("decided_at")?,
         channel: row.try_get("channel")?,
         body_sha256: row.try_get("body_sha256")?,

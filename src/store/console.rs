@@ -14,6 +14,7 @@ use sqlx::Row;
 use super::confirmations::{COLUMNS, record_from_row};
 use super::storable::stored;
 use super::{ConfirmationRecord, Store, StoreError, now_ms};
+use crate::workflow::TicketId;
 
 /// Rows a console page shows.
 pub const PAGE_SIZE: i64 = 50;
@@ -22,7 +23,7 @@ pub const PAGE_SIZE: i64 = 50;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TicketRow {
     pub helpdesk: String,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     pub category: Option<String>,
     pub stage: String,
     pub updated_at: i64,
@@ -33,7 +34,7 @@ pub struct TicketRow {
 pub struct TicketCursor {
     pub updated_at: i64,
     pub helpdesk: String,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
 }
 
 /// Stages in which a permission question waits for the requester's answer.
@@ -46,7 +47,7 @@ pub struct TicketFilter {
     pub helpdesk: Option<String>,
     pub pending_permission: bool,
     /// Exact ticket id.
-    pub ticket_id: Option<String>,
+    pub ticket_id: Option<TicketId>,
     pub after: Option<TicketCursor>,
 }
 
@@ -155,13 +156,17 @@ impl Store {
             next(&mut sql, " AND source = ?", Bind::Text(stored(helpdesk)));
         }
         if let Some(id) = &filter.ticket_id {
-            next(&mut sql, " AND ticket_id = ?", Bind::Text(stored(id)));
+            next(
+                &mut sql,
+                " AND ticket_id = ?",
+                Bind::Text(stored(id.as_str())),
+            );
         }
         if let Some(after) = &filter.after {
             let at = binds.len();
             binds.push(Bind::Int(after.updated_at));
             binds.push(Bind::Text(stored(&after.helpdesk)));
-            binds.push(Bind::Text(stored(&after.ticket_id)));
+            binds.push(Bind::Text(stored(after.ticket_id.as_str())));
             sql.push_str(&format!(
                 " AND (updated_at, source, ticket_id) < (${}, ${}, ${})",
                 at + 1,
@@ -179,7 +184,7 @@ impl Store {
             .map(|row| {
                 Ok(TicketRow {
                     helpdesk: row.try_get("source")?,
-                    ticket_id: row.try_get("ticket_id")?,
+                    ticket_id: row.try_get::<String, _>("ticket_id")?.into(),
                     category: row.try_get("category")?,
                     stage: row.try_get("stage")?,
                     updated_at: row.try_get("updated_at")?,
@@ -192,14 +197,14 @@ impl Store {
     pub async fn processed_events_of(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Vec<ProcessedEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT event_id, processed_at FROM processed_events
              WHERE source = $1 AND ticket_id = $2 ORDER BY processed_at, event_id",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -264,7 +269,7 @@ impl Store {
         &self,
         after: Option<(i64, String)>,
         limit: i64,
-    ) -> Result<Vec<(NoteReview, String, String, String)>, StoreError> {
+    ) -> Result<Vec<(NoteReview, String, TicketId, String)>, StoreError> {
         let (at, reference) = after.unwrap_or((i64::MIN, String::new()));
         let rows = sqlx::query(
             "SELECT r.reference, r.verdict, r.reason, r.marked_at, n.source, n.ticket_id, n.step
@@ -287,7 +292,7 @@ impl Store {
                         marked_at: row.try_get("marked_at")?,
                     },
                     row.try_get("source")?,
-                    row.try_get("ticket_id")?,
+                    row.try_get::<String, _>("ticket_id")?.into(),
                     row.try_get("step")?,
                 ))
             })

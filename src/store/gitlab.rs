@@ -8,18 +8,18 @@ use sqlx::Row;
 use super::storable::stored;
 use super::{Store, StoreError};
 use crate::workflow::gitlab::GitLabFacts;
-use crate::workflow::{Category, TicketState};
+use crate::workflow::{Category, TicketId, TicketState};
 
 impl Store {
     /// The ticket's workflow state as last committed (`None`: never seen).
     pub async fn ticket_state(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Option<TicketState>, StoreError> {
         let row = sqlx::query("SELECT state FROM tickets WHERE source = $1 AND ticket_id = $2")
             .bind(stored(source))
-            .bind(stored(ticket_id))
+            .bind(stored(ticket_id.as_str()))
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else {
@@ -35,7 +35,7 @@ impl Store {
     pub async fn cached_gitlab_facts(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         requester_id: &str,
         category: Category,
     ) -> Result<Option<GitLabFacts>, StoreError> {
@@ -44,7 +44,7 @@ impl Store {
              WHERE source = $1 AND ticket_id = $2 AND requester_id = $3 AND category = $4",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .bind(stored(requester_id))
         .bind(category.as_str())
         .fetch_optional(&self.pool)
@@ -61,7 +61,7 @@ impl Store {
     pub async fn save_gitlab_facts(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         category: Category,
         facts: &GitLabFacts,
     ) -> Result<(), StoreError> {
@@ -77,7 +77,7 @@ impl Store {
                  failed = excluded.failed, read_at_ms = excluded.read_at_ms",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .bind(stored(&facts.requester_id))
         .bind(category.as_str())
         .bind(json)
@@ -92,14 +92,14 @@ impl Store {
     pub async fn gitlab_facts_of(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         let rows = sqlx::query(
             "SELECT facts FROM gitlab_facts WHERE source = $1 AND ticket_id = $2
              ORDER BY read_at_ms DESC",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -82,7 +82,7 @@ pub enum StoreError {
     #[error("ticket {source_name}/{ticket} kept changing under {attempts} attempts")]
     Contention {
         source_name: String,
-        ticket: String,
+        ticket: crate::workflow::TicketId,
         attempts: u32,
     },
     /// One failure shared by every request of a batch (each caller gets the same cause).

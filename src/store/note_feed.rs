@@ -18,8 +18,8 @@ use super::console::NoteReview;
 use super::notes::NoteStatus;
 use super::storable::stored;
 use super::{Store, StoreError};
-use crate::workflow::NoteStep;
 use crate::workflow::notes::plain_text;
+use crate::workflow::{CommentId, NoteStep, TicketId};
 
 /// Every note kind a release writes (`NoteStep::kind`), and `other` for a step key none wrote:
 /// the values the `kind` filter knows.
@@ -99,7 +99,7 @@ impl NoteCursor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeedNote {
     pub helpdesk: String,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     /// The ticket's category now (`None`: not triaged yet, or the ticket row is gone).
     pub category: Option<String>,
     /// The note's kind (`triage`, `question`, `verdict`…: the label of
@@ -118,7 +118,7 @@ pub struct FeedNote {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub remote_id: Option<String>,
+    pub remote_id: Option<CommentId>,
     /// Ties the note to its record (printed in the posted note).
     pub reference: String,
     /// A reviewer's mark from the console's shadow review, if any.
@@ -225,7 +225,7 @@ fn feed_note(row: &sqlx::any::AnyRow) -> Result<FeedNote, StoreError> {
     };
     Ok(FeedNote {
         helpdesk: row.try_get("source")?,
-        ticket_id: row.try_get("ticket_id")?,
+        ticket_id: row.try_get::<String, _>("ticket_id")?.into(),
         category: row.try_get("category")?,
         kind: NoteStep::kind_of(&step),
         step,
@@ -234,7 +234,9 @@ fn feed_note(row: &sqlx::any::AnyRow) -> Result<FeedNote, StoreError> {
         text: plain_text(&html),
         html,
         error: row.try_get("error")?,
-        remote_id: row.try_get("remote_id")?,
+        remote_id: row
+            .try_get::<Option<String>, _>("remote_id")?
+            .map(CommentId::from),
         reference,
         review,
     })

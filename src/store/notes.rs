@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::storable::stored;
 use super::{Store, StoreError, now_ms};
+use crate::workflow::{CommentId, TicketId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,7 +68,7 @@ pub struct NoteRecord {
     pub body: String,
     pub status: NoteStatus,
     /// The helpdesk's comment id, when known.
-    pub remote_id: Option<String>,
+    pub remote_id: Option<CommentId>,
     /// Unix milliseconds; shown as RFC 3339.
     #[serde(serialize_with = "crate::rfc3339::ms")]
     pub created_at: i64,
@@ -86,7 +87,7 @@ pub struct Claimed {
 }
 
 /// As stored, so a reference built from the event is the one the database holds.
-pub fn note_reference(source: &str, ticket_id: &str, step: &str) -> String {
+pub fn note_reference(source: &str, ticket_id: &TicketId, step: &str) -> String {
     stored(&format!("onbehalf:{source}:{ticket_id}:{step}"))
 }
 
@@ -94,7 +95,7 @@ impl Store {
     pub async fn notes_of(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Vec<NoteRecord>, StoreError> {
         self.notes_matching(source, ticket_id, false).await
     }
@@ -102,7 +103,7 @@ impl Store {
     async fn notes_matching(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         pending_only: bool,
     ) -> Result<Vec<NoteRecord>, StoreError> {
         let filter = if pending_only {
@@ -115,7 +116,7 @@ impl Store {
              WHERE source = $1 AND ticket_id = $2{filter} ORDER BY created_at, position, step"
         )))
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(note_from_row).collect()
@@ -125,7 +126,7 @@ impl Store {
     pub async fn claim_pending_notes(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         hold: Duration,
     ) -> Result<Claimed, StoreError> {
         // Runs after every event: read only what is pending (usually nothing), not the bodies
@@ -210,7 +211,9 @@ fn note_from_row(row: &sqlx::any::AnyRow) -> Result<NoteRecord, StoreError> {
         reference: row.try_get("reference")?,
         body: row.try_get("body")?,
         status: NoteStatus::parse(&row.try_get::<String, _>("status")?)?,
-        remote_id: row.try_get("remote_id")?,
+        remote_id: row
+            .try_get::<Option<String>, _>("remote_id")?
+            .map(CommentId::from),
         created_at: row.try_get("created_at")?,
         attempts: row.try_get("attempts")?,
         error: row.try_get("error")?,

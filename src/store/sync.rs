@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::storable::stored;
 use super::{Store, StoreError, now_ms};
+use crate::workflow::TicketId;
 
 impl Store {
     /// The ids of the ticket's events whose effects are committed (webhook ids and the sync's
@@ -15,13 +16,13 @@ impl Store {
     pub async fn handled_event_ids(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<HashSet<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT event_id FROM processed_events WHERE source = $1 AND ticket_id = $2",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -7,7 +7,7 @@ use super::batch::Applying;
 use super::notes::{NoteRecord, NoteStatus};
 use super::storable::stored;
 use super::{Backend, ConfirmationRecord, Store, StoreError, is_conflict};
-use crate::workflow::{Decision, TicketEvent, TicketState};
+use crate::workflow::{Decision, TicketEvent, TicketId, TicketState};
 
 /// What applying an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub enum Applied {
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView {
     pub helpdesk: String,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     pub category: Option<String>,
     pub stage: String,
     pub state: serde_json::Value,
@@ -136,13 +136,13 @@ impl Store {
     pub async fn ticket_view(
         &self,
         source: &str,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Option<TicketView>, StoreError> {
         let Some(row) = sqlx::query(
             "SELECT category, stage, state FROM tickets WHERE source = $1 AND ticket_id = $2",
         )
         .bind(stored(source))
-        .bind(stored(ticket_id))
+        .bind(stored(ticket_id.as_str()))
         .fetch_optional(&self.pool)
         .await?
         else {
@@ -151,7 +151,7 @@ impl Store {
         let state: String = row.try_get("state")?;
         Ok(Some(TicketView {
             helpdesk: source.to_string(),
-            ticket_id: ticket_id.to_string(),
+            ticket_id: ticket_id.clone(),
             category: row.try_get("category")?,
             stage: row.try_get("stage")?,
             state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),

@@ -40,7 +40,7 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
 use super::storable::{REPLACED, REPLACEMENT, code_point, storable_counted};
-use crate::workflow::{ConfirmationDraft, ConsentVerdict};
+use crate::workflow::{CommentId, ConfirmationDraft, ConsentVerdict, TicketId};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -90,14 +90,14 @@ pub struct Alteration {
 pub struct ConfirmationRecord {
     pub seq: i64,
     pub format: RecordFormat,
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     pub requester_id: String,
     pub category: String,
     pub action: String,
     pub verdict: RecordedVerdict,
     pub quote: String,
-    pub request_comment_id: String,
-    pub reply_comment_id: String,
+    pub request_comment_id: CommentId,
+    pub reply_comment_id: CommentId,
     pub decided_at: String,
     /// The reply's channel (`via.channel`). Format 2.
     pub channel: Option<String>,
@@ -158,14 +158,15 @@ impl ConfirmationRecord {
         let mut record = ConfirmationRecord {
             seq,
             format: RecordFormat::CURRENT,
-            ticket_id: text("ticket_id", &draft.ticket_id),
+            ticket_id: text("ticket_id", draft.ticket_id.as_str()).into(),
             requester_id: text("requester_id", &draft.requester_id),
             category: draft.category.as_str().to_string(),
             action: text("action", &draft.action),
             verdict,
             quote: text("quote", &draft.quote),
-            request_comment_id: text("request_comment_id", &draft.request_comment_id),
-            reply_comment_id: text("reply_comment_id", &draft.reply_comment_id),
+            request_comment_id: text("request_comment_id", draft.request_comment_id.as_str())
+                .into(),
+            reply_comment_id: text("reply_comment_id", draft.reply_comment_id.as_str()).into(),
             decided_at,
             channel: draft.channel.as_deref().map(|c| text("channel", c)),
             body_sha256: Some(draft.body_sha256.as_str())
@@ -413,14 +414,14 @@ impl TryFrom<Wire> for ConfirmationRecord {
         Ok(ConfirmationRecord {
             seq: w.seq,
             format,
-            ticket_id: w.ticket_id,
+            ticket_id: w.ticket_id.into(),
             requester_id: w.requester_id,
             category: w.category,
             action: w.action,
             verdict: RecordedVerdict::from_stored(w.verdict),
             quote: w.quote,
-            request_comment_id: w.request_comment_id,
-            reply_comment_id: w.reply_comment_id,
+            request_comment_id: w.request_comment_id.into(),
+            reply_comment_id: w.reply_comment_id.into(),
             decided_at: w.decided_at,
             channel: w.channel.flatten(),
             body_sha256: w.body_sha256.flatten(),

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::helpdesk::zendesk::ZendeskClient;
 use crate::queue::Envelope;
 use crate::worker::{HandleError, Outcome, Worker};
-use crate::workflow::{EventKind, TicketEvent};
+use crate::workflow::{EventKind, TicketEvent, TicketId};
 
 /// The envelope source of a "this ticket changed" notice (a trigger webhook).
 pub const TICKET_CHANGED: &str = "zendesk-ticket-changed";
@@ -37,10 +37,10 @@ pub const SOURCE: &str = "zendesk";
 /// snapshot as the same fact).
 pub fn key_by_what_it_is(event: &mut TicketEvent) {
     match &event.kind {
-        EventKind::CommentAdded { comment } if !comment.id.trim().is_empty() => {
+        EventKind::CommentAdded { comment } if !comment.id.as_str().trim().is_empty() => {
             event.event_id = format!("zendesk-comment:{}", comment.id);
         }
-        EventKind::TicketCreated if !event.ticket.id.trim().is_empty() => {
+        EventKind::TicketCreated if !event.ticket.id.as_str().trim().is_empty() => {
             event.event_id = format!("zendesk-created:{}", event.ticket.id);
         }
         _ => {}
@@ -50,7 +50,7 @@ pub fn key_by_what_it_is(event: &mut TicketEvent) {
 /// What one sync of a ticket did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncReport {
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     /// Events the ticket's history holds.
     pub events: usize,
     /// Of those, not handled before: fed to the workflow now.
@@ -62,7 +62,7 @@ pub struct SyncReport {
 pub async fn sync_ticket(
     worker: &Worker,
     api: &Arc<ZendeskClient>,
-    ticket_id: &str,
+    ticket_id: &TicketId,
 ) -> Result<SyncReport, HandleError> {
     let history = api
         .ticket_history(ticket_id)
@@ -71,7 +71,7 @@ pub async fn sync_ticket(
     let events = replay(&history);
     let handled = worker.store().handled_event_ids(SOURCE, ticket_id).await?;
     let mut report = SyncReport {
-        ticket_id: ticket_id.to_string(),
+        ticket_id: ticket_id.clone(),
         events: events.len(),
         fed: 0,
     };
@@ -83,7 +83,7 @@ pub async fn sync_ticket(
             .map_err(|e| HandleError::permanent(format!("cannot encode a synced event: {e}")))?;
         let envelope = Envelope {
             event_id: event.key,
-            ticket_id: ticket_id.to_string(),
+            ticket_id: ticket_id.clone(),
             source: SOURCE.to_string(),
             received_at_ms: crate::store::now_ms(),
             body: Bytes::from(body),
@@ -96,7 +96,7 @@ pub async fn sync_ticket(
             // One update the workflow cannot take (as a webhook of it would be dead-lettered)
             // does not hold up the ticket's others.
             Err(HandleError::Permanent { reason, .. }) => {
-                tracing::warn!(ticket_id, event_id = %envelope.event_id, %reason, "synced event refused");
+                tracing::warn!(%ticket_id, event_id = %envelope.event_id, %reason, "synced event refused");
             }
             Err(e) => return Err(e),
         }

@@ -20,6 +20,7 @@ use crate::helpdesk::zendesk::ZendeskClient;
 use crate::helpdesk::zendesk::history::{ExportFrom, ExportPage};
 use crate::store::{Store, StoreError};
 use crate::worker::{HandleError, Worker};
+use crate::workflow::TicketId;
 
 /// The stored cursor (and lease) of the ticket export.
 pub const EXPORT: &str = "zendesk-ticket-export";
@@ -35,7 +36,7 @@ pub enum ReconcileError {
     #[error("the Zendesk ticket export failed: {0}")]
     Export(#[source] HelpdeskError),
     #[error("syncing ticket {ticket_id} failed: {reason}")]
-    Sync { ticket_id: String, reason: String },
+    Sync { ticket_id: TicketId, reason: String },
     #[error("database: {0}")]
     Store(#[from] StoreError),
 }
@@ -43,7 +44,7 @@ pub enum ReconcileError {
 /// One ticket of a pass and what its sync did (or why it failed).
 #[derive(Debug, Clone)]
 pub struct Reconciled {
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     pub outcome: Result<SyncReport, String>,
 }
 
@@ -133,9 +134,10 @@ impl Reconciler {
                 {
                     return Ok(report);
                 }
-                let outcome = sync_ticket(&self.worker, &self.api, &ticket.id).await;
+                let ticket_id = TicketId::from(ticket.id.as_str());
+                let outcome = sync_ticket(&self.worker, &self.api, &ticket_id).await;
                 let reconciled = Reconciled {
-                    ticket_id: ticket.id.clone(),
+                    ticket_id,
                     outcome: outcome.as_ref().map_err(ToString::to_string).cloned(),
                 };
                 on_ticket(&reconciled);
@@ -146,20 +148,16 @@ impl Reconciler {
                     }
                     // The helpdesk or the database is down: so is the rest of the pass.
                     Err(HandleError::Outage { reason, .. }) => {
+                        let ticket_id = reconciled.ticket_id.clone();
                         report.tickets.push(reconciled);
-                        return Err(ReconcileError::Sync {
-                            ticket_id: ticket.id.clone(),
-                            reason,
-                        });
+                        return Err(ReconcileError::Sync { ticket_id, reason });
                     }
                     // The cursor stays before this page: the next pass tries it again. (A
                     // pass by hand reports the ticket and goes on.)
                     Err(HandleError::Transient { reason, .. }) if periodic => {
+                        let ticket_id = reconciled.ticket_id.clone();
                         report.tickets.push(reconciled);
-                        return Err(ReconcileError::Sync {
-                            ticket_id: ticket.id.clone(),
-                            reason,
-                        });
+                        return Err(ReconcileError::Sync { ticket_id, reason });
                     }
                     // Gone or unreadable for good: nothing later will change that.
                     Err(

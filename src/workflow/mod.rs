@@ -8,6 +8,7 @@
 pub mod classify;
 pub mod consent;
 pub mod gitlab;
+pub mod ids;
 pub mod note_step;
 pub mod notes;
 pub mod state;
@@ -16,6 +17,7 @@ pub mod text;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use ids::{CommentId, TicketId};
 pub use note_step::NoteStep;
 pub use state::{TicketState, decide, decide_with};
 
@@ -79,7 +81,7 @@ impl ConsentVerdict {
 /// A comment as the helpdesk reports it (ids are strings, as Zendesk sends them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
-    pub id: String,
+    pub id: CommentId,
     pub author_id: String,
     /// The author is an agent (Zendesk's `is_staff`).
     pub author_is_staff: bool,
@@ -137,7 +139,7 @@ impl CommentFlag {
 /// The ticket as it is after the event (Zendesk's `detail`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketSnapshot {
-    pub id: String,
+    pub id: TicketId,
     pub subject: String,
     pub description: String,
     pub requester_id: String,
@@ -166,7 +168,7 @@ pub enum EventKind {
     /// The ticket was merged: into `target_ticket_id` when that is another ticket (Zendesk
     /// closes the merged ticket), or other tickets into this one.
     Merged {
-        target_ticket_id: Option<String>,
+        target_ticket_id: Option<TicketId>,
     },
     /// A well-formed event type the workflow does not act on.
     Other {
@@ -223,9 +225,9 @@ pub struct HelpdeskTerms {
 
 impl HelpdeskTerms {
     /// The link to `ticket_id`, or `#<id>` without a link format.
-    pub fn link(&self, ticket_id: &str) -> String {
+    pub fn link(&self, ticket_id: &TicketId) -> String {
         match self.ticket_link.as_deref() {
-            Some(format) if !format.is_empty() => format.replace("{id}", ticket_id),
+            Some(format) if !format.is_empty() => format.replace("{id}", ticket_id.as_str()),
             _ => format!("#{ticket_id}"),
         }
     }
@@ -263,15 +265,15 @@ pub struct NoteDraft {
 /// A confirmation to append to the trail (the store adds seq, hashes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmationDraft {
-    pub ticket_id: String,
+    pub ticket_id: TicketId,
     pub requester_id: String,
     pub category: Category,
     pub action: String,
     /// Only `Granted` or `Declined` are ever recorded.
     pub verdict: ConsentVerdict,
     pub quote: String,
-    pub request_comment_id: String,
-    pub reply_comment_id: String,
+    pub request_comment_id: CommentId,
+    pub reply_comment_id: CommentId,
     #[serde(with = "time::serde::rfc3339")]
     pub decided_at: OffsetDateTime,
     /// The reply's channel (`via.channel`), when the helpdesk says.
@@ -284,7 +286,7 @@ pub struct ConfirmationDraft {
     /// For a withdrawal: the `reply_comment_id` of the granted record on this ticket that it
     /// withdraws (the store resolves it to that record's seq).
     #[serde(default)]
-    pub withdraws_reply_comment_id: Option<String>,
+    pub withdraws_reply_comment_id: Option<CommentId>,
 }
 
 /// What one event changes: the new state, the notes to post, the confirmations to record.

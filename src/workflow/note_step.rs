@@ -5,7 +5,7 @@
 //! a note recorded by an earlier release must still be found by the same key. A new step is a
 //! new variant here, and the compiler asks for its key, its kind and its parse.
 
-use super::Category;
+use super::{Category, CommentId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -23,15 +23,15 @@ pub enum NoteStep {
     RoleVerified,
     /// A permission question, by the comment that asked it.
     Question {
-        comment_id: String,
+        comment_id: CommentId,
     },
     /// A permission question asked before ownership was verified.
     WarningUnverified {
-        comment_id: String,
+        comment_id: CommentId,
     },
     /// The note a requester's reply gets, by the reply's comment id.
     Verdict {
-        reply_id: String,
+        reply_id: CommentId,
     },
     /// The `nth` change of requester (from 1).
     RequesterChanged {
@@ -100,7 +100,7 @@ impl NoteStep {
         let id = |prefix: &str| {
             key.strip_prefix(prefix)
                 .filter(|rest| !rest.is_empty())
-                .map(str::to_string)
+                .map(CommentId::from)
         };
         let nth = |prefix: &str| key.strip_prefix(prefix).and_then(|n| n.parse().ok());
         // `warning-unverified-` before anything shorter that could share its start.

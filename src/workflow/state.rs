@@ -41,7 +41,7 @@ mod tests;
 
 use super::gitlab::{GitLabFacts, RoleVerdict};
 use super::notes::{NextStep, Progress};
-use super::{Category, ConsentVerdict, Decision, TicketEvent, WorkflowSettings};
+use super::{Category, CommentId, ConsentVerdict, Decision, TicketEvent, WorkflowSettings};
 use ctx::Ctx;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeSet;
@@ -103,7 +103,7 @@ pub struct TicketState {
     /// [`EARLY_REPLIES_KEPT`], newest kept.
     pub early_replies: Vec<EarlyReply>,
     /// Every comment already handled, so a redelivered event changes nothing.
-    pub handled_comments: BTreeSet<String>,
+    pub handled_comments: BTreeSet<CommentId>,
     /// What GitLab said about the requester, the last time it was shown in a note (time read
     /// and source included). Counts only while `requester_id` is the same person.
     pub gitlab: Option<GitLabFacts>,
@@ -136,7 +136,7 @@ pub const EARLY_REPLIES_KEPT: usize = 5;
 pub struct Moment {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    pub comment_id: String,
+    pub comment_id: CommentId,
 }
 
 impl Moment {
@@ -149,9 +149,10 @@ impl Moment {
     /// other ids (never seen from Zendesk) after them, as text; the text last keeps the order
     /// consistent with `Eq` (`07` and `7`).
     fn tie_break(&self) -> (bool, u64, &str) {
-        match self.comment_id.parse::<u64>() {
-            Ok(n) => (false, n, &self.comment_id),
-            Err(_) => (true, 0, &self.comment_id),
+        let id = self.comment_id.as_str();
+        match id.parse::<u64>() {
+            Ok(n) => (false, n, id),
+            Err(_) => (true, 0, id),
         }
     }
 }
@@ -203,8 +204,8 @@ pub struct SettledQuestion {
     pub question: String,
     pub verdict: ConsentVerdict,
     pub quote: String,
-    pub request_comment_id: String,
-    pub reply_comment_id: String,
+    pub request_comment_id: CommentId,
+    pub reply_comment_id: CommentId,
     #[serde(with = "time::serde::rfc3339")]
     pub decided_at: OffsetDateTime,
     pub verified_when_asked: bool,
@@ -220,12 +221,12 @@ pub struct SettledQuestion {
     /// A later reply of the requester that may narrow this grant (a condition, a scope): the
     /// grant stays on record but is not acted on until the agent asks again.
     #[serde(default)]
-    pub doubted_by: Option<String>,
+    pub doubted_by: Option<CommentId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withdrawn {
-    pub reply_comment_id: String,
+    pub reply_comment_id: CommentId,
     #[serde(with = "time::serde::rfc3339")]
     pub granted_at: OffsetDateTime,
 }

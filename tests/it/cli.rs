@@ -230,21 +230,21 @@ async fn audit_verify_exits_1_naming_the_first_altered_record() {
             event_id: format!("e{i}"),
             occurred_at: at,
             ticket: TicketSnapshot {
-                id: format!("{i}"),
+                id: format!("{i}").into(),
                 requester_id: "1001".into(),
                 ..TicketSnapshot::default()
             },
             kind: EventKind::TicketCreated,
         };
         let draft = ConfirmationDraft {
-            ticket_id: format!("{i}"),
+            ticket_id: format!("{i}").into(),
             requester_id: "1001".into(),
             category: Category::AccountAccess,
             action: "disable two-factor authentication".into(),
             verdict: ConsentVerdict::Granted,
             quote: "Yes, please go ahead.".into(),
-            request_comment_id: format!("{i}1"),
-            reply_comment_id: format!("{i}2"),
+            request_comment_id: format!("{i}1").into(),
+            reply_comment_id: format!("{i}2").into(),
             decided_at: at,
             channel: None,
             body_sha256: String::new(),

@@ -13,7 +13,7 @@ const LEASE: Duration = Duration::from_millis(400);
 fn envelope(event_id: &str, ticket_id: &str) -> Envelope {
     Envelope {
         event_id: event_id.to_owned(),
-        ticket_id: ticket_id.to_owned(),
+        ticket_id: ticket_id.into(),
         source: "zammad".to_owned(),
         received_at_ms: 1_700_000_000_000,
         body: Bytes::from_static(b"{}"),

@@ -32,7 +32,7 @@ queue_contract_suite!(super::open_for_contract);
 fn envelope(event_id: &str, ticket_id: &str) -> Envelope {
     Envelope {
         event_id: event_id.to_owned(),
-        ticket_id: ticket_id.to_owned(),
+        ticket_id: ticket_id.into(),
         source: "zendesk".to_owned(),
         received_at_ms: 1_700_000_000_123,
         body: Bytes::from(format!(

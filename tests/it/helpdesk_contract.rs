@@ -14,6 +14,7 @@ use onbehalf::config::Secret;
 use onbehalf::helpdesk::zammad::ZammadClient;
 use onbehalf::helpdesk::zendesk::{ZendeskClient, ZendeskOptions};
 use onbehalf::helpdesk::{Helpdesk, HelpdeskError, NoteMode, Requesters};
+use onbehalf::workflow::TicketId;
 
 /// Gives a helpdesk a user (id, e-mail address).
 type AddUser = Box<dyn Fn(u64, &str)>;
@@ -28,7 +29,7 @@ struct Subject {
     add_user: AddUser,
     /// The same helpdesk with a wrong API token.
     bad_token: Arc<dyn Helpdesk>,
-    ticket: String,
+    ticket: TicketId,
     /// (body, internal) of every note the fake holds for the ticket.
     notes: Box<dyn Fn() -> Vec<(String, bool)>>,
     /// A customer's public reply, written on the helpdesk (not through the client).
@@ -69,7 +70,7 @@ async fn zendesk() -> Subject {
         requesters: good,
         add_user: Box::new(move |id, email| e.set_user_email(&id.to_string(), email)),
         bad_token: client("not-the-zendesk-token"),
-        ticket,
+        ticket: ticket.into(),
         notes: Box::new(move || {
             a.notes_for(&t)
                 .into_iter()
@@ -117,7 +118,7 @@ async fn zammad() -> Subject {
         requesters: good,
         add_user: Box::new(move |id, email| e.add_user(id, email)),
         bad_token: client("not-the-zammad-token"),
-        ticket,
+        ticket: ticket.into(),
         notes: Box::new(move || {
             a.notes_for(&t)
                 .into_iter()
@@ -218,7 +219,7 @@ async fn failures_are_sorted_by_whose_they_are() {
         );
         assert!(!refused.unwrap_err().is_transient());
         assert!((s.notes)().is_empty(), "{}: nothing was posted", s.name);
-        let bad_id = s.client.add_internal_note("../1", "<p>x</p>").await;
+        let bad_id = s.client.add_internal_note(&"../1".into(), "<p>x</p>").await;
         assert!(
             matches!(bad_id, Err(HelpdeskError::Permanent(_))),
             "{}: an id that is not the helpdesk's never reaches its API: {bad_id:?}",

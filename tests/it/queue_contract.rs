@@ -76,7 +76,7 @@ fn envelope(tag: &str, ticket: &str) -> Envelope {
     Envelope {
         body: Bytes::from(format!(r#"{{"id":"{event_id}","text":"\u00e9 \n"}}"#)),
         event_id,
-        ticket_id: ticket.to_owned(),
+        ticket_id: ticket.into(),
         source: "zendesk".to_owned(),
         received_at_ms: 1_700_000_000_123,
     }

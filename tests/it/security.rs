@@ -343,16 +343,25 @@ async fn a_customer_quoting_a_note_reference_does_not_suppress_the_note() {
     let client = client(&zendesk);
     let reference = "onbehalf:zendesk:7404:triage";
     zendesk.insert_comment("7404", &format!("<p>ha, {reference}</p>"), true);
-    assert_eq!(client.find_note("7404", reference).await.unwrap(), None);
+    assert_eq!(
+        client.find_note(&"7404".into(), reference).await.unwrap(),
+        None
+    );
     let posted = client
         .add_internal_note(
-            "7404",
+            &"7404".into(),
             &format!("<p>triage</p><p><small>{reference}</small></p>"),
         )
         .await
         .unwrap();
     assert!(posted.is_some());
-    assert!(client.find_note("7404", reference).await.unwrap().is_some());
+    assert!(
+        client
+            .find_note(&"7404".into(), reference)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -360,12 +369,13 @@ async fn the_client_puts_only_zendesk_ids_into_urls() {
     let zendesk = FakeZendesk::start().await;
     let client = client(&zendesk);
     for id in ["1/../../users/me", "1?x", "1#y", "", "abc"] {
+        let ticket = id.into();
         assert!(
-            client.add_internal_note(id, "<p>x</p>").await.is_err(),
+            client.add_internal_note(&ticket, "<p>x</p>").await.is_err(),
             "{id}"
         );
-        assert!(client.find_note(id, "r").await.is_err(), "{id}");
-        assert!(client.list_comments(id).await.is_err(), "{id}");
+        assert!(client.find_note(&ticket, "r").await.is_err(), "{id}");
+        assert!(client.list_comments(&ticket).await.is_err(), "{id}");
     }
     assert!(zendesk.requests().is_empty() && zendesk.comment_requests() == 0);
     assert!(zendesk.notes().is_empty());

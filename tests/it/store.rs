@@ -13,7 +13,7 @@ use onbehalf::store::{
     Applied, Backend, Decide, EventToApply, GroupCommitter, NoteCursor, NoteFeedQuery, NoteSettler,
     NoteStatus, RecordedVerdict, Store, StoreError,
 };
-use onbehalf::workflow::{Category, ConsentVerdict, Decision, TicketState};
+use onbehalf::workflow::{Category, CommentId, ConsentVerdict, Decision, TicketState};
 use time::OffsetDateTime;
 
 mod store_trail;
@@ -83,7 +83,12 @@ async fn an_event_applied_twice_is_a_duplicate(db: Db) {
         "decide ran for a duplicate"
     );
 
-    let view = db.store.ticket_view(SOURCE, "100").await.unwrap().unwrap();
+    let view = db
+        .store
+        .ticket_view(SOURCE, &"100".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.category.as_deref(), Some("account_access"));
     assert_eq!(db.ticket_version("100").await, 1);
 
@@ -170,13 +175,13 @@ async fn one_note_per_ticket_and_step(db: Db) {
         .await
         .unwrap();
 
-    let notes = db.store.notes_of(SOURCE, "1").await.unwrap();
+    let notes = db.store.notes_of(SOURCE, &"1".into()).await.unwrap();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].step, step("ask_permission"));
     assert!(notes[0].reference.contains("ask_permission"));
     assert_ne!(
         notes[0].reference,
-        db.store.notes_of(SOURCE, "2").await.unwrap()[0].reference
+        db.store.notes_of(SOURCE, &"2".into()).await.unwrap()[0].reference
     );
     assert_eq!(
         db.store.note_counts().await.unwrap(),
@@ -282,7 +287,7 @@ async fn note_status_follows_shadow_mode(db: Db) {
         .unwrap();
     let pending = db
         .store
-        .claim_pending_notes(SOURCE, "2", Duration::from_secs(60))
+        .claim_pending_notes(SOURCE, &"2".into(), Duration::from_secs(60))
         .await
         .unwrap();
     let steps: Vec<&str> = pending.notes.iter().map(|n| n.step.as_str()).collect();
@@ -291,13 +296,13 @@ async fn note_status_follows_shadow_mode(db: Db) {
         [step("summary"), step("checklist")],
         "posted in the decision's order"
     );
-    let shadow = db.store.notes_of(SOURCE, "1").await.unwrap();
+    let shadow = db.store.notes_of(SOURCE, &"1".into()).await.unwrap();
     assert_eq!(shadow.len(), 2);
     assert!(shadow.iter().all(|n| n.status == NoteStatus::Shadow));
     // Shadow notes are never handed to a poster.
     let claimed = db
         .store
-        .claim_pending_notes(SOURCE, "1", Duration::from_secs(60))
+        .claim_pending_notes(SOURCE, &"1".into(), Duration::from_secs(60))
         .await
         .unwrap();
     assert!(claimed.notes.is_empty() && claimed.held_elsewhere == 0);
@@ -332,7 +337,7 @@ async fn notes_can_be_claimed_with_the_event_that_creates_them(db: Db) {
     // Nobody else may take it while we post it.
     let others = db
         .store
-        .claim_pending_notes(SOURCE, "19", hold)
+        .claim_pending_notes(SOURCE, &"19".into(), hold)
         .await
         .unwrap();
     assert_eq!((others.notes.len(), others.held_elsewhere), (0, 1));
@@ -358,7 +363,7 @@ async fn notes_are_claimed_settled_and_released(db: Db) {
 
     let mine = db
         .store
-        .claim_pending_notes(SOURCE, "9", hold)
+        .claim_pending_notes(SOURCE, &"9".into(), hold)
         .await
         .unwrap();
     assert_eq!(mine.notes.len(), 1);
@@ -368,7 +373,7 @@ async fn notes_are_claimed_settled_and_released(db: Db) {
 
     let theirs = db
         .store
-        .claim_pending_notes(SOURCE, "9", hold)
+        .claim_pending_notes(SOURCE, &"9".into(), hold)
         .await
         .unwrap();
     assert!(theirs.notes.is_empty());
@@ -378,23 +383,23 @@ async fn notes_are_claimed_settled_and_released(db: Db) {
     db.store.release_note(&reference).await.unwrap();
     let retry = db
         .store
-        .claim_pending_notes(SOURCE, "9", hold)
+        .claim_pending_notes(SOURCE, &"9".into(), hold)
         .await
         .unwrap();
     assert_eq!(retry.notes.len(), 1);
     assert_eq!(retry.notes[0].attempts, 2, "attempts count every claim");
 
     NoteSettler::start(db.store.clone(), 8)
-        .posted(&reference, Some("c-777"))
+        .posted(&reference, Some(&"c-777".into()))
         .await
         .unwrap();
-    let stored = db.store.notes_of(SOURCE, "9").await.unwrap();
+    let stored = db.store.notes_of(SOURCE, &"9".into()).await.unwrap();
     assert_eq!(stored[0].status, NoteStatus::Posted);
-    assert_eq!(stored[0].remote_id.as_deref(), Some("c-777"));
+    assert_eq!(stored[0].remote_id, Some("c-777".into()));
     assert_eq!(stored[0].attempts, 2);
     let after = db
         .store
-        .claim_pending_notes(SOURCE, "9", hold)
+        .claim_pending_notes(SOURCE, &"9".into(), hold)
         .await
         .unwrap();
     assert!(after.notes.is_empty() && after.held_elsewhere == 0);
@@ -406,14 +411,14 @@ async fn notes_are_claimed_settled_and_released(db: Db) {
         .unwrap();
     let short = db
         .store
-        .claim_pending_notes(SOURCE, "10", Duration::from_millis(1))
+        .claim_pending_notes(SOURCE, &"10".into(), Duration::from_millis(1))
         .await
         .unwrap();
     assert_eq!(short.notes.len(), 1);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let takeover = db
         .store
-        .claim_pending_notes(SOURCE, "10", hold)
+        .claim_pending_notes(SOURCE, &"10".into(), hold)
         .await
         .unwrap();
     assert_eq!(takeover.notes.len(), 1);
@@ -669,7 +674,7 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
         let ticket = format!("own-{t}");
         let steps: BTreeSet<String> = db
             .store
-            .notes_of(SOURCE, &ticket)
+            .notes_of(SOURCE, &ticket.as_str().into())
             .await
             .unwrap()
             .into_iter()
@@ -681,7 +686,7 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
         assert_eq!(steps, expected);
         assert_eq!(db.ticket_version(&ticket).await, EVENTS_PER_TASK as i64);
     }
-    let shared = db.store.notes_of(SOURCE, "shared").await.unwrap();
+    let shared = db.store.notes_of(SOURCE, &"shared".into()).await.unwrap();
     assert_eq!(shared.len(), 10 * EVENTS_PER_TASK);
     assert_eq!(
         db.ticket_version("shared").await,
@@ -693,7 +698,7 @@ async fn concurrent_events_are_each_applied_exactly_once(db: Db) {
     assert_eq!(report.first_break, None);
     assert_eq!(report.checked, total as u64);
     assert_eq!(db.store.confirmation_count().await.unwrap(), total as i64);
-    let replies: BTreeSet<String> = db
+    let replies: BTreeSet<CommentId> = db
         .store
         .confirmations_page(None, 0, 10_000)
         .await
@@ -732,7 +737,14 @@ async fn concurrent_deliveries_of_one_event_apply_it_once(db: Db) {
         "one delivery applies the event, the rest see a duplicate"
     );
     assert_eq!(db.ticket_version("dup").await, 1);
-    assert_eq!(db.store.notes_of(SOURCE, "dup").await.unwrap().len(), 1);
+    assert_eq!(
+        db.store
+            .notes_of(SOURCE, &"dup".into())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(db.store.confirmation_count().await.unwrap(), 1);
     assert!(calls.load(Ordering::SeqCst) >= 1);
 }
@@ -792,7 +804,13 @@ async fn a_schema_newer_than_the_binary_is_refused(db: Db) {
 
 async fn check_and_ticket_view(db: Db) {
     db.store.check().await.unwrap();
-    assert!(db.store.ticket_view(SOURCE, "404").await.unwrap().is_none());
+    assert!(
+        db.store
+            .ticket_view(SOURCE, &"404".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let now = OffsetDateTime::now_utc();
     let decide = |_: Option<&TicketState>| Decision {
@@ -804,7 +822,12 @@ async fn check_and_ticket_view(db: Db) {
         .apply_event(SOURCE, &event("30", "e1"), NoteStatus::Shadow, decide)
         .await
         .unwrap();
-    let view = db.store.ticket_view(SOURCE, "30").await.unwrap().unwrap();
+    let view = db
+        .store
+        .ticket_view(SOURCE, &"30".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.helpdesk, SOURCE);
     assert_eq!(view.ticket_id, "30");
     assert_eq!(view.category.as_deref(), Some("account_access"));
@@ -816,7 +839,7 @@ async fn check_and_ticket_view(db: Db) {
     // Another helpdesk's ticket with the same id is not this one.
     assert!(
         db.store
-            .ticket_view("other_desk", "30")
+            .ticket_view("other_desk", &"30".into())
             .await
             .unwrap()
             .is_none()
@@ -891,7 +914,7 @@ async fn group_commit_applies_each_event_once(db: Db) {
     for t in (0..40).filter(|t| t % 4 != 0) {
         let steps: BTreeSet<String> = db
             .store
-            .notes_of(SOURCE, &format!("t{t}"))
+            .notes_of(SOURCE, &format!("t{t}").into())
             .await
             .unwrap()
             .into_iter()
@@ -899,7 +922,14 @@ async fn group_commit_applies_each_event_once(db: Db) {
             .collect();
         assert_eq!(steps, (0..3).map(|i| step(&format!("ev{t}-{i}"))).collect());
     }
-    assert_eq!(db.store.notes_of(SOURCE, "shared").await.unwrap().len(), 30);
+    assert_eq!(
+        db.store
+            .notes_of(SOURCE, &"shared".into())
+            .await
+            .unwrap()
+            .len(),
+        30
+    );
     let report = db.store.verify_trail().await.unwrap();
     assert_eq!(report.first_break, None);
     assert_eq!(report.checked, 120);
@@ -915,7 +945,7 @@ async fn committers_racing_to_create_a_ticket_lose_no_event(db: Db) {
     let remembering = |event_id: String| -> Decide {
         Box::new(move |prev: Option<&TicketState>| {
             let mut state = prev.cloned().unwrap_or_default();
-            state.handled_comments.insert(event_id.clone());
+            state.handled_comments.insert(event_id.clone().into());
             Decision {
                 state,
                 notes: vec![note(&event_id)],
@@ -941,7 +971,7 @@ async fn committers_racing_to_create_a_ticket_lose_no_event(db: Db) {
     for t in 0..30 {
         let view = db
             .store
-            .ticket_view(SOURCE, &format!("new{t}"))
+            .ticket_view(SOURCE, &format!("new{t}").into())
             .await
             .unwrap()
             .expect("the ticket was created");
@@ -1015,7 +1045,14 @@ async fn group_commit_keeps_a_bad_ticket_from_failing_the_batch(db: Db) {
         processed, 0,
         "a failed event must stay unprocessed, to be retried"
     );
-    assert_eq!(db.store.notes_of(SOURCE, "good-2").await.unwrap().len(), 1);
+    assert_eq!(
+        db.store
+            .notes_of(SOURCE, &"good-2".into())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Notes posted at the same time are recorded posted with their own helpdesk ids; a note not
@@ -1041,19 +1078,26 @@ async fn posted_notes_are_settled_together(db: Db) {
     let unsettled = claimed.pop().unwrap();
     let settling = claimed.iter().enumerate().map(|(i, note)| {
         let settler = settler.clone();
-        let remote = (i % 3 != 0).then(|| format!("c-{i}"));
-        async move { settler.posted(&note.reference, remote.as_deref()).await }
+        let remote = (i % 3 != 0).then(|| CommentId::from(format!("c-{i}")));
+        async move { settler.posted(&note.reference, remote.as_ref()).await }
     });
     for settled in futures::future::join_all(settling).await {
         settled.unwrap();
     }
     for (i, note) in claimed.iter().enumerate() {
-        let stored = db.store.notes_of(SOURCE, &format!("s{i}")).await.unwrap();
+        let stored = db
+            .store
+            .notes_of(SOURCE, &format!("s{i}").into())
+            .await
+            .unwrap();
         assert_eq!(stored[0].reference, note.reference);
         assert_eq!(stored[0].status, NoteStatus::Posted);
-        assert_eq!(stored[0].remote_id, (i % 3 != 0).then(|| format!("c-{i}")));
+        assert_eq!(
+            stored[0].remote_id,
+            (i % 3 != 0).then(|| CommentId::from(format!("c-{i}")))
+        );
     }
-    let stored = db.store.notes_of(SOURCE, "s11").await.unwrap();
+    let stored = db.store.notes_of(SOURCE, &"s11".into()).await.unwrap();
     assert_eq!(stored[0].reference, unsettled.reference);
     assert_eq!(stored[0].status, NoteStatus::Pending);
     // The ticket's next event sees the note still waiting.

@@ -4,7 +4,9 @@
 use crate::store_support::{Db, SOURCE, both, confirmation, event, keep, note};
 use onbehalf::store::console::{PAGE_SIZE, TicketCursor, TicketFilter};
 use onbehalf::store::{FeedNote, NOTE_KINDS, NoteCursor, NoteFeedQuery, NoteStatus};
-use onbehalf::workflow::{Category, ConsentVerdict, Decision, NoteDraft, NoteStep, TicketState};
+use onbehalf::workflow::{
+    Category, ConsentVerdict, Decision, NoteDraft, NoteStep, TicketId, TicketState,
+};
 use time::OffsetDateTime;
 
 both!(
@@ -61,7 +63,7 @@ async fn ticket_pages_visit_every_ticket_once_newest_first(db: Db) {
         seen.extend(page);
     }
     assert_eq!(seen.len(), total, "every ticket once");
-    let keys: Vec<(i64, String)> = seen
+    let keys: Vec<(i64, TicketId)> = seen
         .iter()
         .map(|t| (t.updated_at, t.ticket_id.clone()))
         .collect();

@@ -89,7 +89,11 @@ async fn survives_restart(db: Db, pg: &PrivatePostgres) {
     let mut steps = BTreeSet::new();
     for t in 0..TICKETS {
         let ticket = format!("t{t}");
-        let notes = db.store.notes_of(SOURCE, &ticket).await.unwrap();
+        let notes = db
+            .store
+            .notes_of(SOURCE, &ticket.as_str().into())
+            .await
+            .unwrap();
         let version = db.ticket_version(&ticket).await;
         assert_eq!(version as usize, notes.len(), "ticket {ticket}");
         steps.extend(notes.into_iter().map(|n| n.step));

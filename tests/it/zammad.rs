@@ -338,13 +338,13 @@ async fn the_client_reads_a_tickets_articles_and_tags() {
         1_000_000,
     )
     .unwrap();
-    assert_eq!(client.tags("71").await.unwrap(), [VERIFIED, "vip"]);
-    let articles = client.articles("71").await.unwrap();
+    assert_eq!(client.tags(&"71".into()).await.unwrap(), [VERIFIED, "vip"]);
+    let articles = client.articles(&"71".into()).await.unwrap();
     assert_eq!(articles.len(), 1);
     assert_eq!(articles[0].sender.as_deref(), Some("Customer"));
     assert!(!articles[0].internal);
     assert!(matches!(
-        client.tags("72").await,
+        client.tags(&"72".into()).await,
         Err(onbehalf::helpdesk::HelpdeskError::Rejected(_))
     ));
 }

@@ -17,6 +17,7 @@ use crate::helpdesk::HelpdeskError;
 use crate::helpdesk::zendesk::{ListedComment, ZendeskClient};
 use crate::store::Store;
 use crate::store::trail::Anchor;
+use crate::workflow::{CommentId, TicketId};
 
 const SOURCE: &str = "zendesk";
 /// Attempts per ticket before the audit gives up on it (throttling is waited out).
@@ -24,8 +25,8 @@ const ATTEMPTS: u32 = 5;
 
 /// An anchor as found on a ticket.
 struct Found {
-    ticket_id: String,
-    comment_id: String,
+    ticket_id: TicketId,
+    comment_id: CommentId,
     hash: String,
 }
 
@@ -34,7 +35,7 @@ pub(super) struct AnchorReport {
     anchors: usize,
     problems: Vec<String>,
     /// Records on the tickets read that no note anchors: (seq, ticket).
-    unanchored: Vec<(i64, String)>,
+    unanchored: Vec<(i64, TicketId)>,
 }
 
 impl AnchorReport {
@@ -74,10 +75,10 @@ impl AnchorReport {
 pub(super) async fn reconcile(
     store: &Store,
     client: &ZendeskClient,
-    extra_tickets: &[String],
+    extra_tickets: &[TicketId],
     every_ticket: bool,
 ) -> Result<AnchorReport, AuditError> {
-    let mut tickets: BTreeSet<String> = store
+    let mut tickets: BTreeSet<TicketId> = store
         .tickets_to_check(SOURCE, every_ticket)
         .await?
         .into_iter()
@@ -164,7 +165,7 @@ pub(super) async fn reconcile(
 /// its time, and must not report a ticket unread because of one 429).
 async fn comments_of(
     client: &ZendeskClient,
-    ticket: &str,
+    ticket: &TicketId,
 ) -> Result<Vec<ListedComment>, HelpdeskError> {
     let mut attempt = 0;
     loop {

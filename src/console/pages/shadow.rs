@@ -17,7 +17,7 @@ use crate::console::session::Session;
 use crate::ingest::HttpState;
 use crate::store::console::PAGE_SIZE;
 use crate::store::{NOTE_KINDS, NoteCursor, NoteFeedQuery, NoteStatus};
-use crate::workflow::Category;
+use crate::workflow::{Category, TicketId};
 
 /// A reason longer than this is refused (it is a reviewer's remark, not a document).
 const MAX_REASON_CHARS: usize = 2000;
@@ -184,7 +184,7 @@ pub async fn review(
 struct ReviewLine {
     reference: String,
     helpdesk: String,
-    ticket_id: String,
+    ticket_id: TicketId,
     step: String,
     kind: String,
     verdict: String,
@@ -196,7 +196,7 @@ const EXPORT_PAGE: i64 = 1000;
 
 /// Where the export stream is.
 enum Next {
-    Page(Vec<(crate::store::console::NoteReview, String, String, String)>),
+    Page(Vec<(crate::store::console::NoteReview, String, TicketId, String)>),
     Failed(String),
     Done,
 }

@@ -12,7 +12,7 @@ use crate::console::error::ConsoleError;
 use crate::console::render::{self, note_html};
 use crate::console::session::Session;
 use crate::ingest::HttpState;
-use crate::workflow::NoteStep;
+use crate::workflow::{CommentId, NoteStep, TicketId};
 
 /// One entry of the timeline.
 #[derive(Debug, Serialize)]
@@ -41,8 +41,8 @@ enum Entry {
         verdict: String,
         quote: String,
         action: String,
-        request_comment_id: String,
-        reply_comment_id: String,
+        request_comment_id: CommentId,
+        reply_comment_id: CommentId,
         withdraws_seq: Option<i64>,
     },
 }
@@ -85,7 +85,7 @@ pub fn note_kind(step: &str) -> String {
 pub async fn page(
     State(state): State<HttpState>,
     session: Session,
-    Path((helpdesk, id)): Path<(String, String)>,
+    Path((helpdesk, id)): Path<(String, TicketId)>,
 ) -> Result<Html<String>, ConsoleError> {
     let Some(view) = state.store.ticket_view(&helpdesk, &id).await? else {
         return Err(ConsoleError::NotFound(format!(

@@ -12,7 +12,7 @@ use crate::console::render::percent_encode;
 use crate::console::session::Session;
 use crate::ingest::HttpState;
 use crate::store::console::{PAGE_SIZE, TicketCursor, TicketFilter};
-use crate::workflow::Category;
+use crate::workflow::{Category, TicketId};
 
 /// Every stage a ticket can be in (`Stage::as_str`), for the filter.
 pub const STAGES: [&str; 12] = [
@@ -50,7 +50,7 @@ fn cursor(text: &str) -> Result<TicketCursor, ConsoleError> {
         .and_then(|p| p.parse::<i64>().ok())
         .ok_or_else(bad)?;
     let helpdesk = parts.next().ok_or_else(bad)?.to_string();
-    let ticket_id = parts.next().ok_or_else(bad)?.to_string();
+    let ticket_id = parts.next().ok_or_else(bad)?.into();
     Ok(TicketCursor {
         updated_at,
         helpdesk,
@@ -83,7 +83,7 @@ pub async fn list(
         category: known("category", given(&query.category), &categories)?,
         helpdesk: given(&query.helpdesk),
         pending_permission: given(&query.pending).is_some(),
-        ticket_id: given(&query.id),
+        ticket_id: given(&query.id).map(TicketId::from),
         after: given(&query.after).map(|a| cursor(&a)).transpose()?,
     };
     let rows = state.store.ticket_page(&filter).await?;
@@ -96,7 +96,7 @@ pub async fn list(
                 category: filter.category.clone(),
                 helpdesk: filter.helpdesk.clone(),
                 pending: filter.pending_permission.then(|| "1".to_string()),
-                id: filter.ticket_id.clone(),
+                id: filter.ticket_id.as_ref().map(TicketId::to_string),
                 after: Some(format!(
                     "{}:{}:{}",
                     last.updated_at, last.helpdesk, last.ticket_id

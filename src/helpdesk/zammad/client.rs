@@ -28,6 +28,7 @@ use crate::health::Health;
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
 use crate::helpdesk::http::{self, Caller, Wording};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode, Requesters};
+use crate::workflow::{CommentId, TicketId};
 
 /// A ticket's articles with their bodies; far beyond this is not Zammad.
 const MAX_ARTICLES: usize = 32 * 1024 * 1024;
@@ -192,15 +193,15 @@ impl ZammadClient {
     }
 
     /// Every article of the ticket, oldest first.
-    pub async fn articles(&self, ticket_id: &str) -> Result<Vec<Article>, HelpdeskError> {
-        let id = checked(ticket_id)?;
+    pub async fn articles(&self, ticket_id: &TicketId) -> Result<Vec<Article>, HelpdeskError> {
+        let id = checked(ticket_id.as_str())?;
         let url = self.url(&format!("/api/v1/ticket_articles/by_ticket/{id}"))?;
         self.get_json(url, MAX_ARTICLES, "articles").await
     }
 
     /// The ticket's tags.
-    pub async fn tags(&self, ticket_id: &str) -> Result<Vec<String>, HelpdeskError> {
-        let id = checked(ticket_id)?;
+    pub async fn tags(&self, ticket_id: &TicketId) -> Result<Vec<String>, HelpdeskError> {
+        let id = checked(ticket_id.as_str())?;
         let mut url = self.url("/api/v1/tags")?;
         url.query_pairs_mut()
             .append_pair("object", "Ticket")
@@ -288,9 +289,9 @@ impl Helpdesk for ZammadClient {
     /// pastes a reference into a reply cannot stop a note from being posted.
     async fn find_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         reference: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
+    ) -> Result<Option<CommentId>, HelpdeskError> {
         let own = self.own_user_id().await?.to_string();
         Ok(self
             .articles(ticket_id)
@@ -302,15 +303,15 @@ impl Helpdesk for ZammadClient {
                     && a.created_by_id.as_deref() == Some(own.as_str())
                     && a.body.as_deref().is_some_and(|b| b.contains(reference))
             })
-            .map(|a| a.id))
+            .map(|a| a.id.into()))
     }
 
     async fn add_internal_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         html_body: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
-        let id = checked(ticket_id)?;
+    ) -> Result<Option<CommentId>, HelpdeskError> {
+        let id = checked(ticket_id.as_str())?;
         let ticket: u64 = id
             .parse()
             .map_err(|_| HelpdeskError::Permanent(format!("{id} is not a Zammad ticket id")))?;
@@ -329,6 +330,6 @@ impl Helpdesk for ZammadClient {
             .await
             .ok()
             .and_then(|body| serde_json::from_slice::<Created>(&body).ok())
-            .map(|c| c.id))
+            .map(|c| c.id.into()))
     }
 }

@@ -165,7 +165,7 @@ mod tests {
     fn links_zoom_into_the_ticket_and_closed_can_come_back() {
         let terms = terms("https://support.example.com/");
         assert_eq!(
-            terms.link("31"),
+            terms.link(&"31".into()),
             "https://support.example.com/#ticket/zoom/31"
         );
         assert!(terms.solved.contains(&"closed".to_string()));

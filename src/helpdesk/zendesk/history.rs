@@ -28,6 +28,7 @@ use std::sync::OnceLock;
 
 use super::{ZendeskClient, bounded_body, checked_ticket_id, id_string, optional_id_string};
 use crate::helpdesk::HelpdeskError;
+use crate::workflow::TicketId;
 
 /// A page of a ticket's audits or comments: at most 100 entries of at most 64 KiB of comment
 /// text in a few forms.
@@ -239,8 +240,11 @@ impl ZendeskClient {
     }
 
     /// The ticket, its comments (with which authors are staff) and its audits.
-    pub async fn ticket_history(&self, ticket_id: &str) -> Result<TicketHistory, HelpdeskError> {
-        let id = checked_ticket_id(ticket_id)?;
+    pub async fn ticket_history(
+        &self,
+        ticket_id: &TicketId,
+    ) -> Result<TicketHistory, HelpdeskError> {
+        let id = checked_ticket_id(ticket_id.as_str())?;
         let ticket: TicketEnvelope = self
             .get_json(
                 self.url(&format!("/api/v2/tickets/{id}.json"))?,

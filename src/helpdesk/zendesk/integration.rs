@@ -93,7 +93,7 @@ impl Integration for ZendeskIntegration {
             let changed = changed.map_err(|e| malformed(e.to_string(), "bad_ticket_id"))?;
             return Ok(Reception::Queue {
                 event_id: trigger::dedupe_key(headers, bytes, &changed.ticket_id),
-                ticket_id: changed.ticket_id,
+                ticket_id: changed.ticket_id.into(),
                 source: crate::sync::TICKET_CHANGED.into(),
             });
         }
@@ -115,7 +115,7 @@ impl Integration for ZendeskIntegration {
         }
         Ok(Reception::Queue {
             event_id: event.event_id,
-            ticket_id: event.ticket_id,
+            ticket_id: event.ticket_id.into(),
             source: NAME.into(),
         })
     }
@@ -144,11 +144,11 @@ mod tests {
     fn links_go_to_the_agent_interface_and_solved_is_not_final() {
         let terms = terms(Some("https://acme.zendesk.com/"));
         assert_eq!(
-            terms.link("42"),
+            terms.link(&"42".into()),
             "https://acme.zendesk.com/agent/tickets/42"
         );
         assert!(terms.solved.contains(&"solved".to_string()));
         assert!(terms.closed.contains(&"closed".to_string()));
-        assert_eq!(super::terms(None).link("42"), "#42");
+        assert_eq!(super::terms(None).link(&"42".into()), "#42");
     }
 }

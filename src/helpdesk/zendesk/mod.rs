@@ -23,6 +23,7 @@ use crate::health::Health;
 use crate::helpdesk::budget::{ApiBudget, LocalBudget};
 use crate::helpdesk::http::{self, Caller, Wording};
 use crate::helpdesk::{Helpdesk, HelpdeskError, NoteMode};
+use crate::workflow::{CommentId, TicketId};
 
 pub mod history;
 pub mod integration;
@@ -221,8 +222,8 @@ struct CursorMeta {
 /// A ticket comment as `List Comments` returns it: the fields the audit reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ListedComment {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    #[serde(deserialize_with = "comment_id")]
+    pub id: CommentId,
     #[serde(default, deserialize_with = "optional_id_string")]
     pub author_id: Option<String>,
     /// `false` for an internal note. Zendesk always sends it; a comment without it is not
@@ -251,6 +252,10 @@ fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
     serde_json::Value::deserialize(d).map(|v| id_text(&v))
 }
 
+fn comment_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CommentId, D::Error> {
+    id_string(d).map(CommentId::from)
+}
+
 fn optional_id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<serde_json::Value>::deserialize(d)?
         .filter(|v| !v.is_null())
@@ -273,9 +278,9 @@ impl ZendeskClient {
     /// developer.zendesk.com/documentation/api-basics/pagination/paginating-through-lists-using-cursor-pagination/)
     pub async fn list_comments(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
     ) -> Result<Vec<ListedComment>, HelpdeskError> {
-        let ticket_id = checked_ticket_id(ticket_id)?;
+        let ticket_id = checked_ticket_id(ticket_id.as_str())?;
         let mut comments = vec![];
         let mut after: Option<String> = None;
         loop {
@@ -396,10 +401,10 @@ impl Helpdesk for ZendeskClient {
     /// reference into a public reply must not stop that note from being posted.
     async fn find_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         reference: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
-        let ticket_id = checked_ticket_id(ticket_id)?;
+    ) -> Result<Option<CommentId>, HelpdeskError> {
+        let ticket_id = checked_ticket_id(ticket_id.as_str())?;
         let own_user_id = self.own_user_id().await?;
         let url = self.url(&format!(
             "/api/v2/tickets/{ticket_id}/comments.json?sort_order=desc&per_page=100"
@@ -424,10 +429,10 @@ impl Helpdesk for ZendeskClient {
 
     async fn add_internal_note(
         &self,
-        ticket_id: &str,
+        ticket_id: &TicketId,
         html_body: &str,
-    ) -> Result<Option<String>, HelpdeskError> {
-        let ticket_id = checked_ticket_id(ticket_id)?;
+    ) -> Result<Option<CommentId>, HelpdeskError> {
+        let ticket_id = checked_ticket_id(ticket_id.as_str())?;
         let url = self.url(&format!("/api/v2/tickets/{ticket_id}.json"))?;
         let payload = serde_json::json!({
             "ticket": {"comment": {"html_body": html_body, "public": false}}
@@ -442,7 +447,7 @@ impl Helpdesk for ZendeskClient {
         Ok(parsed
             .and_then(|r| r.audit)
             .and_then(|a| a.events.into_iter().find(|e| e.kind == "Comment"))
-            .map(|e| id_text(&e.id)))
+            .map(|e| id_text(&e.id).into()))
     }
 }
 

@@ -172,7 +172,7 @@ pub fn parse_event(body: &[u8], received_at: OffsetDateTime) -> Result<TicketEve
     let detail = &value["detail"];
     let field = |name: &str| read::text(&detail[name]).unwrap_or_default();
     let ticket = TicketSnapshot {
-        id: header.ticket_id.clone(),
+        id: header.ticket_id.clone().into(),
         subject: field("subject"),
         description: field("description"),
         requester_id: read::id(&detail["requester_id"]).unwrap_or_default(),
@@ -180,7 +180,7 @@ pub fn parse_event(body: &[u8], received_at: OffsetDateTime) -> Result<TicketEve
         tags: read::tags(&detail["tags"]),
     };
     let payload = &value["event"];
-    let kind = if ticket.id.is_empty() {
+    let kind = if ticket.id.as_str().is_empty() {
         ignored(&header, "no ticket id in detail.id or subject")
     } else {
         kind_of(&header, payload, &ticket)
@@ -231,7 +231,7 @@ fn kind_of(
         "zen:event-type:ticket.requester_changed" => EventKind::RequesterChanged,
         // Only a target that is another ticket makes this one the merged (closed) source.
         "zen:event-type:ticket.merged" => EventKind::Merged {
-            target_ticket_id: read::id(&payload["target_ticket_id"]),
+            target_ticket_id: read::id(&payload["target_ticket_id"]).map(Into::into),
         },
         other => EventKind::Other {
             event_type: other.to_string(),
@@ -254,7 +254,7 @@ fn comment_of(c: &serde_json::Value) -> Option<Comment> {
         _ => vec![],
     };
     Some(Comment {
-        id,
+        id: id.into(),
         author_id,
         author_is_staff: read::flag(&c["author"]["is_staff"]).unwrap_or(false),
         public: read::flag(&c["is_public"]).unwrap_or(false),

@@ -37,7 +37,7 @@ pub(super) fn properties(
     let message_id = ShortString::try_new(envelope.event_id.as_str())
         .map_err(|_| QueueError::Refused("event id is longer than 255 bytes".into()))?;
     let mut headers = FieldTable::default();
-    headers.insert(TICKET_ID.into(), text(&envelope.ticket_id));
+    headers.insert(TICKET_ID.into(), text(envelope.ticket_id.as_str()));
     headers.insert(SOURCE.into(), text(&envelope.source));
     headers.insert(
         RECEIVED_AT_MS.into(),
@@ -103,7 +103,7 @@ pub(super) fn read(
     Ok(Received {
         envelope: Envelope {
             event_id,
-            ticket_id,
+            ticket_id: ticket_id.into(),
             source,
             received_at_ms,
             body: Bytes::from(body),
@@ -146,7 +146,7 @@ pub(super) fn dead_letter(props: &BasicProperties) -> DeadLetter {
     });
     DeadLetter {
         event_id: message_id(props).unwrap_or_default(),
-        ticket_id: get_text(headers, TICKET_ID).unwrap_or_default(),
+        ticket_id: get_text(headers, TICKET_ID).unwrap_or_default().into(),
         source: get_text(headers, SOURCE).unwrap_or_default(),
         attempts,
         reason,

@@ -239,7 +239,7 @@ pub(super) async fn dead_letter_page(
 fn dead_letter(row: &sqlx::sqlite::SqliteRow) -> Result<DeadLetter, sqlx::Error> {
     Ok(DeadLetter {
         event_id: row.try_get("event_id")?,
-        ticket_id: row.try_get("ticket_id")?,
+        ticket_id: row.try_get::<String, _>("ticket_id")?.into(),
         source: row.try_get("source")?,
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
         reason: row

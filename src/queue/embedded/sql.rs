@@ -7,21 +7,22 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::writer::Claim;
-use crate::queue::{Envelope, PublishOutcome};
+use crate::queue::Envelope;
 
 pub(super) const PRUNE_CHUNK: u64 = 5000;
 
 /// Rows per INSERT statement: 6 bound values each stays far below SQLite's variable limit.
 const INSERT_CHUNK: usize = 256;
 
-/// Inserts the envelopes in order; an id already known (or repeated earlier in the slice)
-/// is a duplicate.
+/// Inserts the envelopes in order and returns the ids it inserted: an id already known (or
+/// repeated earlier in the slice) is not inserted again. Which of several envelopes with one
+/// id took the row is the caller's to say (the first).
 pub(super) async fn insert_many(
     conn: &mut SqliteConnection,
     envelopes: &[&Envelope],
     now: i64,
-) -> Result<Vec<PublishOutcome>, sqlx::Error> {
-    let mut outcomes = Vec::with_capacity(envelopes.len());
+) -> Result<HashSet<String>, sqlx::Error> {
+    let mut inserted = HashSet::with_capacity(envelopes.len());
     for chunk in envelopes.chunks(INSERT_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO messages (event_id, ticket_id, source, received_at_ms, body, state, \
@@ -45,18 +46,9 @@ pub(super) async fn insert_many(
                 .bind(e.body.as_ref())
                 .bind(now);
         }
-        let mut inserted: HashSet<String> =
-            query.fetch_all(&mut *conn).await?.into_iter().collect();
-        // `remove`: the first envelope with an id takes the row, later ones are duplicates.
-        outcomes.extend(chunk.iter().map(|e| {
-            if inserted.remove(&e.event_id) {
-                PublishOutcome::Accepted
-            } else {
-                PublishOutcome::Duplicate
-            }
-        }));
+        inserted.extend(query.fetch_all(&mut *conn).await?);
     }
-    Ok(outcomes)
+    Ok(inserted)
 }
 
 /// A hung worker's message becomes ready again; its attempt stays counted.
@@ -106,7 +98,7 @@ pub(super) async fn claim(
         return Ok(Claim::Claimed {
             envelope: Envelope {
                 event_id: row.try_get("event_id")?,
-                ticket_id: row.try_get("ticket_id")?,
+                ticket_id: row.try_get::<String, _>("ticket_id")?.into(),
                 source: row.try_get("source")?,
                 received_at_ms: row.try_get("received_at_ms")?,
                 body: body.unwrap_or_default().into(),

@@ -280,17 +280,17 @@ impl Writer {
                 _ => None,
             })
             .collect();
-        let mut published = sql::insert_many(&mut tx, &envelopes, now)
-            .await?
-            .into_iter();
+        let mut inserted = sql::insert_many(&mut tx, &envelopes, now).await?;
         let mut leases_expired = false;
         let mut answers = Vec::with_capacity(requests.len());
         for (request, &skip) in requests.iter().zip(skip) {
             let answer = match request {
-                Request::Publish(_) => match published.next() {
-                    Some(outcome) => Answer::Publish(outcome),
-                    None => return Err(sqlx::Error::Protocol("publish outcome missing".into())),
-                },
+                // `remove`: the first publish of an id took the row, later ones are duplicates.
+                Request::Publish(e) => Answer::Publish(if inserted.remove(&e.event_id) {
+                    PublishOutcome::Accepted
+                } else {
+                    PublishOutcome::Duplicate
+                }),
                 Request::Claim if skip => Answer::Skipped,
                 Request::Claim if closed => Answer::Claim(Claim::Closed),
                 Request::Claim => {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfirmationRecord, GENESIS_HASH, RecordFormat, RecordedVerdict, TrailKey};
+use crate::workflow::TicketId;
 
 /// A record named by its place and hash, as `audit head` prints it: `SEQ:HASH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +118,7 @@ pub struct ChainVerifier {
     unkeyed: u64,
     seen_v2: bool,
     /// Granted records seen, by seq, with their ticket: what a withdrawal may name.
-    granted: HashMap<i64, String>,
+    granted: HashMap<i64, TicketId>,
     found: HashMap<i64, String>,
     first_break: Option<ChainBreak>,
 }

@@ -103,15 +103,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            terms(Some("https://acme.zendesk.com/agent/tickets/{id}")).link("42"),
+            terms(Some("https://acme.zendesk.com/agent/tickets/{id}")).link(&"42".into()),
             "https://acme.zendesk.com/agent/tickets/42"
         );
         assert_eq!(
-            terms(Some("https://desk.example.com/#ticket/zoom/{id}")).link("42"),
+            terms(Some("https://desk.example.com/#ticket/zoom/{id}")).link(&"42".into()),
             "https://desk.example.com/#ticket/zoom/42"
         );
-        assert_eq!(terms(None).link("42"), "#42");
-        assert_eq!(terms(Some("")).link("42"), "#42");
+        assert_eq!(terms(None).link(&"42".into()), "#42");
+        assert_eq!(terms(Some("")).link(&"42".into()), "#42");
     }
 
     #[test]

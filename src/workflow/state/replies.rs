@@ -25,7 +25,7 @@ use super::{
 };
 use crate::workflow::consent::{self, Asked, Judgment};
 use crate::workflow::notes::{self, NextStep, NoteTemplate, NoteView};
-use crate::workflow::{Category, Comment, ConfirmationDraft, ConsentVerdict, NoteStep};
+use crate::workflow::{Category, Comment, CommentId, ConfirmationDraft, ConsentVerdict, NoteStep};
 
 pub(super) fn on_reply(state: &mut TicketState, ctx: &mut Ctx, reply: &Comment, at: Moment) {
     let asked_before: Vec<PendingQuestion> = state
@@ -277,7 +277,7 @@ fn draft(
     reply: &Comment,
     at: &Moment,
     judgment: &Judgment,
-    withdraws: Option<String>,
+    withdraws: Option<CommentId>,
 ) -> ConfirmationDraft {
     ConfirmationDraft {
         ticket_id: ctx.event.ticket.id.clone(),

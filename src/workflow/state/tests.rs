@@ -368,8 +368,8 @@ fn a_state_stored_before_questions_were_bound_to_requesters_loads_and_works() {
     // A settled question stored then can still be withdrawn.
     let d = desk.deliver(&s.requester(4, "c12", "Actually no, don't do it"));
     assert_eq!(
-        d.confirmations[0].withdraws_reply_comment_id.as_deref(),
-        Some("c11")
+        d.confirmations[0].withdraws_reply_comment_id,
+        Some("c11".into())
     );
 }
 

@@ -160,7 +160,7 @@ async fn a_verdict_note_carries_its_records_seq_and_hash(db: Db) {
     assert!(claimed[1].body.contains("record <strong>#2</strong>"));
     assert!(!claimed[1].body.contains(ANCHOR_PLACEHOLDER));
     assert!(!claimed[0].body.contains("onbehalf:trail:"));
-    let stored = db.store.notes_of(SOURCE, "110").await.unwrap();
+    let stored = db.store.notes_of(SOURCE, &"110".into()).await.unwrap();
     let verdict = stored.iter().find(|n| n.step == "verdict-r1").unwrap();
     assert_eq!(verdict.body, claimed[1].body);
     assert_eq!(Anchor::find_all(&verdict.body), vec![Anchor(record.head())]);
@@ -318,7 +318,7 @@ async fn nul_in_any_text_never_fails_an_event(db: Db) {
     assert_eq!(records[1].quote, "No\u{FFFD}");
     assert!(db.store.verify_trail().await.unwrap().intact());
 
-    let notes = db.store.notes_of(SOURCE, "130").await.unwrap();
+    let notes = db.store.notes_of(SOURCE, &"130".into()).await.unwrap();
     assert!(
         notes[0].body.starts_with("<p>Yes\u{FFFD}</p>"),
         "{}",
@@ -326,7 +326,12 @@ async fn nul_in_any_text_never_fails_an_event(db: Db) {
     );
     assert!(notes[0].body.contains(&marker(record)));
     // The state keeps the NUL: JSON escapes it, so the stored text never holds one.
-    let view = db.store.ticket_view(SOURCE, "130").await.unwrap().unwrap();
+    let view = db
+        .store
+        .ticket_view(SOURCE, &"130".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.state["reasons"][0], "keyword \u{0}2fa");
     assert_eq!(view.confirmations.len(), 1);
 }
@@ -728,9 +733,9 @@ async fn app_role_checks(db: &Db, role: &str) {
         .await
         .unwrap();
     let settler = onbehalf::store::NoteSettler::start(app.clone(), 8);
-    for note in app.notes_of(SOURCE, "190").await.unwrap() {
+    for note in app.notes_of(SOURCE, &"190".into()).await.unwrap() {
         settler
-            .posted(&note.reference, Some("70001"))
+            .posted(&note.reference, Some(&"70001".into()))
             .await
             .unwrap();
     }

@@ -17,7 +17,7 @@ fn a_withdrawal_records_a_declined_record_naming_the_grant_and_says_do_not_proce
         panic!("{:?}", d.confirmations)
     };
     assert_eq!(record.verdict, ConsentVerdict::Declined);
-    assert_eq!(record.withdraws_reply_comment_id.as_deref(), Some("c20"));
+    assert_eq!(record.withdraws_reply_comment_id, Some("c20".into()));
     assert_eq!(record.reply_comment_id, "c21");
     assert_eq!(record.request_comment_id, "c10");
     assert_eq!(record.requester_id, REQUESTER);
@@ -73,8 +73,8 @@ fn a_project_withdrawal_stops_offering_the_issue_line() {
     )))));
     let d = desk.deliver(&s.requester(4, "c12", "Stop, I changed my mind."));
     assert_eq!(
-        d.confirmations[0].withdraws_reply_comment_id.as_deref(),
-        Some("c11")
+        d.confirmations[0].withdraws_reply_comment_id,
+        Some("c11".into())
     );
     let html = only_note(&d);
     assert!(!offers_a_draft(&html), "{html}");
@@ -195,8 +195,8 @@ fn a_withdrawal_after_solving_is_ignored_unless_it_reopens_the_ticket() {
     let d = desk.deliver(&s.requester(13, "c22", WITHDRAW));
     assert_eq!(steps(&d), ["reopened-1", "verdict-c22"]);
     assert_eq!(
-        d.confirmations[0].withdraws_reply_comment_id.as_deref(),
-        Some("c20")
+        d.confirmations[0].withdraws_reply_comment_id,
+        Some("c20".into())
     );
     assert_eq!(desk.stage(), "permission_withdrawn");
 }
