@@ -124,7 +124,7 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.971, authored 0.925 over CA–CM: CH, CI, CJ and CL, 260 replies
+/// under today's figures (team 0.974, authored 0.937 over CA–CM: CH, CI, CJ and CL, 260 replies
 /// written on purpose with many true grants in long e-mails, were added at 0.57–0.72, before
 /// tuning), so that
 /// a change that loses ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
@@ -140,7 +140,7 @@ fn tuned_splits_accuracy_and_no_false_grant() {
             ][..],
             0.965,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.92),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.93),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));
@@ -162,16 +162,17 @@ fn tuned_splits_accuracy_and_no_false_grant() {
 
 /// The blind splits (tests/corpus/README.md): nobody tunes on them, so only their totals are
 /// printed, never a case. They must hold the one figure that is not negotiable, and accuracy
-/// floors a little under today's totals (blind 0.900, blind 2 0.900, blind 3 0.938, blind 4
-/// 0.815, blind 5 0.808), so that a change that loses ground on unseen replies fails without saying which.
+/// floors a little under today's totals (blind 0.912, blind 2 0.908, blind 3 0.938, blind 4
+/// 0.831, blind 5 0.808, blind 6 0.846), so that a change that loses ground on unseen replies fails without saying which.
 #[test]
 fn blind_splits_have_no_false_grant() {
     for (split, path, floor) in [
-        ("blind", "tests/corpus/blind/consent", 0.89),
-        ("blind2", "tests/corpus/blind2/consent", 0.88),
+        ("blind", "tests/corpus/blind/consent", 0.90),
+        ("blind2", "tests/corpus/blind2/consent", 0.90),
         ("blind3", "tests/corpus/blind3/consent", 0.93),
-        ("blind4", "tests/corpus/blind4/consent", 0.80),
+        ("blind4", "tests/corpus/blind4/consent", 0.82),
         ("blind5", "tests/corpus/blind5/consent", 0.80),
+        ("blind6", "tests/corpus/blind6/consent", 0.84),
     ] {
         let figures = judge_split(&corpus(&[path]));
         println!("{}", totals(split, &figures));

@@ -1515,3 +1515,24 @@ fn german_als_is_as_and_offers_of_help_set_no_terms() {
         ),
     );
 }
+
+#[test]
+fn cest_bon_is_no_permission_by_itself() {
+    let rerun_fr = "Pourriez-vous nous autoriser à relancer un ou plusieurs pipelines dans le projet `acme/web` pour examiner le problème ?";
+    // "It's fine now": the requester did it themselves.
+    assert_eq!(
+        verdict(
+            rerun_fr,
+            "Ah, en fait c'est bon : j'ai relancé le pipeline moi-même et il est passé. Plus besoin."
+        ),
+        ConsentVerdict::Declined
+    );
+    assert_eq!(verdict(rerun_fr, "C'est bon."), ConsentVerdict::Unclear);
+    assert_eq!(
+        verdict(
+            rerun_fr,
+            "C'est bon, vous pouvez relancer les pipelines de acme/web."
+        ),
+        ConsentVerdict::Granted
+    );
+}

@@ -31,9 +31,17 @@ impl Reply<'_> {
     /// "We'll re-register the runners ourselves afterwards" beside explicit permission is about
     /// their own part of the work, not a refusal of ours.
     fn weak_self(&self, s: &Signal) -> bool {
+        let reading = self.reading;
         s.kind == Kind::DeclineSoft
-            && self.reading.evidence >= Evidence::Permit
+            && reading.evidence >= Evidence::Permit
             && SELF_MARKERS.iter().any(|m| quoted(&s.reason) == *m)
+            // "…, allez-y. J'ai relancé le pipeline moi-même": after the answer, the asked
+            // action done by the requester makes ours unneeded (in the story before it, "I
+            // tried to restart them myself" is why they ask).
+            && !(reading.names_action.get(s.sentence).copied().unwrap_or(false)
+                && reading
+                    .first_evidence_sentence
+                    .is_some_and(|first| s.sentence >= first))
     }
 
     /// "I tried, but I don't see the restore button. So yes, please restore it": a negated verb
