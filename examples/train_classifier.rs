@@ -183,8 +183,14 @@ fn corpus() -> anyhow::Result<Vec<Labelled>> {
     Ok(out)
 }
 
+/// Under any blind split's directory (`blind/`, `blind2/` … `blind6/`).
 fn is_blind(path: &Path) -> bool {
-    path.components().any(|c| c.as_os_str() == "blind")
+    path.components().any(|c| {
+        c.as_os_str().to_str().is_some_and(|name| {
+            name.strip_prefix("blind")
+                .is_some_and(|n| n.chars().all(|d| d.is_ascii_digit()))
+        })
+    })
 }
 
 /// Per held-out ticket: its fold, label, the rules' scores and the model's.
