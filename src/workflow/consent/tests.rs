@@ -1536,3 +1536,49 @@ fn cest_bon_is_no_permission_by_itself() {
         ConsentVerdict::Granted
     );
 }
+
+/// A suffix that permits whatever verb it ends ("〜していただいて構いません", "〜셔도 됩니다")
+/// permits the asked action only when that verb is it: closing the ticket or leaving things as
+/// they are means nothing is left to do.
+#[test]
+fn suffix_permits_need_the_asked_verb() {
+    let ko = "계정 `minsu` 의 2단계 인증을 해제해도 될지 허락해 주시겠어요?";
+    assert_eq!(
+        verdict(ko, "네, 해제하셔도 됩니다."),
+        ConsentVerdict::Granted
+    );
+    assert_all(
+        ko,
+        ConsentVerdict::Declined,
+        &[
+            "그냥 두셔도 됩니다.",
+            "이 티켓은 종료하셔도 돼요.",
+            "이 건은 무시하셔도 됩니다.",
+            "이제 해결됐어요. 티켓 닫으셔도 됩니다.",
+        ],
+    );
+    let ja = "アカウント `tanaka` の2要素認証を無効化することを許可していただけますか？";
+    assert_eq!(
+        verdict(ja, "チケットはクローズしていただいて構いません。"),
+        ConsentVerdict::Declined
+    );
+    let en =
+        "Could you please confirm that you would like us to disable 2FA on your account `tanaka`?";
+    assert_all(
+        en,
+        ConsentVerdict::Declined,
+        &[
+            "Found my codes. You can close the ticket.",
+            "You can leave it as is, thanks.",
+        ],
+    );
+    let es = "¿Podría confirmar que desea que desactivemos la 2FA de su cuenta `tanaka`?";
+    assert_all(
+        es,
+        ConsentVerdict::Declined,
+        &[
+            "Ya lo solucioné, pueden cerrar el ticket.",
+            "Pueden dejarlo como está.",
+        ],
+    );
+}

@@ -49,6 +49,33 @@ const ANOTHER_MATTER: &[&str] = &[
     "also a question",
     "another question",
     "one more question",
+    "one more thing",
+    "one last thing",
+    "and one more thing",
+    "and one last thing",
+    "y una última cosa",
+    "y otra cosa",
+    "und noch etwas",
+    "et une dernière chose",
+    "e uma última coisa",
+    "e unultima cosa",
+    "en nog één ding",
+    "another thing",
+    "una última cosa",
+    "otra cosa",
+    "noch etwas",
+    "eine letzte sache",
+    "une dernière chose",
+    "autre chose",
+    "uma última coisa",
+    "outra coisa",
+    "unultima cosa",
+    "unaltra cosa",
+    "nog één ding",
+    "nog iets",
+    "最後に",
+    "最后",
+    "마지막으로",
     "a different question",
     "for your information",
     "fyi",
@@ -179,6 +206,19 @@ const ANOTHER_MATTER: &[&str] = &[
     "한편",
 ];
 
+/// "When", in each language, where it is not also "if" (`IF`).
+const WHEN: &[&str] = &[
+    "when",
+    "cuando",
+    "quand",
+    "quando",
+    "wanneer",
+    "とき",
+    "時",
+    "的时候",
+    "때",
+];
+
 /// First-person futures: a word that ends so, standing alone ("volveré", "riattiverò",
 /// "rotaremos", "ferai"), in the languages whose future is one inflected word.
 const FUTURE_ENDINGS: &[&str] = &["ré", "remos", "rò", "remo", "rei", "rai", "rons"];
@@ -307,12 +347,28 @@ impl Reply<'_> {
         // Another matter still may not set a moment or an order: "Übrigens, bitte erst ab
         // Montag", "另外，请在周五之后再做" put terms on the answer whatever opens them. Only a
         // duration ("compute minutes", "per year") or a hypothetical "whether" may come up.
+        // "… when I open the Web IDE in Safari the screen goes blank": a "when" that tells how
+        // the other matter happens, in a sentence that asks nothing of the agent and names no
+        // moment.
+        let describes_other_matter = !reading.directed.get(s.sentence).copied().unwrap_or(true)
+            && reading
+                .sentence_words
+                .get(s.sentence)
+                .is_some_and(|n| *n >= 6)
+            && !alongside.iter().any(|x| {
+                matches!(
+                    x.kind,
+                    Kind::Timing | Kind::Negation | Kind::Hedge | Kind::Question
+                )
+            });
         let sets_a_moment = alongside.iter().any(|x| {
             let word = quoted(&x.reason);
             (x.kind == Kind::Timing
                 && (!UNITS.contains(&word)
                     || comes_after(&folded[..x.at.min(folded.len())], COMING)))
-                || (x.kind == Kind::Condition && !IF.contains(&word))
+                || (x.kind == Kind::Condition
+                    && !IF.contains(&word)
+                    && !(describes_other_matter && WHEN.contains(&word)))
         });
         if another_matter {
             return !sets_a_moment;
@@ -694,6 +750,48 @@ mod tests {
                 "先にバックアップを取ってください。プロジェクト acme/web のパイプラインの再実行を許可します。"
             ),
             Unclear
+        );
+    }
+
+    #[test]
+    fn a_when_that_tells_another_matter_sets_no_terms() {
+        let answer = "Yes, you have my permission to re-run the pipelines in acme/web.";
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{answer}\n\nOne more thing: when I open the Web IDE in Safari the screen sometimes stays blank."
+                )
+            ),
+            Granted
+        );
+        // Not when it asks something of the agent, names a moment, or hedges.
+        for other in [
+            "One more thing: when you do it, please tell me first.",
+            "One more thing: when our lead is back on Friday he may want to look at the pipelines.",
+            "One more thing: when our team lead is back, but he may disagree with all this.",
+            "By the way, when the migration finishes we will not need the mirror either.",
+        ] {
+            assert_eq!(
+                verdict(RERUN, &format!("{answer}\n\n{other}")),
+                Unclear,
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn pointing_back_at_the_question_marks_the_answer() {
+        // The story before it may then carry its own order ("first") without setting terms.
+        let story = "A bit of context from our side first: we are moving the last of our services off Jenkins and this repository is the one where the timeouts really hurt.";
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!(
+                    "{story}\n\nAs for your question: yes, you have my permission to re-run pipelines in acme/web."
+                )
+            ),
+            Granted
         );
     }
 }
