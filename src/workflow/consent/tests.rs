@@ -1582,3 +1582,47 @@ fn suffix_permits_need_the_asked_verb() {
         ],
     );
 }
+
+/// After an answer that names the action, news of the requester's own absence is no
+/// out-of-office message, and in background opened as such its moment is the story's; a moment
+/// for anyone else's plans there may be one for the action.
+#[test]
+fn the_requesters_own_absence_sets_no_terms() {
+    let rerun = "Could you please provide permission for staff to re-run one or more pipelines in project `trattoria-app/backend` to investigate the timeout you've described?";
+    assert_eq!(
+        verdict(
+            rerun,
+            "Sì, potete rilanciare tutte le pipeline che vi servono.\n\nP.S. Da domani sono in ferie fino a lunedì, grazie."
+        ),
+        ConsentVerdict::Granted
+    );
+    let delete = "¿Podría confirmar que desea que eliminemos el proyecto `acme/legacy-site`?";
+    assert_eq!(
+        verdict(
+            delete,
+            "Te cuento el contexto: a partir del lunes estaré de vacaciones dos semanas enteras.\n\nSí, adelante, elimínenlo."
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            delete,
+            "Te cuento el contexto: el lunes el equipo de auditoría revisará el proyecto entero.\n\nSí, adelante, elimínenlo."
+        ),
+        ConsentVerdict::Unclear
+    );
+}
+
+/// "Dat is akkoord" is the requester's own agreement, not someone else's relayed.
+#[test]
+fn dutch_dat_is_akkoord_is_own_agreement() {
+    let role = "Kunt u bevestigen dat wij @pjansen de rol Maintainer mogen geven in het project `webshop/checkout`?";
+    assert_eq!(
+        verdict(role, "Ja, dat is akkoord. Zet Pieter maar op Maintainer."),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(role, "Mijn manager is akkoord."),
+        ConsentVerdict::Unclear
+    );
+}

@@ -24,14 +24,14 @@
 
 use super::afterword::{HOW_LONG, PREREQUISITE};
 use super::asked::names_asked_thing;
-use super::clause::{Clause, sentence_span};
+use super::clause::{Clause, opens_clause, sentence_span};
 use super::moments::UNITS;
 use super::read::Reading;
 use super::refusal::UNTIL_THEN;
 use super::reply::Reply;
 use super::sentence::SECOND_PERSON;
 use super::signal::{Evidence, Signal, quoted};
-use super::story::{COMING, PENDING};
+use super::story::{COMING, PENDING, TELLING_SCOPE};
 use super::words::{CONTRAST, IF, comes_after, contains_phrase};
 use crate::workflow::consent::lexicon::{Kind, fold};
 
@@ -76,6 +76,8 @@ const ANOTHER_MATTER: &[&str] = &[
     "最後に",
     "最后",
     "마지막으로",
+    "그런데 혹시",
+    "그리고 혹시",
     "a different question",
     "for your information",
     "fyi",
@@ -206,6 +208,66 @@ const ANOTHER_MATTER: &[&str] = &[
     "한편",
 ];
 
+/// Words that place a moment in the past ("last week", "vorige week", "先週"), where a hit of
+/// a longer moment may cover the past marker of its own.
+const PAST_MOMENT: &[&str] = &[
+    "last",
+    "ago",
+    "yesterday",
+    "letzte",
+    "letzten",
+    "vorige",
+    "vorig",
+    "pasada",
+    "pasado",
+    "dernière",
+    "dernier",
+    "passada",
+    "passado",
+    "scorsa",
+    "scorso",
+    "昨日",
+    "先週",
+    "先月",
+    "上周",
+    "上週",
+    "昨天",
+    "지난",
+    "어제",
+];
+
+/// Pointers at another question of the agent's message, in each language.
+const OTHER_QUESTION: &[&str] = &[
+    "to your first question",
+    "regarding your first question",
+    "as for your first question",
+    "on your first question",
+    "to your other question",
+    "as for your other question",
+    "zu ihrer ersten frage",
+    "zu ihrer anderen frage",
+    "respecto a su primera pregunta",
+    "respecto a tu primera pregunta",
+    "en cuanto a su primera pregunta",
+    "a su primera pregunta",
+    "quant à votre première question",
+    "concernant votre première question",
+    "pour votre première question",
+    "relativamente à vossa primeira questão",
+    "relativamente à sua primeira questão",
+    "sobre a sua primeira pergunta",
+    "quanto alla sua prima domanda",
+    "wat uw eerste vraag betreft",
+    "op uw eerste vraag",
+    "最初のご質問",
+    "첫 번째 질문에 대해",
+    "첫 번째 질문 관련",
+    "一点目のご質問",
+    "关于您的第一个问题",
+    "关于第一个问题",
+    "關於第一個問題",
+];
+
 /// "When", in each language, where it is not also "if" (`IF`).
 const WHEN: &[&str] = &[
     "when",
@@ -246,6 +308,39 @@ const FUTURE_PHRASES: &[&str] = &[
 ];
 
 impl Reply<'_> {
+    /// `s` is said in another matter: its sentence or its line opens with a change of subject
+    /// ("Approfitto per chiederle un'informazione: …").
+    pub(super) fn in_another_matter(&self, s: &Signal) -> bool {
+        s.at < self.folded.len() && another_matter_opener(self.folded, self.clauses, s.at).is_some()
+    }
+
+    /// `s` is said in answer to another question of the agent's message: its sentence or line
+    /// opens by pointing at it ("To your first question: no, …"), and neither the asked verb
+    /// nor the question's targets are in its sentence (its object may be: "no, I don't have the
+    /// recovery codes anymore").
+    pub(super) fn answers_other_question(&self, s: &Signal) -> bool {
+        let (folded, clauses, reading) = (self.folded, self.clauses, self.reading);
+        if s.at >= folded.len()
+            || reading
+                .names_action
+                .get(s.sentence)
+                .copied()
+                .unwrap_or(true)
+        {
+            return false;
+        }
+        let line_start = folded[..s.at].rfind('\n').map_or(0, |n| n + 1);
+        let (start, end) = sentence_span(clauses, s.at);
+        [start, line_start]
+            .into_iter()
+            .any(|from| opening_of(folded[from..].trim_start(), OTHER_QUESTION).is_some())
+            && !self
+                .asked
+                .whole_targets
+                .iter()
+                .any(|t| contains_phrase(&folded[start..end], t))
+    }
+
     /// The signal `s` sits in a sentence after the answer that sets no terms on it.
     pub(super) fn sets_no_terms(&self, s: &Signal) -> bool {
         let Reply {
@@ -277,15 +372,7 @@ impl Reply<'_> {
             return false;
         }
         // The words that open another matter ("for some context") are no signal of their own.
-        let opener = {
-            let line_start = folded[..s.at].rfind('\n').map_or(0, |n| n + 1);
-            let (start, _) = sentence_span(clauses, s.at);
-            [start, line_start].into_iter().find_map(|from| {
-                let text = &folded[from..];
-                let lead = text.len() - text.trim_start().len();
-                opening_of(text.trim_start(), ANOTHER_MATTER).map(|n| from + lead..from + lead + n)
-            })
-        };
+        let opener = another_matter_opener(folded, clauses, s.at);
         if opener.as_ref().is_some_and(|o| o.contains(&s.at)) {
             return true;
         }
@@ -303,8 +390,36 @@ impl Reply<'_> {
                 && x.at < folded.len()
                 && !names_asked_thing(folded, sentence_span(clauses, x.at), asked, hits)
         };
+        let another_matter = opener.is_some();
+        // "The recovery codes were only in a note on that phone": in a story of what happened
+        // (a past marker beside it), a scope word inside the sentence tells; opening it ("Only
+        // the staging one") or in another matter it is terms.
+        let told_in_past = {
+            let (start, end) = sentence_span(clauses, s.at);
+            let from = hits.partition_point(|h| h.start < start);
+            hits[from..]
+                .iter()
+                .take_while(|h| h.start < end)
+                .any(|h| h.phrase.kind == Kind::Past)
+                || PAST_MOMENT
+                    .iter()
+                    .any(|w| contains_phrase(&folded[start..end], w))
+        };
+        // "P.S. Da domani sono in ferie fino a lunedì": the moments of the requester's own
+        // absence, and the words an out-of-office message shares with it, are their news.
+        let absence = self.tells_absence(s);
+        let telling_scope = |x: &Signal| {
+            x.kind == Kind::Scope
+                && !another_matter
+                && told_in_past
+                && TELLING_SCOPE.contains(&quoted(&x.reason))
+                && x.at < folded.len()
+                && !opens_clause(folded, x.at)
+        };
         let quiet = |x: &&Signal| {
-            story_refusal(x)
+            telling_scope(x)
+                || (absence && matches!(x.kind, Kind::Timing | Kind::AutoReply))
+                || story_refusal(x)
                 || (x.kind == Kind::Sarcasm && LAUGHTER.contains(&quoted(&x.reason)))
                 || matches!(
                     x.kind,
@@ -319,7 +434,6 @@ impl Reply<'_> {
                         | Kind::Past
                 )
         };
-        let another_matter = opener.is_some();
         // Another matter may ask the agent for something ("could you let us know whether …").
         if !alongside
         .iter()
@@ -400,7 +514,7 @@ impl Reply<'_> {
             && (IF.contains(&word) || PREREQUISITE.contains(&word) || UNTIL_THEN.contains(&word)))
             // A moment in a story after the answer may be when not to act ("we cannot afford
             // any downtime during business hours"); only the requester's own plan has its own.
-            || (x.kind == Kind::Timing && !own_future)
+            || (x.kind == Kind::Timing && !own_future && !absence)
             // "But not this week.": a contrast that opens the sentence sets terms; one inside a
             // story ("I tried, but the key was on the old laptop") tells.
             || (x.kind == Kind::Hedge && CONTRAST.contains(&word) && x.at <= start + 1)
@@ -558,6 +672,22 @@ fn place(s: &Signal, folded: &str, clauses: &[Clause]) -> Option<Signal> {
         at,
         sentence,
         ..s.clone()
+    })
+}
+
+/// Where the words opening another matter are, when the sentence or the line around byte `at`
+/// opens with them.
+fn another_matter_opener(
+    folded: &str,
+    clauses: &[Clause],
+    at: usize,
+) -> Option<std::ops::Range<usize>> {
+    let line_start = folded[..at].rfind('\n').map_or(0, |n| n + 1);
+    let (start, _) = sentence_span(clauses, at);
+    [start, line_start].into_iter().find_map(|from| {
+        let text = &folded[from..];
+        let lead = text.len() - text.trim_start().len();
+        opening_of(text.trim_start(), ANOTHER_MATTER).map(|n| from + lead..from + lead + n)
     })
 }
 
@@ -793,5 +923,57 @@ mod tests {
             ),
             Granted
         );
+    }
+
+    #[test]
+    fn an_answer_to_another_question_is_no_refusal() {
+        let request = "Could you please confirm that you would like us to remove two-factor authentication from the account `mhallworth`?";
+        let answer = "So yes, I confirm that I would like you to remove two-factor authentication from the account mhallworth.";
+        assert_eq!(
+            verdict(
+                request,
+                &format!(
+                    "To your first question: no, I don't have the recovery codes anymore.\n\n{answer}"
+                )
+            ),
+            Granted
+        );
+        // Pointing at another question does not cover a refusal of this one.
+        assert_ne!(
+            verdict(
+                request,
+                &format!(
+                    "To your first question: no, and please don't remove two-factor authentication.\n\n{answer}"
+                )
+            ),
+            Granted
+        );
+    }
+
+    #[test]
+    fn a_scope_word_in_a_story_of_what_happened_tells() {
+        let request = "Could you please confirm that you would like us to remove two-factor authentication from the account `jvandijk`?";
+        let answer =
+            "I give permission to remove two-factor authentication from my account jvandijk.";
+        assert_eq!(
+            verdict(
+                request,
+                &format!(
+                    "{answer}\n\nMy phone broke last week and the backup was only in a note on that phone."
+                )
+            ),
+            Granted
+        );
+        // Not without a past marker, nor opening its clause.
+        for story in [
+            "We only want the authenticator app removed from the old phone.",
+            "Last week, only the backup codes were printed.",
+        ] {
+            assert_eq!(
+                verdict(request, &format!("{answer}\n\n{story}")),
+                Unclear,
+                "{story}"
+            );
+        }
     }
 }

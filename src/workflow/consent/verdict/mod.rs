@@ -116,9 +116,16 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     };
     // "When I was on holiday I lost my phone": a story that mentions a holiday is no
     // out-of-office answer when the reply goes on to permit the action by name.
+    // "P.S. Da domani sono in ferie": after an answer that names the action, being away is
+    // the requester's news, not an out-of-office message.
     let auto_reply = signals.iter().any(|s| {
         s.kind == Kind::AutoReply
-            && !(reading.evidence == Evidence::Anchored && reply.story_sentence(s.sentence))
+            && !(reading.evidence == Evidence::Anchored
+                && (reply.story_sentence(s.sentence)
+                    || reading
+                        .anchored_sentences
+                        .first()
+                        .is_some_and(|a| s.sentence > *a)))
     });
 
     let verdict = if auto_reply {

@@ -161,7 +161,15 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
         }
         // "Would X still work? I wouldn't want to be locked out", "I think it's not needed,
         // reset the password instead": asks, hesitates or wants something else.
-        _ if only_soft_or_derived && has(Kind::Question) => ConsentVerdict::Unclear,
+        // A question about another matter ("Approfitto per chiederle: esiste …?") asks
+        // nothing about this one.
+        _ if only_soft_or_derived
+            && signals
+                .iter()
+                .any(|s| s.kind == Kind::Question && !reply.in_another_matter(s)) =>
+        {
+            ConsentVerdict::Unclear
+        }
         _ if !signals.iter().filter(|s| refusal(s)).any(outright) => ConsentVerdict::Unclear,
         _ if asks_after && !refuses_first => ConsentVerdict::Unclear,
         _ => ConsentVerdict::Declined,

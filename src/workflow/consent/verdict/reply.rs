@@ -136,6 +136,8 @@ impl Reply<'_> {
             // "Zum Hintergrund: … hätte er die Berechtigung gar nicht haben dürfen": a negated
             // verb in a story told after the answer says what happened.
             && !(s.derived && self.sets_no_terms(s))
+            // "To your first question: no, I don't have the codes": another question's answer.
+            && !self.answers_other_question(s)
     }
 }
 

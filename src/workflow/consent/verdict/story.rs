@@ -7,11 +7,11 @@
 //! excused for being story; after it, for being the requester's own plan or a question of
 //! their own.
 
-use super::clause::opens_clause;
+use super::clause::{opens_clause, sentence_span};
 use super::moments::UNITS;
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
-use super::words::{CONTRAST, IF, comes_after};
+use super::words::{CONTRAST, IF, comes_after, contains_phrase};
 use crate::workflow::consent::lexicon::Kind;
 
 impl Reply<'_> {
@@ -41,6 +41,22 @@ impl Reply<'_> {
     /// A qualifier in the story ("it only has a few stale pages", "two weeks ago", "when I
     /// graduated") says what happened, not on what terms the answer is given; words that
     /// order the action after something ("first", "until") may still be terms.
+    /// The sentence of `s` tells of the requester being away (leave, holidays), naming none of
+    /// the question's targets.
+    pub(super) fn tells_absence(&self, s: &Signal) -> bool {
+        if s.at >= self.folded.len() {
+            return false;
+        }
+        let (start, end) = sentence_span(self.clauses, s.at);
+        let sentence = &self.folded[start..end];
+        ABSENCE.iter().any(|w| contains_phrase(sentence, w))
+            && !self
+                .asked
+                .whole_targets
+                .iter()
+                .any(|t| contains_phrase(sentence, t))
+    }
+
     pub(super) fn story_qualifier(&self, s: &Signal) -> bool {
         let Reply {
             folded, reading, ..
@@ -58,7 +74,11 @@ impl Reply<'_> {
             // a moment to come, is story.
             && (s.kind != Kind::Timing
                 || (UNITS.contains(&quoted(&s.reason))
-                    && !comes_after(&folded[..s.at.min(folded.len())], COMING)))
+                    && !comes_after(&folded[..s.at.min(folded.len())], COMING))
+                // "Te cuento un poco el contexto: … a partir del lunes empiezo una baja": in
+                // background opened as such, the moment of the requester's own absence is the
+                // story's (a moment for anything else may be one for the action).
+                || (self.in_another_matter(s) && self.tells_absence(s)))
             && !(s.kind == Kind::Redirect && WANTS_ELSE.contains(&quoted(&s.reason)))
             && (!SEQUENCE.contains(&quoted(&s.reason)) || reading.answer_marked)
             && !IF.contains(&quoted(&s.reason))
@@ -141,6 +161,49 @@ pub(super) const COMING: &[&str] = &[
 
 /// Scope words a story uses to tell ("it only has a few pages", "some background"); any other
 /// scope word names part of the action.
+/// Being away, in each language ("baja de maternidad", "Urlaub", "休暇").
+const ABSENCE: &[&str] = &[
+    "parental leave",
+    "maternity leave",
+    "paternity leave",
+    "on leave",
+    "on holiday",
+    "on vacation",
+    "out of office",
+    "baja de maternidad",
+    "baja de paternidad",
+    "baja",
+    "de vacaciones",
+    "vacaciones",
+    "elternzeit",
+    "mutterschutz",
+    "urlaub",
+    "congé maternité",
+    "congé parental",
+    "en congé",
+    "en vacances",
+    "licença maternidade",
+    "licença de maternidade",
+    "de férias",
+    "férias",
+    "maternità",
+    "in ferie",
+    "ferie",
+    "zwangerschapsverlof",
+    "ouderschapsverlof",
+    "met vakantie",
+    "vakantie",
+    "産休",
+    "育休",
+    "休暇",
+    "产假",
+    "休假",
+    "育儿假",
+    "출산휴가",
+    "육아휴직",
+    "휴가",
+];
+
 pub(super) const TELLING_SCOPE: &[&str] = &[
     "only",
     "some",
