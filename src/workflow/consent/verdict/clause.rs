@@ -57,7 +57,8 @@ pub(super) fn clauses(folded: &str) -> Vec<Clause> {
 
 /// The byte range of the sentence the clause around byte `at` belongs to.
 pub(super) fn sentence_span(clauses: &[Clause], at: usize) -> (usize, usize) {
-    let Some(here) = clauses.iter().rposition(|c| c.start <= at) else {
+    // Clauses are in text order: the last one starting at or before `at`.
+    let Some(here) = clauses.partition_point(|c| c.start <= at).checked_sub(1) else {
         return (0, 0);
     };
     let first = clauses[..=here]

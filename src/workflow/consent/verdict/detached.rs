@@ -300,6 +300,15 @@ const FUTURE_PHRASES: &[&str] = &[
     "zullen wij",
     "ik zal",
     "we zullen",
+    // The present that speaks of a plan after a "once …" clause ("Zodra ik weer binnen ben,
+    // zet ik 2FA weer aan", "Sobald ich drin bin, richte ich 2FA neu ein").
+    "ga ik",
+    "gaan we",
+    "gaan wij",
+    "zet ik",
+    "zetten we",
+    "richte ich",
+    "richten wir",
     "我会",
     "我们会",
     "我們會",
@@ -308,10 +317,30 @@ const FUTURE_PHRASES: &[&str] = &[
 ];
 
 impl Reply<'_> {
+    /// The sentence of `s` tells what happened: a past marker is in it ("last week", "vorige
+    /// week", "先週", "since").
+    pub(super) fn told_in_past(&self, s: &Signal) -> bool {
+        let (folded, clauses, hits) = (self.folded, self.clauses, self.hits);
+        if s.at >= folded.len() {
+            return false;
+        }
+        let (start, end) = sentence_span(clauses, s.at);
+        let from = hits.partition_point(|h| h.start < start);
+        hits[from..]
+            .iter()
+            .take_while(|h| h.start < end)
+            .any(|h| h.phrase.kind == Kind::Past)
+            || PAST_MOMENT
+                .iter()
+                .any(|w| contains_phrase(&folded[start..end], w))
+    }
+
     /// `s` is said in another matter: its sentence or its line opens with a change of subject
     /// ("Approfitto per chiederle un'informazione: …").
     pub(super) fn in_another_matter(&self, s: &Signal) -> bool {
-        s.at < self.folded.len() && another_matter_opener(self.folded, self.clauses, s.at).is_some()
+        s.at < self.folded.len()
+            && another_matter_opener(self.folded, self.clauses, self.line_start(s.at), s.at)
+                .is_some()
     }
 
     /// `s` is said in answer to another question of the agent's message: its sentence or line
@@ -329,7 +358,7 @@ impl Reply<'_> {
         {
             return false;
         }
-        let line_start = folded[..s.at].rfind('\n').map_or(0, |n| n + 1);
+        let line_start = self.line_start(s.at);
         let (start, end) = sentence_span(clauses, s.at);
         [start, line_start]
             .into_iter()
@@ -349,7 +378,7 @@ impl Reply<'_> {
             hits,
             asked,
             reading,
-            signals,
+            ..
         } = *self;
         let placed;
         let s = if s.sentence == usize::MAX {
@@ -372,13 +401,12 @@ impl Reply<'_> {
             return false;
         }
         // The words that open another matter ("for some context") are no signal of their own.
-        let opener = another_matter_opener(folded, clauses, s.at);
+        let opener = another_matter_opener(folded, clauses, self.line_start(s.at), s.at);
         if opener.as_ref().is_some_and(|o| o.contains(&s.at)) {
             return true;
         }
-        let alongside: Vec<&Signal> = signals
-            .iter()
-            .filter(|x| x.sentence == s.sentence)
+        let alongside: Vec<&Signal> = self
+            .in_sentence(s.sentence)
             .filter(|x| !opener.as_ref().is_some_and(|o| o.contains(&x.at)))
             .collect();
         // Anything that answers, refuses, narrows or redirects is terms wherever it is said.
@@ -394,17 +422,7 @@ impl Reply<'_> {
         // "The recovery codes were only in a note on that phone": in a story of what happened
         // (a past marker beside it), a scope word inside the sentence tells; opening it ("Only
         // the staging one") or in another matter it is terms.
-        let told_in_past = {
-            let (start, end) = sentence_span(clauses, s.at);
-            let from = hits.partition_point(|h| h.start < start);
-            hits[from..]
-                .iter()
-                .take_while(|h| h.start < end)
-                .any(|h| h.phrase.kind == Kind::Past)
-                || PAST_MOMENT
-                    .iter()
-                    .any(|w| contains_phrase(&folded[start..end], w))
-        };
+        let told_in_past = self.told_in_past(s);
         // "P.S. Da domani sono in ferie fino a lunedì": the moments of the requester's own
         // absence, and the words an out-of-office message shares with it, are their news.
         let absence = self.tells_absence(s);
@@ -680,9 +698,9 @@ fn place(s: &Signal, folded: &str, clauses: &[Clause]) -> Option<Signal> {
 fn another_matter_opener(
     folded: &str,
     clauses: &[Clause],
+    line_start: usize,
     at: usize,
 ) -> Option<std::ops::Range<usize>> {
-    let line_start = folded[..at].rfind('\n').map_or(0, |n| n + 1);
     let (start, _) = sentence_span(clauses, at);
     [start, line_start].into_iter().find_map(|from| {
         let text = &folded[from..];

@@ -106,6 +106,8 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     // A long reply's signals are summarised: only the first are named.
     reasons.extend(signals.iter().take(MAX_REASONS).map(|s| s.reason.clone()));
     let unnamed = signals.len().saturating_sub(MAX_REASONS);
+    let line_starts = reply::line_starts(&folded);
+    let by_sentence = reply::by_sentence(&signals);
     let reply = Reply {
         folded: &folded,
         clauses: &clauses,
@@ -113,6 +115,8 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
         asked: &asked,
         reading: &reading,
         signals: &signals,
+        line_starts: &line_starts,
+        by_sentence: &by_sentence,
     };
     // "When I was on holiday I lost my phone": a story that mentions a holiday is no
     // out-of-office answer when the reply goes on to permit the action by name.

@@ -21,9 +21,51 @@ pub(super) struct Reply<'a> {
     pub(super) reading: &'a Reading,
     /// Every signal, in order of position.
     pub(super) signals: &'a [Signal],
+    /// Where each line of `folded` starts, in order (the first at 0): the rules ask for a
+    /// signal's line once per signal, which must not cost a scan of the text each time.
+    pub(super) line_starts: &'a [usize],
+    /// Every signal's index, ordered by its sentence: the signals of one sentence found
+    /// without reading them all.
+    pub(super) by_sentence: &'a [(usize, usize)],
+}
+
+/// `(sentence, index)` of every signal, ordered by sentence.
+pub(super) fn by_sentence(signals: &[Signal]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = signals
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.sentence, i))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Where each line of `folded` starts.
+pub(super) fn line_starts(folded: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(folded.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 impl Reply<'_> {
+    /// The signals said in sentence `n`, in order of position.
+    pub(super) fn in_sentence(&self, n: usize) -> impl Iterator<Item = &Signal> {
+        let from = self.by_sentence.partition_point(|(s, _)| *s < n);
+        self.by_sentence[from..]
+            .iter()
+            .take_while(move |(s, _)| *s == n)
+            .filter_map(|(_, i)| self.signals.get(*i))
+    }
+
+    /// Where the line holding byte `at` starts.
+    pub(super) fn line_start(&self, at: usize) -> usize {
+        let after = self.line_starts.partition_point(|&start| start <= at);
+        self.line_starts
+            .get(after.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub(super) fn has(&self, k: Kind) -> bool {
         self.signals.iter().any(|s| s.kind == k)
     }
@@ -185,3 +227,15 @@ const SELF_MARKERS: &[&str] = &[
     "我们自己",
     "제가 직접",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::line_starts;
+
+    #[test]
+    fn line_starts_cover_every_line() {
+        let text = "yes\n\nby the way\nlast";
+        assert_eq!(line_starts(text), vec![0, 4, 5, 16]);
+        assert_eq!(line_starts(""), vec![0]);
+    }
+}

@@ -102,6 +102,13 @@ pub(super) fn contains_phrase(text: &str, phrase: &str) -> bool {
 
 /// `word` occurs in `text` between non-alphanumeric characters.
 pub(super) fn contains_word(text: &str, word: &str) -> bool {
+    // Building a substring searcher dominated judging many short sentences: skip it when the
+    // word cannot fit in the text or its first byte is not there.
+    if let Some(first) = word.as_bytes().first()
+        && (word.len() > text.len() || !text.as_bytes().contains(first))
+    {
+        return false;
+    }
     text.match_indices(word).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + word.len()..].chars().next();
