@@ -610,6 +610,29 @@ fn is_disclaimer(folded: &str) -> bool {
         "geadresseerde",
         "empfänger",
         "intended solely",
+        "intended only for",
+        "named recipient",
+        "received it in error",
+        "received this in error",
+        "received this message in error",
+        "received this email in error",
+        "received this e-mail in error",
+        "notify the sender",
+        "accept liability",
+        "accept any liability",
+        "keine haftung",
+        "irrtümlich",
+        "recibido este mensaje por error",
+        "recibido este correo por error",
+        "reçu ce message par erreur",
+        "recebeu esta mensagem por engano",
+        "recebeu este e-mail por engano",
+        "ricevuto questo messaggio per errore",
+        "ricevuto per errore",
+        "onterecht ontvang",
+        "誤って受信",
+        "误收",
+        "잘못 수신",
         "privileged",
         "unauthorized",
         "bestemd voor",
@@ -653,7 +676,27 @@ fn is_disclaimer(folded: &str) -> bool {
         "打印前",
         "인쇄하기 전에",
     ];
-    if PRINT.iter().any(|p| folded.contains(p)) {
+    // Phrases only a legal footer says, whatever the line's length.
+    const SURE: &[&str] = &[
+        "received this in error",
+        "received it in error",
+        "received this message in error",
+        "received this email in error",
+        "intended only for the named recipient",
+        "若您非指定收件人",
+        "如果您不是指定收件人",
+        "如您并非指定收件人",
+        "誤って受信された",
+        "誤ってこのメールを受信",
+        "잘못 수신된",
+        "irrtümlich erhalten",
+        "reçu ce message par erreur",
+        "recibido este mensaje por error",
+        "recebeu esta mensagem por engano",
+        "ricevuto questo messaggio per errore",
+        "dit bericht onterecht ontvangen",
+    ];
+    if PRINT.iter().chain(SURE).any(|p| folded.contains(p)) {
         return true;
     }
     // A legal footer is long and says what it is; a requester's "This email confirms: only
@@ -873,6 +916,17 @@ mod tests {
     fn a_short_line_opening_like_a_disclaimer_is_the_requesters() {
         let body = "Yes go ahead.\nThis email confirms: only the staging project.";
         assert_eq!(assert_substring(body), body);
+    }
+
+    #[test]
+    fn a_disclaimer_that_names_no_secrecy_is_cut_too() {
+        let body = "Yes, go ahead.\n\nDisclaimer: This message is intended only for the named recipient. If you have received it in error, please notify the sender and delete it.";
+        assert_eq!(extract(body).judged, "Yes, go ahead.");
+        let body = "同意。\n\n若您非指定收件人，請立即通知寄件人並刪除本郵件。";
+        assert_eq!(extract(body).judged, "同意。");
+        // A requester's own sentence that says something happened by mistake is judged.
+        let body = "Yes, go ahead.\nI deleted it in error last week, so only restore the wiki, please, nothing else at all.";
+        assert!(extract(body).judged.contains("only restore the wiki"));
     }
 
     #[test]

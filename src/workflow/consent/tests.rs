@@ -1626,3 +1626,49 @@ fn dutch_dat_is_akkoord_is_own_agreement() {
         ConsentVerdict::Unclear
     );
 }
+
+/// Words that only look like qualifiers: 解除 removes a second factor in Japanese as 해제 does
+/// in Korean; 夜 in a company's name is no moment; 这么 ("so") is no question; a day of
+/// back-to-back meetings is no moment for the action.
+#[test]
+fn look_alike_qualifiers_do_not_hold_a_grant_back() {
+    let two_fa = "Could you please confirm that you would like us to remove two-factor authentication from your account `tnakamura`?";
+    assert_eq!(
+        verdict(
+            two_fa,
+            "はい、私のアカウント tnakamura の二要素認証の解除をお願いいたします。"
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            two_fa,
+            "夜空ラボの田中です。アカウント tnakamura の二要素認証の解除を許可いたします。"
+        ),
+        ConsentVerdict::Granted
+    );
+    // A moment of its own still is one.
+    assert_eq!(
+        verdict(
+            two_fa,
+            "今夜、アカウント tnakamura の二要素認証の解除を許可いたします。"
+        ),
+        ConsentVerdict::Unclear
+    );
+    let ip = "请问您是否授权我们关闭群组 `hzu-cs` 的 IP 地址限制？";
+    assert_eq!(
+        verdict(
+            ip,
+            "谢谢你们这么快回复。我授权你们关闭群组 hzu-cs 的 IP 地址限制。"
+        ),
+        ConsentVerdict::Granted
+    );
+    let tags = "Could you please confirm that you would like us to delete the tags older than 90 days in `edge-gateway`?";
+    assert_eq!(
+        verdict(
+            tags,
+            "Confirmed, you have my permission to delete the tags older than 90 days in edge-gateway. Back-to-back meetings all day so email is best."
+        ),
+        ConsentVerdict::Granted
+    );
+}
