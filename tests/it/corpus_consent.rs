@@ -124,8 +124,8 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.974, authored 0.920 over CA–CM, DA and DB: CH, CI, CJ, CL and
-/// DA, 325 replies written on purpose with many true grants in long e-mails, were added at
+/// under today's figures (team 0.974, authored 0.913 over CA–CM and DA–DF: CH, CI, CJ, CL, DA
+/// and DE, 390 replies written on purpose with many true grants in long e-mails, were added at
 /// 0.57–0.72, before tuning), so that
 /// a change that loses ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
 /// are labelled `unclear` by policy (tests/corpus/README.md).
@@ -162,18 +162,19 @@ fn tuned_splits_accuracy_and_no_false_grant() {
 
 /// The blind splits (tests/corpus/README.md): nobody tunes on them, so only their totals are
 /// printed, never a case. They must hold the one figure that is not negotiable, and accuracy
-/// floors a little under today's totals (blind 0.912, blind 2 0.908, blind 3 0.938, blind 4
-/// 0.831, blind 5 0.800, blind 6 0.846, blind 7 0.815), so that a change that loses ground on unseen replies fails without saying which.
+/// floors a little under today's totals (blind 0.912, blind 2 0.908, blind 3 0.946, blind 4
+/// 0.854, blind 5 0.815, blind 6 0.846, blind 7 0.823, blind 8 0.785), so that a change that loses ground on unseen replies fails without saying which.
 #[test]
 fn blind_splits_have_no_false_grant() {
     for (split, path, floor) in [
         ("blind", "tests/corpus/blind/consent", 0.90),
         ("blind2", "tests/corpus/blind2/consent", 0.90),
         ("blind3", "tests/corpus/blind3/consent", 0.93),
-        ("blind4", "tests/corpus/blind4/consent", 0.82),
-        ("blind5", "tests/corpus/blind5/consent", 0.79),
+        ("blind4", "tests/corpus/blind4/consent", 0.84),
+        ("blind5", "tests/corpus/blind5/consent", 0.80),
         ("blind6", "tests/corpus/blind6/consent", 0.84),
-        ("blind7", "tests/corpus/blind7/consent", 0.80),
+        ("blind7", "tests/corpus/blind7/consent", 0.81),
+        ("blind8", "tests/corpus/blind8/consent", 0.77),
     ] {
         let figures = judge_split(&corpus(&[path]));
         println!("{}", totals(split, &figures));
