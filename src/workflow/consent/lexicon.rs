@@ -351,6 +351,17 @@ impl Lexicon {
         taken
     }
 
+    /// A phrase of `kind` occurs in `folded`, even inside a longer phrase that `scan` would
+    /// take instead ("last" in the moment "last week").
+    pub fn mentions(&self, folded: &str, kind: Kind) -> bool {
+        self.automaton.find_overlapping_iter(folded).any(|m| {
+            self.by_pattern[m.pattern().as_usize()].iter().any(|&i| {
+                let phrase = &self.phrases[i];
+                phrase.kind == kind && fits(folded, m.start(), m.end(), phrase)
+            })
+        })
+    }
+
     /// The kinds of `kind` (action or object) named in `folded` (bit set).
     pub fn groups_named(&self, folded: &str, kind: Kind) -> u64 {
         self.scan(folded)

@@ -6,7 +6,7 @@
 //! is not. Read once per judgment, apart from the reply.
 
 use super::targets::targets;
-use super::words::contains_word;
+use super::words::{contains_phrase, contains_word};
 use crate::workflow::consent::lexicon::{Hit, Kind, Lexicon, fold};
 use crate::workflow::consent::{normal, recognise_question};
 
@@ -22,7 +22,7 @@ pub(super) struct AskedAction {
     target_words: Vec<String>,
     /// The question's targets whole (and a path's last part), folded: a sentence that names one
     /// speaks of this action.
-    pub(super) whole_targets: Vec<String>,
+    whole_targets: Vec<String>,
     /// Stem of the asked verb ("downgrad" for "downgrade"), matched as a word prefix.
     pub(super) verb_stem: Option<String>,
     /// The question, folded.
@@ -93,6 +93,11 @@ impl AskedAction {
     }
 
     /// The question says `phrase` itself (as whole words): the action's own words.
+    /// `text` (folded) names one of the question's targets whole.
+    pub(super) fn names_target(&self, text: &str) -> bool {
+        self.whole_targets.iter().any(|t| contains_phrase(text, t))
+    }
+
     pub(super) fn has_phrase(&self, phrase: &str) -> bool {
         let phrase = phrase.trim();
         !phrase.is_empty()

@@ -33,7 +33,7 @@ use super::sentence::SECOND_PERSON;
 use super::signal::{Evidence, Signal, quoted};
 use super::story::{COMING, PENDING, TELLING_SCOPE};
 use super::words::{CONTRAST, IF, comes_after, contains_phrase};
-use crate::workflow::consent::lexicon::{Kind, fold};
+use crate::workflow::consent::lexicon::{Kind, Lexicon, fold};
 
 /// Openings that change the subject, in each language (folded: lower case, no apostrophes).
 const ANOTHER_MATTER: &[&str] = &[
@@ -208,34 +208,6 @@ const ANOTHER_MATTER: &[&str] = &[
     "한편",
 ];
 
-/// Words that place a moment in the past ("last week", "vorige week", "先週"), where a hit of
-/// a longer moment may cover the past marker of its own.
-const PAST_MOMENT: &[&str] = &[
-    "last",
-    "ago",
-    "yesterday",
-    "letzte",
-    "letzten",
-    "vorige",
-    "vorig",
-    "pasada",
-    "pasado",
-    "dernière",
-    "dernier",
-    "passada",
-    "passado",
-    "scorsa",
-    "scorso",
-    "昨日",
-    "先週",
-    "先月",
-    "上周",
-    "上週",
-    "昨天",
-    "지난",
-    "어제",
-];
-
 /// Pointers at another question of the agent's message, in each language.
 const OTHER_QUESTION: &[&str] = &[
     "to your first question",
@@ -319,28 +291,27 @@ const FUTURE_PHRASES: &[&str] = &[
 impl Reply<'_> {
     /// The sentence of `s` tells what happened: a past marker is in it ("last week", "vorige
     /// week", "先週", "since").
+    /// (Even where a longer moment covers it: "last week" is one hit, of a moment.)
     pub(super) fn told_in_past(&self, s: &Signal) -> bool {
-        let (folded, clauses, hits) = (self.folded, self.clauses, self.hits);
-        if s.at >= folded.len() {
-            return false;
-        }
-        let (start, end) = sentence_span(clauses, s.at);
-        let from = hits.partition_point(|h| h.start < start);
-        hits[from..]
-            .iter()
-            .take_while(|h| h.start < end)
-            .any(|h| h.phrase.kind == Kind::Past)
-            || PAST_MOMENT
-                .iter()
-                .any(|w| contains_phrase(&folded[start..end], w))
+        self.sentence_text(s)
+            .is_some_and(|sentence| Lexicon::builtin().mentions(sentence, Kind::Past))
     }
 
     /// `s` is said in another matter: its sentence or its line opens with a change of subject
     /// ("Approfitto per chiederle un'informazione: …").
     pub(super) fn in_another_matter(&self, s: &Signal) -> bool {
-        s.at < self.folded.len()
-            && another_matter_opener(self.folded, self.clauses, self.line_start(s.at), s.at)
-                .is_some()
+        s.at < self.folded.len() && self.opener(s.at, ANOTHER_MATTER).is_some()
+    }
+
+    /// Where the words of `openings` are, when the sentence or the line around byte `at` opens
+    /// with one of them.
+    fn opener(&self, at: usize, openings: &[&str]) -> Option<std::ops::Range<usize>> {
+        let (start, _) = sentence_span(self.clauses, at);
+        [start, self.line_start(at)].into_iter().find_map(|from| {
+            let text = &self.folded[from..];
+            let lead = text.len() - text.trim_start().len();
+            opening_of(text.trim_start(), openings).map(|n| from + lead..from + lead + n)
+        })
     }
 
     /// `s` is said in answer to another question of the agent's message: its sentence or line
@@ -348,26 +319,16 @@ impl Reply<'_> {
     /// nor the question's targets are in its sentence (its object may be: "no, I don't have the
     /// recovery codes anymore").
     pub(super) fn answers_other_question(&self, s: &Signal) -> bool {
-        let (folded, clauses, reading) = (self.folded, self.clauses, self.reading);
-        if s.at >= folded.len()
-            || reading
-                .names_action
-                .get(s.sentence)
-                .copied()
-                .unwrap_or(true)
-        {
-            return false;
-        }
-        let line_start = self.line_start(s.at);
-        let (start, end) = sentence_span(clauses, s.at);
-        [start, line_start]
-            .into_iter()
-            .any(|from| opening_of(folded[from..].trim_start(), OTHER_QUESTION).is_some())
-            && !self
-                .asked
-                .whole_targets
-                .iter()
-                .any(|t| contains_phrase(&folded[start..end], t))
+        let names_action = self
+            .reading
+            .names_action
+            .get(s.sentence)
+            .copied()
+            .unwrap_or(true);
+        !names_action
+            && self.sentence_text(s).is_some_and(|sentence| {
+                !self.asked.names_target(sentence) && self.opener(s.at, OTHER_QUESTION).is_some()
+            })
     }
 
     /// The signal `s` sits in a sentence after the answer that sets no terms on it.
@@ -401,7 +362,7 @@ impl Reply<'_> {
             return false;
         }
         // The words that open another matter ("for some context") are no signal of their own.
-        let opener = another_matter_opener(folded, clauses, self.line_start(s.at), s.at);
+        let opener = self.opener(s.at, ANOTHER_MATTER);
         if opener.as_ref().is_some_and(|o| o.contains(&s.at)) {
             return true;
         }
@@ -469,11 +430,7 @@ impl Reply<'_> {
         // Another matter runs to the end of its line ("Unabhängig davon hätte ich eine Frage: Ist
         // es möglich, …?"); things of the asked kind may come up in it ("a nivel de grupo y no
         // proyecto por proyecto"), the question's targets may not.
-        let names_target = asked
-            .whole_targets
-            .iter()
-            .any(|t| contains_phrase(sentence, t));
-        if names_target {
+        if asked.names_target(sentence) {
             return false;
         }
         // Another matter still may not set a moment or an order: "Übrigens, bitte erst ab
@@ -690,22 +647,6 @@ fn place(s: &Signal, folded: &str, clauses: &[Clause]) -> Option<Signal> {
         at,
         sentence,
         ..s.clone()
-    })
-}
-
-/// Where the words opening another matter are, when the sentence or the line around byte `at`
-/// opens with them.
-fn another_matter_opener(
-    folded: &str,
-    clauses: &[Clause],
-    line_start: usize,
-    at: usize,
-) -> Option<std::ops::Range<usize>> {
-    let (start, _) = sentence_span(clauses, at);
-    [start, line_start].into_iter().find_map(|from| {
-        let text = &folded[from..];
-        let lead = text.len() - text.trim_start().len();
-        opening_of(text.trim_start(), ANOTHER_MATTER).map(|n| from + lead..from + lead + n)
     })
 }
 

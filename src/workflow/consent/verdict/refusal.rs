@@ -9,7 +9,7 @@
 //! is only whether the refusal is said outright.
 
 use super::asked::AskedAction;
-use super::clause::{opens_clause, sentence_span};
+use super::clause::opens_clause;
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
 use super::words::{CONTRAST, IF, contains_phrase};
@@ -48,9 +48,8 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
             && !opens_clause(folded, s.at)
             // "Va bene, ma solo dopo il 20": beside an answer, a condition or a moment, a
             // scope word sets terms.
-            && !signals.iter().any(|x| {
-                x.sentence == s.sentence
-                    && matches!(
+            && !reply.in_sentence(s.sentence).any(|x| {
+                matches!(
                         x.kind,
                         Kind::Ack
                             | Kind::Affirm
@@ -79,12 +78,9 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
     };
     // "네 진행해주세요 … 아직 하지 마세요": after a yes, not yet is put off, not taken back.
     let not_yet = |s: &Signal| {
-        s.at < folded.len() && {
-            let (start, end) = sentence_span(reply.clauses, s.at);
-            NOT_YET
-                .iter()
-                .any(|w| contains_phrase(&folded[start..end], w))
-        }
+        reply
+            .sentence_text(s)
+            .is_some_and(|sentence| NOT_YET.iter().any(|w| contains_phrase(sentence, w)))
     };
     let said_outright_after = |at: usize| {
         signals
@@ -95,13 +91,12 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
     // "Is there really no way?", "If not, then rather not": a refusal asked or made
     // conditional is not said outright.
     let asked_or_conditional = |sentence: usize| {
-        signals.iter().any(|x| {
-            x.sentence == sentence
-                && (x.kind == Kind::Question
-                    || (x.kind == Kind::Condition
-                        && (IF.contains(&quoted(&x.reason))
+        reply.in_sentence(sentence).any(|x| {
+            x.kind == Kind::Question
+                || (x.kind == Kind::Condition
+                    && (IF.contains(&quoted(&x.reason))
                             // "Vorher bitte nichts verschieben": not until then.
-                            || UNTIL_THEN.contains(&quoted(&x.reason)))))
+                            || UNTIL_THEN.contains(&quoted(&x.reason))))
         })
     };
     let outright = |s: &Signal| !asked_or_conditional(s.sentence);
@@ -109,9 +104,9 @@ pub(super) fn verdict(reply: &Reply<'_>, first_refusal: &Signal) -> ConsentVerdi
     // refusal beside a part of the action, another target or something else wanted narrows
     // the yes; it does not take it back.
     let narrows = |s: &Signal| {
-        signals
-            .iter()
-            .any(|x| x.sentence == s.sentence && matches!(x.kind, Kind::Scope | Kind::Redirect))
+        reply
+            .in_sentence(s.sentence)
+            .any(|x| matches!(x.kind, Kind::Scope | Kind::Redirect))
     };
     let refused_in_a_later_sentence = signals.iter().any(|s| {
         s.kind == Kind::Decline

@@ -7,7 +7,7 @@
 //! kept in one place rather than in either rule.
 
 use super::asked::AskedAction;
-use super::clause::Clause;
+use super::clause::{Clause, sentence_span};
 use super::read::Reading;
 use super::signal::{Evidence, Signal, quoted};
 use crate::workflow::consent::lexicon::{Hit, Kind};
@@ -55,6 +55,15 @@ impl Reply<'_> {
             .iter()
             .take_while(move |(s, _)| *s == n)
             .filter_map(|(_, i)| self.signals.get(*i))
+    }
+
+    /// The folded text of the sentence `s` is said in; `None` for a signal read from outside
+    /// the folded text (a clock time, another target).
+    pub(super) fn sentence_text(&self, s: &Signal) -> Option<&str> {
+        (s.at < self.folded.len()).then(|| {
+            let (start, end) = sentence_span(self.clauses, s.at);
+            &self.folded[start..end]
+        })
     }
 
     /// Where the line holding byte `at` starts.

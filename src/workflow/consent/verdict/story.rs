@@ -7,7 +7,7 @@
 //! excused for being story; after it, for being the requester's own plan or a question of
 //! their own.
 
-use super::clause::{opens_clause, sentence_span};
+use super::clause::opens_clause;
 use super::moments::UNITS;
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
@@ -38,25 +38,18 @@ impl Reply<'_> {
                     && reading.first_strong_at.is_some_and(|at| s.at < at)))
     }
 
-    /// A qualifier in the story ("it only has a few stale pages", "two weeks ago", "when I
-    /// graduated") says what happened, not on what terms the answer is given; words that
-    /// order the action after something ("first", "until") may still be terms.
     /// The sentence of `s` tells of the requester being away (leave, holidays), naming none of
     /// the question's targets.
     pub(super) fn tells_absence(&self, s: &Signal) -> bool {
-        if s.at >= self.folded.len() {
-            return false;
-        }
-        let (start, end) = sentence_span(self.clauses, s.at);
-        let sentence = &self.folded[start..end];
-        ABSENCE.iter().any(|w| contains_phrase(sentence, w))
-            && !self
-                .asked
-                .whole_targets
-                .iter()
-                .any(|t| contains_phrase(sentence, t))
+        self.sentence_text(s).is_some_and(|sentence| {
+            ABSENCE.iter().any(|w| contains_phrase(sentence, w))
+                && !self.asked.names_target(sentence)
+        })
     }
 
+    /// A qualifier in the story ("it only has a few stale pages", "two weeks ago", "when I
+    /// graduated") says what happened, not on what terms the answer is given; words that
+    /// order the action after something ("first", "until") may still be terms.
     pub(super) fn story_qualifier(&self, s: &Signal) -> bool {
         let Reply {
             folded, reading, ..
@@ -172,7 +165,7 @@ const ABSENCE: &[&str] = &[
     "out of office",
     "baja de maternidad",
     "baja de paternidad",
-    "baja",
+    "de baja",
     "de vacaciones",
     "vacaciones",
     "elternzeit",
