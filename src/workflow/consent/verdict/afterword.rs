@@ -12,7 +12,7 @@ use super::asked::names_asked_thing;
 use super::clause::sentence_span;
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
-use super::words::{IF, floor_char_boundary};
+use super::words::{IF, floor_char_boundary, obliges};
 use crate::workflow::consent::lexicon::{Kind, is_sentence_end};
 
 impl Reply<'_> {
@@ -85,6 +85,7 @@ impl Reply<'_> {
             reading,
             ..
         } = *self;
+        let (start, end) = sentence_span(clauses, s.at);
         s.kind == Kind::Negation
             && self.after_the_answer(s, &[Kind::Ack])
             && reading
@@ -97,7 +98,9 @@ impl Reply<'_> {
                 .get(s.sentence)
                 .copied()
                 .unwrap_or(true)
-            && !names_asked_thing(folded, sentence_span(clauses, s.at), asked, hits)
+            && !names_asked_thing(folded, (start, end), asked, hits)
+            // "La facturation ne doit pas être touchée": a negated obligation is a requirement.
+            && !obliges(&folded[start..end])
     }
 
     /// "…, jullie hebben mijn toestemming om de pipelines opnieuw te draaien. Btw, hoe lang

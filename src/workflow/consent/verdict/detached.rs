@@ -32,7 +32,7 @@ use super::reply::Reply;
 use super::sentence::SECOND_PERSON;
 use super::signal::{Evidence, Signal, quoted};
 use super::story::{COMING, PENDING, TELLING_SCOPE};
-use super::words::{CONTRAST, IF, comes_after, contains_phrase};
+use super::words::{CONTRAST, IF, comes_after, contains_phrase, obliges};
 use crate::workflow::consent::lexicon::{Kind, Lexicon, fold};
 
 /// Openings that change the subject, in each language (folded: lower case, no apostrophes).
@@ -498,7 +498,10 @@ impl Reply<'_> {
             // laughs, comments on the answer rather than telling what happened.
             || (x.kind == Kind::Negation && x.at <= start + 1)
             || (x.kind == Kind::Sarcasm && !own_future)
-        });
+        })
+            // "The billing settings must not be affected by this": a negated obligation after
+            // the answer is a requirement on how the action is done, not a story.
+            || (alongside.iter().any(|x| x.kind == Kind::Negation) && obliges(sentence));
         if sets_order {
             return false;
         }
@@ -711,6 +714,30 @@ mod tests {
         assert_eq!(
             verdict(RERUN, &format!("{answer}\n\nP.S. only the staging ones.")),
             Unclear
+        );
+    }
+
+    #[test]
+    fn a_negated_obligation_after_the_answer_is_a_requirement() {
+        let answer = "You have my permission to re-run the pipelines in acme/web.";
+        for requirement in [
+            "The billing settings must not be affected by this though.",
+            "Die Abrechnung darf davon aber nicht betroffen sein, das ist wichtig.",
+            "La facturation ne doit pas être touchée par cette opération.",
+        ] {
+            assert_eq!(
+                verdict(RERUN, &format!("{answer} {requirement}")),
+                Unclear,
+                "{requirement}"
+            );
+        }
+        // A story after the answer still tells what happened.
+        assert_eq!(
+            verdict(
+                RERUN,
+                &format!("{answer} I honestly did not expect this to take so much of your time.")
+            ),
+            Granted
         );
     }
 
