@@ -12,7 +12,7 @@ use super::asked::names_asked_thing;
 use super::clause::sentence_span;
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
-use super::words::{IF, floor_char_boundary, obliges};
+use super::words::{IF, contains_phrase, floor_char_boundary, obliges};
 use crate::workflow::consent::lexicon::{Kind, is_sentence_end};
 
 impl Reply<'_> {
@@ -116,6 +116,251 @@ impl Reply<'_> {
         }
     }
 }
+
+impl Reply<'_> {
+    /// "…, j'autorise le transfert du projet. Autre sujet : à qui dois-je m'adresser pour un
+    /// devis ?": after the last answer naming the action, a question asking the agent for
+    /// information ("is there a way", "who do I contact", "kann ich", "방법이 있을까요") that
+    /// names neither the asked verb nor its targets puts no terms on the answer. Only its
+    /// question mark and its "if"/"when" are excused: a moment, a scope or a prerequisite
+    /// in it still keeps the reply unclear.
+    pub(super) fn asks_for_information(&self, s: &Signal) -> bool {
+        let Reply {
+            folded,
+            clauses,
+            asked,
+            reading,
+            ..
+        } = *self;
+        let excusable = match s.kind {
+            Kind::Question => true,
+            Kind::Condition => INFORMATION_IF.contains(&quoted(&s.reason)),
+            _ => false,
+        };
+        excusable
+            && reading.evidence == Evidence::Anchored
+            && s.sentence != usize::MAX
+            && s.at < folded.len()
+            && reading
+                .anchored_sentences
+                .iter()
+                .max()
+                .is_some_and(|last| s.sentence > *last)
+            && !reading
+                .names_action
+                .get(s.sentence)
+                .copied()
+                .unwrap_or(true)
+            && {
+                let (start, end) = sentence_span(clauses, s.at);
+                let sentence = &folded[start..end];
+                !asked.names_target(sentence)
+                    && INFORMATION_QUESTION
+                        .iter()
+                        .any(|m| contains_phrase(sentence, m))
+                    && !ABOUT_THE_ACTION
+                        .iter()
+                        .any(|m| contains_phrase(sentence, m))
+            }
+    }
+}
+
+/// The "if" and "when" a question for information may carry ("if she has the same problem,
+/// must she open a ticket?"); "unless" and "only if" are terms wherever they are.
+const INFORMATION_IF: &[&str] = &[
+    "if", "when", "wenn", "falls", "si", "se", "als", "indien", "cuando", "quand", "quando",
+    "wanneer", "如果", "要是", "なら", "たら", "れば", "면", "으면", "다면",
+];
+
+/// Ways of asking the agent for information, in each language: whether something is possible,
+/// what the requester may or must do, whom to ask, how something works.
+const INFORMATION_QUESTION: &[&str] = &[
+    "is there a way",
+    "is there any way",
+    "is it possible",
+    "do you know",
+    "should i",
+    "can i",
+    "could i",
+    "do i",
+    "how do i",
+    "how can i",
+    "who should i",
+    "who do i",
+    "where can i",
+    "where do i",
+    "will i",
+    "am i able",
+    "is there a recommended",
+    "gibt es",
+    "ist es möglich",
+    "wissen sie",
+    "weißt du",
+    "kann ich",
+    "muss ich",
+    "soll ich",
+    "an wen",
+    "wo kann ich",
+    "est il possible",
+    "savez vous",
+    "existe t il",
+    "y a t il",
+    "puis je",
+    "dois je",
+    "à qui",
+    "est ce que je",
+    "hay alguna forma",
+    "hay alguna manera",
+    "hay forma",
+    "es posible",
+    "saben si",
+    "sabéis si",
+    "sabes si",
+    "puedo",
+    "debo",
+    "a quién",
+    "tem como",
+    "há como",
+    "é possível",
+    "sabem se",
+    "vocês sabem",
+    "consigo",
+    "posso",
+    "devo",
+    "a quem",
+    "cè un modo",
+    "c è un modo",
+    "si può",
+    "sapete se",
+    "a chi",
+    "is er een manier",
+    "is het mogelijk",
+    "weten jullie",
+    "weet u",
+    "kan ik",
+    "moet ik",
+    "bij wie",
+    "方法はありますか",
+    "可能でしょうか",
+    "可能ですか",
+    "どちらに",
+    "どこで",
+    "どのように",
+    "ありますでしょうか",
+    "是否可以",
+    "有没有办法",
+    "有沒有辦法",
+    "可以一起",
+    "怎么",
+    "怎麼",
+    "如何",
+    "방법이 있을까요",
+    "방법이 있나요",
+    "어디서",
+    "어디에서",
+    "어떻게",
+    "가능한가요",
+    "가능할까요",
+];
+
+/// Words that turn a question back to the action: pointing at it ("is that safe?", "will
+/// this break …"), worrying about what it does, or asking to keep part of what it touches.
+const ABOUT_THE_ACTION: &[&str] = &[
+    "this",
+    "that",
+    "these",
+    "those",
+    "ça",
+    "cela",
+    "ceci",
+    "eso",
+    "esto",
+    "isso",
+    "isto",
+    "ciò",
+    "questo",
+    "dat",
+    "dit",
+    "これ",
+    "それ",
+    "この",
+    "その",
+    "这",
+    "這",
+    "那",
+    "它",
+    "이것",
+    "그것",
+    "이건",
+    "그건",
+    "safe",
+    "sure",
+    "risk",
+    "risky",
+    "break",
+    "affect",
+    "impact",
+    "lose",
+    "damage",
+    "sicher",
+    "risiko",
+    "kaputt",
+    "verlieren",
+    "auswirk",
+    "sûr",
+    "risque",
+    "casser",
+    "perdre",
+    "seguro",
+    "segura",
+    "riesgo",
+    "romper",
+    "perder",
+    "afecta",
+    "risco",
+    "quebrar",
+    "afeta",
+    "sicuro",
+    "rischio",
+    "rompere",
+    "perdere",
+    "veilig",
+    "risico",
+    "kapot",
+    "verliezen",
+    "安全",
+    "风险",
+    "風險",
+    "影响",
+    "影響",
+    "丢失",
+    "壊れ",
+    "失われ",
+    "危険",
+    "위험",
+    "안전",
+    "영향",
+    "손실",
+    "keep",
+    "retain",
+    "preserve",
+    "garder",
+    "conserver",
+    "behalten",
+    "aufbewahren",
+    "conservar",
+    "mantener",
+    "manter",
+    "mantenere",
+    "conservare",
+    "houden",
+    "bewaren",
+    "保留",
+    "残",
+    "保持",
+    "유지",
+    "보관",
+];
 
 /// Asking how long something takes, in each language.
 pub(super) const HOW_LONG: &[&str] = &[

@@ -718,6 +718,39 @@ mod tests {
     }
 
     #[test]
+    fn a_question_for_information_after_the_answer_sets_no_terms() {
+        let answer = "Yes, you have our permission to re-run the pipelines in acme/web.";
+        // A question that turns back to the action, or sets a moment or a part to keep, is
+        // still a question about the answer.
+        for (question, expected) in [
+            (
+                "Autre sujet : à qui dois-je m'adresser pour obtenir un devis ?",
+                Granted,
+            ),
+            (
+                "Noch eine Frage am Rande: Wenn eine Kollegin das gleiche Problem hat, muss ich dann ein Ticket eröffnen?",
+                Granted,
+            ),
+            (
+                "그리고 별도 질문인데요, 러너 토큰을 주기적으로 교체하는 권장 방법이 있을까요?",
+                Granted,
+            ),
+            ("Do you know if that is safe?", Unclear),
+            ("Is it possible to wait until Friday?", Unclear),
+            (
+                "Est-il possible de garder une copie des journaux ?",
+                Unclear,
+            ),
+        ] {
+            assert_eq!(
+                verdict(RERUN, &format!("{answer}\n\n{question}")),
+                expected,
+                "{question}"
+            );
+        }
+    }
+
+    #[test]
     fn a_negated_obligation_after_the_answer_is_a_requirement() {
         let answer = "You have my permission to re-run the pipelines in acme/web.";
         for requirement in [

@@ -44,6 +44,7 @@ pub(super) fn verdict(
                 && !reply.story_qualifier(s)
                 && !reply.reason_for_action(s)
                 && !reply.answers_other_question(s)
+                && !reply.asks_for_information(s)
         })
         // "My manager approved it yesterday. I give permission to delete it": the requester's
         // own permission naming the action, in a sentence of its own.
