@@ -164,16 +164,53 @@ fn without_the_question<'t>(question: &str, text: &'t str) -> std::borrow::Cow<'
     if asked.chars().count() < 24 || !letters(text).contains(&asked) {
         return std::borrow::Cow::Borrowed(text);
     }
+    // In a chat transcript the speaker who asked the question is the agent: every line of
+    // theirs ("[10:40] GitLab Support (Marc) : Hi Camille, … Could you please confirm …?") is
+    // the agent's words, whatever else it says.
+    let agent = text
+        .lines()
+        .filter(|line| letters(line).contains(&asked))
+        .find_map(speaker);
     std::borrow::Cow::Owned(
         text.split_inclusive('\n')
-            // Only a line that is the question after at most a speaker's name or a time
-            // ("Agent:", "[10:02] Support:"): an answer on the same line is kept.
+            // Otherwise only a line that is the question after at most a speaker's name or a
+            // time ("Agent:", "[10:02] Support:"): an answer on the same line is kept.
             .filter(|line| {
                 let own = letters(line);
-                !(own.ends_with(&asked) && own.chars().count() <= asked.chars().count() + 24)
+                let the_question =
+                    own.ends_with(&asked) && own.chars().count() <= asked.chars().count() + 24;
+                let the_agents = agent.is_some() && speaker(line) == agent;
+                !the_question && !the_agents
             })
             .collect(),
     )
+}
+
+/// The speaker a chat line names before its colon ("[10:40] Camille Roux : …" → "Camille
+/// Roux"): a short name, after at most a bracketed tag and a clock time, with no sentence
+/// punctuation in it.
+fn speaker(line: &str) -> Option<&str> {
+    let mut rest = line.trim_start();
+    if let Some(tag) = rest.strip_prefix('[') {
+        let close = tag.find(']').filter(|n| *n <= 24)?;
+        rest = tag[close + 1..].trim_start();
+    }
+    let clock = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .unwrap_or(rest.len());
+    if clock >= 4 && rest[..clock].contains(':') {
+        rest = rest[clock..].trim_start();
+    }
+    let colon = rest.find([':', '：'])?;
+    let name = rest[..colon].trim();
+    let after = &rest[colon..];
+    let spaced = after.chars().nth(1).is_none_or(char::is_whitespace);
+    (!name.is_empty()
+        && name.chars().count() <= 40
+        && name.split_whitespace().count() <= 5
+        && !name.contains(['.', '?', '!', ',', '。', '？', '！'])
+        && spaced)
+        .then_some(name)
 }
 
 /// sha256 (hex) of a comment's whole body, as the trail records it beside the quote.

@@ -829,6 +829,51 @@ fn the_question_pasted_back_from_a_chat_is_not_the_requesters_answer() {
 }
 
 #[test]
+fn every_line_of_the_agent_in_a_chat_transcript_is_the_agents() {
+    let transcript = format!(
+        "[10:38] Camille Roux : the old project is not needed\n[10:40] GitLab Support (Marc) : Hi Camille, thanks for reaching out on chat. {DELETE}\n[10:41] Camille Roux : yes, go ahead and delete blueocean/old-site"
+    );
+    assert_eq!(verdict(DELETE, &transcript), ConsentVerdict::Granted);
+    // The requester's own lines are still read.
+    let withdrawn = format!(
+        "[10:40] GitLab Support (Marc) : Hi Camille. {DELETE}\n[10:41] Camille Roux : yes, go ahead\n[10:42] Camille Roux : actually no, don't delete it yet"
+    );
+    assert_ne!(verdict(DELETE, &withdrawn), ConsentVerdict::Granted);
+}
+
+#[test]
+fn leaving_the_moment_to_the_agent_sets_none() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "You have my permission to delete blueocean/old-site. Do it whenever suits you.",
+            "Vi autorizzo a eliminare il progetto blueocean/old-site. Potete procedere quando vi è più comodo.",
+        ],
+    );
+    // A moment of its own beside it is still one.
+    assert_ne!(
+        verdict(
+            DELETE,
+            "You have my permission to delete blueocean/old-site, whenever suits you after Friday."
+        ),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
+fn a_path_written_straight_into_japanese_or_korean_is_the_asked_one() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "はい、blueocean/old-siteの削除を許可します。",
+            "네, blueocean/old-site를 삭제하는 것을 허락합니다.",
+        ],
+    );
+}
+
+#[test]
 fn a_refusal_that_only_puts_the_action_off_is_unclear() {
     let ssh = "Could you please provide permission for staff to remove the SSH key `laptop-2019` from your account?";
     assert_all(

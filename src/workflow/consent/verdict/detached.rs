@@ -588,6 +588,22 @@ impl Reply<'_> {
                 sentence.split_whitespace().count() <= 6
                     && GREETING_QUESTIONS.iter().any(|g| sentence.contains(g))
             }
+            // "Do it whenever suits you", "quando vi è più comodo", "no rush": words that
+            // leave the moment to the agent set none; "if it helps" offers context, and
+            // "once I'm back in" is the requester's own moment after the action.
+            Kind::Condition | Kind::Timing | Kind::Negation
+                if AT_YOUR_CONVENIENCE
+                    .iter()
+                    .chain(IF_IT_HELPS)
+                    .chain(ONCE_BACK_IN)
+                    .any(|p| {
+                        folded
+                            .match_indices(p)
+                            .any(|(i, _)| (i..i + p.len()).contains(&s.at))
+                    }) =>
+            {
+                true
+            }
             Kind::Condition if quoted(&s.reason) == "先" => {
                 folded[s.at..].strip_prefix("先").is_some_and(|rest| {
                     ["日", "週", "月", "ほど", "程", "般", "生"]
@@ -599,6 +615,150 @@ impl Reply<'_> {
         }
     }
 }
+
+/// Leaving the moment to the agent, in each language (folded).
+const AT_YOUR_CONVENIENCE: &[&str] = &[
+    "whenever suits you",
+    "whenever it suits you",
+    "whenever suits",
+    "whenever you like",
+    "whenever you want",
+    "whenever you can",
+    "whenever youre ready",
+    "whenever convenient",
+    "when convenient",
+    "when it suits you",
+    "when it is convenient for you",
+    "at your convenience",
+    "no rush",
+    "no hurry",
+    "wann es ihnen passt",
+    "wann immer es ihnen passt",
+    "wann immer sie möchten",
+    "wann immer sie wollen",
+    "wie es ihnen passt",
+    "keine eile",
+    "quand vous voulez",
+    "quand vous le souhaitez",
+    "quand cela vous convient",
+    "quand ça vous arrange",
+    "à votre convenance",
+    "pas durgence",
+    "rien ne presse",
+    "cuando quieran",
+    "cuando queráis",
+    "cuando os venga bien",
+    "cuando les venga bien",
+    "cuando puedan",
+    "cuando podáis",
+    "sin prisa",
+    "quando quiserem",
+    "quando for melhor",
+    "quando puderem",
+    "quando for conveniente",
+    "sem pressa",
+    "quando vi è più comodo",
+    "quando vi è comodo",
+    "quando volete",
+    "quando potete",
+    "quando preferite",
+    "nessuna fretta",
+    "wanneer het jullie uitkomt",
+    "wanneer het u uitkomt",
+    "wanneer jullie willen",
+    "wanneer u wilt",
+    "geen haast",
+    "ご都合の良い時",
+    "ご都合のよいとき",
+    "ご都合の良いタイミング",
+    "ご都合のよいタイミング",
+    "急ぎません",
+    "急ぎではありません",
+    "急ぎではございません",
+    "随时",
+    "隨時",
+    "方便的时候",
+    "方便的時候",
+    "不急",
+    "편하실 때",
+    "편한 때",
+    "편하신 시간",
+    "언제든지",
+    "급하지 않",
+];
+
+/// Offering context "if it helps", in each language (folded).
+const IF_IT_HELPS: &[&str] = &[
+    "if it helps",
+    "if that helps",
+    "in case it helps",
+    "falls es hilft",
+    "falls das hilft",
+    "wenn es hilft",
+    "si ça peut aider",
+    "si cela peut aider",
+    "si ça peut servir",
+    "por si os sirve",
+    "por si les sirve",
+    "por si sirve",
+    "por si ayuda",
+    "caso ajude",
+    "se ajudar",
+    "se può servire",
+    "se può essere utile",
+    "se vi può servire",
+    "als het helpt",
+    "voor het geval het helpt",
+    "ご参考までに",
+    "参考までに",
+    "供参考",
+    "仅供参考",
+    "僅供參考",
+    "참고로",
+    "도움이 될까 해서",
+];
+
+/// The requester's own moment once the action is done: back in the account.
+const ONCE_BACK_IN: &[&str] = &[
+    "once im back in",
+    "once i am back in",
+    "once im in",
+    "once i can log in",
+    "once i can sign in",
+    "as soon as im back in",
+    "as soon as i can log in",
+    "when im back in",
+    "sobald ich wieder drin bin",
+    "sobald ich wieder eingeloggt bin",
+    "sobald ich mich wieder anmelden kann",
+    "sobald ich wieder angemeldet bin",
+    "dès que je serai reconnecté",
+    "dès que je pourrai me reconnecter",
+    "dès que je peux me reconnecter",
+    "en cuanto entre",
+    "en cuanto pueda entrar",
+    "cuando pueda entrar",
+    "assim que eu entrar",
+    "assim que conseguir entrar",
+    "assim que eu conseguir entrar",
+    "appena riesco a entrare",
+    "appena rientro",
+    "non appena riesco ad accedere",
+    "zodra ik weer binnen ben",
+    "zodra ik weer kan inloggen",
+    "zodra ik ben ingelogd",
+    "ログインできましたら",
+    "ログインできたら",
+    "ログインでき次第",
+    "로그인되면",
+    "로그인이 되면",
+    "로그인하면",
+    "로그인되는 대로",
+    "登录后",
+    "登入後",
+    "能登录后",
+    "登录以后",
+];
 
 /// A greeting that asks how one is.
 const GREETING_QUESTIONS: &[&str] = &[

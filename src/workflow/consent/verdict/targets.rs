@@ -133,11 +133,14 @@ pub(super) fn targets(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Targets in `text` with their byte ranges, in order.
+/// Targets in `text` with their byte ranges, in order. Names are written in Latin letters (a
+/// look-alike Greek or Cyrillic letter stays inside the name, which then names something
+/// else): a Japanese or Korean word written straight after a path ("acme/webのパイプライン",
+/// "hanbit-dev/erp-core를") is not part of it.
 fn target_spans(text: &str) -> Vec<(usize, usize, String, String)> {
     static TARGET: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"`([^`\n]{1,200})`|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@[A-Za-z0-9_.-]+|[\w.-]+(?:/[\w.-]+)+",
+            r"`([^`\n]{1,200})`|[\p{Latin}\p{Greek}\p{Cyrillic}0-9_.+-]+@[\p{Latin}\p{Greek}\p{Cyrillic}0-9_-]+(?:\.[\p{Latin}\p{Greek}\p{Cyrillic}0-9_-]+)+|@[A-Za-z0-9_.-]+|[\p{Latin}\p{Greek}\p{Cyrillic}0-9_.-]+(?:/[\p{Latin}\p{Greek}\p{Cyrillic}0-9_.-]+)+",
         )
         .expect("literal pattern")
     });
