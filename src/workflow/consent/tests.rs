@@ -862,6 +862,30 @@ fn leaving_the_moment_to_the_agent_sets_none() {
 }
 
 #[test]
+fn thanks_offers_and_availability_set_no_terms() {
+    assert_all(
+        DELETE,
+        ConsentVerdict::Granted,
+        &[
+            "Primeiro, obrigado pela paciência com toda a verificação. Autorizo a exclusão do projeto blueocean/old-site.",
+            "You have my permission to delete blueocean/old-site. If you need anything else, just shout.",
+            "はい、blueocean/old-siteの削除を許可します。今週は棚卸しで店がバタバタしておりますが、メールは夜に確認いたします。",
+            "同意，按你们说的删除 blueocean/old-site 就行。",
+        ],
+    );
+    // Thanks that still order the action, or a preference after the answer, are terms.
+    assert_all(
+        DELETE,
+        ConsentVerdict::Unclear,
+        &[
+            "You have my permission to delete blueocean/old-site. Thanks for waiting until Monday.",
+            "You have my permission to delete blueocean/old-site. Our release is on Friday, so after that would be better.",
+            "Ja, Sie haben meine Erlaubnis, blueocean/old-site zu löschen. Wir machen am Freitag noch ein Backup.",
+        ],
+    );
+}
+
+#[test]
 fn a_path_written_straight_into_japanese_or_korean_is_the_asked_one() {
     assert_all(
         DELETE,

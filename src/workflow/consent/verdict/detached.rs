@@ -257,6 +257,71 @@ const WHEN: &[&str] = &[
 /// "rotaremos", "ferai"), in the languages whose future is one inflected word.
 const FUTURE_ENDINGS: &[&str] = &["ré", "remos", "rò", "remo", "rei", "rai", "rons"];
 
+/// Preferences about how or when, and their opposites ("wäre schlecht"), in each language
+/// (folded).
+const PREFERENCE: &[&str] = &[
+    "better",
+    "best",
+    "prefer",
+    "preferably",
+    "ideally",
+    "rather",
+    "besser",
+    "lieber",
+    "am besten",
+    "idealerweise",
+    "mieux",
+    "préférable",
+    "de préférence",
+    "idéalement",
+    "mejor",
+    "preferible",
+    "preferiblemente",
+    "idealmente",
+    "melhor",
+    "preferível",
+    "de preferência",
+    "meglio",
+    "preferibile",
+    "preferibilmente",
+    "beter",
+    "liever",
+    "bij voorkeur",
+    "助かります",
+    "望ましい",
+    "好ましい",
+    "できれば",
+    "出来れば",
+    "最好",
+    "比较好",
+    "比較好",
+    "更好",
+    "좋겠",
+    "좋을 것 같",
+    "바람직",
+    "bad",
+    "inconvenient",
+    "not ideal",
+    "schlecht",
+    "ungünstig",
+    "ungelegen",
+    "mauvais",
+    "gênant",
+    "malo",
+    "mal momento",
+    "ruim",
+    "péssimo",
+    "male",
+    "scomodo",
+    "slecht",
+    "ongelegen",
+    "困ります",
+    "都合が悪",
+    "不方便",
+    "不太好",
+    "곤란",
+];
+
 /// First-person futures made of words ("werden wir", "zullen we"), beside `OWN_PLAN`'s openings.
 const FUTURE_PHRASES: &[&str] = &[
     "i will",
@@ -501,7 +566,9 @@ impl Reply<'_> {
         })
             // "The billing settings must not be affected by this": a negated obligation after
             // the answer is a requirement on how the action is done, not a story.
-            || (alongside.iter().any(|x| x.kind == Kind::Negation) && obliges(sentence));
+            || (alongside.iter().any(|x| x.kind == Kind::Negation) && obliges(sentence))
+            // "We release on Friday, so after that would be better": a preference is a term.
+            || PREFERENCE.iter().any(|w| contains_phrase(sentence, w));
         if sets_order {
             return false;
         }
@@ -604,6 +671,24 @@ impl Reply<'_> {
             {
                 true
             }
+            // "If you need anything else, shout", "é só falar": an offer of more help.
+            Kind::Condition | Kind::Scope | Kind::Negation
+                if OFFERS.iter().any(|p| {
+                    folded
+                        .match_indices(p)
+                        .any(|(i, _)| (i..i + p.len()).contains(&s.at))
+                }) =>
+            {
+                true
+            }
+            // "按你们说的" ("as you said"): the agent's words, not someone else's approval.
+            Kind::Relay if matches!(quoted(&s.reason), "说" | "說") => {
+                let before = &folded[..s.at];
+                ["你们", "你們", "您", "你", "贵方", "貴方"]
+                    .iter()
+                    .any(|w| before.ends_with(w))
+            }
+            Kind::Condition | Kind::Timing | Kind::Hedge if self.courtesy_sentence(s) => true,
             Kind::Condition if quoted(&s.reason) == "先" => {
                 folded[s.at..].strip_prefix("先").is_some_and(|rest| {
                     ["日", "週", "月", "ほど", "程", "般", "生"]
@@ -685,6 +770,136 @@ const AT_YOUR_CONVENIENCE: &[&str] = &[
     "편하신 시간",
     "언제든지",
     "급하지 않",
+];
+
+impl Reply<'_> {
+    /// "Primeiro, obrigado pela paciência com toda a verificação", "계정 소유권 확인까지 꼼꼼하게
+    /// 진행해 주셔서 감사합니다": a sentence that thanks or apologises, and answers, asks and
+    /// contrasts nothing, sets no terms with its moments and qualifiers.
+    fn courtesy_sentence(&self, s: &Signal) -> bool {
+        if s.sentence == usize::MAX || s.at >= self.folded.len() {
+            return false;
+        }
+        let (start, end) = sentence_span(self.clauses, s.at);
+        let sentence = &self.folded[start..end];
+        // "First, thanks for …" opens with its "first"; "thanks for waiting until Monday"
+        // still orders the action.
+        let word = quoted(&s.reason);
+        let orders = s.kind == Kind::Condition
+            && (PREREQUISITE.contains(&word) || UNTIL_THEN.contains(&word))
+            && s.at > start + 1;
+        COURTESY.iter().any(|w| contains_phrase(sentence, w))
+            && !orders
+            && !CONTRAST.iter().any(|w| contains_phrase(sentence, w))
+            && !names_asked_thing(self.folded, (start, end), self.asked, self.hits)
+            && !self
+                .reading
+                .names_action
+                .get(s.sentence)
+                .copied()
+                .unwrap_or(true)
+            && !self.reading.anchored_sentences.contains(&s.sentence)
+            && self.in_sentence(s.sentence).all(|x| {
+                !matches!(
+                    x.kind,
+                    Kind::Grant
+                        | Kind::Permit
+                        | Kind::Affirm
+                        | Kind::Directive
+                        | Kind::Question
+                        | Kind::Decline
+                        | Kind::DeclineSoft
+                        | Kind::Withdraw
+                        | Kind::Redirect
+                        | Kind::Relay
+                )
+            })
+    }
+}
+
+/// Thanks and apologies, in each language (folded).
+const COURTESY: &[&str] = &[
+    "thank you",
+    "thanks",
+    "sorry",
+    "apologies",
+    "danke",
+    "vielen dank",
+    "entschuldigung",
+    "entschuldigen",
+    "merci",
+    "désolé",
+    "désolée",
+    "gracias",
+    "perdón",
+    "disculpa",
+    "disculpen",
+    "obrigado",
+    "obrigada",
+    "desculpa",
+    "desculpem",
+    "grazie",
+    "scusa",
+    "scusate",
+    "mi scuso",
+    "bedankt",
+    "dank je",
+    "dank u",
+    "excuses",
+    "ありがとう",
+    "感謝",
+    "申し訳",
+    "すみません",
+    "谢谢",
+    "謝謝",
+    "感谢",
+    "感謝",
+    "抱歉",
+    "不好意思",
+    "감사",
+    "고맙",
+    "죄송",
+];
+
+/// Offers of more help, in each language (folded).
+const OFFERS: &[&str] = &[
+    "if you need anything else",
+    "if you need anything",
+    "if you need more",
+    "if you need any more",
+    "if you have any questions",
+    "if anything else is needed",
+    "falls sie noch etwas brauchen",
+    "falls sie noch fragen haben",
+    "wenn sie noch etwas brauchen",
+    "wenn sie noch fragen haben",
+    "si vous avez besoin dautre chose",
+    "si vous avez besoin de quoi que ce soit",
+    "si vous avez des questions",
+    "si necesitan algo más",
+    "si necesitáis algo más",
+    "si necesitan cualquier cosa",
+    "se precisarem de mais alguma coisa",
+    "se precisarem de algo",
+    "é só falar",
+    "é só avisar",
+    "é só chamar",
+    "se avete bisogno",
+    "se vi serve altro",
+    "se serve altro",
+    "als jullie nog iets nodig hebben",
+    "als u nog iets nodig heeft",
+    "mocht u nog vragen hebben",
+    "何かあれば",
+    "ご不明な点があれば",
+    "ご不明点があれば",
+    "如有任何问题",
+    "如有任何問題",
+    "如果还需要",
+    "如果還需要",
+    "필요하시면",
+    "궁금한 점이 있으시면",
+    "필요한 게 있으시면",
 ];
 
 /// Offering context "if it helps", in each language (folded).

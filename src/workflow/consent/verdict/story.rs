@@ -195,6 +195,24 @@ const ABSENCE: &[&str] = &[
     "출산휴가",
     "육아휴직",
     "휴가",
+    // Reachable less, or later: the requester's own availability.
+    "erreichbar",
+    "bereikbaar",
+    "joignable",
+    "reachable",
+    "check my email",
+    "check my emails",
+    "checking email",
+    "reply may be slow",
+    "replies may be slow",
+    "メールは",
+    "メールを確認",
+    "学会",
+    "出張",
+    "出差",
+    "답장이",
+    "회신이",
+    "미팅이 있어",
 ];
 
 pub(super) const TELLING_SCOPE: &[&str] = &[
