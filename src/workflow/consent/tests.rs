@@ -886,6 +886,22 @@ fn thanks_offers_and_availability_set_no_terms() {
 }
 
 #[test]
+fn typos_and_stored_recovery_codes_are_no_refusal() {
+    // Italian "refusi" are typos, not a French "refus"; keeping the new recovery codes in a
+    // safe is the requester's own care.
+    for body in [
+        "Certo, avete il mio permesso per eliminare il progetto blueocean/old-site. Scusa i refusi, scrivo dal treno.",
+        "Yes, please go ahead and delete blueocean/old-site. This time I'll print the recovery codes and keep them in the office safe.",
+    ] {
+        assert_ne!(verdict(DELETE, body), ConsentVerdict::Declined, "{body}");
+    }
+    assert_eq!(
+        verdict(DELETE, "Je refuse, ne supprimez pas blueocean/old-site."),
+        ConsentVerdict::Declined
+    );
+}
+
+#[test]
 fn a_path_written_straight_into_japanese_or_korean_is_the_asked_one() {
     assert_all(
         DELETE,
