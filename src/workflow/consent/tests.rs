@@ -902,6 +902,40 @@ fn typos_and_stored_recovery_codes_are_no_refusal() {
 }
 
 #[test]
+fn release_numbers_the_questions_own_date_and_korean_compounds_set_no_terms() {
+    let restore = "Potrebbe fornire l'autorizzazione al nostro staff per ripristinare la wiki del progetto `docs/manuale` alla versione del 10/03/2024?";
+    assert_eq!(
+        verdict(
+            restore,
+            "Autorizzo espressamente il Vostro staff a ripristinare la wiki del progetto docs/manuale alla versione del 10/03/2024."
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_eq!(
+        verdict(
+            RERUN,
+            "You have my permission to re-run the pipelines in acme/api. The runners are on Ubuntu 22.04 with the docker executor."
+        ),
+        ConsentVerdict::Granted
+    );
+    // "이상의" (one or more) holds no "상의" (consult), "유지보수" (maintenance) no "유지" (keep).
+    assert_eq!(
+        verdict(
+            RERUN,
+            "프로젝트 acme/api에서 하나 이상의 파이프라인을 다시 실행하는 것을 허가합니다. 설정은 유지보수 업체와 정리하겠습니다."
+        ),
+        ConsentVerdict::Granted
+    );
+    assert_ne!(
+        verdict(
+            RERUN,
+            "acme/api 파이프라인 재실행은 팀장님과 상의해 보고 다시 연락드리겠습니다."
+        ),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
 fn a_path_written_straight_into_japanese_or_korean_is_the_asked_one() {
     assert_all(
         DELETE,

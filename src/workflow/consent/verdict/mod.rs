@@ -96,7 +96,12 @@ pub fn judge_framed(request: &str, text: &str, framing: &Framing) -> (ConsentVer
     let (mut signals, reading) = read(&hits, &folded, &clauses, &asked, lexicon);
     signals.extend(other_targets(request, &normalised.text));
     signals.extend(role_in_grant(request, &signals));
-    signals.extend(clock_and_dates(&normalised.text));
+    // "…ripristinare la wiki alla versione del 10/03/2024": a date the question itself names
+    // is the action's own words, not a moment of the reply's.
+    signals.extend(clock_and_dates(&normalised.text).into_iter().map(|mut s| {
+        s.asked_words = request.contains(signal::quoted(&s.reason));
+        s
+    }));
     if reading.evidence < Evidence::Anchored {
         signals.extend(open_ended(&folded));
     }

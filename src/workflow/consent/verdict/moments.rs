@@ -158,6 +158,56 @@ fn continues_dotted_number(text: &str, start: usize, end: usize) -> bool {
         || before.last().is_some_and(|b| matches!(b, b'v' | b'V'))
 }
 
+/// Products whose releases are numbered like dates ("Ubuntu 22.04").
+const RELEASED: &[&str] = &[
+    "ubuntu",
+    "debian",
+    "version",
+    "versión",
+    "versione",
+    "versão",
+    "versie",
+    "release",
+    "node",
+    "python",
+    "ruby",
+    "gitlab",
+    "runner",
+    "rhel",
+    "centos",
+    "fedora",
+    "windows",
+    "macos",
+    "ios",
+    "android",
+    "php",
+    "java",
+    "postgres",
+    "postgresql",
+    "redis",
+    "helm",
+    "kubernetes",
+    "docker",
+    "alpine",
+    "go",
+    "v",
+];
+
+/// `before` (the text up to a number) ends with the name of a numbered release.
+fn names_a_release(before: &str) -> bool {
+    let word: String = before
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<Vec<char>>()
+        .into_iter()
+        .rev()
+        .flat_map(char::to_lowercase)
+        .collect();
+    RELEASED.contains(&word.as_str())
+}
+
 /// Dates and clock times ("on the 31st", "at 5pm", "20.01."): a moment other than now.
 pub(super) fn clock_and_dates(text: &str) -> Vec<Signal> {
     static MOMENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -171,6 +221,8 @@ pub(super) fn clock_and_dates(text: &str) -> Vec<Signal> {
         .filter(|m| !is_timestamp(text, m.start()))
         // "16.8.0", "v2.1.3": part of a version number of three or more parts, no date.
         .filter(|m| !continues_dotted_number(text, m.start(), m.end()))
+        // "Ubuntu 22.04", "version 16.9": a release named by its number, no date.
+        .filter(|m| !names_a_release(&text[..m.start()]))
         // "1시간", "3時間": a number of hours, not a clock time.
         .filter(|m| !text[m.end()..].starts_with(['간', '間']))
         .map(|m| Signal {
