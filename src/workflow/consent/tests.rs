@@ -936,6 +936,20 @@ fn release_numbers_the_questions_own_date_and_korean_compounds_set_no_terms() {
 }
 
 #[test]
+fn idiomatic_and_formal_permissions_in_japanese_and_italian() {
+    assert_all(
+        TWO_FA,
+        ConsentVerdict::Granted,
+        &[
+            "2FAの無効化の件、問題ございませんので進めてください。",
+            "OKです！2FA外しちゃってください。お願いします",
+            "Con la presente la sottoscritta, titolare dell'account, autorizza esplicitamente il personale di supporto a disattivare l'autenticazione a due fattori.",
+            "Trascrizione chat – 21/05/2024\n[10:41] Marco Rinaldi: sì, vi autorizzo a disattivare l'autenticazione a due fattori",
+        ],
+    );
+}
+
+#[test]
 fn a_path_written_straight_into_japanese_or_korean_is_the_asked_one() {
     assert_all(
         DELETE,

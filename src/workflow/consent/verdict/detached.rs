@@ -689,6 +689,23 @@ impl Reply<'_> {
                     .any(|w| before.ends_with(w))
             }
             Kind::Condition | Kind::Timing | Kind::Hedge if self.courtesy_sentence(s) => true,
+            // "Phone got stolen at a LAN party lol": laughing at one's own story, in a sentence
+            // that neither answers nor names the action, mocks nothing asked.
+            Kind::Sarcasm if LAUGHTER.contains(&quoted(&s.reason)) && s.sentence != usize::MAX => {
+                !self.reading.anchored_sentences.contains(&s.sentence)
+                    && !self
+                        .reading
+                        .names_action
+                        .get(s.sentence)
+                        .copied()
+                        .unwrap_or(true)
+                    && self.in_sentence(s.sentence).all(|x| {
+                        !matches!(
+                            x.kind,
+                            Kind::Grant | Kind::Permit | Kind::Affirm | Kind::Ack | Kind::Directive
+                        ) && (x.kind != Kind::Sarcasm || LAUGHTER.contains(&quoted(&x.reason)))
+                    })
+            }
             Kind::Condition if quoted(&s.reason) == "先" => {
                 folded[s.at..].strip_prefix("先").is_some_and(|rest| {
                     ["日", "週", "月", "ほど", "程", "般", "生"]

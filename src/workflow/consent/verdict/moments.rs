@@ -134,16 +134,34 @@ fn is_chat_header(line: &str) -> bool {
         "開始",
         "시작",
     ];
+    // "Trascrizione chat – 21/05/2024": a line that names the transcript itself.
+    const TRANSCRIPT: &[&str] = &[
+        "transcript",
+        "transcription",
+        "trascrizione",
+        "transcripción",
+        "transcrição",
+        "chatprotokoll",
+        "chatverlauf",
+        "gespreksverslag",
+        "チャット履歴",
+        "チャットログ",
+        "聊天记录",
+        "聊天記錄",
+        "채팅 기록",
+        "대화 기록",
+    ];
     let lower = line.trim().to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '-' | '(' | ')'))
         .filter(|w| !w.is_empty())
         .collect();
     words.len() <= 8
-        && CHAT.iter().any(|c| lower.starts_with(c))
-        && STARTED
-            .iter()
-            .any(|s| words.contains(s) || (!s.is_ascii() && lower.contains(s)))
+        && ((CHAT.iter().any(|c| lower.starts_with(c))
+            && STARTED
+                .iter()
+                .any(|s| words.contains(s) || (!s.is_ascii() && lower.contains(s))))
+            || TRANSCRIPT.iter().any(|t| lower.starts_with(t)))
 }
 
 /// The number at `start..end` of `text` is one part of a longer dotted number: a dot and a digit
