@@ -12,7 +12,7 @@ use super::asked::names_asked_thing;
 use super::clause::sentence_span;
 use super::reply::Reply;
 use super::signal::{Evidence, Signal, quoted};
-use super::words::{IF, contains_phrase, floor_char_boundary, obliges};
+use super::words::{IF, SCANNED_SENTENCE, contains_phrase, floor_char_boundary, obliges};
 use crate::workflow::consent::lexicon::{Kind, is_sentence_end};
 
 impl Reply<'_> {
@@ -154,7 +154,8 @@ impl Reply<'_> {
             && {
                 let (start, end) = sentence_span(clauses, s.at);
                 let sentence = &folded[start..end];
-                !asked.names_target(sentence)
+                sentence.len() <= SCANNED_SENTENCE
+                    && !asked.names_target(sentence)
                     && INFORMATION_QUESTION
                         .iter()
                         .any(|m| contains_phrase(sentence, m))

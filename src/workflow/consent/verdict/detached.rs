@@ -32,8 +32,13 @@ use super::reply::Reply;
 use super::sentence::SECOND_PERSON;
 use super::signal::{Evidence, Signal, quoted};
 use super::story::{COMING, PENDING, TELLING_SCOPE};
-use super::words::{CONTRAST, IF, comes_after, contains_phrase, obliges};
+use super::words::{
+    CONTRAST, IF, SCANNED_SENTENCE, comes_after, contains_phrase, obliges, phrase_covers,
+    phrase_set,
+};
 use crate::workflow::consent::lexicon::{Kind, Lexicon, fold};
+use aho_corasick::AhoCorasick;
+use std::sync::LazyLock;
 
 /// Openings that change the subject, in each language (folded: lower case, no apostrophes).
 const ANOTHER_MATTER: &[&str] = &[
@@ -568,6 +573,7 @@ impl Reply<'_> {
             // the answer is a requirement on how the action is done, not a story.
             || (alongside.iter().any(|x| x.kind == Kind::Negation) && obliges(sentence))
             // "We release on Friday, so after that would be better": a preference is a term.
+            || sentence.len() > SCANNED_SENTENCE
             || PREFERENCE.iter().any(|w| contains_phrase(sentence, w));
         if sets_order {
             return false;
@@ -659,25 +665,13 @@ impl Reply<'_> {
             // leave the moment to the agent set none; "if it helps" offers context, and
             // "once I'm back in" is the requester's own moment after the action.
             Kind::Condition | Kind::Timing | Kind::Negation
-                if AT_YOUR_CONVENIENCE
-                    .iter()
-                    .chain(IF_IT_HELPS)
-                    .chain(ONCE_BACK_IN)
-                    .any(|p| {
-                        folded
-                            .match_indices(p)
-                            .any(|(i, _)| (i..i + p.len()).contains(&s.at))
-                    }) =>
+                if phrase_covers(folded, s.at, &NO_MOMENT) =>
             {
                 true
             }
             // "If you need anything else, shout", "é só falar": an offer of more help.
             Kind::Condition | Kind::Scope | Kind::Negation
-                if OFFERS.iter().any(|p| {
-                    folded
-                        .match_indices(p)
-                        .any(|(i, _)| (i..i + p.len()).contains(&s.at))
-                }) =>
+                if phrase_covers(folded, s.at, &OFFERED) =>
             {
                 true
             }
@@ -689,6 +683,15 @@ impl Reply<'_> {
                     .any(|w| before.ends_with(w))
             }
             Kind::Condition | Kind::Timing | Kind::Hedge if self.courtesy_sentence(s) => true,
+            // "tout est redéployé chaque semaine": how often, not when.
+            Kind::Timing => {
+                let before = folded[..s.at].trim_end();
+                FREQUENCY.iter().any(|w| {
+                    before.ends_with(w)
+                        && (!w.is_ascii()
+                            || !before[..before.len() - w.len()].ends_with(char::is_alphanumeric))
+                })
+            }
             // "Phone got stolen at a LAN party lol": laughing at one's own story, in a sentence
             // that neither answers nor names the action, mocks nothing asked.
             Kind::Sarcasm if LAUGHTER.contains(&quoted(&s.reason)) && s.sentence != usize::MAX => {
@@ -798,6 +801,9 @@ impl Reply<'_> {
             return false;
         }
         let (start, end) = sentence_span(self.clauses, s.at);
+        if end - start > SCANNED_SENTENCE {
+            return false;
+        }
         let sentence = &self.folded[start..end];
         // "First, thanks for …" opens with its "first"; "thanks for waiting until Monday"
         // still orders the action.
@@ -878,6 +884,13 @@ const COURTESY: &[&str] = &[
     "죄송",
 ];
 
+/// The phrases that leave the moment to the agent or keep it the requester's own.
+static NO_MOMENT: LazyLock<AhoCorasick> =
+    LazyLock::new(|| phrase_set(&[AT_YOUR_CONVENIENCE, IF_IT_HELPS, ONCE_BACK_IN]));
+
+/// The offers of more help.
+static OFFERED: LazyLock<AhoCorasick> = LazyLock::new(|| phrase_set(&[OFFERS]));
+
 /// Offers of more help, in each language (folded).
 const OFFERS: &[&str] = &[
     "if you need anything else",
@@ -919,6 +932,32 @@ const OFFERS: &[&str] = &[
     "필요한 게 있으시면",
 ];
 
+/// Words that make a moment a frequency ("every week", "chaque semaine", "毎週").
+const FREQUENCY: &[&str] = &[
+    "every",
+    "each",
+    "chaque",
+    "tous les",
+    "toutes les",
+    "jede",
+    "jeden",
+    "jedes",
+    "cada",
+    "todos los",
+    "todas las",
+    "toda",
+    "todo",
+    "todos os",
+    "todas as",
+    "ogni",
+    "tutti i",
+    "elke",
+    "iedere",
+    "毎",
+    "每",
+    "매",
+];
+
 /// Offering context "if it helps", in each language (folded).
 const IF_IT_HELPS: &[&str] = &[
     "if it helps",
@@ -955,6 +994,9 @@ const ONCE_BACK_IN: &[&str] = &[
     "once im back in",
     "once i am back in",
     "once im in",
+    "as soon as im in",
+    "as soon as i am in",
+    "when im in",
     "once i can log in",
     "once i can sign in",
     "as soon as im back in",

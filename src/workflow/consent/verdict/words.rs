@@ -5,6 +5,8 @@
 //! Every part of the judge reads words the same way; a helper here changes how all of them
 //! count words, which is why it is one place.
 
+use aho_corasick::AhoCorasick;
+
 use crate::workflow::consent::lexicon::{is_cjk, is_sentence_end};
 
 /// How many words may sit between a negation and the grant or action it negates
@@ -200,7 +202,28 @@ const OBLIGATION: &[&str] = &[
     "해야",
 ];
 
-/// `sentence` (folded) says something must or must not be.
+/// `sentence` (folded) says something must or must not be; a sentence too long to read word
+/// list by word list is taken to (the cautious answer).
 pub(super) fn obliges(sentence: &str) -> bool {
-    OBLIGATION.iter().any(|w| contains_phrase(sentence, w))
+    sentence.len() > SCANNED_SENTENCE || OBLIGATION.iter().any(|w| contains_phrase(sentence, w))
+}
+
+/// The longest sentence (bytes) that the checks reading a sentence against a word list read
+/// for every signal in it: past it they give the cautious answer, so that a long one-sentence
+/// reply with many signals is not read once per signal and list.
+pub(super) const SCANNED_SENTENCE: usize = 600;
+
+/// One of the phrases of `set` is written around byte `at` of `folded`, covering it.
+pub(super) fn phrase_covers(folded: &str, at: usize, set: &AhoCorasick) -> bool {
+    // No phrase is longer than this (bytes): only the text around `at` is read.
+    const REACH: usize = 96;
+    let start = floor_char_boundary(folded, at.saturating_sub(REACH));
+    let end = floor_char_boundary(folded, at.saturating_add(REACH));
+    set.find_overlapping_iter(&folded[start..end])
+        .any(|m| (start + m.start()..start + m.end()).contains(&at))
+}
+
+/// A matcher for `phrases`, built once where it is declared.
+pub(super) fn phrase_set(phrases: &[&[&str]]) -> AhoCorasick {
+    AhoCorasick::new(phrases.iter().flat_map(|list| list.iter())).expect("literal phrases")
 }
