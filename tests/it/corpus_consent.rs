@@ -124,11 +124,11 @@ fn totals(split: &str, f: &Figures) -> String {
 }
 
 /// The splits the rules are tuned on: not one wrong `granted`, and accuracy floors a little
-/// under today's figures (team 0.974, authored 0.913 over CA–CM and DA–DF: CH, CI, CJ, CL, DA
-/// and DE, 390 replies written on purpose with many true grants in long e-mails, were added at
-/// 0.57–0.72, before tuning), so that
-/// a change that loses ground fails. Invisible, look-alike or combining-mark characters never grant: such replies
-/// are labelled `unclear` by policy (tests/corpus/README.md).
+/// under today's figures (team 0.974, authored 0.899 over CA–CM and DA–DQ: CH, CI, CJ, CL, DA,
+/// DE and DN–DQ, 650 replies written on purpose with many true grants in long e-mails, were
+/// added at 0.57–0.80, before tuning), so that a change that loses ground fails. Invisible,
+/// look-alike or combining-mark characters never grant: such replies are labelled `unclear` by
+/// policy (tests/corpus/README.md).
 #[test]
 fn tuned_splits_accuracy_and_no_false_grant() {
     for (split, paths, floor) in [
@@ -140,7 +140,7 @@ fn tuned_splits_accuracy_and_no_false_grant() {
             ][..],
             0.965,
         ),
-        ("authored", &["tests/corpus/authored/consent"][..], 0.90),
+        ("authored", &["tests/corpus/authored/consent"][..], 0.89),
     ] {
         let figures = judge_split(&corpus(paths));
         println!("{}", totals(split, &figures));
