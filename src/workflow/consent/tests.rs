@@ -950,6 +950,26 @@ fn idiomatic_and_formal_permissions_in_japanese_and_italian() {
 }
 
 #[test]
+fn polite_conditional_requests_and_when_to_tell_set_no_terms() {
+    assert_all(
+        RERUN,
+        ConsentVerdict::Granted,
+        &[
+            "네, acme/api 파이프라인 재실행 진행해 주시면 감사하겠습니다.",
+            "네, acme/api 파이프라인 재실행을 허락합니다. 결과 나오면 알려주세요.",
+        ],
+    );
+    // The noun of the asked verb names the action ("allez-y pour la suppression").
+    assert_eq!(
+        verdict(
+            DELETE,
+            "Oui, allez-y pour la suppression du projet. On n'utilise plus rien d'aussi vieux, tout est redéployé chaque semaine."
+        ),
+        ConsentVerdict::Granted
+    );
+}
+
+#[test]
 fn a_path_written_straight_into_japanese_or_korean_is_the_asked_one() {
     assert_all(
         DELETE,

@@ -20,6 +20,7 @@ impl Reply<'_> {
     /// plan for afterwards, in a sentence of its own after the answer, sets no terms on it.
     pub(super) fn own_plan(&self, s: &Signal) -> bool {
         let Reply { reading, .. } = *self;
+        let notify = reading.notify.get(s.sentence).copied().unwrap_or(false);
         reading.evidence >= Evidence::Permit
             && matches!(s.kind, Kind::Condition | Kind::Timing)
             && reading
@@ -28,9 +29,11 @@ impl Reply<'_> {
             && ((reading.own_plan.get(s.sentence).copied().unwrap_or(false)
                 && !reading.directed.get(s.sentence).copied().unwrap_or(true))
                 // "Please let me know once it's done": when to tell, not when to act.
-                || reading.notify.get(s.sentence).copied().unwrap_or(false))
+                || notify)
             && !PREREQUISITE.contains(&quoted(&s.reason))
-            && !IF.contains(&quoted(&s.reason))
+            // "결과 나오면 알려주세요", "let me know if it works": an "if" on when to tell.
+            && (!IF.contains(&quoted(&s.reason))
+                || (notify && INFORMATION_IF.contains(&quoted(&s.reason))))
     }
 
     /// "…, ik geef toestemming om het te herstellen. Als u tips heeft, hoor ik het graag":

@@ -886,7 +886,7 @@ const COURTESY: &[&str] = &[
 
 /// The phrases that leave the moment to the agent or keep it the requester's own.
 static NO_MOMENT: LazyLock<AhoCorasick> =
-    LazyLock::new(|| phrase_set(&[AT_YOUR_CONVENIENCE, IF_IT_HELPS, ONCE_BACK_IN]));
+    LazyLock::new(|| phrase_set(&[AT_YOUR_CONVENIENCE, IF_IT_HELPS, ONCE_BACK_IN, POLITE_IF]));
 
 /// The offers of more help.
 static OFFERED: LazyLock<AhoCorasick> = LazyLock::new(|| phrase_set(&[OFFERS]));
@@ -987,6 +987,17 @@ const IF_IT_HELPS: &[&str] = &[
     "僅供參考",
     "참고로",
     "도움이 될까 해서",
+];
+
+/// Polite requests put as a condition ("진행해 주시면 감사하겠습니다": "if you would do it, I
+/// would be grateful"): their "if" asks, it sets no terms.
+const POLITE_IF: &[&str] = &[
+    "주시면 감사",
+    "주시면 고맙",
+    "いただければ幸い",
+    "いただけますと幸い",
+    "いただけると幸い",
+    "いただければ助かり",
 ];
 
 /// The requester's own moment once the action is done: back in the account.
