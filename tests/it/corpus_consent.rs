@@ -163,8 +163,9 @@ fn tuned_splits_accuracy_and_no_false_grant() {
 /// The blind splits (tests/corpus/README.md): nobody tunes on them, so only their totals are
 /// printed, never a case. They must hold the one figure that is not negotiable, and accuracy
 /// floors a little under today's totals (blind 0.912, blind 2 0.908, blind 3 0.946, blind 4
-/// 0.854, blind 5 0.815, blind 6 0.846, blind 7 0.823, blind 8 0.785, blind 9 0.823, blind 10 0.762), so
-/// that a change that loses ground on unseen replies fails without saying which.
+/// 0.854, blind 5 0.831, blind 6 0.862, blind 7 0.815, blind 8 0.800, blind 9 0.831, blind 10
+/// 0.769, blind 11 0.800), so that a change that loses ground on unseen replies fails without
+/// saying which.
 #[test]
 fn blind_splits_have_no_false_grant() {
     for (split, path, floor) in [
@@ -172,12 +173,13 @@ fn blind_splits_have_no_false_grant() {
         ("blind2", "tests/corpus/blind2/consent", 0.90),
         ("blind3", "tests/corpus/blind3/consent", 0.93),
         ("blind4", "tests/corpus/blind4/consent", 0.84),
-        ("blind5", "tests/corpus/blind5/consent", 0.80),
-        ("blind6", "tests/corpus/blind6/consent", 0.84),
+        ("blind5", "tests/corpus/blind5/consent", 0.82),
+        ("blind6", "tests/corpus/blind6/consent", 0.85),
         ("blind7", "tests/corpus/blind7/consent", 0.81),
-        ("blind8", "tests/corpus/blind8/consent", 0.77),
-        ("blind9", "tests/corpus/blind9/consent", 0.81),
-        ("blind10", "tests/corpus/blind10/consent", 0.75),
+        ("blind8", "tests/corpus/blind8/consent", 0.79),
+        ("blind9", "tests/corpus/blind9/consent", 0.82),
+        ("blind10", "tests/corpus/blind10/consent", 0.76),
+        ("blind11", "tests/corpus/blind11/consent", 0.78),
     ] {
         let figures = judge_split(&corpus(&[path]));
         println!("{}", totals(split, &figures));
