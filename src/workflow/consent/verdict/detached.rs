@@ -1126,6 +1126,17 @@ mod tests {
         judge_text(request, reply).0
     }
 
+    /// Each text as the paragraph after `answer` to `RERUN`, with the verdict it must get.
+    fn after_answer(answer: &str, cases: &[(&str, crate::workflow::ConsentVerdict)]) {
+        for (text, expected) in cases {
+            assert_eq!(
+                verdict(RERUN, &format!("{answer}\n\n{text}")),
+                *expected,
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn another_matter_after_the_answer_sets_no_terms() {
         let answer = "Yes, you have our permission to re-run the pipelines in acme/web.";
@@ -1167,48 +1178,51 @@ mod tests {
         let answer = "Yes, you have our permission to re-run the pipelines in acme/web.";
         // A question that turns back to the action, or sets a moment or a part to keep, is
         // still a question about the answer.
-        for (question, expected) in [
-            (
-                "Autre sujet : à qui dois-je m'adresser pour obtenir un devis ?",
-                Granted,
-            ),
-            (
-                "Noch eine Frage am Rande: Wenn eine Kollegin das gleiche Problem hat, muss ich dann ein Ticket eröffnen?",
-                Granted,
-            ),
-            (
-                "그리고 별도 질문인데요, 러너 토큰을 주기적으로 교체하는 권장 방법이 있을까요?",
-                Granted,
-            ),
-            ("Do you know if that is safe?", Unclear),
-            ("Is it possible to wait until Friday?", Unclear),
-            (
-                "Est-il possible de garder une copie des journaux ?",
-                Unclear,
-            ),
-        ] {
-            assert_eq!(
-                verdict(RERUN, &format!("{answer}\n\n{question}")),
-                expected,
-                "{question}"
-            );
-        }
+        after_answer(
+            answer,
+            &[
+                (
+                    "Autre sujet : à qui dois-je m'adresser pour obtenir un devis ?",
+                    Granted,
+                ),
+                (
+                    "Noch eine Frage am Rande: Wenn eine Kollegin das gleiche Problem hat, muss ich dann ein Ticket eröffnen?",
+                    Granted,
+                ),
+                (
+                    "그리고 별도 질문인데요, 러너 토큰을 주기적으로 교체하는 권장 방법이 있을까요?",
+                    Granted,
+                ),
+                ("Do you know if that is safe?", Unclear),
+                ("Is it possible to wait until Friday?", Unclear),
+                (
+                    "Est-il possible de garder une copie des journaux ?",
+                    Unclear,
+                ),
+            ],
+        );
     }
 
     #[test]
     fn a_negated_obligation_after_the_answer_is_a_requirement() {
         let answer = "You have my permission to re-run the pipelines in acme/web.";
-        for requirement in [
-            "The billing settings must not be affected by this though.",
-            "Die Abrechnung darf davon aber nicht betroffen sein, das ist wichtig.",
-            "La facturation ne doit pas être touchée par cette opération.",
-        ] {
-            assert_eq!(
-                verdict(RERUN, &format!("{answer} {requirement}")),
-                Unclear,
-                "{requirement}"
-            );
-        }
+        after_answer(
+            answer,
+            &[
+                (
+                    "The billing settings must not be affected by this though.",
+                    Unclear,
+                ),
+                (
+                    "Die Abrechnung darf davon aber nicht betroffen sein, das ist wichtig.",
+                    Unclear,
+                ),
+                (
+                    "La facturation ne doit pas être touchée par cette opération.",
+                    Unclear,
+                ),
+            ],
+        );
         // A story after the answer still tells what happened.
         assert_eq!(
             verdict(
@@ -1350,28 +1364,32 @@ mod tests {
     #[test]
     fn a_when_that_tells_another_matter_sets_no_terms() {
         let answer = "Yes, you have my permission to re-run the pipelines in acme/web.";
-        assert_eq!(
-            verdict(
-                RERUN,
-                &format!(
-                    "{answer}\n\nOne more thing: when I open the Web IDE in Safari the screen sometimes stays blank."
-                )
-            ),
-            Granted
+        after_answer(
+            answer,
+            &[
+                (
+                    "One more thing: when I open the Web IDE in Safari the screen sometimes stays blank.",
+                    Granted,
+                ),
+                // Not when it asks something of the agent, names a moment, or hedges.
+                (
+                    "One more thing: when you do it, please tell me first.",
+                    Unclear,
+                ),
+                (
+                    "One more thing: when our lead is back on Friday he may want to look at the pipelines.",
+                    Unclear,
+                ),
+                (
+                    "One more thing: when our team lead is back, but he may disagree with all this.",
+                    Unclear,
+                ),
+                (
+                    "By the way, when the migration finishes we will not need the mirror either.",
+                    Unclear,
+                ),
+            ],
         );
-        // Not when it asks something of the agent, names a moment, or hedges.
-        for other in [
-            "One more thing: when you do it, please tell me first.",
-            "One more thing: when our lead is back on Friday he may want to look at the pipelines.",
-            "One more thing: when our team lead is back, but he may disagree with all this.",
-            "By the way, when the migration finishes we will not need the mirror either.",
-        ] {
-            assert_eq!(
-                verdict(RERUN, &format!("{answer}\n\n{other}")),
-                Unclear,
-                "{other}"
-            );
-        }
     }
 
     #[test]
