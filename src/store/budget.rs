@@ -1,16 +1,17 @@
 //! The helpdesk account's API budget shared through PostgreSQL (see
-//! `migrations/postgres/0006_note_failure_and_api_budget.sql`). One statement per request,
-//! timed by the database's clock, so processes on different machines agree.
+//! `migrations/postgres/0006_note_failure_and_api_budget.sql`). One statement per lease of
+//! tokens, timed by the database's clock, so processes on different machines agree.
 
 use sqlx::Row;
 use std::time::Duration;
 
 use super::{Backend, Store, StoreError};
 
-/// What asking for one request's token came to.
+/// What asking for tokens came to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Token {
-    Granted,
+    /// This many tokens (the number asked for) are this process's.
+    Granted(u32),
     /// Ask again after this long (the bucket is empty, or a `Retry-After` is running).
     Wait(Duration),
 }
@@ -21,46 +22,65 @@ impl Store {
         self.backend() == Backend::Postgres
     }
 
-    /// Takes one request's token from `account`'s bucket (`per_second` refill, `burst`
-    /// capacity), unless a hold is running.
-    pub async fn take_api_token(
+    /// Takes `want` tokens (at most `burst`) from `account`'s bucket (`per_second` refill,
+    /// `burst` capacity), unless a hold is running; when the bucket holds fewer, says how long
+    /// until it holds them, so a process waiting for a lease asks once per lease, not once
+    /// per token.
+    pub async fn take_api_tokens(
         &self,
         account: &str,
         per_second: f64,
         burst: f64,
+        want: u32,
     ) -> Result<Token, StoreError> {
-        sqlx::query(
-            "INSERT INTO api_budget (account, tokens, refilled_at, hold_until)
-             VALUES ($1, $2, statement_timestamp(), 'epoch') ON CONFLICT (account) DO NOTHING",
-        )
-        .bind(account)
-        .bind(burst)
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query(
-            "WITH b AS (
-                 SELECT account, hold_until,
-                        LEAST($2::float8, tokens + $3::float8
-                              * EXTRACT(EPOCH FROM statement_timestamp() - refilled_at)::float8)
-                            AS available
-                 FROM api_budget WHERE account = $1 FOR UPDATE),
-             d AS (SELECT b.*, (b.available >= 1 AND b.hold_until <= statement_timestamp())
-                            AS granted FROM b)
-             UPDATE api_budget a
-             SET tokens = CASE WHEN d.granted THEN d.available - 1 ELSE d.available END,
-                 refilled_at = statement_timestamp()
-             FROM d WHERE a.account = d.account
-             RETURNING d.granted AS granted,
-                 GREATEST(EXTRACT(EPOCH FROM d.hold_until - statement_timestamp())::float8,
-                          (1 - d.available) / $3::float8, 0::float8) AS wait_secs",
-        )
-        .bind(account)
-        .bind(burst)
-        .bind(per_second)
-        .fetch_one(&self.pool)
-        .await?;
-        if row.try_get::<bool, _>("granted")? {
-            return Ok(Token::Granted);
+        let take = || {
+            sqlx::query(
+                "WITH b AS (
+                     SELECT account, hold_until,
+                            LEAST($2::float8, tokens + $3::float8
+                                  * EXTRACT(EPOCH FROM statement_timestamp() - refilled_at)::float8)
+                                AS available
+                     FROM api_budget WHERE account = $1 FOR UPDATE),
+                 d AS (SELECT b.*, CASE WHEN b.hold_until <= statement_timestamp()
+                                             AND b.available >= $4::float8
+                                        THEN $4::float8 ELSE 0 END AS granted FROM b)
+                 UPDATE api_budget a
+                 SET tokens = GREATEST(d.available - d.granted, 0),
+                     refilled_at = statement_timestamp()
+                 FROM d WHERE a.account = d.account
+                 RETURNING d.granted::int4 AS granted,
+                     GREATEST(EXTRACT(EPOCH FROM d.hold_until - statement_timestamp())::float8,
+                              ($4::float8 - d.available) / $3::float8, 0::float8) AS wait_secs",
+            )
+            .bind(account)
+            .bind(burst)
+            .bind(per_second)
+            .bind(f64::from(want.max(1)).min(burst.max(1.0)))
+            .fetch_optional(&self.pool)
+        };
+        // One statement per lease once the account's row exists; the first lease creates it.
+        let row = match take().await? {
+            Some(row) => row,
+            None => {
+                sqlx::query(
+                    "INSERT INTO api_budget (account, tokens, refilled_at, hold_until)
+                     VALUES ($1, $2, statement_timestamp(), 'epoch')
+                     ON CONFLICT (account) DO NOTHING",
+                )
+                .bind(account)
+                .bind(burst)
+                .execute(&self.pool)
+                .await?;
+                take().await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "api_budget row for {account} not found after creating it"
+                    ))
+                })?
+            }
+        };
+        let granted: i32 = row.try_get("granted")?;
+        if granted >= 1 {
+            return Ok(Token::Granted(granted.unsigned_abs()));
         }
         let wait: f64 = row.try_get("wait_secs")?;
         Ok(Token::Wait(Duration::from_secs_f64(

@@ -49,3 +49,46 @@ async fn two_processes_share_one_budget_and_one_hold() {
     })
     .await
 }
+
+/// At a high limit a process leases many tokens per statement, and two processes together still
+/// take no more than the shared bucket holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_serve_many_requests_per_statement_within_the_shared_limit() {
+    with_postgres(|db| async move {
+        let other = Store::open(&db.options).await.unwrap();
+        // 60,000 a minute: 1,000 a second, a burst of 5,000, leases of 64.
+        let budgets = [
+            Arc::new(SharedBudget::new(
+                db.store.clone(),
+                "big.zendesk.com",
+                60_000,
+            )),
+            Arc::new(SharedBudget::new(other.clone(), "big.zendesk.com", 60_000)),
+        ];
+        let started = Instant::now();
+        let takers: Vec<_> = (0..7_000)
+            .map(|i| {
+                let budget = budgets[i % 2].clone();
+                tokio::spawn(async move { budget.acquire().await })
+            })
+            .collect();
+        for taker in takers {
+            taker.await.unwrap();
+        }
+        // 7,000 is the burst plus two seconds' refill; a lease (at most 64 per process) may
+        // be left unspent, so the wait is at least (7,000 − 5,000 − 2 × 64) / 1,000 s.
+        assert!(
+            started.elapsed() >= Duration::from_millis(1800),
+            "7,000 requests in {:?}",
+            started.elapsed()
+        );
+        let statements = budgets[0].leases_taken() + budgets[1].leases_taken();
+        // One per request would be 7,000; leases of 64 need ~110 plus the waits' retries.
+        assert!(
+            statements < 1_000,
+            "{statements} statements for 7,000 requests"
+        );
+        other.close().await;
+    })
+    .await
+}
