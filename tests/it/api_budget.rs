@@ -18,16 +18,7 @@ async fn two_processes_share_one_budget_and_one_hold() {
             Arc::new(SharedBudget::new(db.store.clone(), "acme.zendesk.com", 600)),
             Arc::new(SharedBudget::new(other.clone(), "acme.zendesk.com", 600)),
         ];
-        let started = Instant::now();
-        let takers: Vec<_> = (0..70)
-            .map(|i| {
-                let budget = budgets[i % 2].clone();
-                tokio::spawn(async move { budget.acquire().await })
-            })
-            .collect();
-        for taker in takers {
-            taker.await.unwrap();
-        }
+        let started = take_all(&budgets, 70).await;
         // Each process alone would have had 70 at once (its own burst of 50 and 10/s); together
         // 20 of them had to wait for the shared refill.
         assert!(
@@ -57,7 +48,7 @@ async fn leases_serve_many_requests_per_statement_within_the_shared_limit() {
     with_postgres(|db| async move {
         let other = Store::open(&db.options).await.unwrap();
         // 60,000 a minute: 1,000 a second, a burst of 5,000, leases of 64.
-        let budgets = [
+        let shared = [
             Arc::new(SharedBudget::new(
                 db.store.clone(),
                 "big.zendesk.com",
@@ -65,16 +56,8 @@ async fn leases_serve_many_requests_per_statement_within_the_shared_limit() {
             )),
             Arc::new(SharedBudget::new(other.clone(), "big.zendesk.com", 60_000)),
         ];
-        let started = Instant::now();
-        let takers: Vec<_> = (0..7_000)
-            .map(|i| {
-                let budget = budgets[i % 2].clone();
-                tokio::spawn(async move { budget.acquire().await })
-            })
-            .collect();
-        for taker in takers {
-            taker.await.unwrap();
-        }
+        let budgets: [Arc<dyn ApiBudget>; 2] = [shared[0].clone(), shared[1].clone()];
+        let started = take_all(&budgets, 7_000).await;
         // 7,000 is the burst plus two seconds' refill; a lease (at most 64 per process) may
         // be left unspent, so the wait is at least (7,000 − 5,000 − 2 × 64) / 1,000 s.
         assert!(
@@ -82,7 +65,7 @@ async fn leases_serve_many_requests_per_statement_within_the_shared_limit() {
             "7,000 requests in {:?}",
             started.elapsed()
         );
-        let statements = budgets[0].leases_taken() + budgets[1].leases_taken();
+        let statements = shared[0].leases_taken() + shared[1].leases_taken();
         // One per request would be 7,000; leases of 64 need ~110 plus the waits' retries.
         assert!(
             statements < 1_000,
@@ -91,4 +74,19 @@ async fn leases_serve_many_requests_per_statement_within_the_shared_limit() {
         other.close().await;
     })
     .await
+}
+
+/// `n` requests spread over both processes at once; returns when they started.
+async fn take_all(budgets: &[Arc<dyn ApiBudget>; 2], n: usize) -> Instant {
+    let started = Instant::now();
+    let takers: Vec<_> = (0..n)
+        .map(|i| {
+            let budget = budgets[i % 2].clone();
+            tokio::spawn(async move { budget.acquire().await })
+        })
+        .collect();
+    for taker in takers {
+        taker.await.unwrap();
+    }
+    started
 }
