@@ -1126,14 +1126,17 @@ mod tests {
         judge_text(request, reply).0
     }
 
-    /// Each text as the paragraph after `answer` to `RERUN`, with the verdict it must get.
+    /// Each text after `answer` to `RERUN`, as the next sentence and as the next paragraph,
+    /// with the verdict it must get either way.
     fn after_answer(answer: &str, cases: &[(&str, crate::workflow::ConsentVerdict)]) {
         for (text, expected) in cases {
-            assert_eq!(
-                verdict(RERUN, &format!("{answer}\n\n{text}")),
-                *expected,
-                "{text}"
-            );
+            for separator in [" ", "\n\n"] {
+                assert_eq!(
+                    verdict(RERUN, &format!("{answer}{separator}{text}")),
+                    *expected,
+                    "{separator:?}{text}"
+                );
+            }
         }
     }
 
