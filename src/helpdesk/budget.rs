@@ -91,7 +91,7 @@ pub struct SharedBudget {
     lease: Mutex<Lease>,
     /// One lease statement at a time per process: the others wait for its tokens.
     leasing: tokio::sync::Mutex<()>,
-    leases_taken: AtomicU64,
+    statements_sent: AtomicU64,
     local: LocalBudget,
     degraded: AtomicBool,
 }
@@ -132,15 +132,16 @@ impl SharedBudget {
             lease_size: lease_size(requests_per_minute),
             lease: Mutex::new(Lease::default()),
             leasing: tokio::sync::Mutex::new(()),
-            leases_taken: AtomicU64::new(0),
+            statements_sent: AtomicU64::new(0),
             local: LocalBudget::new(requests_per_minute),
             degraded: AtomicBool::new(false),
         }
     }
 
-    /// How many statements this process has sent to the shared bucket.
-    pub fn leases_taken(&self) -> u64 {
-        self.leases_taken.load(Ordering::Relaxed)
+    /// How many statements this process has sent to the shared bucket (leases and the asks
+    /// that found it short).
+    pub fn statements_sent(&self) -> u64 {
+        self.statements_sent.load(Ordering::Relaxed)
     }
 
     fn take_leased(&self) -> bool {
@@ -176,7 +177,7 @@ impl ApiBudget for SharedBudget {
             if self.take_leased() {
                 return;
             }
-            self.leases_taken.fetch_add(1, Ordering::Relaxed);
+            self.statements_sent.fetch_add(1, Ordering::Relaxed);
             match self
                 .store
                 .take_api_tokens(&self.account, self.per_second, self.burst, self.lease_size)

@@ -65,7 +65,7 @@ async fn leases_serve_many_requests_per_statement_within_the_shared_limit() {
             "7,000 requests in {:?}",
             started.elapsed()
         );
-        let statements = shared[0].leases_taken() + shared[1].leases_taken();
+        let statements = shared[0].statements_sent() + shared[1].statements_sent();
         // One per request would be 7,000; leases of 64 need ~110 plus the waits' retries.
         assert!(
             statements < 1_000,
